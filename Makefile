@@ -1,0 +1,120 @@
+# pymple — one GNU Makefile. `make help` lists the targets.
+# Flags compose as $(STD) $(WARN) $(OPT) $(CFLAGS): add to CFLAGS, never replace.
+
+PYTHON   ?= python3
+PYCONFIG ?= $(PYTHON)-config
+BUILD    ?= build
+PREFIX   ?= /usr/local
+CC       ?= cc
+SANITIZE ?=
+
+STD  = -std=c11 -D_GNU_SOURCE
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wvla -Wformat=2 -Wpointer-arith -Wcast-qual -Wundef -Wno-unused-parameter
+OPT  = -O2 -g
+ifneq ($(SANITIZE),)
+OPT += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDSAN = -fsanitize=$(SANITIZE)
+endif
+ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -Idumper -Ianalyzer $(CFLAGS)
+LDLIBS_AN = -lsqlite3 -lz -lm
+
+# Python extension: built against $(PYTHON) through its python3-config.
+PY_INCLUDES := $(shell $(PYCONFIG) --includes 2>/dev/null)
+PY_EXT      := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
+PYDIR       := $(BUILD)/python
+EXT         := $(PYDIR)/pymple/_pymple$(PY_EXT)
+
+ANALYZER_SRC := $(wildcard analyzer/*.c)
+ANALYZER_LIB := $(filter-out analyzer/main.c,$(ANALYZER_SRC))
+WRITER_SRC   := dumper/writer.c
+DUMPER_SRC   := $(wildcard dumper/*.c)
+DUMPER_PY    := $(wildcard dumper/pymple/*.py)
+UNIT_SRC     := $(wildcard tests/unit/test_*.c)
+
+OBJ = $(BUILD)/obj
+AN_OBJS  := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_SRC) $(WRITER_SRC))
+LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(WRITER_SRC))
+ANALYZE  := $(BUILD)/bin/pymple-analyze
+
+.PHONY: all deps test unit e2e cli test-all-pythons asan valgrind fuzz bench demo \
+        install clean format style lint help
+
+all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
+
+deps: ## install the Debian packages the build needs, if missing
+	@sh .ci/deps.sh
+
+$(OBJ)/%.o: %.c $(wildcard schema/*.h dumper/*.h analyzer/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -c $< -o $@
+
+$(ANALYZE): $(AN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_AN)
+
+# The extension's objects get -fPIC and the Python headers; a file may add
+# its own flags with a target-specific variable below.
+$(OBJ)/ext/%.o: dumper/%.c $(wildcard schema/*.h dumper/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden $(PY_INCLUDES) -c $< -o $@
+
+$(EXT): $(patsubst dumper/%.c,$(OBJ)/ext/%.o,$(DUMPER_SRC)) $(DUMPER_PY)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) -shared $(LDFLAGS) -o $@ $(filter %.o,$^) -lz
+	cp $(DUMPER_PY) $(PYDIR)/pymple/
+
+$(BUILD)/tests/unit: $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRC)) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS_AN)
+
+test: unit e2e cli ## run every test (unit, end-to-end, CLI) on $(PYTHON)
+
+unit: $(BUILD)/tests/unit ## Criterion unit tests
+	$(BUILD)/tests/unit --jobs 2
+
+e2e: all ## end-to-end tests driving a real Python
+	$(PYTHON) tests/e2e/run.py --build $(BUILD)
+
+cli: all ## golden tests of the command line
+	sh tests/cli/run.sh $(ANALYZE)
+
+test-all-pythons: ## end-to-end tests on every installed CPython 3.8-3.13
+	sh tests/all-pythons.sh
+
+asan: ## all tests under ASan+UBSan
+	$(MAKE) BUILD=build/asan SANITIZE=address,undefined unit cli
+	$(MAKE) BUILD=build/asan SANITIZE=address,undefined ASAN_E2E=1 e2e-asan
+
+valgrind: ## unit tests and a load under valgrind
+	sh tests/valgrind.sh
+
+fuzz: ## build and briefly run the dump-reader fuzzer (clang libFuzzer)
+	sh tests/fuzz/run.sh
+
+bench: all ## the ~1M-object benchmark (medians of several runs)
+	$(PYTHON) bench/bench.py --build $(BUILD)
+
+demo: all ## dump a leaking sample program and summarize it
+	sh samples/demo.sh $(BUILD)
+
+install: all ## install pymple-analyze and the extension under PREFIX
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(ANALYZE) $(DESTDIR)$(PREFIX)/bin/pymple-analyze
+	sh tools/install-python.sh $(PYTHON) $(PYDIR) "$(DESTDIR)" "$(PREFIX)"
+
+clean: ## remove build/
+	rm -rf build
+
+format: ## rewrite the C sources with clang-format
+	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
+
+style: ## show what clang-format would change
+	@for f in $(wildcard */*.c */*.h tests/*/*.c); do clang-format $$f | diff -u $$f - ; done; true
+
+lint: ## cppcheck on the C sources
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --std=c11 -Ischema -Idumper -Ianalyzer analyzer dumper/writer.c
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20

@@ -1,0 +1,62 @@
+/* writer.h — encoder for the pymple dump format (schema/FORMAT.md).
+ * Pure C: no Python, no stdio, no malloc after pym_writer_open() unless the
+ * caller's allocator does it. Safe in a forked child when given an
+ * mmap-backed allocator. Writes with write(2) to a caller-owned fd. */
+#ifndef PYMPLE_WRITER_H
+#define PYMPLE_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Memory for buffers and zlib's state. alloc returns NULL on failure. */
+struct pym_alloc {
+	void *(*alloc)(void *ctx, size_t n);
+	void (*free)(void *ctx, void *p, size_t n);
+	void *ctx;
+};
+
+/* The default allocator: anonymous mmap/munmap (no locks, fork-safe). */
+extern const struct pym_alloc pym_alloc_mmap;
+
+struct pym_ref {
+	uint64_t addr;
+	uint64_t label; /* (value << PYM_LABEL_SHIFT) | PYM_LABEL_* kind */
+};
+
+struct pym_object {
+	uint64_t addr;
+	uint32_t type;  /* index returned by pym_writer_type() */
+	uint32_t flags; /* PYM_F_*; LENGTH/EXTRA/VALUE/SERIAL say which fields count */
+	uint64_t size, refcount, length, extra, serial;
+	const char *value; /* UTF-8, value_len <= PYM_VALUE_MAX */
+	uint32_t value_len;
+	uint32_t nrefs;
+	const struct pym_ref *refs;
+};
+
+/* Opaque to callers; defined in writer.c. */
+struct pym_writer;
+
+/* Writes the file header and prepares one chunk buffer. Returns NULL and sets
+ * errno on failure. level is the zlib level (1 is the default). */
+struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int level);
+
+/* Each returns 0, or -1 with errno set (ENOMEM, EIO, ENOSPC, ...); after a
+ * failure every later call fails too and pym_writer_close() must still run. */
+int pym_writer_meta(struct pym_writer *w, const char *key, const char *value, size_t value_len);
+/* Returns the new string id through *id. */
+int pym_writer_string(struct pym_writer *w, const char *s, size_t n, uint32_t *id);
+int pym_writer_type(struct pym_writer *w, uint32_t name_id, uint64_t type_addr, uint32_t *index);
+int pym_writer_object(struct pym_writer *w, const struct pym_object *o);
+int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr, int64_t name_id /* -1: none */);
+
+/* Flushes the last chunk and writes the TAIL. Does not fsync or close fd. */
+int pym_writer_finish(struct pym_writer *w);
+/* Frees everything; safe after any failure. */
+void pym_writer_close(struct pym_writer *w);
+
+/* Counts so far (for logs and the Python return value). */
+uint64_t pym_writer_objects(const struct pym_writer *w);
+uint64_t pym_writer_bytes(const struct pym_writer *w); /* bytes written to fd */
+
+#endif

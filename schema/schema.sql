@@ -1,0 +1,86 @@
+-- schema.sql — the public SQL schema of a loaded pymple dump.
+-- Users query the views `objects`, `refs`, `roots` and the table `meta`;
+-- their column names are a stable contract. The *_data tables behind the
+-- views are an implementation detail and may change between versions.
+-- Addresses are the object addresses in the dumped process, as integers.
+
+-- The dump's header (one row per META record) plus the loader's own keys:
+--   python_version, pointer_size, pid, time, argv, rss, ...   from the dump
+--   load.source, load.source_size, load.source_mtime, load.version,
+--   load.complete ('1' only once the load finished)
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT
+) WITHOUT ROWID;
+
+-- The dump's string table: type names, edge labels, root names.
+CREATE TABLE strings (
+    id   INTEGER PRIMARY KEY,   -- string id in the dump
+    text TEXT NOT NULL
+);
+
+-- One row per distinct type seen in the dump.
+CREATE TABLE types (
+    id      INTEGER PRIMARY KEY, -- type index in the dump
+    name    TEXT NOT NULL,       -- builtins bare (`dict`), others `module.qualname`
+    address INTEGER              -- address of the type object
+);
+
+CREATE TABLE object_data (
+    id          INTEGER PRIMARY KEY, -- 0..n-1 in dump order
+    address     INTEGER NOT NULL,
+    type_id     INTEGER NOT NULL,    -- types.id
+    size        INTEGER NOT NULL,    -- sys.getsizeof(obj), or layout size if size_approx
+    extra_size  INTEGER NOT NULL,    -- memory getsizeof does not show (3.11+ inline values)
+    refcount    INTEGER NOT NULL,    -- minus the dumper's own references
+    length      INTEGER,             -- len() for str/bytes/containers, NULL if none
+    flags       INTEGER NOT NULL,    -- PYM_F_* bits from the dump (schema/FORMAT.md)
+    value       TEXT,                -- short value preview, NULL if none
+    reachable   INTEGER NOT NULL,    -- 1 if reachable from a root
+    root        INTEGER NOT NULL,    -- 1 if a root (see README: roots)
+    scc         INTEGER,             -- id of its reference cycle, NULL if in none
+    fingerprint INTEGER NOT NULL     -- identity hash for diffs (README: diff matching)
+);
+
+CREATE TABLE ref_data (
+    src         INTEGER NOT NULL,    -- object_data.id of the referrer
+    dst         INTEGER,             -- object_data.id of the referent, NULL if not in the dump
+    dst_address INTEGER NOT NULL,    -- address of the referent
+    kind        INTEGER NOT NULL,    -- 0 none, 1 index, 2 dict key, 3 attribute, 4 weak
+    label       INTEGER              -- the index (kind 1) or strings.id (kinds 2, 3)
+);
+
+CREATE TABLE root_data (
+    object  INTEGER,                 -- object_data.id, NULL if not in the dump
+    address INTEGER NOT NULL,
+    kind    INTEGER NOT NULL,        -- PYM_ROOT_* from the dump
+    name    TEXT
+);
+
+-- objects: one row per object in the dump.
+--   address, type, size, extra_size, refcount, length, value, flags,
+--   size_approx (0/1), synthetic (0/1: thread/frame records, not Python objects),
+--   reachable (0/1), root (0/1), scc (cycle id or NULL), fingerprint
+CREATE VIEW objects AS
+SELECT o.address, t.name AS type, o.size, o.extra_size, o.refcount, o.length,
+       o.value, o.flags, (o.flags & 1) AS size_approx, ((o.flags >> 6) & 1) AS synthetic,
+       o.reachable, o.root, o.scc, o.fingerprint, o.id
+FROM object_data o JOIN types t ON t.id = o.type_id;
+
+-- refs: one row per reference. label is the edge label as text:
+--   [7] (index), ['key'] (dict key), .name (attribute), NULL (none);
+--   weak is 1 for weak references; missing is 1 if dst is not in the dump.
+CREATE VIEW refs AS
+SELECT s.address AS src, r.dst_address AS dst,
+       CASE r.kind WHEN 1 THEN '[' || r.label || ']'
+                   WHEN 2 THEN '[' || quote(k.text) || ']'
+                   WHEN 3 THEN '.' || k.text END AS label,
+       (r.kind = 4) AS weak, (r.dst IS NULL) AS missing
+FROM ref_data r JOIN object_data s ON s.id = r.src
+LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label;
+
+CREATE VIEW roots AS
+SELECT address, CASE kind WHEN 1 THEN 'sys.modules' WHEN 2 THEN 'builtins'
+       WHEN 3 THEN 'sys' WHEN 4 THEN 'thread' WHEN 5 THEN 'interned'
+       WHEN 6 THEN 'interpreter' ELSE 'other' END AS kind, name
+FROM root_data;
