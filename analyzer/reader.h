@@ -1,0 +1,90 @@
+/* reader.h — the one decoder of pymple dumps (schema/FORMAT.md), used by the
+ * loader, `check`/`inspect` and the fuzz target. Library code: it never
+ * prints or exits; every failure fills a caller-owned struct pym_error. */
+#ifndef PYMPLE_READER_H
+#define PYMPLE_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum pym_errcode {
+	PYM_OK = 0,
+	PYM_ERR_IO,        /* open/read failed: msg has strerror */
+	PYM_ERR_EMPTY,     /* zero-length file */
+	PYM_ERR_FOREIGN,   /* not a pymple dump (bad magic) */
+	PYM_ERR_VERSION,   /* newer major version */
+	PYM_ERR_TRUNCATED, /* file ends early (no TAIL) */
+	PYM_ERR_CORRUPT,   /* checksum, encoding or consistency failure */
+	PYM_ERR_NOMEM,
+};
+
+struct pym_error {
+	int code;          /* enum pym_errcode */
+	uint64_t offset;   /* byte offset in the file where it went wrong */
+	char msg[256];     /* lower case, no trailing period, no file name */
+	const char *where; /* source file:line that detected it (debugging) */
+};
+
+enum pym_rec {
+	PYM_R_META = 1,
+	PYM_R_STRING,
+	PYM_R_TYPE,
+	PYM_R_OBJECT,
+	PYM_R_ROOT,
+};
+
+struct pym_rref {
+	uint64_t addr;
+	uint32_t kind;  /* PYM_LABEL_* */
+	uint64_t value; /* index or string id (checked < strings so far) */
+};
+
+/* One decoded record. Pointers point into reader-owned memory valid until the
+ * next pym_reader_next() call. */
+struct pym_record {
+	int type; /* enum pym_rec */
+	/* META: key/value. STRING: text (id is the string id). */
+	const char *key, *text;
+	size_t key_len, text_len;
+	uint32_t id;
+	/* TYPE: id is the type index, name_id its name, addr the type object. */
+	uint32_t name_id;
+	uint64_t addr;
+	/* OBJECT (addr above): */
+	uint32_t type_index, flags;
+	uint64_t size, refcount, length, extra, serial;
+	const char *value;
+	uint32_t value_len;
+	uint32_t nrefs;
+	const struct pym_rref *refs;
+	/* ROOT (addr above): kind, name_id or -1 */
+	uint32_t root_kind;
+	int64_t root_name;
+};
+
+struct pym_reader;
+
+/* Opens path and checks the file header. NULL on failure (err filled). */
+struct pym_reader *pym_reader_open(const char *path, struct pym_error *err);
+/* Same over a memory buffer (the fuzz target); buf must outlive the reader. */
+struct pym_reader *pym_reader_open_mem(const void *buf, size_t len, struct pym_error *err);
+
+/* Returns 1 with *rec filled, 0 at a verified end (TAIL present, counts
+ * match, nothing after it), -1 on error (err filled). */
+int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_error *err);
+
+/* Strings and types seen so far; NULL/-1 for an unknown id. */
+const char *pym_reader_string(const struct pym_reader *r, uint32_t id, size_t *len);
+uint32_t pym_reader_nstrings(const struct pym_reader *r);
+uint32_t pym_reader_ntypes(const struct pym_reader *r);
+/* name string id of type index t, or -1 */
+int64_t pym_reader_type_name(const struct pym_reader *r, uint32_t t);
+
+unsigned pym_reader_major(const struct pym_reader *r);
+unsigned pym_reader_minor(const struct pym_reader *r);
+uint64_t pym_reader_offset(const struct pym_reader *r); /* file bytes consumed */
+uint64_t pym_reader_file_size(const struct pym_reader *r);
+
+void pym_reader_close(struct pym_reader *r);
+
+#endif

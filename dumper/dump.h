@@ -1,0 +1,43 @@
+/* dump.h — the heap walk as a C entry point, shared by module.c (pymple.dump)
+ * and signal.c (dump on signal, in-process or in a forked child). */
+#ifndef PYMPLE_DUMP_H
+#define PYMPLE_DUMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pym_dump_opts {
+	int values;   /* write value previews */
+	int in_child; /* running in a forked child: no Python-level calls, no
+	                 locks, no malloc (mmap only); see walk.c */
+	int level;    /* zlib level, 1 by default */
+};
+
+struct pym_dump_stats {
+	uint64_t objects, refs, bytes;
+	double seconds;
+};
+
+/* Writes one complete dump of the current interpreter's heap to fd. The caller
+ * holds the GIL. Garbage collection is paused during the walk and restored.
+ * Creates no Python objects that outlive the call and leaves the heap as it
+ * was. Returns 0, or -1 with errno set and a one-line reason in errbuf. */
+int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats *stats,
+                char *errbuf, size_t errlen);
+
+/* Atomic output file: a temporary name in the target's directory (never
+ * ending in ".dump"), mode 0600, fsync, rename, fsync of the directory. */
+struct pym_sink {
+	int fd;
+	char tmp[4096];
+	char path[4096];
+};
+/* Opens sink->tmp for path. 0, or -1 with errno set. Async-signal-safe. */
+int pym_sink_open(struct pym_sink *s, const char *path);
+/* fsync, close, rename to path, fsync the directory. 0 or -1 (errno); on
+ * failure the temporary file is removed. Async-signal-safe. */
+int pym_sink_commit(struct pym_sink *s);
+/* Closes and unlinks the temporary file. Async-signal-safe. */
+void pym_sink_abort(struct pym_sink *s);
+
+#endif
