@@ -16,7 +16,8 @@ ifneq ($(SANITIZE),)
 OPT += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDSAN = -fsanitize=$(SANITIZE)
 endif
-ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -Idumper -Ianalyzer $(CFLAGS)
+# dumper/ is -iquote: its signal.h must not shadow the system <signal.h>.
+ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -iquote dumper -Ianalyzer $(CFLAGS)
 LDLIBS_AN = -lsqlite3 -lz -lm
 
 # Python extension: built against $(PYTHON) through its python3-config.
