@@ -99,10 +99,13 @@ bench: all ## the ~1M-object benchmark (medians of several runs)
 demo: all ## dump a leaking sample program and summarize it
 	sh samples/demo.sh $(BUILD)
 
+# The Python package goes into $(PYTHON)'s own site-packages unless PREFIX is
+# given explicitly (then PREFIX/lib/pythonX.Y/site-packages); see tools/install-python.sh.
+PY_PREFIX = $(if $(filter file,$(origin PREFIX)),,$(PREFIX))
 install: all ## install pymple-analyze and the extension under PREFIX
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(ANALYZE) $(DESTDIR)$(PREFIX)/bin/pymple-analyze
-	sh tools/install-python.sh $(PYTHON) $(PYDIR) "$(DESTDIR)" "$(PREFIX)"
+	sh tools/install-python.sh $(PYTHON) $(PYDIR) "$(DESTDIR)" "$(PY_PREFIX)"
 
 clean: ## remove build/
 	rm -rf build
