@@ -515,3 +515,116 @@ print("RESULT ok", flush=True)
     check_dump_file(ppath, svc.pid)
     check_marker_dump(ctx, cpath, 88)
     check_marker_dump(ctx, ppath, 77)
+
+
+# An unmodified program: no pymple import. It checks what `python3 -m pymple run` must
+# preserve (argv, __name__, sys.path[0]) and reports it on its READY line.
+PROG = r'''
+import os, sys
+class Marker:
+    def __init__(self, i):
+        self.text = "marker-%d" % i
+keep = [Marker(i) for i in range(321)]
+here = os.path.dirname(os.path.abspath(__file__))
+print("READY %d argv=%s main=%s path0=%s pymple=%s" % (
+    os.getpid(), sys.argv[1:] == ["one", "--two", "-m"] and sys.argv[0].endswith("prog.py"),
+    __name__ == "__main__", sys.path[0] == here, "pymple" in sys.modules), flush=True)
+sys.stdin.readline()
+print("RESULT ok", flush=True)
+'''
+
+
+def write_prog(ctx):
+    d = os.path.join(ctx.tmp, "app")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "prog.py")
+    with open(path, "w") as f:
+        f.write(PROG)
+    return path
+
+
+def test_python_m_pymple_run(ctx):
+    prog = write_prog(ctx)
+    for extra in ([], ["--no-fork"], ["--signal", "SIGUSR1", "--quiet"]):
+        outdir = os.path.join(ctx.tmp, "out%d" % len(extra))
+        os.mkdir(outdir)
+        svc = Service(ctx, [ctx.python, "-m", "pymple", "run", "--dir", outdir] + extra
+                      + [prog, "one", "--two", "-m"], cwd=ctx.tmp)
+        try:
+            assert svc.ready.split()[2:5] == ["argv=True", "main=True", "path0=True"], svc.ready
+            if "--quiet" in extra:
+                os.kill(svc.pid, signal.SIGUSR1)
+                wait_for(lambda: dumps_in(outdir), "a dump")
+                path = os.path.join(outdir, dumps_in(outdir)[0])
+                assert not log_lines(svc, "wrote "), svc.stderr()
+            else:
+                path = signal_and_wait_dump(svc, outdir)
+            assert svc.finish() == "RESULT ok"
+            assert svc.proc.returncode == 0
+        finally:
+            svc.kill()
+        check_dump_file(path, svc.pid)
+        check_marker_dump(ctx, path, 321)
+    # Usage errors: exit status 2 and one line naming the problem.
+    for bad in (["run"], ["run", "--signal", "NOPE", prog], ["frobnicate"],
+                ["run", os.path.join(ctx.tmp, "missing.py")]):
+        r = subprocess.run([ctx.python, "-m", "pymple"] + bad, capture_output=True, text=True,
+                           env=ctx.env(), timeout=TIMEOUT)
+        assert r.returncode == 2, (bad, r.returncode, r.stderr)
+        assert r.stderr.startswith("python3 -m pymple: "), r.stderr
+    # -m module, and the program's own exit status comes through.
+    mod = os.path.join(ctx.tmp, "exits7.py")
+    with open(mod, "w") as f:
+        f.write("import sys\nassert __name__ == '__main__'\nsys.exit(7 if sys.argv[1:] == "
+                "['a'] else 1)\n")
+    r = subprocess.run([ctx.python, "-m", "pymple", "run", "--dir", ctx.tmp, "-m", "exits7",
+                        "a"], cwd=ctx.tmp, capture_output=True, text=True, env=ctx.env(),
+                       timeout=TIMEOUT)
+    assert r.returncode == 7, (r.returncode, r.stderr)
+
+
+def test_pymple_signal_environment_hook(ctx):
+    """`make install`'s start-up hook: PYMPLE_SIGNAL=USR2 makes an unmodified program
+    dumpable; without it the hook does nothing (not even import pymple)."""
+    venv = os.path.join(ctx.tmp, "venv")
+    subprocess.run([ctx.python, "-m", "venv", "--without-pip", venv], check=True,
+                   timeout=TIMEOUT)
+    py = os.path.join(venv, "bin", "python")
+    r = subprocess.run(["sh", os.path.join(ctx.root, "tools", "install-python.sh"), py,
+                        ctx.pythonpath, "", ""], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    site = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_path('platlib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert site.startswith(venv)
+    assert os.path.exists(os.path.join(site, "pymple-signal.pth"))
+    prog = write_prog(ctx)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PYMPLE_") and k != "PYTHONPATH"}
+
+    outdir = os.path.join(ctx.tmp, "out")
+    os.mkdir(outdir)
+    svc = Service(ctx, [py, prog, "one", "--two", "-m"],
+                  env=dict(env, PYMPLE_SIGNAL="USR2", PYMPLE_DIR=outdir))
+    try:
+        assert svc.ready.endswith("pymple=True"), svc.ready
+        path = signal_and_wait_dump(svc, outdir)
+        assert svc.finish() == "RESULT ok"
+    finally:
+        svc.kill()
+    check_dump_file(path, svc.pid)
+    check_marker_dump(ctx, path, 321)
+
+    # Unset: pymple is not even imported, and SIGUSR2 keeps its default action.
+    svc = Service(ctx, [py, prog, "one", "--two", "-m"], env=env)
+    try:
+        assert svc.ready.endswith("pymple=False"), svc.ready
+        os.kill(svc.pid, signal.SIGUSR2)
+        assert svc.proc.wait(timeout=TIMEOUT) == -signal.SIGUSR2
+    finally:
+        svc.kill()
+    # A bad value is one line on stderr, and the program still runs.
+    r = subprocess.run([py, "-c", "print('ran')"], capture_output=True, text=True,
+                       env=dict(env, PYMPLE_SIGNAL="NOPE"), timeout=TIMEOUT)
+    assert r.returncode == 0 and r.stdout == "ran\n", (r.stdout, r.stderr)
+    assert r.stderr.startswith("pymple: PYMPLE_SIGNAL=NOPE ignored: "), r.stderr
