@@ -608,7 +608,12 @@ static PyObject *py_install(PyObject *self, PyObject *args, PyObject *kw)
 	Py_XDECREF(dirbytes);
 	if (r != 0)
 		return NULL;
-	if (PyInterpreterState_Get() != PyInterpreterState_Main()) {
+#if PY_VERSION_HEX < 0x03090000
+	PyInterpreterState *interp = PyThreadState_Get()->interp;
+#else
+	PyInterpreterState *interp = PyInterpreterState_Get();
+#endif
+	if (interp != PyInterpreterState_Main()) {
 		PyErr_SetString(PyExc_RuntimeError,
 		                "pymple.install: only supported in the main interpreter");
 		return NULL;
