@@ -201,8 +201,12 @@ static void log_result(const char *path, int rc, int err, const char *msg,
 	}
 	/* Errors are logged even when quiet: a dump that silently never appears
 	 * is worse than one line on stderr. */
-	log_line("pymple: dump to %s failed: %s%s%s", path, msg && *msg ? msg : "",
-	         msg && *msg ? ": " : "", strerror(err ? err : EIO));
+	const char *why = strerror(err ? err : EIO);
+	if (msg && *msg && strstr(msg, why)) /* the walk's reason already names it */
+		log_line("pymple: dump to %s failed: %s", path, msg);
+	else
+		log_line("pymple: dump to %s failed: %s%s%s", path, msg && *msg ? msg : "",
+		         msg && *msg ? ": " : "", why);
 }
 
 /* ------------------------------------------------------------ the dumps */
