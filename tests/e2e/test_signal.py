@@ -227,8 +227,9 @@ def count_type(con, name):
     return con.execute("SELECT count(*) FROM objects WHERE type = ?", (name,)).fetchone()[0]
 
 
-def check_marker_dump(ctx, path, nmark):
-    """The dump is complete and holds exactly the nmark Marker instances the process made."""
+def check_marker_dump(ctx, path, nmark, summary=True):
+    """The dump is complete and holds exactly the nmark Marker instances the process made
+    (and, with summary, pymple-analyze summary agrees)."""
     con = load(ctx, path)
     try:
         assert count_type(con, "__main__.Marker") == nmark, (
