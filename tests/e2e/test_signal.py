@@ -81,9 +81,9 @@ stop.set()
 for t in threads:
     t.join()
 n_gc = sum(1 for o in gc.get_objects() if type(o) is Marker)
-print("RESULT " + ("ok" if (digest() == before and n_gc == nmark and workers_alive)
-                   else "changed digest=%s n_gc=%d workers=%s" % (digest() == before, n_gc,
-                                                                  workers_alive)), flush=True)
+ok = digest() == before and n_gc == nmark and workers_alive and gc.isenabled()
+print("RESULT " + ("ok" if ok else "changed digest=%s n_gc=%d workers=%s gc=%s" % (
+    digest() == before, n_gc, workers_alive, gc.isenabled())), flush=True)
 '''
 
 NATIVE_C = r'''
