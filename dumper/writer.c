@@ -2,7 +2,6 @@
  * varints, zlib chunks, checksums, the TAIL. Pure C: no Python, no stdio, and
  * every byte of memory (zlib's too) comes from the caller's struct pym_alloc,
  * so it runs in a forked child. It never prints. */
-#define _GNU_SOURCE
 #include "writer.h"
 
 #include <errno.h>
