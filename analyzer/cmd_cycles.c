@@ -46,7 +46,14 @@ static const char base_sql[] =
 	"  ORDER BY g.gsize DESC, c.makeup, c.size DESC, c.scc LIMIT ?1),"
 	" f AS (SELECT scc, json_group_array(address) AS objs FROM (SELECT o.scc AS scc,"
 	"  o.address AS address, row_number() OVER (PARTITION BY o.scc ORDER BY o.id) AS rn"
-	"  FROM object_data o WHERE o.scc IN (SELECT scc FROM sel)) WHERE rn <= 5 GROUP BY scc)";
+	"  FROM object_data o WHERE o.scc IN (SELECT scc FROM sel)) WHERE rn <= 5 GROUP BY scc),"
+	/* For the table: the four most numerous types, then how many more. */
+	" d AS (SELECT scc, group_concat(name || ' x' || n, ', ')"
+	"  || CASE WHEN max(nt) > 4 THEN printf(' and %d more types', max(nt) - 4) ELSE '' END"
+	"  AS short FROM (SELECT m.scc AS scc, m.name AS name, m.n AS n,"
+	"  row_number() OVER (PARTITION BY m.scc ORDER BY m.n DESC, m.name) AS rn,"
+	"  count(*) OVER (PARTITION BY m.scc) AS nt FROM m WHERE m.scc IN (SELECT scc FROM sel))"
+	"  WHERE rn <= 4 GROUP BY scc)";
 
 static int run_list(sqlite3 *db, const char *file, enum out_format fmt, long long limit,
                     int unreachable)
@@ -64,9 +71,9 @@ static int run_list(sqlite3 *db, const char *file, enum out_format fmt, long lon
 			  " (SELECT group_concat(value, ' ') FROM json_each(f.objs)) AS objects"
 			  " FROM sel JOIN f USING (scc)"
 			: " SELECT sel.scc, sel.count, sel.size,"
-			  " CASE sel.reach WHEN 0 THEN 'yes' ELSE '' END, sel.makeup,"
+			  " CASE sel.reach WHEN 0 THEN 'yes' ELSE '' END, d.short,"
 			  " (SELECT printf('0x%x', value) FROM json_each(f.objs) LIMIT 1)"
-			  " FROM sel JOIN f USING (scc)";
+			  " FROM sel JOIN f USING (scc) JOIN d USING (scc)";
 	/* sel's order is kept by re-sorting on the same keys. */
 	snprintf(sql, sizeof sql, "%s%s ORDER BY (SELECT gsize FROM g WHERE g.makeup = sel.makeup)"
 	                          " DESC, sel.makeup, sel.size DESC, sel.scc",

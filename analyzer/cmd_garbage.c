@@ -24,7 +24,7 @@ static const char *const usage[] = {
 	"                objects are left out.",
 	"",
 	"  --format F         table (default), csv or json",
-	"  --limit N          at most N types per kind (default 0 = all)",
+	"  --limit N          at most N types per kind (default 25, 0 = all)",
 	"  -h, --help         this help",
 	"",
 	"JSON: [{\"kind\", \"type\", \"count\", \"size\"}, ...]",
@@ -56,7 +56,7 @@ int cmd_garbage(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
-	long long limit = 0;
+	long long limit = 25;
 	int c, rc;
 	leak_getopt_reset();
 	while ((c = getopt_long(argc, argv, "hf:l:", opts, NULL)) != -1) {
@@ -111,6 +111,9 @@ int cmd_garbage(int argc, char **argv)
 			printf("%lld unreachable objects, %s: what gc.collect() would free\n",
 			       (long long)sqlite3_column_int64(st, 0),
 			       out_human_size(sqlite3_column_int64(st, 1), hs, sizeof hs));
+			if (rows >= limit && limit > 0)
+				printf("(at most %lld types of each kind shown; --limit 0 shows all)\n",
+				       limit);
 		} else {
 			rc = cli_sqlite_error(db, file, "garbage");
 		}

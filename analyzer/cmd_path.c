@@ -33,6 +33,12 @@ static const char *const usage[] = {
 	NULL,
 };
 
+/* Where a path may start: a root, or a module. Modules are where users look
+ * for the owner of a leak (`module app -> ...`), and a module held by
+ * sys.modules is a root by the rules of issue 3 even when its refcount is
+ * fully explained by references inside the dump (sys.modules, an import). */
+#define PATH_ROOT_SQL "(o.root OR t.name = 'module')"
+
 /* BFS state: node i is object ids[i], reached from node next[i] (one step
  * nearer the target; -1 for the target) by a reference of kind/label from
  * ids[i] to ids[next[i]]. Nodes are appended in BFS order, so the arrays are
@@ -115,8 +121,8 @@ static long find_root(sqlite3 *db, struct bfs *b, int64_t target, int weak)
 	sqlite3_stmt *st;
 	long found = -1;
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT r.src, r.kind, r.label, o.root FROM ref_data r"
-	                       " JOIN object_data o ON o.id = r.src"
+	                       "SELECT r.src, r.kind, r.label, " PATH_ROOT_SQL " FROM ref_data r"
+	                       " JOIN object_data o ON o.id = r.src JOIN types t ON t.id = o.type_id"
 	                       " WHERE r.dst = ?1 AND (?2 OR r.kind != 4)",
 	                       -1, &st, NULL))
 		return -2;
@@ -230,8 +236,10 @@ static int path_one(sqlite3 *db, const char *file, int64_t id, int weak, enum ou
                     int nth, long long *printed)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT reachable, root, address FROM object_data WHERE id = ?1", -1,
-	                       &st, NULL))
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT o.reachable, " PATH_ROOT_SQL ", o.address FROM object_data o"
+	                       " JOIN types t ON t.id = o.type_id WHERE o.id = ?1",
+	                       -1, &st, NULL))
 		return cli_sqlite_error(db, file, "path");
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_ROW) {

@@ -185,7 +185,7 @@ int cmd_referrers(int argc, char **argv)
 	                       " WHERE o.id = ?1",
 	                       -1, &node, NULL) ||
 	    sqlite3_prepare_v2(db,
-	                       "SELECT src, kind, label FROM ref_data WHERE dst = ?1"
+	                       "SELECT DISTINCT src, kind, label FROM ref_data WHERE dst = ?1"
 	                       " AND (?2 OR kind != 4) ORDER BY src",
 	                       -1, &refs, NULL)) {
 		rc = cli_sqlite_error(db, file, "referrers");
