@@ -49,6 +49,16 @@ $(OBJ)/%.o: %.c $(wildcard schema/*.h dumper/*.h analyzer/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -c $< -o $@
 
+# schema/schema.sql compiled into the analyzer as a C string (one source of truth).
+$(BUILD)/gen/schema_sql.h: schema/schema.sql
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from schema/schema.sql by the Makefile: do not edit */'; \
+	  echo 'static const char schema_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+$(OBJ)/analyzer/load.o: $(BUILD)/gen/schema_sql.h
+$(OBJ)/analyzer/load.o: ALLCFLAGS += -I$(BUILD)/gen
+
 $(ANALYZE): $(AN_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_AN)

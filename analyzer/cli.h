@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "db.h"
 #include "output.h"
 
 #define CLI_NAME "pymple-analyze"
@@ -28,6 +29,18 @@ void cli_error(const char *file, const char *fmt, ...) __attribute__((format(pri
  * with a progress line on a terminal unless -q). Returns 0 with *db set, or
  * prints the one error line and returns the exit status to use (1 or 2). */
 int cli_open(const char *path, int readonly, sqlite3 **db);
+
+/* The progress line of a load: "pymple-analyze: loading F: pass 1/2 37%",
+ * shown on stderr only when it is a terminal, -q is off and the load has run
+ * for a second. cli_progress_begin returns the callback to pass to the loader
+ * (NULL when no line should be shown); cli_progress_end erases the line. */
+struct cli_progress {
+	const char *file;
+	double start, last;
+	int shown;
+};
+db_progress_fn cli_progress_begin(struct cli_progress *p, const char *file);
+void cli_progress_end(struct cli_progress *p);
 
 /* Prints the usage lines (NULL-terminated array; the first is the synopsis)
  * to fp: "usage: pymple-analyze <first line>" then the rest as is. */

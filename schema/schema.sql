@@ -2,12 +2,18 @@
 -- Users query the views `objects`, `refs`, `roots` and the table `meta`;
 -- their column names are a stable contract. The *_data tables behind the
 -- views are an implementation detail and may change between versions.
--- Addresses are the object addresses in the dumped process, as integers.
+-- Addresses are the object addresses in the dumped process, as integers
+-- (the 64-bit value read as a signed SQLite INTEGER).
+-- The loader (analyzer/load.c) runs this file in two parts: everything above
+-- the line `-- @after-load` before inserting rows, the rest (indexes) after.
+-- It is compiled into pymple-analyze: this file is the one source of truth.
 
 -- The dump's header (one row per META record) plus the loader's own keys:
 --   python_version, pointer_size, pid, time, argv, rss, ...   from the dump
 --   load.source, load.source_size, load.source_mtime, load.version,
---   load.complete ('1' only once the load finished)
+--   load.complete ('1' only once the load finished), load.objects,
+--   load.refs, load.missing_refs (references to addresses not in the dump),
+--   load.duplicate_addresses, load.roots, load.unreachable, load.cycles (SCC count)
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT
@@ -50,6 +56,17 @@ CREATE TABLE ref_data (
     label       INTEGER              -- the index (kind 1) or strings.id (kinds 2, 3)
 );
 
+-- Per-type totals computed at load (what `summary` prints without scanning
+-- object_data). Synthetic records (threads, frames) are not counted.
+CREATE TABLE type_stats (
+    type_id          INTEGER PRIMARY KEY, -- types.id
+    count            INTEGER NOT NULL,    -- objects of this type
+    size             INTEGER NOT NULL,    -- sum of their size
+    extra_size       INTEGER NOT NULL,    -- sum of their extra_size
+    unreachable      INTEGER NOT NULL,    -- how many of them are unreachable
+    unreachable_size INTEGER NOT NULL     -- sum of size of those
+);
+
 CREATE TABLE root_data (
     object  INTEGER,                 -- object_data.id, NULL if not in the dump
     address INTEGER NOT NULL,
@@ -84,3 +101,10 @@ SELECT address, CASE kind WHEN 1 THEN 'sys.modules' WHEN 2 THEN 'builtins'
        WHEN 3 THEN 'sys' WHEN 4 THEN 'thread' WHEN 5 THEN 'interned'
        WHEN 6 THEN 'interpreter' ELSE 'other' END AS kind, name
 FROM root_data;
+
+-- @after-load
+-- Indexes, built once the rows are in (faster than maintaining them).
+CREATE INDEX object_address ON object_data(address);
+CREATE INDEX object_type ON object_data(type_id);
+CREATE INDEX ref_src ON ref_data(src);
+CREATE INDEX ref_dst ON ref_data(dst);
