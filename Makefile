@@ -86,8 +86,13 @@ unit: $(BUILD)/tests/unit ## Criterion unit tests
 e2e: all ## end-to-end tests driving a real Python
 	$(PYTHON) tests/e2e/run.py --build $(BUILD)
 
-cli: all ## golden tests of the command line
-	sh tests/cli/run.sh $(ANALYZE)
+cli: all $(BUILD)/tests/gendump ## golden tests of the command line
+	sh tests/cli/run.sh $(ANALYZE) $(BUILD)/tests/gendump
+
+# Synthetic dump generator (bench and CLI fixtures), built on the real writer.
+$(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/dumper/writer.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
 
 test-all-pythons: ## end-to-end tests on every installed CPython 3.8-3.13
 	sh tests/all-pythons.sh

@@ -654,7 +654,7 @@ static void loader_release(struct loader *L)
 /* The schema text up to (before) or after the `-- @after-load` marker. */
 static int run_schema_part(struct loader *L, int after)
 {
-	const char *mark = strstr(load_schema_sql, "-- @after-load");
+	const char *mark = strstr(load_schema_sql, "\n-- @after-load\n");
 	if (!mark)
 		return fail(L, 1, L->dbpath, "internal error: schema has no @after-load marker");
 	if (after)
