@@ -32,7 +32,7 @@ int cmd_load(int argc, char **argv)
 	const char *out = NULL;
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
@@ -81,8 +81,8 @@ int cmd_load(int argc, char **argv)
 		       (unsigned long long)s.unreachable, (unsigned long long)s.cycles, s.t_total);
 		if (cli_verbose)
 			printf("pass 1 %.3f s, roots+reachability+scc %.3f s, pass 2 %.3f s, "
-			       "indexes+commit %.3f s; %.0f objects/s\n",
-			       s.t_pass1, s.t_graph, s.t_pass2, s.t_index,
+			       "indexes+commit %.3f s, fsync %.3f s; %.0f objects/s\n",
+			       s.t_pass1, s.t_graph, s.t_pass2, s.t_index, s.t_sync,
 			       s.t_total > 0 ? (double)s.objects / s.t_total : 0.0);
 	}
 	free(dflt);

@@ -476,7 +476,8 @@ static int pass2(struct loader *L)
 	         " flags, value, reachable, root, scc, fingerprint)"
 	         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	         &obj) < 0 ||
-	    prep(L, "INSERT INTO ref_data(src, dst, dst_address, kind, label) VALUES (?1, ?2, ?3, ?4, ?5)",
+	    prep(L, "INSERT INTO ref_data(src, seq, dst, dst_address, kind, label)"
+	            " VALUES (?1, ?6, ?2, ?3, ?4, ?5)",
 	         &ref) < 0)
 		goto out;
 	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
@@ -512,6 +513,7 @@ static int pass2(struct loader *L)
 				sqlite3_bind_int64(ref, 5, (sqlite3_int64)x->value);
 			else
 				sqlite3_bind_null(ref, 5);
+			sqlite3_bind_int64(ref, 6, i);
 			if (step_done(L, ref) < 0)
 				goto out;
 		}
@@ -635,20 +637,17 @@ out:
 	return rc;
 }
 
+/* Frees every array (idempotent: pointers are reset). */
 static void loader_release(struct loader *L)
 {
-	free(L->addr);
-	free(L->type);
-	free(L->refcount);
-	free(L->root);
-	free(L->reached);
-	free(L->comp);
-	free(L->off);
-	free(L->edge);
-	free(L->slot);
-	free(L->thash);
-	free(L->tstat);
-	free(L->roots);
+	void **arrays[] = {(void **)&L->addr,  (void **)&L->type,  (void **)&L->refcount,
+	                   (void **)&L->root,  (void **)&L->reached, (void **)&L->comp,
+	                   (void **)&L->off,   (void **)&L->edge,  (void **)&L->slot,
+	                   (void **)&L->thash, (void **)&L->tstat, (void **)&L->roots};
+	for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) {
+		free(*arrays[i]);
+		*arrays[i] = NULL;
+	}
 }
 
 /* The schema text up to (before) or after the `-- @after-load` marker. */
@@ -678,7 +677,7 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	struct stat sb;
 	char tmp[4096];
 	int fd, rc = -1;
-	double t0 = now_seconds(), t1, t2, t3, t4;
+	double t0 = now_seconds(), t1, t2, t3, t4, t5;
 	if (!stats)
 		stats = &dummy;
 	memset(stats, 0, sizeof *stats);
@@ -696,16 +695,21 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	if (fd < 0)
 		return fail(&L, 1, dbpath, "cannot create: %s", strerror(errno));
 	close(fd);
-	if (sqlite3_open_v2(tmp, &L.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	/* Memory statistics cost a mutex per allocation; only possible before
+	 * SQLite initializes (SQLITE_MISUSE afterwards, which is harmless). */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (sqlite3_open_v2(tmp, &L.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		fail_sql(&L, "cannot open");
 		goto out;
 	}
 	/* A build-once database: no journal, no fsync until the end, one writer,
 	 * a page cache large enough for the append points and index builds. */
-	if (exec(&L, "PRAGMA page_size = 16384; PRAGMA journal_mode = OFF;"
+	if (exec(&L, "PRAGMA threads = 2; PRAGMA journal_mode = OFF;"
 	             " PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;"
 	             " PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"
 	             " PRAGMA foreign_keys = OFF; BEGIN") < 0 ||
+	    (getenv("PYMPLE_PRAGMAS") && exec(&L, getenv("PYMPLE_PRAGMAS")) < 0) || /* XXX experiment */
 	    run_schema_part(&L, 0) < 0)
 		goto out;
 	if (pass1(&L) < 0)
@@ -717,7 +721,10 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	if (pass2(&L) < 0)
 		goto out;
 	t3 = now_seconds();
-	if (run_schema_part(&L, 1) < 0 || finish_rows(&L, &sb, stats) < 0)
+	if (finish_rows(&L, &sb, stats) < 0)
+		goto out;
+	loader_release(&L); /* the arrays are done with: give the index sorts the memory */
+	if (run_schema_part(&L, 1) < 0)
 		goto out;
 	if (exec(&L, "INSERT OR REPLACE INTO meta VALUES ('load.complete', '1'); COMMIT") < 0)
 		goto out;
@@ -726,6 +733,7 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 		goto out;
 	}
 	L.db = NULL;
+	t4 = now_seconds();
 	/* Make the file durable before it takes the final name. */
 	fd = open(tmp, O_RDONLY);
 	if (fd < 0 || fsync(fd) < 0) {
@@ -739,12 +747,13 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 		fail(&L, 1, dbpath, "cannot rename the new database into place: %s", strerror(errno));
 		goto out;
 	}
-	t4 = now_seconds();
+	t5 = now_seconds();
 	stats->t_pass1 = t1 - t0;
 	stats->t_graph = t2 - t1;
 	stats->t_pass2 = t3 - t2;
 	stats->t_index = t4 - t3;
-	stats->t_total = t4 - t0;
+	stats->t_sync = t5 - t4;
+	stats->t_total = t5 - t0;
 	rc = 0;
 out:
 	if (L.db)

@@ -12,7 +12,7 @@
 struct load_stats {
 	uint64_t objects, refs, missing_refs, roots, unreachable, cycles, types, strings;
 	uint64_t dump_bytes;
-	double t_pass1, t_graph, t_pass2, t_index, t_total; /* seconds */
+	double t_pass1, t_graph, t_pass2, t_index, t_sync, t_total; /* seconds */
 };
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any

@@ -50,11 +50,13 @@ CREATE TABLE object_data (
 
 CREATE TABLE ref_data (
     src         INTEGER NOT NULL,    -- object_data.id of the referrer
+    seq         INTEGER NOT NULL,    -- position among src's references, from 0
     dst         INTEGER,             -- object_data.id of the referent, NULL if not in the dump
     dst_address INTEGER NOT NULL,    -- address of the referent
     kind        INTEGER NOT NULL,    -- 0 none, 1 index, 2 dict key, 3 attribute, 4 weak
-    label       INTEGER              -- the index (kind 1) or strings.id (kinds 2, 3)
-);
+    label       INTEGER,             -- the index (kind 1) or strings.id (kinds 2, 3)
+    PRIMARY KEY (src, seq)           -- rows arrive in this order: no separate src index
+) WITHOUT ROWID;
 
 -- Per-type totals computed at load (what `summary` prints without scanning
 -- object_data). Synthetic records (threads, frames) are not counted.
@@ -104,7 +106,7 @@ FROM root_data;
 
 -- @after-load
 -- Indexes, built once the rows are in (faster than maintaining them).
+-- No index on object_data(type_id): per-type questions read type_stats or
+-- scan object_data; ref_data needs none on src (its primary key).
 CREATE INDEX object_address ON object_data(address);
-CREATE INDEX object_type ON object_data(type_id);
-CREATE INDEX ref_src ON ref_data(src);
 CREATE INDEX ref_dst ON ref_data(dst);
