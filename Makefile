@@ -45,9 +45,19 @@ all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 deps: ## install the Debian packages the build needs, if missing
 	@sh .ci/deps.sh
 
-$(OBJ)/%.o: %.c $(wildcard schema/*.h dumper/*.h analyzer/*.h) | deps
+$(OBJ)/%.o: %.c $(wildcard schema/*.h dumper/*.h analyzer/*.h tests/unit/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -c $< -o $@
+
+# schema/schema.sql compiled into the analyzer as a C string (one source of truth).
+$(BUILD)/gen/schema_sql.h: schema/schema.sql
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from schema/schema.sql by the Makefile: do not edit */'; \
+	  echo 'static const char schema_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+$(OBJ)/analyzer/load.o: $(BUILD)/gen/schema_sql.h
+$(OBJ)/analyzer/load.o: ALLCFLAGS += -I$(BUILD)/gen
 
 $(ANALYZE): $(AN_OBJS)
 	@mkdir -p $(dir $@)
@@ -76,8 +86,13 @@ unit: $(BUILD)/tests/unit ## Criterion unit tests
 e2e: all ## end-to-end tests driving a real Python
 	$(PYTHON) tests/e2e/run.py --build $(BUILD)
 
-cli: all ## golden tests of the command line
-	sh tests/cli/run.sh $(ANALYZE)
+cli: all $(BUILD)/tests/gendump ## golden tests of the command line
+	sh tests/cli/run.sh $(ANALYZE) $(BUILD)/tests/gendump
+
+# Synthetic dump generator (bench and CLI fixtures), built on the real writer.
+$(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/dumper/writer.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
 
 test-all-pythons: ## end-to-end tests on every installed CPython 3.8-3.13
 	sh tests/all-pythons.sh
