@@ -16,7 +16,8 @@ ifneq ($(SANITIZE),)
 OPT += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDSAN = -fsanitize=$(SANITIZE)
 endif
-ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -Idumper -Ianalyzer $(CFLAGS)
+# dumper/ is -iquote: its signal.h must not shadow the system <signal.h>.
+ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -iquote dumper -Ianalyzer $(CFLAGS)
 LDLIBS_AN = -lsqlite3 -lz -lm
 
 # Python extension: built against $(PYTHON) through its python3-config.
@@ -117,10 +118,13 @@ bench: all ## the ~1M-object benchmark (medians of several runs)
 demo: all ## dump a leaking sample program and summarize it
 	sh samples/demo.sh $(BUILD)
 
+# The Python package goes into $(PYTHON)'s own site-packages unless PREFIX is
+# given explicitly (then PREFIX/lib/pythonX.Y/site-packages); see tools/install-python.sh.
+PY_PREFIX = $(if $(filter file,$(origin PREFIX)),,$(PREFIX))
 install: all ## install pymple-analyze and the extension under PREFIX
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(ANALYZE) $(DESTDIR)$(PREFIX)/bin/pymple-analyze
-	sh tools/install-python.sh $(PYTHON) $(PYDIR) "$(DESTDIR)" "$(PREFIX)"
+	sh tools/install-python.sh $(PYTHON) $(PYDIR) "$(DESTDIR)" "$(PY_PREFIX)"
 
 clean: ## remove build/
 	rm -rf build
