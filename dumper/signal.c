@@ -54,7 +54,8 @@
  * the application never wakes the parent's thread through the shared pipe.
  * After os.fork() (multiprocessing, pre-fork servers) an os.register_at_fork
  * hook gives the child its own pipe and its own dumper thread, so each
- * worker can be dumped by pid. Only the main interpreter is supported
+ * worker can be dumped by pid. (Not pthread_atfork: that would also run in
+ * our own raw-fork dump child, where nothing may be started or allocated.) Only the main interpreter is supported
  * (PyGILState_* does not work with sub-interpreters).
  */
 #include "signal.h"
