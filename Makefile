@@ -16,7 +16,7 @@ ifneq ($(SANITIZE),)
 OPT += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDSAN = -fsanitize=$(SANITIZE)
 endif
-ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -Idumper -Ianalyzer $(CFLAGS)
+ALLCFLAGS = $(STD) $(WARN) $(OPT) -iquote schema -iquote dumper -iquote analyzer $(CFLAGS)
 LDLIBS_AN = -lsqlite3 -lz -lm
 
 # Python extension: built against $(PYTHON) through its python3-config.
