@@ -44,6 +44,15 @@ static uint64_t fnv_u64(uint64_t h, uint64_t v)
 	return h;
 }
 
+/* strerror text with a lower-case first letter (the house error style). */
+static const char *errtext(int e, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", strerror(e));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -675,7 +684,7 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	struct loader L = {0};
 	struct load_stats dummy;
 	struct stat sb;
-	char tmp[4096];
+	char tmp[4096], eb[128];
 	int fd, rc = -1;
 	double t0 = now_seconds(), t1, t2, t3, t4, t5;
 	if (!stats)
@@ -688,12 +697,12 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	L.progress = progress_fn;
 	L.progress_ctx = progress_ctx;
 	if (stat(dump, &sb) < 0)
-		return fail(&L, 2, dump, "cannot open: %s", strerror(errno));
+		return fail(&L, 2, dump, "cannot open: %s", errtext(errno, eb, sizeof eb));
 	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", dbpath) >= (int)sizeof tmp)
 		return fail(&L, 2, dbpath, "path too long");
 	fd = mkstemp(tmp);
 	if (fd < 0)
-		return fail(&L, 1, dbpath, "cannot create: %s", strerror(errno));
+		return fail(&L, 1, dbpath, "cannot create: %s", errtext(errno, eb, sizeof eb));
 	close(fd);
 	/* Memory statistics cost a mutex per allocation; only possible before
 	 * SQLite initializes (SQLITE_MISUSE afterwards, which is harmless). */
@@ -737,14 +746,15 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	/* Make the file durable before it takes the final name. */
 	fd = open(tmp, O_RDONLY);
 	if (fd < 0 || fsync(fd) < 0) {
-		fail(&L, 1, dbpath, "cannot sync: %s", strerror(errno));
+		fail(&L, 1, dbpath, "cannot sync: %s", errtext(errno, eb, sizeof eb));
 		if (fd >= 0)
 			close(fd);
 		goto out;
 	}
 	close(fd);
 	if (rename(tmp, dbpath) < 0) {
-		fail(&L, 1, dbpath, "cannot rename the new database into place: %s", strerror(errno));
+		fail(&L, 1, dbpath, "cannot rename the new database into place: %s",
+		     errtext(errno, eb, sizeof eb));
 		goto out;
 	}
 	t5 = now_seconds();
