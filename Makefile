@@ -16,7 +16,8 @@ ifneq ($(SANITIZE),)
 OPT += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDSAN = -fsanitize=$(SANITIZE)
 endif
-ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -Idumper -Ianalyzer $(CFLAGS)
+# dumper/ is -iquote: its signal.h must not shadow the system <signal.h>.
+ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -iquote dumper -Ianalyzer $(CFLAGS)
 LDLIBS_AN = -lsqlite3 -lz -lm
 
 # Python extension: built against $(PYTHON) through its python3-config.
@@ -69,6 +70,10 @@ $(OBJ)/ext/%.o: dumper/%.c $(wildcard schema/*.h dumper/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden $(PY_INCLUDES) -c $< -o $@
 
+# pyint.c reads CPython internals (Py_BUILD_CORE). Those headers need two
+# warnings off, and must not see -Idumper: they include <signal.h>.
+$(OBJ)/ext/pyint.o: ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema $(CFLAGS) -Wno-cast-qual -Wno-undef
+
 $(EXT): $(patsubst dumper/%.c,$(OBJ)/ext/%.o,$(DUMPER_SRC)) $(DUMPER_PY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) -shared $(LDFLAGS) -o $@ $(filter %.o,$^) -lz
@@ -113,10 +118,13 @@ bench: all ## the ~1M-object benchmark (medians of several runs)
 demo: all ## dump a leaking sample program and summarize it
 	sh samples/demo.sh $(BUILD)
 
+# The Python package goes into $(PYTHON)'s own site-packages unless PREFIX is
+# given explicitly (then PREFIX/lib/pythonX.Y/site-packages); see tools/install-python.sh.
+PY_PREFIX = $(if $(filter file,$(origin PREFIX)),,$(PREFIX))
 install: all ## install pymple-analyze and the extension under PREFIX
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(ANALYZE) $(DESTDIR)$(PREFIX)/bin/pymple-analyze
-	sh tools/install-python.sh $(PYTHON) $(PYDIR) "$(DESTDIR)" "$(PREFIX)"
+	sh tools/install-python.sh $(PYTHON) $(PYDIR) "$(DESTDIR)" "$(PY_PREFIX)"
 
 clean: ## remove build/
 	rm -rf build

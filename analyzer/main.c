@@ -16,21 +16,18 @@ struct command {
 	const char *summary;
 };
 
-/* Sorted by name; `help` prints it in this order. NOTE FOR THE LEAD: the
- * rows commented out belong to commands whose files are on other branches
- * (cmd_check.c: check, inspect; cmd_<name>.c: cycles diff garbage growth
- * path referrers). Uncomment each row when its file is merged. */
+/* Sorted by name; `help` prints it in this order. */
 static const struct command commands[] = {
     /* {"check", cmd_check, "verify a dump's structure and checksums"}, */
-    /* {"cycles", cmd_cycles, "reference cycles grouped by type make-up"}, */
-    /* {"diff", cmd_diff, "per-type change between two dumps"}, */
-    /* {"garbage", cmd_garbage, "unreachable objects summarized by type"}, */
-    /* {"growth", cmd_growth, "types that grow at every step of a series of dumps"}, */
+    {"cycles", cmd_cycles, "reference cycles grouped by type make-up"},
+    {"diff", cmd_diff, "per-type change between two dumps"},
+    {"garbage", cmd_garbage, "unreachable objects summarized by type"},
+    {"growth", cmd_growth, "types that grow at every step of a series of dumps"},
     {"help", NULL, "list the commands, or show one command's help"},
     /* {"inspect", cmd_inspect, "print a dump's records in readable form"}, */
     {"load", cmd_load, "load a dump into an SQLite database"},
-    /* {"path", cmd_path, "shortest chain of references from a root to an object"}, */
-    /* {"referrers", cmd_referrers, "tree of the objects that refer to an object"}, */
+    {"path", cmd_path, "shortest chain of references from a root to an object"},
+    {"referrers", cmd_referrers, "tree of the objects that refer to an object"},
     {"sql", cmd_sql, "run a read-only SQL query on a loaded dump"},
     {"summary", cmd_summary, "objects and bytes per type, and the share of RSS"},
 };

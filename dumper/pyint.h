@@ -1,0 +1,94 @@
+/* pyint.h — the few CPython internals the heap walk needs, per version
+ * (3.8–3.13), behind one small API. pyint.c is the only file compiled with
+ * Py_BUILD_CORE. Nothing here creates Python objects, takes locks or runs
+ * Python code; every function requires the GIL (or a forked child). */
+#ifndef PYMPLE_PYINT_H
+#define PYMPLE_PYINT_H
+
+#include <Python.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Disables automatic collection; returns the previous state (1 enabled). */
+int pyi_gc_disable(void);
+/* Restores the state pyi_gc_disable() returned. */
+void pyi_gc_restore(int was_enabled);
+
+/* Calls cb for every object in the GC lists: generations 0-2 and the
+ * permanent generation (gc.freeze()). Stops early and returns cb's value
+ * when it is nonzero; 0 otherwise. *count receives the number visited. */
+typedef int (*pyi_obj_cb)(PyObject *o, void *ctx);
+int pyi_gc_foreach(pyi_obj_cb cb, void *ctx, uint64_t *count);
+
+/* 1 if o is a GC object currently tracked by the collector. */
+int pyi_gc_is_tracked(PyObject *o);
+
+/* What sys.getsizeof adds to __sizeof__() on this version (GC header,
+ * managed dict/weakref pre-header). */
+size_t pyi_getsizeof_extra(PyObject *o);
+
+/* 1 if the object is immortal (3.12+); 0 before. */
+int pyi_is_immortal(PyObject *o);
+
+/* Interpreter-level roots (borrowed; any may be NULL). */
+struct pyi_roots {
+	PyObject *modules, *sysdict, *builtins, *dict, *interned;
+	PyObject *importlib, *import_func, *builtins_copy;
+	PyObject *codec_search_path, *codec_search_cache, *codec_error_registry;
+};
+void pyi_interp_roots(struct pyi_roots *r);
+
+/* Thread states of the current interpreter: first, then PyThreadState_Next. */
+PyThreadState *pyi_thread_first(void);
+unsigned long pyi_thread_id(PyThreadState *t);
+int pyi_thread_is_main(PyThreadState *t);
+
+/* Objects a thread state holds, with their field names. 3.8-3.10: "frame"
+ * is the innermost frame object. Returns how many were written (<= max). */
+int pyi_thread_fields(PyThreadState *t, PyObject **objs, const char **names, int max);
+
+/* 3.11+: the innermost _PyInterpreterFrame of a thread, or NULL (always
+ * NULL before 3.11). Frames owned by the C stack are skipped. */
+void *pyi_frame_first(PyThreadState *t);
+void *pyi_frame_next(void *frame);
+
+struct pyi_frame {
+	PyObject *code, *func, *globals, *builtins, *locals, *frame_obj;
+	PyObject **localsplus; /* nvalues entries, may hold NULL */
+	int nnamed;            /* the first nnamed are named by code's localsplus names */
+	int nvalues;
+	int line;              /* -1 if unknown */
+	int owner_generator;   /* the frame belongs to a generator/coroutine */
+};
+void pyi_frame_info(void *frame, struct pyi_frame *fi);
+
+/* 3.11+ managed-dict instances whose attributes live in a values array and
+ * not in a dict object: *names and *values point at arrays of n entries
+ * (names are str, values may be NULL). Returns n, or 0 when the object has
+ * no such values. *extra gets the bytes of that storage that
+ * sys.getsizeof does not count (0 when none). */
+Py_ssize_t pyi_inline_values(PyObject *o, PyObject *const **values, size_t *name_stride,
+                             const char **names_base, size_t *extra);
+/* The name of value i given the base and stride from pyi_inline_values. */
+static inline PyObject *pyi_inline_name(const char *base, size_t stride, Py_ssize_t i)
+{
+	return *(PyObject *const *)(const void *)(base + (size_t)i * stride);
+}
+
+/* The instance dict of a managed-dict object (3.11+), or NULL. Never
+ * materializes one. Returns NULL for other objects. */
+PyObject *pyi_managed_dict(PyObject *o);
+
+/* tp_dict of a type without creating a reference (3.12+ static builtin
+ * types keep it in the interpreter). Borrowed; may be NULL. */
+PyObject *pyi_type_dict(PyTypeObject *tp);
+/* tp_subclasses when it is an object (dict), else NULL. */
+PyObject *pyi_type_subclasses(PyTypeObject *tp);
+
+/* A module's md_name (borrowed, may be NULL). */
+PyObject *pyi_module_name(PyObject *m);
+
+/* int digits: 30-bit digits, least significant first; *neg set. */
+const uint32_t *pyi_long_digits(PyObject *o, size_t *ndigits, int *neg);
+
+#endif

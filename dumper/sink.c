@@ -1,0 +1,136 @@
+/* sink.c — the atomic output file of a dump: a temporary name in the target's
+ * directory, mode 0600, fsync, rename, fsync of the directory.
+ * Async-signal-safe: only system calls, no malloc, no stdio, no Python. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dump.h"
+
+/* Appends s to buf at *len (bounded); returns -1 when it does not fit. */
+static int put(char *buf, size_t cap, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+	if (*len + n + 1 > cap)
+		return -1;
+	memcpy(buf + *len, s, n + 1);
+	*len += n;
+	return 0;
+}
+
+static int put_u64(char *buf, size_t cap, size_t *len, unsigned long long v)
+{
+	char tmp[24];
+	int i = (int)sizeof tmp - 1;
+	tmp[i] = 0;
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && i > 0);
+	return put(buf, cap, len, tmp + i);
+}
+
+int pym_sink_open(struct pym_sink *s, const char *path)
+{
+	size_t len = 0, plen = strlen(path);
+	s->fd = -1;
+	s->tmp[0] = 0;
+	if (plen == 0 || plen >= sizeof s->path) {
+		errno = plen ? ENAMETOOLONG : ENOENT;
+		return -1;
+	}
+	memcpy(s->path, path, plen + 1);
+	/* "<path>.<pid>.<n>.tmp": same directory, never ending in ".dump". */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	unsigned long long salt = (unsigned long long)ts.tv_nsec;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		len = 0;
+		if (put(s->tmp, sizeof s->tmp, &len, path) || put(s->tmp, sizeof s->tmp, &len, ".") ||
+		    put_u64(s->tmp, sizeof s->tmp, &len, (unsigned long long)getpid()) ||
+		    put(s->tmp, sizeof s->tmp, &len, ".") ||
+		    put_u64(s->tmp, sizeof s->tmp, &len, salt + (unsigned long long)attempt) ||
+		    put(s->tmp, sizeof s->tmp, &len, ".tmp")) {
+			errno = ENAMETOOLONG;
+			s->tmp[0] = 0;
+			return -1;
+		}
+		s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (s->fd >= 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	s->tmp[0] = 0;
+	return -1;
+}
+
+/* fsync of the directory that holds path; errors other than EINVAL (file
+ * systems that cannot sync directories) are reported. */
+static int sync_dir(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if (!slash) {
+		dir[0] = '.';
+		dir[1] = 0;
+	} else {
+		size_t n = (size_t)(slash - path);
+		if (n == 0)
+			n = 1;
+		memcpy(dir, path, n);
+		dir[n] = 0;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int e = errno;
+	close(fd);
+	if (rc < 0 && e != EINVAL) {
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int pym_sink_commit(struct pym_sink *s)
+{
+	if (s->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (fsync(s->fd) < 0) {
+		int e = errno;
+		pym_sink_abort(s);
+		errno = e;
+		return -1;
+	}
+	int rc = close(s->fd);
+	s->fd = -1;
+	if (rc < 0 || rename(s->tmp, s->path) < 0) {
+		int e = errno;
+		unlink(s->tmp);
+		s->tmp[0] = 0;
+		errno = e;
+		return -1;
+	}
+	s->tmp[0] = 0;
+	return sync_dir(s->path);
+}
+
+void pym_sink_abort(struct pym_sink *s)
+{
+	int e = errno;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->tmp[0])
+		unlink(s->tmp);
+	s->tmp[0] = 0;
+	errno = e;
+}

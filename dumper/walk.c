@@ -1,0 +1,1489 @@
+/* walk.c — visits every object reachable from the interpreter's roots and
+ * the GC lists and writes one record per object through writer.h.
+ * Creates no Python objects that outlive a single C __sizeof__ call, runs
+ * no Python code, never releases the GIL; its memory is anonymous mmap. */
+#include <Python.h>
+#include <structmember.h>
+#if PY_VERSION_HEX < 0x030B0000
+#include <frameobject.h>
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "pyint.h"
+#include "pymple_format.h"
+#include "walk.h"
+#include "writer.h"
+
+/* Interned at import by pym_walk_prepare(); read-only afterwards. */
+static PyObject *name_sizeof;
+
+int pym_walk_prepare(void)
+{
+	if (!name_sizeof)
+		name_sizeof = PyUnicode_InternFromString("__sizeof__");
+	return name_sizeof ? 0 : -1;
+}
+
+/* ---- anonymous memory ------------------------------------------------ */
+
+static void *mm_alloc(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void mm_free(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n);
+}
+
+/* Grows *p from *cap to at least need bytes (doubling). 0 or -1 (ENOMEM). */
+static int mm_grow(void **p, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 65536;
+	while (n < need)
+		n *= 2;
+	void *q;
+	if (*p)
+		q = mremap(*p, *cap, n, MREMAP_MAYMOVE);
+	else
+		q = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q == MAP_FAILED) {
+		errno = ENOMEM;
+		return -1;
+	}
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* ---- visited set ------------------------------------------------------
+ * One bit per 8-byte word of the address space, in 256 KiB regions whose
+ * 4 KiB bitmaps are found through a small open-addressing table. A dense
+ * heap costs well under one byte per object; no per-object allocation. */
+
+#define REG_SHIFT 18
+#define BM_BYTES ((1u << REG_SHIFT) / 8 / 8)
+#define BM_PER_CHUNK 64
+
+struct vset {
+	uint64_t *keys; /* region number + 1; 0 is empty */
+	uint8_t **bms;
+	size_t cap, used;
+	uint8_t *chunk; /* current bitmap chunk */
+	size_t chunk_left;
+	void **chunks; /* every chunk, for freeing */
+	size_t nchunks, chunks_cap;
+	uint64_t last_key;
+	uint8_t *last_bm;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static int vset_rehash(struct vset *s, size_t ncap)
+{
+	uint64_t *nk = mm_alloc(ncap * sizeof *nk);
+	uint8_t **nb = mm_alloc(ncap * sizeof *nb);
+	if (!nk || !nb) {
+		mm_free(nk, ncap * sizeof *nk);
+		mm_free(nb, ncap * sizeof *nb);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->keys[i])
+			continue;
+		size_t j = mix64(s->keys[i]) & (ncap - 1);
+		while (nk[j])
+			j = (j + 1) & (ncap - 1);
+		nk[j] = s->keys[i];
+		nb[j] = s->bms[i];
+	}
+	mm_free(s->keys, s->cap * sizeof *s->keys);
+	mm_free(s->bms, s->cap * sizeof *s->bms);
+	s->keys = nk;
+	s->bms = nb;
+	s->cap = ncap;
+	return 0;
+}
+
+static uint8_t *vset_region(struct vset *s, uint64_t key)
+{
+	if (key == s->last_key)
+		return s->last_bm;
+	if (s->used * 2 >= s->cap && vset_rehash(s, s->cap ? s->cap * 2 : 1024) < 0)
+		return NULL;
+	size_t j = mix64(key) & (s->cap - 1);
+	while (s->keys[j] && s->keys[j] != key)
+		j = (j + 1) & (s->cap - 1);
+	if (!s->keys[j]) {
+		if (!s->chunk_left) {
+			size_t need = (s->nchunks + 1) * sizeof(void *);
+			size_t capb = s->chunks_cap * sizeof(void *);
+			void *cp = s->chunks;
+			if (mm_grow(&cp, &capb, need) < 0)
+				return NULL;
+			s->chunks = cp;
+			s->chunks_cap = capb / sizeof(void *);
+			s->chunk = mm_alloc((size_t)BM_BYTES * BM_PER_CHUNK);
+			if (!s->chunk) {
+				errno = ENOMEM;
+				return NULL;
+			}
+			s->chunks[s->nchunks++] = s->chunk;
+			s->chunk_left = BM_PER_CHUNK;
+		}
+		s->keys[j] = key;
+		s->bms[j] = s->chunk;
+		s->chunk += BM_BYTES;
+		s->chunk_left--;
+		s->used++;
+	}
+	s->last_key = key;
+	s->last_bm = s->bms[j];
+	return s->last_bm;
+}
+
+/* 1 if addr was already in the set, 0 if it was added now, -1 on ENOMEM. */
+static int vset_add(struct vset *s, uintptr_t addr)
+{
+	uint8_t *bm = vset_region(s, ((uint64_t)addr >> REG_SHIFT) + 1);
+	if (!bm)
+		return -1;
+	size_t bit = (addr & ((1u << REG_SHIFT) - 1)) >> 3;
+	uint8_t m = (uint8_t)(1u << (bit & 7));
+	if (bm[bit >> 3] & m)
+		return 1;
+	bm[bit >> 3] |= m;
+	return 0;
+}
+
+static void vset_free(struct vset *s)
+{
+	mm_free(s->keys, s->cap * sizeof *s->keys);
+	mm_free(s->bms, s->cap * sizeof *s->bms);
+	for (size_t i = 0; i < s->nchunks; i++)
+		mm_free(s->chunks[i], (size_t)BM_BYTES * BM_PER_CHUNK);
+	mm_free(s->chunks, s->chunks_cap * sizeof(void *));
+	memset(s, 0, sizeof *s);
+}
+
+/* ---- address -> u32 map (type info, label string ids) ---------------- */
+
+struct amap {
+	uint64_t *keys;
+	uint32_t *vals;
+	size_t cap, used;
+};
+
+static int amap_get(const struct amap *m, uint64_t key, uint32_t *val)
+{
+	if (!m->cap)
+		return 0;
+	size_t j = mix64(key) & (m->cap - 1);
+	while (m->keys[j]) {
+		if (m->keys[j] == key) {
+			*val = m->vals[j];
+			return 1;
+		}
+		j = (j + 1) & (m->cap - 1);
+	}
+	return 0;
+}
+
+static int amap_put(struct amap *m, uint64_t key, uint32_t val)
+{
+	if (m->used * 2 >= m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 4096;
+		uint64_t *nk = mm_alloc(ncap * sizeof *nk);
+		uint32_t *nv = mm_alloc(ncap * sizeof *nv);
+		if (!nk || !nv) {
+			mm_free(nk, ncap * sizeof *nk);
+			mm_free(nv, ncap * sizeof *nv);
+			errno = ENOMEM;
+			return -1;
+		}
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->keys[i])
+				continue;
+			size_t j = mix64(m->keys[i]) & (ncap - 1);
+			while (nk[j])
+				j = (j + 1) & (ncap - 1);
+			nk[j] = m->keys[i];
+			nv[j] = m->vals[i];
+		}
+		mm_free(m->keys, m->cap * sizeof *m->keys);
+		mm_free(m->vals, m->cap * sizeof *m->vals);
+		m->keys = nk;
+		m->vals = nv;
+		m->cap = ncap;
+	}
+	size_t j = mix64(key) & (m->cap - 1);
+	while (m->keys[j] && m->keys[j] != key)
+		j = (j + 1) & (m->cap - 1);
+	if (!m->keys[j])
+		m->used++;
+	m->keys[j] = key;
+	m->vals[j] = val;
+	return 0;
+}
+
+static void amap_free(struct amap *m)
+{
+	mm_free(m->keys, m->cap * sizeof *m->keys);
+	mm_free(m->vals, m->cap * sizeof *m->vals);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- the walk --------------------------------------------------------- */
+
+#define TI_SIZEOF_C 1u  /* sizeof_fn is the type's C __sizeof__ */
+#define TI_APPROX 2u    /* __sizeof__ is not C: layout size only */
+
+struct tinfo {
+	uint32_t wtype; /* writer type index */
+	uint32_t flags;
+	PyCFunction sizeof_fn;
+	uint32_t slot0, nslots; /* into walk.slots */
+};
+
+struct slotinfo {
+	Py_ssize_t offset;
+	uint32_t name_id;
+};
+
+#define VAL_CAP (PYM_VALUE_MAX + 8)
+#define STR_PREVIEW 120
+#define BYTES_PREVIEW 32
+#define INT_DIGITS_MAX 100     /* decimal digits kept in an int preview */
+#define INT_EXACT_LIMBS 400    /* larger ints get an approximate preview */
+#define CLAIM_WINDOW 64
+
+struct walk {
+	struct pym_writer *w;
+	const struct pym_dump_opts *opts;
+	struct vset seen;
+	PyObject **stack;
+	size_t nstack, stack_cap; /* cap in bytes */
+	struct pym_ref *refs;
+	uint8_t *claimed;
+	size_t nrefs, refs_cap, claimed_cap; /* caps in bytes */
+	size_t cursor;
+	struct amap types; /* type address -> index into tinfo */
+	struct tinfo *ti;
+	size_t nti, ti_cap;
+	struct slotinfo *slots;
+	size_t nslots, slots_cap;
+	struct amap strs; /* str object or C string address -> string id */
+	PyTypeObject *last_tp;
+	uint32_t last_ti;
+	uint32_t *scratch; /* big-int digits */
+	size_t scratch_cap;
+	char val[VAL_CAP];
+	char name[1024];
+	uint32_t synth_thread, synth_frame;
+	uint64_t gc_objects, refs_total;
+	uint64_t skip_sizeof_py, skip_sizeof_err, skip_str, skip_float;
+	int failed;
+};
+
+static int fail(struct walk *wk)
+{
+	if (!wk->failed && !errno)
+		errno = EIO;
+	wk->failed = 1;
+	return -1;
+}
+
+/* UTF-8 of at most maxchars characters of a str (lone surrogates become
+ * U+FFFD); never touches the str's own caches. Returns bytes written. */
+static size_t utf8_of(PyObject *s, char *out, size_t cap, size_t maxchars, int *trunc)
+{
+	*trunc = 0;
+#if PY_VERSION_HEX < 0x030C0000
+	if (PyUnicode_READY(s) != 0 && !PyUnicode_IS_READY(s))
+		return 0;
+#endif
+	Py_ssize_t len = PyUnicode_GET_LENGTH(s);
+	int kind = PyUnicode_KIND(s);
+	const void *data = PyUnicode_DATA(s);
+	size_t o = 0;
+	Py_ssize_t i;
+	for (i = 0; i < len && (size_t)i < maxchars; i++) {
+		Py_UCS4 c = PyUnicode_READ(kind, data, i);
+		if (c >= 0xD800 && c <= 0xDFFF)
+			c = 0xFFFD;
+		if (o + 4 > cap)
+			break;
+		if (c < 0x80) {
+			out[o++] = (char)c;
+		} else if (c < 0x800) {
+			out[o++] = (char)(0xC0 | (c >> 6));
+			out[o++] = (char)(0x80 | (c & 0x3F));
+		} else if (c < 0x10000) {
+			out[o++] = (char)(0xE0 | (c >> 12));
+			out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
+			out[o++] = (char)(0x80 | (c & 0x3F));
+		} else {
+			out[o++] = (char)(0xF0 | (c >> 18));
+			out[o++] = (char)(0x80 | ((c >> 12) & 0x3F));
+			out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
+			out[o++] = (char)(0x80 | (c & 0x3F));
+		}
+	}
+	if (i < len)
+		*trunc = 1;
+	return o;
+}
+
+/* The str's text with no caching; 0 if it is not a ready str. */
+static size_t str_text(PyObject *s, char *out, size_t cap)
+{
+	int t;
+	if (!s || !PyUnicode_Check(s))
+		return 0;
+	return utf8_of(s, out, cap, cap / 4, &t);
+}
+
+static size_t put_u64(char *out, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* String id for a C string or a str object, cached by its address. */
+static int cstr_id(struct walk *wk, const char *s, uint32_t *id)
+{
+	if (amap_get(&wk->strs, (uintptr_t)s, id))
+		return 0;
+	if (pym_writer_string(wk->w, s, strlen(s), id) < 0 || amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
+		return fail(wk);
+	return 0;
+}
+
+static int str_id(struct walk *wk, PyObject *s, uint32_t *id)
+{
+	if (amap_get(&wk->strs, (uintptr_t)s, id))
+		return 0;
+	size_t n = str_text(s, wk->name, 512);
+	if (pym_writer_string(wk->w, wk->name, n, id) < 0 || amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
+		return fail(wk);
+	return 0;
+}
+
+static uint64_t attr_label(struct walk *wk, const char *name)
+{
+	uint32_t id;
+	if (cstr_id(wk, name, &id) < 0)
+		return 0;
+	return ((uint64_t)id << PYM_LABEL_SHIFT) | PYM_LABEL_ATTR;
+}
+
+static uint64_t key_label(struct walk *wk, PyObject *key, unsigned kind)
+{
+	uint32_t id;
+	if (!PyUnicode_Check(key) || str_id(wk, key, &id) < 0)
+		return 0;
+	return ((uint64_t)id << PYM_LABEL_SHIFT) | kind;
+}
+
+static int push(struct walk *wk, PyObject *o)
+{
+	int r = vset_add(&wk->seen, (uintptr_t)o);
+	if (r < 0)
+		return fail(wk);
+	if (r)
+		return 0;
+	size_t capb = wk->stack_cap;
+	void *p = wk->stack;
+	if (mm_grow(&p, &capb, (wk->nstack + 1) * sizeof(PyObject *)) < 0)
+		return fail(wk);
+	wk->stack = p;
+	wk->stack_cap = capb;
+	wk->stack[wk->nstack++] = o;
+	return 0;
+}
+
+static int ref_add(struct walk *wk, const void *addr, uint64_t label, int claimed)
+{
+	if ((wk->nrefs + 1) * sizeof(struct pym_ref) > wk->refs_cap) {
+		void *p = wk->refs, *q = wk->claimed;
+		if (mm_grow(&p, &wk->refs_cap, (wk->nrefs + 1) * sizeof(struct pym_ref)) < 0 ||
+		    (wk->refs = p, mm_grow(&q, &wk->claimed_cap, wk->refs_cap / sizeof(struct pym_ref)) < 0))
+			return fail(wk);
+		wk->claimed = q;
+	}
+	wk->refs[wk->nrefs].addr = (uintptr_t)addr;
+	wk->refs[wk->nrefs].label = label;
+	wk->claimed[wk->nrefs++] = (uint8_t)claimed;
+	return 0;
+}
+
+static int visit_cb(PyObject *o, void *arg)
+{
+	ref_add(arg, o, 0, 0);
+	return 0;
+}
+
+/* Labels the reference to p that tp_traverse reported (the first unclaimed
+ * one near the cursor), or adds it when traverse did not report it. */
+static void claim(struct walk *wk, const void *p, uint64_t label)
+{
+	if (!p)
+		return;
+	size_t n = wk->nrefs;
+	size_t lim = n < CLAIM_WINDOW ? n : CLAIM_WINDOW;
+	for (size_t k = 0; k < lim; k++) {
+		size_t i = wk->cursor + k;
+		if (i >= n)
+			i -= n;
+		if (!wk->claimed[i] && wk->refs[i].addr == (uintptr_t)p) {
+			wk->claimed[i] = 1;
+			wk->refs[i].label = label;
+			wk->cursor = i + 1 >= n ? 0 : i + 1;
+			return;
+		}
+	}
+	ref_add(wk, p, label, 1);
+}
+
+/* ---- types -------------------------------------------------------------- */
+
+/* "module.qualname" for heap types ("qualname" for builtins), tp_name for
+ * static types (which already carries the module when not builtin). */
+static size_t type_name(PyTypeObject *tp, char *out, size_t cap)
+{
+	if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+		size_t n = strlen(tp->tp_name);
+		if (n > cap)
+			n = cap;
+		memcpy(out, tp->tp_name, n);
+		return n;
+	}
+	PyHeapTypeObject *ht = (PyHeapTypeObject *)tp;
+	PyObject *dict = pyi_type_dict(tp), *mod = NULL, *k, *v;
+	Py_ssize_t pos = 0;
+	int t;
+	while (dict && PyDict_Next(dict, &pos, &k, &v)) {
+		if (PyUnicode_Check(k) && PyUnicode_GET_LENGTH(k) == 10 && PyUnicode_KIND(k) == PyUnicode_1BYTE_KIND &&
+		    memcmp(PyUnicode_DATA(k), "__module__", 10) == 0) {
+			mod = v;
+			break;
+		}
+	}
+	size_t n = 0;
+	if (mod && PyUnicode_Check(mod)) {
+		n = utf8_of(mod, out, cap / 2, cap / 8, &t);
+		if (n == 8 && memcmp(out, "builtins", 8) == 0)
+			n = 0;
+		else if (n)
+			out[n++] = '.';
+	}
+	if (ht->ht_qualname && PyUnicode_Check(ht->ht_qualname))
+		n += utf8_of(ht->ht_qualname, out + n, cap - n, (cap - n) / 4, &t);
+	else {
+		size_t m = strlen(tp->tp_name);
+		if (m > cap - n)
+			m = cap - n;
+		memcpy(out + n, tp->tp_name, m);
+		n += m;
+	}
+	return n;
+}
+
+static int type_slots(struct walk *wk, PyTypeObject *tp, struct tinfo *ti)
+{
+	ti->slot0 = (uint32_t)wk->nslots;
+	for (PyTypeObject *b = tp; b && (b->tp_flags & Py_TPFLAGS_HEAPTYPE); b = b->tp_base) {
+		Py_ssize_t n = Py_SIZE(b);
+		/* members follow the heap type struct (PyHeapType_GET_MEMBERS) */
+		PyMemberDef *mp = (PyMemberDef *)(void *)((char *)b + Py_TYPE(b)->tp_basicsize);
+		for (Py_ssize_t i = 0; i < n; i++, mp++) {
+			if (mp->type != T_OBJECT_EX) /* what subtype_traverse visits */
+				continue;
+			size_t need = (wk->nslots + 1) * sizeof(struct slotinfo), capb = wk->slots_cap;
+			void *p = wk->slots;
+			if (mm_grow(&p, &capb, need) < 0)
+				return fail(wk);
+			wk->slots = p;
+			wk->slots_cap = capb;
+			uint32_t id;
+			if (pym_writer_string(wk->w, mp->name, strlen(mp->name), &id) < 0)
+				return fail(wk);
+			wk->slots[wk->nslots].offset = mp->offset;
+			wk->slots[wk->nslots++].name_id = id;
+		}
+	}
+	ti->nslots = (uint32_t)wk->nslots - ti->slot0;
+	return 0;
+}
+
+static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
+{
+	uint32_t idx;
+	if (tp == wk->last_tp)
+		return &wk->ti[wk->last_ti];
+	if (!amap_get(&wk->types, (uintptr_t)tp, &idx)) {
+		size_t capb = wk->ti_cap;
+		void *p = wk->ti;
+		if (mm_grow(&p, &capb, (wk->nti + 1) * sizeof(struct tinfo)) < 0) {
+			fail(wk);
+			return NULL;
+		}
+		wk->ti = p;
+		wk->ti_cap = capb;
+		struct tinfo *ti = &wk->ti[wk->nti];
+		memset(ti, 0, sizeof *ti);
+		size_t n = type_name(tp, wk->name, sizeof wk->name);
+		uint32_t sid;
+		if (pym_writer_string(wk->w, wk->name, n, &sid) < 0 ||
+		    pym_writer_type(wk->w, sid, (uintptr_t)tp, &ti->wtype) < 0) {
+			fail(wk);
+			return NULL;
+		}
+		PyObject *d = name_sizeof ? _PyType_Lookup(tp, name_sizeof) : NULL;
+		if (d && Py_TYPE(d) == &PyMethodDescr_Type) {
+			PyMethodDef *md = ((PyMethodDescrObject *)d)->d_method;
+			if ((md->ml_flags & (METH_NOARGS | METH_CLASS | METH_STATIC)) == METH_NOARGS) {
+				ti->sizeof_fn = md->ml_meth;
+				ti->flags |= TI_SIZEOF_C;
+			}
+		}
+		if (!(ti->flags & TI_SIZEOF_C))
+			ti->flags |= TI_APPROX;
+		if (type_slots(wk, tp, ti) < 0)
+			return NULL;
+		idx = (uint32_t)wk->nti++;
+		if (amap_put(&wk->types, (uintptr_t)tp, idx) < 0) {
+			fail(wk);
+			return NULL;
+		}
+	}
+	wk->last_tp = tp;
+	wk->last_ti = idx;
+	return &wk->ti[idx];
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+static size_t int_preview(struct walk *wk, PyObject *o, char *out, int *trunc)
+{
+	size_t nd;
+	int neg;
+	const uint32_t *d = pyi_long_digits(o, &nd, &neg);
+	size_t n = 0;
+	*trunc = 0;
+	if (neg)
+		out[n++] = '-';
+	if (nd <= 2) {
+		uint64_t v = nd ? d[0] : 0;
+		if (nd == 2)
+			v |= (uint64_t)d[1] << 30;
+		return n + put_u64(out + n, v);
+	}
+	if (nd > INT_EXACT_LIMBS) {
+		/* Too big to print exactly here: leading digits from a double. */
+		double top = (double)d[nd - 1] * 1073741824.0 * 1073741824.0 + (double)d[nd - 2] * 1073741824.0 +
+		             (double)d[nd - 3];
+		double e10 = log10(top) + (double)(nd - 3) * 30.0 * 0.30102999566398119521;
+		double ex = floor(e10);
+		uint64_t mant = (uint64_t)(pow(10.0, e10 - ex) * 1e14);
+		char m[24];
+		size_t mn = put_u64(m, mant);
+		out[n++] = m[0];
+		out[n++] = '.';
+		memcpy(out + n, m + 1, mn - 1);
+		n += mn - 1;
+		out[n++] = 'e';
+		out[n++] = '+';
+		n += put_u64(out + n, (uint64_t)ex);
+		*trunc = 1;
+		return n;
+	}
+	size_t need = nd * sizeof(uint32_t) * 2 + 64;
+	if (need > wk->scratch_cap) {
+		void *p = wk->scratch;
+		if (mm_grow(&p, &wk->scratch_cap, need) < 0)
+			return 0;
+		wk->scratch = p;
+	}
+	uint32_t *x = wk->scratch, *chunks = wk->scratch + nd;
+	memcpy(x, d, nd * sizeof *x);
+	size_t len = nd, nc = 0;
+	while (len) {
+		uint64_t rem = 0;
+		for (size_t i = len; i-- > 0;) {
+			uint64_t cur = (rem << 30) | x[i];
+			x[i] = (uint32_t)(cur / 1000000000u);
+			rem = cur % 1000000000u;
+		}
+		chunks[nc++] = (uint32_t)rem;
+		while (len && !x[len - 1])
+			len--;
+	}
+	char buf[16];
+	size_t start = n;
+	for (size_t c = nc; c-- > 0;) {
+		size_t bn = put_u64(buf, chunks[c]);
+		if (c != nc - 1)
+			for (size_t pad = bn; pad < 9; pad++) {
+				if (n - start >= INT_DIGITS_MAX)
+					break;
+				out[n++] = '0';
+			}
+		for (size_t i = 0; i < bn; i++) {
+			if (n - start >= INT_DIGITS_MAX) {
+				*trunc = 1;
+				return n;
+			}
+			out[n++] = buf[i];
+		}
+	}
+	return n;
+}
+
+static size_t code_where(PyCodeObject *co, PyObject *name, char *out, size_t cap)
+{
+	size_t n = str_text(name, out, cap / 2);
+	out[n++] = ' ';
+	n += str_text(co->co_filename, out + n, cap - n - 24);
+	out[n++] = ':';
+	n += put_u64(out + n, (uint64_t)(co->co_firstlineno < 0 ? 0 : co->co_firstlineno));
+	return n;
+}
+
+/* Writes the value preview of o into wk->val; returns its length. */
+static size_t value_of(struct walk *wk, PyObject *o, int *trunc)
+{
+	char *v = wk->val;
+	*trunc = 0;
+	if (o == Py_None) {
+		memcpy(v, "None", 4);
+		return 4;
+	}
+	if (PyBool_Check(o)) {
+		if (o == Py_True) {
+			memcpy(v, "True", 4);
+			return 4;
+		}
+		memcpy(v, "False", 5);
+		return 5;
+	}
+	if (PyUnicode_Check(o)) {
+#if PY_VERSION_HEX < 0x030C0000
+		if (!PyUnicode_IS_READY(o)) {
+			wk->skip_str++;
+			return 0;
+		}
+#endif
+		return utf8_of(o, v, PYM_VALUE_MAX, STR_PREVIEW, trunc);
+	}
+	if (PyBytes_Check(o)) {
+		static const char hex[] = "0123456789abcdef";
+		Py_ssize_t len = PyBytes_GET_SIZE(o);
+		const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(o);
+		size_t n = 0;
+		for (Py_ssize_t i = 0; i < len && i < BYTES_PREVIEW; i++) {
+			v[n++] = hex[b[i] >> 4];
+			v[n++] = hex[b[i] & 15];
+		}
+		*trunc = len > BYTES_PREVIEW;
+		return n;
+	}
+	if (PyLong_Check(o))
+		return int_preview(wk, o, v, trunc);
+	if (PyFloat_Check(o)) {
+		char *s = PyOS_double_to_string(PyFloat_AS_DOUBLE(o), 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+		if (!s) {
+			PyErr_Clear();
+			wk->skip_float++;
+			return 0;
+		}
+		size_t n = strlen(s);
+		if (n > 64)
+			n = 64;
+		memcpy(v, s, n);
+		PyMem_Free(s);
+		return n;
+	}
+	if (PyModule_Check(o))
+		return str_text(pyi_module_name(o), v, 512);
+	if (PyFunction_Check(o)) {
+		PyFunctionObject *f = (PyFunctionObject *)o;
+		if (!PyCode_Check(f->func_code))
+			return str_text(f->func_qualname, v, 512);
+		return code_where((PyCodeObject *)f->func_code, f->func_qualname, v, 1000);
+	}
+	if (PyCode_Check(o)) {
+		PyCodeObject *co = (PyCodeObject *)o;
+#if PY_VERSION_HEX >= 0x030B0000
+		return code_where(co, co->co_qualname, v, 1000);
+#else
+		return code_where(co, co->co_name, v, 1000);
+#endif
+	}
+	if (PyType_Check(o))
+		return type_name((PyTypeObject *)o, v, 512);
+	if (PyCFunction_Check(o)) {
+		const char *nm = ((PyCFunctionObject *)o)->m_ml->ml_name;
+		size_t n = nm ? strlen(nm) : 0;
+		if (n > 200)
+			n = 200;
+		memcpy(v, nm, n);
+		return n;
+	}
+	return 0;
+}
+
+static int has_length(PyObject *o, uint64_t *len)
+{
+	if (PyUnicode_Check(o)) {
+#if PY_VERSION_HEX < 0x030C0000
+		if (!PyUnicode_IS_READY(o))
+			return 0;
+#endif
+		*len = (uint64_t)PyUnicode_GET_LENGTH(o);
+	} else if (PyBytes_Check(o) || PyByteArray_Check(o) || PyList_Check(o) || PyTuple_Check(o)) {
+		*len = (uint64_t)Py_SIZE(o);
+	} else if (PyDict_Check(o)) {
+		*len = (uint64_t)((PyDictObject *)o)->ma_used;
+	} else if (PyAnySet_Check(o)) {
+		*len = (uint64_t)PySet_GET_SIZE(o);
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- references an object holds --------------------------------------- */
+
+#ifdef Py_TPFLAGS_MANAGED_DICT
+#define MANAGED_DICT_FLAG Py_TPFLAGS_MANAGED_DICT
+#else
+#define MANAGED_DICT_FLAG 0
+#endif
+
+/* range keeps its struct private; the layout is stable in 3.8-3.13. */
+struct range_layout {
+	PyObject_HEAD
+	PyObject *start, *stop, *step, *length;
+};
+
+static void type_refs(struct walk *wk, PyTypeObject *t)
+{
+	claim(wk, pyi_type_dict(t), attr_label(wk, "__dict__"));
+	claim(wk, t->tp_mro, attr_label(wk, "__mro__"));
+	claim(wk, t->tp_bases, attr_label(wk, "__bases__"));
+	claim(wk, t->tp_base, attr_label(wk, "__base__"));
+	claim(wk, pyi_type_subclasses(t), attr_label(wk, "__subclasses__"));
+	claim(wk, t->tp_cache, attr_label(wk, "tp_cache"));
+	if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+		PyHeapTypeObject *ht = (PyHeapTypeObject *)t;
+		claim(wk, ht->ht_name, attr_label(wk, "__name__"));
+		claim(wk, ht->ht_qualname, attr_label(wk, "__qualname__"));
+		claim(wk, ht->ht_slots, attr_label(wk, "__slots__"));
+#if PY_VERSION_HEX >= 0x03090000
+		claim(wk, ht->ht_module, attr_label(wk, "ht_module"));
+#endif
+	}
+}
+
+static void code_refs(struct walk *wk, PyCodeObject *co)
+{
+#define C(field) claim(wk, co->field, attr_label(wk, #field))
+	C(co_consts);
+	C(co_names);
+	C(co_filename);
+	C(co_name);
+#if PY_VERSION_HEX >= 0x030A0000
+	C(co_linetable);
+#endif
+#if PY_VERSION_HEX < 0x030B0000
+	C(co_code);
+	C(co_varnames);
+	C(co_freevars);
+	C(co_cellvars);
+#if PY_VERSION_HEX < 0x030A0000
+	C(co_lnotab);
+#endif
+#else
+	C(co_qualname);
+	C(co_exceptiontable);
+	C(co_localsplusnames);
+	C(co_localspluskinds);
+#if PY_VERSION_HEX < 0x030C0000
+	C(_co_code);
+#else
+	if (co->_co_cached) {
+		claim(wk, co->_co_cached->_co_code, attr_label(wk, "_co_code"));
+		claim(wk, co->_co_cached->_co_varnames, attr_label(wk, "_co_varnames"));
+		claim(wk, co->_co_cached->_co_cellvars, attr_label(wk, "_co_cellvars"));
+		claim(wk, co->_co_cached->_co_freevars, attr_label(wk, "_co_freevars"));
+	}
+#endif
+#endif
+#undef C
+}
+
+static void function_refs(struct walk *wk, PyFunctionObject *f)
+{
+#define F(field, name) claim(wk, f->field, attr_label(wk, name))
+	F(func_code, "__code__");
+	F(func_globals, "__globals__");
+	F(func_name, "__name__");
+	F(func_qualname, "__qualname__");
+	F(func_defaults, "__defaults__");
+	F(func_kwdefaults, "__kwdefaults__");
+	F(func_closure, "__closure__");
+	F(func_doc, "__doc__");
+	F(func_dict, "__dict__");
+	F(func_module, "__module__");
+	F(func_annotations, "__annotations__");
+#if PY_VERSION_HEX >= 0x030A0000
+	F(func_builtins, "__builtins__");
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+	F(func_typeparams, "__type_params__");
+#endif
+#undef F
+}
+
+#if PY_VERSION_HEX < 0x030B0000
+static void frame_refs(struct walk *wk, PyFrameObject *f)
+{
+	PyCodeObject *co = f->f_code;
+	claim(wk, f->f_back, attr_label(wk, "f_back"));
+	claim(wk, co, attr_label(wk, "f_code"));
+	claim(wk, f->f_builtins, attr_label(wk, "f_builtins"));
+	claim(wk, f->f_globals, attr_label(wk, "f_globals"));
+	claim(wk, f->f_locals, attr_label(wk, "f_locals"));
+	claim(wk, f->f_trace, attr_label(wk, "f_trace"));
+	if (!co)
+		return;
+	PyObject *groups[3] = {co->co_varnames, co->co_cellvars, co->co_freevars};
+	Py_ssize_t k = 0;
+	for (int g = 0; g < 3; g++) {
+		if (!groups[g] || !PyTuple_Check(groups[g]))
+			continue;
+		for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(groups[g]); i++, k++)
+			claim(wk, f->f_localsplus[k], key_label(wk, PyTuple_GET_ITEM(groups[g], i), PYM_LABEL_ATTR));
+	}
+}
+#endif
+
+static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti, uint64_t *extra)
+{
+	if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
+		claim(wk, tp, attr_label(wk, "__class__"));
+	for (uint32_t i = 0; i < ti->nslots; i++) {
+		const struct slotinfo *s = &wk->slots[ti->slot0 + i];
+		PyObject *v = *(PyObject **)(void *)((char *)o + s->offset);
+		claim(wk, v, ((uint64_t)s->name_id << PYM_LABEL_SHIFT) | PYM_LABEL_ATTR);
+	}
+	PyObject *md = pyi_managed_dict(o);
+	if (md) {
+		claim(wk, md, attr_label(wk, "__dict__"));
+	} else if (tp->tp_dictoffset && !(tp->tp_flags & MANAGED_DICT_FLAG)) {
+		PyObject **dp = tp->tp_dictoffset > 0 ? (PyObject **)(void *)((char *)o + tp->tp_dictoffset)
+		                                      : _PyObject_GetDictPtr(o);
+		if (dp)
+			claim(wk, *dp, attr_label(wk, "__dict__"));
+	}
+	PyObject *const *vals;
+	const char *names;
+	size_t stride, ex = 0;
+	Py_ssize_t n = pyi_inline_values(o, &vals, &stride, &names, &ex);
+	for (Py_ssize_t i = 0; i < n; i++)
+		if (vals[i])
+			claim(wk, vals[i], key_label(wk, pyi_inline_name(names, stride, i), PYM_LABEL_ATTR));
+	*extra = ex;
+}
+
+/* Fills wk->refs with everything o holds; *extra gets uncounted memory. */
+static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti, uint64_t *extra)
+{
+	wk->nrefs = 0;
+	wk->cursor = 0;
+	*extra = 0;
+	if (PyDict_CheckExact(o)) {
+		Py_ssize_t pos = 0;
+		PyObject *k, *v;
+		while (PyDict_Next(o, &pos, &k, &v)) {
+			ref_add(wk, k, 0, 1);
+			ref_add(wk, v, key_label(wk, k, PYM_LABEL_KEY), 1);
+		}
+		return;
+	}
+	if (PyList_CheckExact(o) || PyTuple_CheckExact(o)) {
+		PyObject **items = PyList_CheckExact(o) ? ((PyListObject *)o)->ob_item : ((PyTupleObject *)o)->ob_item;
+		for (Py_ssize_t i = 0; i < Py_SIZE(o); i++)
+			if (items[i])
+				ref_add(wk, items[i], ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX, 1);
+		return;
+	}
+	if (tp->tp_traverse && PyObject_IS_GC(o))
+		tp->tp_traverse(o, visit_cb, wk);
+	if (PyType_Check(o))
+		type_refs(wk, (PyTypeObject *)o);
+	else if (PyCode_Check(o))
+		code_refs(wk, (PyCodeObject *)o);
+	else if (PyFunction_Check(o))
+		function_refs(wk, (PyFunctionObject *)o);
+	else if (PyModule_Check(o)) {
+		claim(wk, PyModule_GetDict(o), attr_label(wk, "__dict__"));
+		claim(wk, pyi_module_name(o), attr_label(wk, "__name__"));
+	} else if (PyMethod_Check(o)) {
+		claim(wk, PyMethod_GET_FUNCTION(o), attr_label(wk, "__func__"));
+		claim(wk, PyMethod_GET_SELF(o), attr_label(wk, "__self__"));
+	} else if (PyCell_Check(o)) {
+		claim(wk, PyCell_GET(o), attr_label(wk, "cell_contents"));
+	} else if (PyWeakref_Check(o)) {
+		PyObject *r = ((PyWeakReference *)o)->wr_object;
+		if (r && r != Py_None)
+			ref_add(wk, r, PYM_LABEL_WEAK, 1);
+	} else if (tp == &PyMethodDescr_Type || tp == &PyClassMethodDescr_Type || tp == &PyMemberDescr_Type ||
+	           tp == &PyGetSetDescr_Type || tp == &PyWrapperDescr_Type) {
+		PyDescrObject *d = (PyDescrObject *)o;
+		claim(wk, d->d_type, attr_label(wk, "__objclass__"));
+		claim(wk, d->d_name, attr_label(wk, "__name__"));
+		claim(wk, d->d_qualname, attr_label(wk, "__qualname__"));
+	} else if (PySlice_Check(o)) {
+		PySliceObject *s = (PySliceObject *)o;
+		claim(wk, s->start, attr_label(wk, "start"));
+		claim(wk, s->stop, attr_label(wk, "stop"));
+		claim(wk, s->step, attr_label(wk, "step"));
+	} else if (PyRange_Check(o)) {
+		struct range_layout *r = (struct range_layout *)o;
+		claim(wk, r->start, attr_label(wk, "start"));
+		claim(wk, r->stop, attr_label(wk, "stop"));
+		claim(wk, r->step, attr_label(wk, "step"));
+		claim(wk, r->length, 0);
+	}
+#if PY_VERSION_HEX < 0x030B0000
+	else if (PyFrame_Check(o))
+		frame_refs(wk, (PyFrameObject *)o);
+#endif
+	if (PyDict_Check(o)) { /* subclasses: label values, add str keys */
+		Py_ssize_t pos = 0;
+		PyObject *k, *v;
+		while (PyDict_Next(o, &pos, &k, &v)) {
+			claim(wk, k, 0);
+			claim(wk, v, key_label(wk, k, PYM_LABEL_KEY));
+		}
+	} else if (PyList_Check(o) || PyTuple_Check(o)) {
+		PyObject **items = PyList_Check(o) ? ((PyListObject *)o)->ob_item : ((PyTupleObject *)o)->ob_item;
+		for (Py_ssize_t i = 0; i < Py_SIZE(o); i++)
+			claim(wk, items[i], ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX);
+	}
+	if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE || tp->tp_dictoffset)
+		instance_refs(wk, o, tp, ti, extra);
+}
+
+/* ---- one object -------------------------------------------------------- */
+
+static uint64_t layout_size(PyObject *o, PyTypeObject *tp)
+{
+	uint64_t n = (uint64_t)tp->tp_basicsize;
+	if (tp->tp_itemsize) {
+		uint64_t items;
+		if (PyLong_Check(o)) {
+			size_t nd;
+			int neg;
+			pyi_long_digits(o, &nd, &neg);
+			items = nd;
+		} else {
+			Py_ssize_t s = Py_SIZE(o);
+			items = (uint64_t)(s < 0 ? -s : s);
+		}
+		n += items * (uint64_t)tp->tp_itemsize;
+	}
+	return n;
+}
+
+static int emit(struct walk *wk, PyObject *o)
+{
+	PyTypeObject *tp = Py_TYPE(o);
+	struct tinfo *ti = type_info(wk, tp);
+	if (!ti)
+		return -1;
+	if (push(wk, (PyObject *)tp) < 0)
+		return -1;
+	struct pym_object rec;
+	memset(&rec, 0, sizeof rec);
+	rec.addr = (uintptr_t)o;
+	rec.type = ti->wtype;
+	rec.refcount = (uint64_t)Py_REFCNT(o);
+	if (pyi_is_immortal(o))
+		rec.flags |= PYM_F_IMMORTAL;
+	if (pyi_gc_is_tracked(o))
+		rec.flags |= PYM_F_GC_TRACKED;
+
+	int sized = 0;
+	if (ti->flags & TI_SIZEOF_C) {
+		PyObject *r = ti->sizeof_fn(o, NULL);
+		if (r && PyLong_Check(r)) {
+			Py_ssize_t s = PyLong_AsSsize_t(r);
+			if (s >= 0) {
+				rec.size = (uint64_t)s + pyi_getsizeof_extra(o);
+				sized = 1;
+			}
+		}
+		Py_XDECREF(r);
+		if (PyErr_Occurred())
+			PyErr_Clear();
+		if (!sized)
+			wk->skip_sizeof_err++;
+	} else {
+		wk->skip_sizeof_py++;
+	}
+	if (!sized) {
+		rec.size = layout_size(o, tp) + pyi_getsizeof_extra(o);
+		rec.flags |= PYM_F_SIZE_APPROX;
+	}
+
+	collect_refs(wk, o, tp, ti, &rec.extra);
+	if (wk->failed)
+		return -1;
+	if (rec.extra)
+		rec.flags |= PYM_F_EXTRA;
+	if (has_length(o, &rec.length))
+		rec.flags |= PYM_F_LENGTH;
+	if (wk->opts->values) {
+		int trunc;
+		size_t n = value_of(wk, o, &trunc);
+		if (n || PyUnicode_Check(o) || PyBytes_Check(o)) {
+			rec.value = wk->val;
+			rec.value_len = (uint32_t)n;
+			rec.flags |= PYM_F_VALUE | (trunc ? PYM_F_VALUE_TRUNC : 0);
+		}
+		if (wk->failed)
+			return -1;
+	}
+	rec.nrefs = (uint32_t)wk->nrefs;
+	rec.refs = wk->refs;
+	if (pym_writer_object(wk->w, &rec) < 0)
+		return fail(wk);
+	wk->refs_total += wk->nrefs;
+	/* Referents go on the stack after the record is written: the refs
+	 * buffer is reused by the next object. */
+	size_t n = wk->nrefs;
+	for (size_t i = 0; i < n; i++)
+		if (push(wk, (PyObject *)(uintptr_t)wk->refs[i].addr) < 0)
+			return -1;
+	return 0;
+}
+
+static int drain(struct walk *wk)
+{
+	while (wk->nstack && !wk->failed) {
+		PyObject *o = wk->stack[--wk->nstack];
+		if (emit(wk, o) < 0)
+			return -1;
+	}
+	return wk->failed ? -1 : 0;
+}
+
+static int gc_cb(PyObject *o, void *ctx)
+{
+	struct walk *wk = ctx;
+	if (push(wk, o) < 0 || drain(wk) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- roots: interpreter, threads, frames ------------------------------- */
+
+static int root(struct walk *wk, PyObject *o, unsigned kind, const char *name)
+{
+	if (!o)
+		return 0;
+	uint32_t id;
+	if (cstr_id(wk, name, &id) < 0)
+		return -1;
+	if (pym_writer_root(wk->w, kind, (uintptr_t)o, (int64_t)id) < 0)
+		return fail(wk);
+	return push(wk, o);
+}
+
+/* Writes a synthetic record from wk->refs and pushes its referents. */
+static int emit_synthetic(struct walk *wk, const void *addr, uint32_t type, const char *value, size_t vlen)
+{
+	struct pym_object rec;
+	memset(&rec, 0, sizeof rec);
+	rec.addr = (uintptr_t)addr;
+	rec.type = type;
+	rec.flags = PYM_F_SYNTHETIC | PYM_F_VALUE;
+	rec.value = value;
+	rec.value_len = (uint32_t)vlen;
+	rec.nrefs = (uint32_t)wk->nrefs;
+	rec.refs = wk->refs;
+	if (pym_writer_object(wk->w, &rec) < 0)
+		return fail(wk);
+	wk->refs_total += wk->nrefs;
+	return 0;
+}
+
+static int push_refs_from(struct walk *wk, size_t from)
+{
+	for (size_t i = from; i < wk->nrefs; i++)
+		if (!(wk->refs[i].label == PYM_LABEL_WEAK) && push(wk, (PyObject *)(uintptr_t)wk->refs[i].addr) < 0)
+			return -1;
+	return 0;
+}
+
+/* 3.11+: one <frame> record per running _PyInterpreterFrame. */
+static int emit_frame(struct walk *wk, void *frame)
+{
+	struct pyi_frame fi;
+	pyi_frame_info(frame, &fi);
+	wk->nrefs = 0;
+	ref_add(wk, fi.code, attr_label(wk, "f_code"), 1);
+	if (fi.func)
+		ref_add(wk, fi.func, attr_label(wk, "f_func"), 1);
+	if (fi.globals)
+		ref_add(wk, fi.globals, attr_label(wk, "f_globals"), 1);
+	if (fi.builtins)
+		ref_add(wk, fi.builtins, attr_label(wk, "f_builtins"), 1);
+	if (fi.locals)
+		ref_add(wk, fi.locals, attr_label(wk, "f_locals"), 1);
+	if (fi.frame_obj)
+		ref_add(wk, fi.frame_obj, attr_label(wk, "frame_obj"), 1);
+	PyObject *names = NULL;
+#if PY_VERSION_HEX >= 0x030B0000
+	if (fi.code && PyCode_Check(fi.code))
+		names = ((PyCodeObject *)fi.code)->co_localsplusnames;
+#endif
+	for (int i = 0; i < fi.nvalues; i++) {
+		PyObject *v = fi.localsplus[i];
+		if (!v)
+			continue;
+		uint64_t label = 0;
+		if (i < fi.nnamed && names && PyTuple_Check(names) && i < PyTuple_GET_SIZE(names))
+			label = key_label(wk, PyTuple_GET_ITEM(names, i), PYM_LABEL_ATTR);
+		ref_add(wk, v, label, 1);
+	}
+	if (wk->failed)
+		return -1;
+	size_t n = 0;
+	char *v = wk->val;
+	if (fi.code && PyCode_Check(fi.code)) {
+		PyCodeObject *co = (PyCodeObject *)fi.code;
+#if PY_VERSION_HEX >= 0x030B0000
+		n = str_text(co->co_qualname, v, 400);
+#else
+		n = str_text(co->co_name, v, 400);
+#endif
+		v[n++] = ' ';
+		n += str_text(co->co_filename, v + n, 500);
+		v[n++] = ':';
+		n += put_u64(v + n, (uint64_t)(fi.line < 0 ? 0 : fi.line));
+	}
+	if (emit_synthetic(wk, frame, wk->synth_frame, v, n) < 0)
+		return -1;
+	return push_refs_from(wk, 0);
+}
+
+static int emit_threads(struct walk *wk)
+{
+	for (PyThreadState *t = pyi_thread_first(); t; t = PyThreadState_Next(t)) {
+		/* Frames first (they reuse the refs buffer), then the thread. */
+		size_t depth = 0;
+		for (void *f = pyi_frame_first(t); f; f = pyi_frame_next(f), depth++)
+			if (emit_frame(wk, f) < 0)
+				return -1;
+		PyObject *objs[64];
+		const char *names[64];
+		int nf = pyi_thread_fields(t, objs, names, 64);
+		wk->nrefs = 0;
+		for (int i = 0; i < nf; i++)
+			ref_add(wk, objs[i], attr_label(wk, names[i]), 1);
+		size_t i = 0;
+		for (void *f = pyi_frame_first(t); f; f = pyi_frame_next(f), i++)
+			ref_add(wk, f, ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX, 1);
+		if (wk->failed)
+			return -1;
+		char v[64];
+		size_t n = 0;
+		memcpy(v, "thread ", 7);
+		n = 7 + put_u64(v + 7, pyi_thread_id(t));
+		if (pyi_thread_is_main(t)) {
+			memcpy(v + n, " (main)", 7);
+			n += 7;
+		}
+		uint32_t id;
+		if (emit_synthetic(wk, t, wk->synth_thread, v, n) < 0 || cstr_id(wk, "thread", &id) < 0 ||
+		    pym_writer_root(wk->w, PYM_ROOT_THREAD, (uintptr_t)t, (int64_t)id) < 0)
+			return fail(wk);
+		/* Only the Python objects: the frames were written above. */
+		for (size_t k = 0; k < (size_t)nf; k++)
+			if (push(wk, objs[k]) < 0)
+				return -1;
+		if (drain(wk) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- META --------------------------------------------------------------- */
+
+static int meta(struct walk *wk, const char *key, const char *value, size_t len)
+{
+	if (pym_writer_meta(wk->w, key, value, len) < 0)
+		return fail(wk);
+	return 0;
+}
+
+static int meta_u64(struct walk *wk, const char *key, uint64_t v)
+{
+	char buf[24];
+	size_t n = put_u64(buf, v);
+	return meta(wk, key, buf, n);
+}
+
+static uint64_t rss_bytes(void)
+{
+	char buf[128];
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *p = buf;
+	while (*p && *p != ' ')
+		p++;
+	uint64_t pages = 0;
+	while (*p == ' ')
+		p++;
+	while (*p >= '0' && *p <= '9')
+		pages = pages * 10 + (uint64_t)(*p++ - '0');
+	return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* sys.argv as a JSON array, read from the sys dict without lookups that
+ * could run code. Non-str items become null. */
+static size_t argv_json(PyObject *sysdict, char *out, size_t cap)
+{
+	PyObject *argv = NULL, *k, *v;
+	Py_ssize_t pos = 0;
+	while (sysdict && PyDict_Next(sysdict, &pos, &k, &v)) {
+		if (PyUnicode_Check(k) && PyUnicode_GET_LENGTH(k) == 4 && PyUnicode_KIND(k) == PyUnicode_1BYTE_KIND &&
+		    memcmp(PyUnicode_DATA(k), "argv", 4) == 0) {
+			argv = v;
+			break;
+		}
+	}
+	size_t n = 0;
+	out[n++] = '[';
+	if (argv && PyList_Check(argv)) {
+		char tmp[1024];
+		for (Py_ssize_t i = 0; i < PyList_GET_SIZE(argv); i++) {
+			PyObject *a = PyList_GET_ITEM(argv, i);
+			if (n + 16 > cap)
+				break;
+			if (i)
+				out[n++] = ',';
+			if (!PyUnicode_Check(a)) {
+				memcpy(out + n, "null", 4);
+				n += 4;
+				continue;
+			}
+			size_t tn = str_text(a, tmp, sizeof tmp);
+			if (n + tn * 6 + 4 > cap)
+				break;
+			out[n++] = '"';
+			for (size_t j = 0; j < tn; j++) {
+				unsigned char c = (unsigned char)tmp[j];
+				if (c == '"' || c == '\\') {
+					out[n++] = '\\';
+					out[n++] = (char)c;
+				} else if (c < 0x20) {
+					static const char hex[] = "0123456789abcdef";
+					memcpy(out + n, "\\u00", 4);
+					n += 4;
+					out[n++] = hex[c >> 4];
+					out[n++] = hex[c & 15];
+				} else {
+					out[n++] = (char)c;
+				}
+			}
+			out[n++] = '"';
+		}
+	}
+	out[n++] = ']';
+	return n;
+}
+
+static int header_meta(struct walk *wk, const struct pyi_roots *r)
+{
+	const char *ver = Py_GetVersion();
+	size_t vn = 0;
+	while (ver[vn] && ver[vn] != ' ')
+		vn++;
+	char host[256];
+	if (gethostname(host, sizeof host) < 0)
+		host[0] = 0;
+	host[sizeof host - 1] = 0;
+	size_t argv_cap = 65536;
+	char *argv = mm_alloc(argv_cap);
+	if (!argv) {
+		errno = ENOMEM;
+		return fail(wk);
+	}
+	size_t an = argv_json(r->sysdict, argv, argv_cap);
+	int rc = meta(wk, "python_version", ver, vn) | meta(wk, "python", ver, strlen(ver)) |
+	         meta_u64(wk, "pointer_size", sizeof(void *)) | meta_u64(wk, "pid", (uint64_t)getpid()) |
+	         meta_u64(wk, "time", (uint64_t)time(NULL)) | meta(wk, "argv", argv, an) |
+	         meta_u64(wk, "rss", rss_bytes()) | meta(wk, "hostname", host, strlen(host)) |
+	         meta(wk, "writer", "pymple " PYMPLE_VERSION, strlen("pymple " PYMPLE_VERSION)) |
+	         meta(wk, "values", wk->opts->values ? "1" : "0", 1) |
+	         meta(wk, "in_child", wk->opts->in_child ? "1" : "0", 1);
+	mm_free(argv, argv_cap);
+	return rc ? -1 : 0;
+}
+
+static int walk_all(struct walk *wk, struct timespec t0)
+{
+	struct pyi_roots r;
+	pyi_interp_roots(&r);
+	if (header_meta(wk, &r) < 0)
+		return -1;
+	uint32_t sid;
+	if (pym_writer_string(wk->w, "<thread>", 8, &sid) < 0 || pym_writer_type(wk->w, sid, 0, &wk->synth_thread) < 0 ||
+	    pym_writer_string(wk->w, "<frame>", 7, &sid) < 0 || pym_writer_type(wk->w, sid, 0, &wk->synth_frame) < 0)
+		return fail(wk);
+	if (root(wk, r.modules, PYM_ROOT_MODULES, "sys.modules") < 0 ||
+	    root(wk, r.builtins, PYM_ROOT_BUILTINS, "builtins") < 0 ||
+	    root(wk, r.sysdict, PYM_ROOT_SYSDICT, "sys") < 0 ||
+	    root(wk, r.interned, PYM_ROOT_INTERNED, "interned") < 0 ||
+	    root(wk, r.dict, PYM_ROOT_INTERP, "interp.dict") < 0 ||
+	    root(wk, r.importlib, PYM_ROOT_INTERP, "interp.importlib") < 0 ||
+	    root(wk, r.import_func, PYM_ROOT_INTERP, "interp.import_func") < 0 ||
+	    root(wk, r.builtins_copy, PYM_ROOT_INTERP, "interp.builtins_copy") < 0 ||
+	    root(wk, r.codec_search_path, PYM_ROOT_INTERP, "interp.codec_search_path") < 0 ||
+	    root(wk, r.codec_search_cache, PYM_ROOT_INTERP, "interp.codec_search_cache") < 0 ||
+	    root(wk, r.codec_error_registry, PYM_ROOT_INTERP, "interp.codec_error_registry") < 0 || drain(wk) < 0)
+		return -1;
+	if (emit_threads(wk) < 0)
+		return -1;
+	if (pyi_gc_foreach(gc_cb, wk, &wk->gc_objects) != 0 || drain(wk) < 0)
+		return fail(wk);
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	uint64_t us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u + (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
+	char d[32];
+	size_t n = put_u64(d, us / 1000000u);
+	d[n++] = '.';
+	char frac[8];
+	size_t fn = put_u64(frac, us % 1000000u);
+	for (size_t i = fn; i < 6; i++)
+		d[n++] = '0';
+	memcpy(d + n, frac, fn);
+	n += fn;
+	if (meta_u64(wk, "gc_objects", wk->gc_objects) < 0 || meta_u64(wk, "objects", pym_writer_objects(wk->w)) < 0 ||
+	    meta_u64(wk, "refs", wk->refs_total) < 0 || meta_u64(wk, "skipped.sizeof_python", wk->skip_sizeof_py) < 0 ||
+	    meta_u64(wk, "skipped.sizeof_error", wk->skip_sizeof_err) < 0 ||
+	    meta_u64(wk, "skipped.str_not_ready", wk->skip_str) < 0 ||
+	    meta_u64(wk, "skipped.float_value", wk->skip_float) < 0 || meta(wk, "duration", d, n) < 0)
+		return -1;
+	return 0;
+}
+
+static void walk_release(struct walk *wk)
+{
+	vset_free(&wk->seen);
+	mm_free(wk->stack, wk->stack_cap);
+	mm_free(wk->refs, wk->refs_cap);
+	mm_free(wk->claimed, wk->claimed_cap);
+	amap_free(&wk->types);
+	amap_free(&wk->strs);
+	mm_free(wk->ti, wk->ti_cap);
+	mm_free(wk->slots, wk->slots_cap);
+	mm_free(wk->scratch, wk->scratch_cap);
+}
+
+static void set_err(char *errbuf, size_t errlen, const char *what, int e)
+{
+	if (!errbuf || !errlen)
+		return;
+	size_t n = 0;
+	for (const char *p = what; *p && n + 1 < errlen; p++)
+		errbuf[n++] = *p;
+	const char *s = strerror(e);
+	if (n + 3 < errlen) {
+		errbuf[n++] = ':';
+		errbuf[n++] = ' ';
+	}
+	for (const char *p = s; *p && n + 1 < errlen; p++)
+		errbuf[n++] = *p;
+	errbuf[n] = 0;
+}
+
+int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats *stats, char *errbuf,
+                size_t errlen)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct walk *wk = mm_alloc(sizeof *wk);
+	if (!wk) {
+		set_err(errbuf, errlen, "out of memory", ENOMEM);
+		errno = ENOMEM;
+		return -1;
+	}
+	wk->opts = opts;
+	int gc_was = pyi_gc_disable();
+	errno = 0;
+	wk->w = pym_writer_open(fd, &pym_alloc_mmap, opts->level > 0 ? opts->level : 1);
+	int rc = -1, e = 0;
+	if (!wk->w) {
+		e = errno ? errno : ENOMEM;
+		set_err(errbuf, errlen, "cannot start the dump", e);
+	} else if (walk_all(wk, t0) < 0 || pym_writer_finish(wk->w) < 0) {
+		e = errno ? errno : EIO;
+		set_err(errbuf, errlen, "dump failed", e);
+	} else {
+		rc = 0;
+	}
+	if (stats && wk->w) {
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		stats->objects = pym_writer_objects(wk->w);
+		stats->refs = wk->refs_total;
+		stats->bytes = pym_writer_bytes(wk->w);
+		stats->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	}
+	if (wk->w)
+		pym_writer_close(wk->w);
+	walk_release(wk);
+	mm_free(wk, sizeof *wk);
+	pyi_gc_restore(gc_was);
+	if (rc < 0)
+		errno = e;
+	return rc;
+}
