@@ -32,16 +32,16 @@ static void teardown(void)
  * stdout; returns malloc'd text and sets *rc. */
 static char *run(char *file, int *rc, ...)
 {
-	char *argv[16];
+	char *argv[16], *owned[16];
 	char name[] = "summary";
-	int argc = 0;
+	int argc = 0, nowned = 0;
 	argv[argc++] = name;
 	argv[argc++] = file;
 	va_list ap;
 	va_start(ap, rc);
 	char *a;
 	while ((a = va_arg(ap, char *)) && argc < 15)
-		argv[argc++] = strdup(a);
+		argv[argc++] = owned[nowned++] = strdup(a);
 	va_end(ap);
 	argv[argc] = NULL;
 	char *out = fix_path(dir, "stdout.txt");
@@ -52,8 +52,8 @@ static char *run(char *file, int *rc, ...)
 	dup2(fd, 1);
 	close(fd);
 	*rc = cmd_summary(argc, argv);
-	for (int i = 2; i < argc; i++)
-		free(argv[i]);
+	for (int i = 0; i < nowned; i++) /* getopt permutes argv: free what we made */
+		free(owned[i]);
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
