@@ -824,7 +824,11 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 		worker = 1;
 	else
 		refs_main(job); /* no thread: the same work, one after the other */
-	if (pass2(&L, 1) < 0 || run_schema_part(&L, 1) < 0)
+	if (pass2(&L, 1) < 0)
+		goto out;
+	if (L.progress)
+		L.progress(L.progress_ctx, 3, 0, 0);
+	if (run_schema_part(&L, 1) < 0)
 		goto out;
 	if (worker) {
 		pthread_join(tid, NULL);
