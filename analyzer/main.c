@@ -73,7 +73,17 @@ static void list_commands(FILE *fp)
 
 static int cmd_help(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+	static const char *const help_usage[] = {
+	    "help [<command>]",
+	    "",
+	    "Lists the commands, or shows the help of one command.",
+	    NULL,
+	};
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		cli_usage(stdout, help_usage);
+		return CLI_OK;
+	}
+	if (argc < 2) {
 		list_commands(stdout);
 		return CLI_OK;
 	}
