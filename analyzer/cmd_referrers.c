@@ -270,10 +270,14 @@ int cmd_referrers(int argc, char **argv)
 			if (fresh) {
 				/* Labels are JSON strings: valid DOT quoted strings too. */
 				sqlite3_stmt *q;
-				if (sqlite3_prepare_v2(db, "SELECT json_quote(?1 || ' at ' || printf('0x%x', ?2))",
+				if (sqlite3_prepare_v2(db,
+				                       "SELECT json_quote(?1 || coalesce(' ' || substr(?3, 1, 40), '')"
+				                       " || ' at ' || printf('0x%x', ?2))",
 				                       -1, &q, NULL) == SQLITE_OK) {
 					sqlite3_bind_text(q, 1, type ? type : "?", -1, SQLITE_TRANSIENT);
 					sqlite3_bind_int64(q, 2, (int64_t)a);
+					if (value)
+						sqlite3_bind_text(q, 3, value, -1, SQLITE_TRANSIENT);
 					if (sqlite3_step(q) == SQLITE_ROW)
 						printf("  n%llx [label=%s%s];\n", (unsigned long long)a,
 						       (const char *)sqlite3_column_text(q, 0),
