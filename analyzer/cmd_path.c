@@ -354,11 +354,18 @@ int cmd_path(int argc, char **argv)
 		sqlite3_close(db);
 		return rc;
 	}
-	/* --type: the first reachable instances in dump order. */
+	/* --type: the first reachable instances in dump order, else the first
+	 * unreachable ones. Scanning in id order stops at the limit, so common
+	 * types answer at once (there is no index on type_id). */
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT o.id FROM object_data o JOIN types t ON t.id = o.type_id"
-	                       " WHERE t.name = ?1 ORDER BY o.reachable DESC, o.id LIMIT ?2",
+	                       "SELECT id FROM (SELECT o.id AS id FROM object_data o"
+	                       "  WHERE o.type_id IN (SELECT id FROM types WHERE name = ?1)"
+	                       "  AND o.reachable = 1 ORDER BY o.id LIMIT ?2)"
+	                       " UNION ALL SELECT id FROM (SELECT o.id AS id FROM object_data o"
+	                       "  WHERE o.type_id IN (SELECT id FROM types WHERE name = ?1)"
+	                       "  AND o.reachable = 0 ORDER BY o.id LIMIT ?2)"
+	                       " LIMIT ?2",
 	                       -1, &st, NULL)) {
 		rc = cli_sqlite_error(db, file, "path");
 		sqlite3_close(db);
