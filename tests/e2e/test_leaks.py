@@ -209,8 +209,10 @@ def test_path_is_shortest_and_real(ctx):
     table = analyze(ctx, "path", os.path.join(ctx.tmp, "p.dump"), hex(t["target"]))
     lines = table.strip().splitlines()
     assert len(lines) == len(steps), table
-    assert lines[-1].startswith("-> __main__.Session [7] at 0x%x" % t["target"]), table
-    assert lines[-2].startswith("-> list ['users']"), table
+    assert lines[-1] == "-> __main__.Session at 0x%x" % t["target"], table
+    assert lines[-2] == "-> list [7]", table
+    assert lines[-3] == "-> dict ['users']", table
+    assert lines[-4].endswith("dict ['CACHE']"), table
     # --type finds the same object.
     typed = analyze_json(ctx, "path", os.path.join(ctx.tmp, "p.dump"),
                          "--type", "__main__.Session")
