@@ -16,7 +16,8 @@ ifneq ($(SANITIZE),)
 OPT += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDSAN = -fsanitize=$(SANITIZE)
 endif
-ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -Idumper -Ianalyzer $(CFLAGS)
+# dumper/ is -iquote: its signal.h must not shadow the system <signal.h>.
+ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -iquote dumper -Ianalyzer $(CFLAGS)
 LDLIBS_AN = -lsqlite3 -lz -lm
 
 # Python extension: built against $(PYTHON) through its python3-config.
@@ -37,7 +38,7 @@ AN_OBJS  := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_SRC) $(WRITER_SRC))
 LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(WRITER_SRC))
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
-.PHONY: all deps test unit e2e cli test-all-pythons asan valgrind fuzz bench demo \
+.PHONY: all deps test unit e2e e2e-asan cli test-all-pythons asan valgrind fuzz bench demo \
         install clean format style lint help
 
 all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
@@ -45,9 +46,19 @@ all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 deps: ## install the Debian packages the build needs, if missing
 	@sh .ci/deps.sh
 
-$(OBJ)/%.o: %.c $(wildcard schema/*.h dumper/*.h analyzer/*.h) | deps
+$(OBJ)/%.o: %.c $(wildcard schema/*.h dumper/*.h analyzer/*.h tests/unit/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -c $< -o $@
+
+# schema/schema.sql compiled into the analyzer as a C string (one source of truth).
+$(BUILD)/gen/schema_sql.h: schema/schema.sql
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from schema/schema.sql by the Makefile: do not edit */'; \
+	  echo 'static const char schema_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+$(OBJ)/analyzer/load.o: $(BUILD)/gen/schema_sql.h
+$(OBJ)/analyzer/load.o: ALLCFLAGS += -I$(BUILD)/gen
 
 $(ANALYZE): $(AN_OBJS)
 	@mkdir -p $(dir $@)
@@ -80,15 +91,27 @@ unit: $(BUILD)/tests/unit ## Criterion unit tests
 e2e: all ## end-to-end tests driving a real Python
 	$(PYTHON) tests/e2e/run.py --build $(BUILD)
 
-cli: all ## golden tests of the command line
-	sh tests/cli/run.sh $(ANALYZE)
+cli: all $(BUILD)/tests/gendump ## golden tests of the command line
+	sh tests/cli/run.sh $(ANALYZE) $(BUILD)/tests/gendump
+
+# Synthetic dump generator (bench and CLI fixtures), built on the real writer.
+$(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/dumper/writer.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
 
 test-all-pythons: ## end-to-end tests on every installed CPython 3.8-3.13
 	sh tests/all-pythons.sh
 
-asan: ## all tests under ASan+UBSan
-	$(MAKE) BUILD=build/asan SANITIZE=address,undefined unit cli
-	$(MAKE) BUILD=build/asan SANITIZE=address,undefined ASAN_E2E=1 e2e-asan
+asan: ## all tests under ASan+UBSan (the extension too, inside a real Python)
+	$(MAKE) BUILD=build/asan SANITIZE=address,undefined unit cli e2e-asan
+
+# The sanitizer runtime must be the first library a sanitized extension's
+# host process loads, hence LD_PRELOAD; CPython's own allocations are not
+# ours to judge, so leak detection is off for the Python processes.
+e2e-asan: all
+	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	PYTHONMALLOC=malloc $(PYTHON) tests/e2e/run.py --build $(BUILD)
 
 valgrind: ## unit tests and a load under valgrind
 	sh tests/valgrind.sh
@@ -102,10 +125,13 @@ bench: all ## the ~1M-object benchmark (medians of several runs)
 demo: all ## dump a leaking sample program and summarize it
 	sh samples/demo.sh $(BUILD)
 
+# The Python package goes into $(PYTHON)'s own site-packages unless PREFIX is
+# given explicitly (then PREFIX/lib/pythonX.Y/site-packages); see tools/install-python.sh.
+PY_PREFIX = $(if $(filter file,$(origin PREFIX)),,$(PREFIX))
 install: all ## install pymple-analyze and the extension under PREFIX
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(ANALYZE) $(DESTDIR)$(PREFIX)/bin/pymple-analyze
-	sh tools/install-python.sh $(PYTHON) $(PYDIR) "$(DESTDIR)" "$(PREFIX)"
+	sh tools/install-python.sh $(PYTHON) $(PYDIR) "$(DESTDIR)" "$(PY_PREFIX)"
 
 clean: ## remove build/
 	rm -rf build

@@ -51,6 +51,8 @@ enum {
 	                          gets the next type index, from 0 */
 	PYM_REC_OBJECT = 0x04, /* see FORMAT.md "OBJECT record" */
 	PYM_REC_ROOT = 0x05,   /* varint kind, varint address, varint name id+1 */
+	PYM_REC_REFS = 0x06,   /* varint n, n refs: more refs of the preceding
+	                          OBJECT (which has PYM_F_MORE_REFS) */
 };
 #define PYM_REC_SKIPPABLE 0x40
 
@@ -64,6 +66,8 @@ enum {
 #define PYM_F_SYNTHETIC (1u << 6)   /* not a Python object: thread, frame */
 #define PYM_F_VALUE_TRUNC (1u << 7) /* the value preview was cut short */
 #define PYM_F_SERIAL (1u << 8)      /* varint allocation serial follows */
+#define PYM_F_MORE_REFS (1u << 9)   /* varint total refs follows; REFS records
+                                       after the OBJECT carry the rest */
 
 /* Reference label: varint L = (value << 3) | kind. */
 enum {

@@ -2,12 +2,18 @@
 -- Users query the views `objects`, `refs`, `roots` and the table `meta`;
 -- their column names are a stable contract. The *_data tables behind the
 -- views are an implementation detail and may change between versions.
--- Addresses are the object addresses in the dumped process, as integers.
+-- Addresses are the object addresses in the dumped process, as integers
+-- (the 64-bit value read as a signed SQLite INTEGER).
+-- The loader (analyzer/load.c) runs this file in two parts: everything above
+-- the line `-- @after-load` before inserting rows, the rest (indexes) after.
+-- It is compiled into pymple-analyze: this file is the one source of truth.
 
 -- The dump's header (one row per META record) plus the loader's own keys:
 --   python_version, pointer_size, pid, time, argv, rss, ...   from the dump
 --   load.source, load.source_size, load.source_mtime, load.version,
---   load.complete ('1' only once the load finished)
+--   load.complete ('1' only once the load finished), load.objects,
+--   load.refs, load.missing_refs (references to addresses not in the dump),
+--   load.duplicate_addresses, load.roots, load.unreachable, load.cycles (SCC count)
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT
@@ -44,10 +50,23 @@ CREATE TABLE object_data (
 
 CREATE TABLE ref_data (
     src         INTEGER NOT NULL,    -- object_data.id of the referrer
+    seq         INTEGER NOT NULL,    -- position among src's references, from 0
     dst         INTEGER,             -- object_data.id of the referent, NULL if not in the dump
     dst_address INTEGER NOT NULL,    -- address of the referent
     kind        INTEGER NOT NULL,    -- 0 none, 1 index, 2 dict key, 3 attribute, 4 weak
-    label       INTEGER              -- the index (kind 1) or strings.id (kinds 2, 3)
+    label       INTEGER,             -- the index (kind 1) or strings.id (kinds 2, 3)
+    PRIMARY KEY (src, seq)           -- rows arrive in this order: no separate src index
+) WITHOUT ROWID;
+
+-- Per-type totals computed at load (what `summary` prints without scanning
+-- object_data). Synthetic records (threads, frames) are not counted.
+CREATE TABLE type_stats (
+    type_id          INTEGER PRIMARY KEY, -- types.id
+    count            INTEGER NOT NULL,    -- objects of this type
+    size             INTEGER NOT NULL,    -- sum of their size
+    extra_size       INTEGER NOT NULL,    -- sum of their extra_size
+    unreachable      INTEGER NOT NULL,    -- how many of them are unreachable
+    unreachable_size INTEGER NOT NULL     -- sum of size of those
 );
 
 CREATE TABLE root_data (
@@ -84,3 +103,10 @@ SELECT address, CASE kind WHEN 1 THEN 'sys.modules' WHEN 2 THEN 'builtins'
        WHEN 3 THEN 'sys' WHEN 4 THEN 'thread' WHEN 5 THEN 'interned'
        WHEN 6 THEN 'interpreter' ELSE 'other' END AS kind, name
 FROM root_data;
+
+-- @after-load
+-- Indexes, built once the rows are in (faster than maintaining them).
+-- No index on object_data(type_id): per-type questions read type_stats or
+-- scan object_data; ref_data needs none on src (its primary key).
+CREATE INDEX object_address ON object_data(address);
+CREATE INDEX ref_dst ON ref_data(dst);

@@ -1,0 +1,122 @@
+/* cli.c — the diagnostics and option helpers shared by main.c and cmd_*.c
+ * (cli.h): one error-line format, opening DUMP|DB arguments with a progress
+ * line, --format/--limit parsing. Command code only: library files never
+ * call into it. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+
+int cli_quiet;   /* set once by main.c before the subcommand runs */
+int cli_verbose; /* set once by main.c before the subcommand runs */
+
+void cli_error(const char *file, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	if (file)
+		fprintf(stderr, "%s: %s: ", CLI_NAME, file);
+	else
+		fprintf(stderr, "%s: ", CLI_NAME);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Redrawn at most 10 times a second, from the first second on. */
+static void show_progress(void *ctx, int pass, uint64_t done, uint64_t total)
+{
+	struct cli_progress *p = ctx;
+	double t = now_seconds();
+	if (t - p->start < 1.0 || (pass < 3 && t - p->last < 0.1))
+		return;
+	p->last = t;
+	p->shown = 1;
+	if (pass >= 3) {
+		fprintf(stderr, "\r%s: loading %s: indexes\033[K", CLI_NAME, p->file);
+		fflush(stderr);
+		return;
+	}
+	unsigned pct = total ? (unsigned)(done * 100 / total) : 0;
+	fprintf(stderr, "\r%s: loading %s: pass %d/2 %3u%%", CLI_NAME, p->file, pass, pct);
+	fflush(stderr);
+}
+
+db_progress_fn cli_progress_begin(struct cli_progress *p, const char *file)
+{
+	p->file = file;
+	p->start = now_seconds();
+	p->last = 0;
+	p->shown = 0;
+	return !cli_quiet && isatty(STDERR_FILENO) ? show_progress : NULL;
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+	if (p->shown)
+		fputs("\r\033[K", stderr);
+	p->shown = 0;
+}
+
+int cli_open(const char *path, int readonly, sqlite3 **db)
+{
+	struct db_error err;
+	struct cli_progress p;
+	struct db_open_opts o = {readonly, NULL, &p};
+	o.progress = cli_progress_begin(&p, path);
+	int rc = db_open_input(path, &o, db, &err);
+	cli_progress_end(&p);
+	if (rc < 0) {
+		cli_error(err.file[0] ? err.file : path, "%s", err.msg);
+		return err.status ? err.status : CLI_RUNTIME;
+	}
+	return 0;
+}
+
+void cli_usage(FILE *fp, const char *const *usage)
+{
+	fprintf(fp, "usage: %s %s\n", CLI_NAME, usage[0]);
+	for (size_t i = 1; usage[i]; i++)
+		fprintf(fp, "%s\n", usage[i]);
+}
+
+int cli_parse_format(const char *arg, enum out_format *f)
+{
+	if (out_parse_format(arg, f) < 0) {
+		cli_error(NULL, "--format: '%s' is not one of table, csv, json", arg);
+		return CLI_BAD_INPUT;
+	}
+	return 0;
+}
+
+int cli_parse_limit(const char *arg, long long *limit)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || v < 0) {
+		cli_error(NULL, "--limit: '%s' is not a number >= 0", arg);
+		return CLI_BAD_INPUT;
+	}
+	*limit = v;
+	return 0;
+}
+
+int cli_sqlite_error(sqlite3 *db, const char *file, const char *what)
+{
+	cli_error(file, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+	return CLI_RUNTIME;
+}

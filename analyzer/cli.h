@@ -1,0 +1,58 @@
+/* cli.h — helpers shared by main.c and the cmd_*.c subcommands: the one
+ * error-line format, opening a DUMP|DB argument with its diagnostics and the
+ * common options. These print (to stderr) and are for command code only;
+ * library files (reader, graph, db, output) never call them. */
+#ifndef PYMPLE_CLI_H
+#define PYMPLE_CLI_H
+
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "output.h"
+
+#define CLI_NAME "pymple-analyze"
+
+/* Exit statuses, chosen once (README): */
+enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_BAD_INPUT = 2 };
+
+/* Global options set by main.c before the subcommand runs. */
+extern int cli_quiet;   /* -q: no progress line */
+extern int cli_verbose; /* -v: more detail on stderr */
+
+/* Prints "pymple-analyze: <file>: <message>\n" to stderr (file may be NULL:
+ * then "pymple-analyze: <message>"). */
+void cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Opens a DUMP|DB argument with db_open_input (loading a dump on first use,
+ * with a progress line on a terminal unless -q). Returns 0 with *db set, or
+ * prints the one error line and returns the exit status to use (1 or 2). */
+int cli_open(const char *path, int readonly, sqlite3 **db);
+
+/* The progress line of a load: "pymple-analyze: loading F: pass 1/2 37%",
+ * shown on stderr only when it is a terminal, -q is off and the load has run
+ * for a second. cli_progress_begin returns the callback to pass to the loader
+ * (NULL when no line should be shown); cli_progress_end erases the line. */
+struct cli_progress {
+	const char *file;
+	double start, last;
+	int shown;
+};
+db_progress_fn cli_progress_begin(struct cli_progress *p, const char *file);
+void cli_progress_end(struct cli_progress *p);
+
+/* Prints the usage lines (NULL-terminated array; the first is the synopsis)
+ * to fp: "usage: pymple-analyze <first line>" then the rest as is. */
+void cli_usage(FILE *fp, const char *const *usage);
+
+/* Parsing of the shared options; each prints its own error line and returns
+ * CLI_BAD_INPUT on a bad value, 0 on success. */
+int cli_parse_format(const char *arg, enum out_format *f);
+int cli_parse_limit(const char *arg, long long *limit); /* N >= 0; 0 = no limit */
+
+/* Reports a failed SQLite call on db for file: "<file>: <what>: <errmsg>";
+ * returns CLI_RUNTIME. */
+int cli_sqlite_error(sqlite3 *db, const char *file, const char *what);
+
+#endif

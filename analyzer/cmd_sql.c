@@ -1,0 +1,81 @@
+/* cmd_sql.c — `pymple-analyze sql DUMP|DB "SELECT ..."`: runs one statement
+ * of the user's own SQL on a read-only connection (SQLITE_OPEN_READONLY and
+ * PRAGMA query_only) and prints its rows. It never writes the database. */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static const char *const usage[] = {
+    "sql DUMP|DB \"SELECT ...\" [--format table|csv|json]",
+    "",
+    "Runs one read-only SQL statement on the loaded dump and prints its rows.",
+    "Query the views objects, refs, roots and the table meta (schema/schema.sql).",
+    "json is an array of objects keyed by column name.",
+    "",
+    "  -f, --format F    table (default), csv or json",
+    "  -h, --help        this help",
+    NULL,
+};
+
+int cmd_sql(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	enum out_format fmt = OUT_TABLE;
+	int c, rc;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if ((rc = cli_parse_format(optarg, &fmt)))
+				return rc;
+			break;
+		case 'h':
+			cli_usage(stdout, usage);
+			return CLI_OK;
+		default:
+			cli_usage(stderr, usage);
+			return CLI_BAD_INPUT;
+		}
+	}
+	if (optind + 2 != argc) {
+		cli_usage(stderr, usage);
+		return CLI_BAD_INPUT;
+	}
+	const char *file = argv[optind], *query = argv[optind + 1];
+	sqlite3 *db;
+	if ((rc = cli_open(file, 1, &db)))
+		return rc;
+	sqlite3_stmt *st = NULL;
+	const char *tail = NULL;
+	if (sqlite3_prepare_v2(db, query, -1, &st, &tail) != SQLITE_OK) {
+		cli_error(file, "sql: %s", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return CLI_BAD_INPUT;
+	}
+	while (tail && (isspace((unsigned char)*tail) || *tail == ';'))
+		tail++;
+	if (!st || (tail && *tail)) {
+		cli_error(file, "sql: %s", st ? "give one statement only" : "no statement given");
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+		return CLI_BAD_INPUT;
+	}
+	struct out_opts o = {fmt, 0, NULL, 0};
+	long long rows = out_rows(stdout, db, st, &o);
+	rc = CLI_OK;
+	if (rows < 0) {
+		cli_error(file, "sql: %s", sqlite3_errmsg(db));
+		rc = CLI_BAD_INPUT;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/* db.h — opens the SQLite database behind a DUMP|DB command-line argument:
+ * a database is used as is, a dump is loaded on first use into DUMP.db and
+ * reused while the dump is unchanged. Library code: never prints or exits;
+ * failures fill a caller-owned struct db_error. */
+#ifndef PYMPLE_DB_H
+#define PYMPLE_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+/* Version of the database layout the loader writes (meta load.version). A
+ * database with another version is reloaded from its dump when the dump is
+ * at hand, refused otherwise. Bump it when schema/schema.sql changes. */
+#define DB_LAYOUT_VERSION "1"
+
+struct db_error {
+	int status;     /* exit status the CLI should use: 2 bad input, 1 runtime */
+	char file[1024]; /* the file the message is about (the dump or the db) */
+	char msg[512];   /* lower case, no trailing period, no file name */
+};
+
+/* Progress of a load, called now and then with the dump bytes read so far
+ * out of total in pass 1 or 2, and once with pass 3 (0, 0) when the index
+ * builds and the final copy start. Called on the loading thread only. */
+typedef void (*db_progress_fn)(void *ctx, int pass, uint64_t done, uint64_t total);
+
+struct db_open_opts {
+	int readonly;            /* SQLITE_OPEN_READONLY + PRAGMA query_only (sql) */
+	db_progress_fn progress; /* NULL: silent */
+	void *progress_ctx;
+};
+
+/* Opens path for analysis. path may be a database made by `load` (used as
+ * is; it must be complete) or a dump: then DUMP.db is reused when its meta
+ * says load.complete = 1 and load.source_size/load.source_mtime match the
+ * dump, and is (re)built otherwise (atomically: a temporary file renamed
+ * into place). opts may be NULL (read-write, silent). On success returns 0
+ * and *out owns the connection (close with sqlite3_close). On failure returns
+ * -1, *out is NULL and err says why (status 2 for a missing, empty,
+ * truncated, corrupt, foreign or future-version input; 1 for failures to
+ * write the database). */
+int db_open_input(const char *path, const struct db_open_opts *opts, sqlite3 **out,
+                  struct db_error *err);
+
+/* The value of meta key, copied into buf (NUL-terminated, truncated to n-1
+ * bytes). Returns 1 if found, 0 if absent, -1 on an SQLite error. */
+int db_meta(sqlite3 *db, const char *key, char *buf, size_t n);
+
+/* Prepares sql on db; on failure returns NULL with err filled (status 1,
+ * message from SQLite). For the fixed queries of commands, not user SQL. */
+sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql, struct db_error *err);
+
+#endif

@@ -1,0 +1,891 @@
+/* load.c — bulk load of a dump into SQLite (load.h). Pass 1 reads the dump
+ * into flat arrays (addresses, types, the strong-edge CSR), then roots,
+ * reachability and SCC run in memory (graph.h); pass 2 reads the dump again
+ * and streams the rows. No per-object malloc, no recursion; never prints. */
+#include "load.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "graph.h"
+#include "pymple_format.h"
+#include "reader.h"
+#include "schema_sql.h" /* generated from schema/schema.sql: schema_sql[] */
+
+const char *const load_schema_sql = schema_sql;
+
+#define NO_ID UINT32_MAX
+#define PROGRESS_EVERY 65536 /* records between progress calls */
+
+uint64_t load_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t fnv_u64(uint64_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		h ^= (unsigned char)(v >> (8 * i));
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* strerror text with a lower-case first letter (the house error style). */
+static const char *errtext(int e, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", strerror(e));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Everything one load holds. Arrays are indexed by object id (dump order). */
+struct loader {
+	const char *dump, *dbpath;
+	struct db_error *err;
+	db_progress_fn progress;
+	void *progress_ctx;
+	sqlite3 *db;
+	/* per object */
+	uint32_t n, ncap;
+	uint64_t *addr;
+	uint32_t *type;
+	uint32_t *refcount; /* clamped to UINT32_MAX; freed after the roots */
+	uint8_t *root;
+	uint8_t *reached;
+	uint32_t *comp;
+	/* strong edges, CSR by source: targets of object v are edge[off[v]..off[v+1]) */
+	uint64_t *off;
+	uint64_t m, mcap;
+	uint64_t *edge; /* target addresses in pass 1, then uint32 ids in place */
+	/* address -> id, open addressing, slots hold ids */
+	uint32_t *slot;
+	uint64_t mask;
+	int bits;
+	/* per type */
+	uint32_t ntypes, tcap;
+	uint64_t *thash; /* FNV-1a of the type name */
+	struct tstat {
+		uint64_t count, size, extra, unreach, unreach_size;
+	} *tstat;
+	/* ROOT records */
+	struct lroot {
+		uint64_t addr;
+		uint32_t kind;
+		int64_t name;
+	} *roots;
+	size_t nroots, rcap;
+	uint64_t strings, refs_total, missing, dup_addr;
+	uint64_t file_size;
+	uint32_t ncomp;
+};
+
+/* Fills err; returns -1 so callers can `return fail(...)`. */
+__attribute__((format(printf, 4, 5))) static int fail(struct loader *L, int status,
+                                                      const char *file, const char *fmt, ...)
+{
+	va_list ap;
+	L->err->status = status;
+	snprintf(L->err->file, sizeof L->err->file, "%s", file);
+	va_start(ap, fmt);
+	vsnprintf(L->err->msg, sizeof L->err->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int fail_sql(struct loader *L, const char *what)
+{
+	return fail(L, 1, L->dbpath, "%s: %s", what, L->db ? sqlite3_errmsg(L->db) : "out of memory");
+}
+
+static int fail_oom(struct loader *L)
+{
+	return fail(L, 1, L->dump, "out of memory loading the dump");
+}
+
+static int fail_reader(struct loader *L, const struct pym_error *e)
+{
+	int status = e->code == PYM_ERR_NOMEM ? 1 : 2;
+	return fail(L, status, L->dump, "%s", e->msg[0] ? e->msg : "cannot read the dump");
+}
+
+/* Grows *p (elements of size sz) to hold at least need elements. */
+static int grow(void *pp, size_t sz, uint64_t need, uint64_t *cap)
+{
+	void **p = pp;
+	if (need <= *cap)
+		return 0;
+	uint64_t c = *cap ? *cap : 1024;
+	while (c < need)
+		c += c / 2 + 1024;
+	if (c > SIZE_MAX / sz)
+		return -1;
+	void *q = realloc(*p, (size_t)(c * sz));
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+static int grow_objects(struct loader *L)
+{
+	uint64_t cap = L->ncap, need = (uint64_t)L->n + 1;
+	if (need <= cap)
+		return 0;
+	if (need >= NO_ID)
+		return -1;
+	uint64_t c = cap ? cap : 65536;
+	while (c < need)
+		c += c / 2;
+	if (c >= NO_ID)
+		c = NO_ID - 1;
+	uint64_t c0;
+	c0 = cap;
+	if (grow(&L->addr, sizeof *L->addr, c, &c0) < 0)
+		return -1;
+	c0 = cap;
+	if (grow(&L->type, sizeof *L->type, c, &c0) < 0)
+		return -1;
+	c0 = cap;
+	if (grow(&L->refcount, sizeof *L->refcount, c, &c0) < 0)
+		return -1;
+	c0 = cap;
+	if (grow(&L->root, sizeof *L->root, c, &c0) < 0)
+		return -1;
+	c0 = cap;
+	if (grow(&L->off, sizeof *L->off, c + 1, &c0) < 0)
+		return -1;
+	L->ncap = (uint32_t)c;
+	return 0;
+}
+
+static inline uint64_t addr_hash(uint64_t a, int bits)
+{
+	/* Objects are 16-byte aligned: drop the low bits, then Fibonacci hashing. */
+	return ((a >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - bits);
+}
+
+/* Builds the address index over L->addr[0..n). First occurrence wins if an
+ * address repeats (a corrupt or racing dump): counted in dup_addr. */
+static int index_build(struct loader *L)
+{
+	int bits = 4;
+	while (bits < 40 && ((uint64_t)1 << bits) < 2 * (uint64_t)L->n)
+		bits++;
+	L->bits = bits;
+	L->mask = ((uint64_t)1 << bits) - 1;
+	L->slot = malloc(((size_t)1 << bits) * sizeof *L->slot);
+	if (!L->slot)
+		return -1;
+	memset(L->slot, 0xff, ((size_t)1 << bits) * sizeof *L->slot);
+	for (uint32_t v = 0; v < L->n; v++) {
+		uint64_t a = L->addr[v], h = addr_hash(a, bits);
+		for (;;) {
+			uint32_t s = L->slot[h];
+			if (s == NO_ID) {
+				L->slot[h] = v;
+				break;
+			}
+			if (L->addr[s] == a) {
+				L->dup_addr++;
+				break;
+			}
+			h = (h + 1) & L->mask;
+		}
+	}
+	return 0;
+}
+
+static inline uint32_t index_find(const struct loader *L, uint64_t a)
+{
+	uint64_t h = addr_hash(a, L->bits);
+	for (;;) {
+		uint32_t s = L->slot[h];
+		if (s == NO_ID || L->addr[s] == a)
+			return s;
+		h = (h + 1) & L->mask;
+	}
+}
+
+static int exec(struct loader *L, const char *sql)
+{
+	if (sqlite3_exec(L->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return fail_sql(L, "cannot set up the database");
+	return 0;
+}
+
+static int prep(struct loader *L, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v3(L->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+		return fail_sql(L, "cannot prepare an insert");
+	return 0;
+}
+
+static int step_done(struct loader *L, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail_sql(L, "cannot insert");
+	return 0;
+}
+
+static int meta_put(struct loader *L, sqlite3_stmt *st, const char *k, size_t kn, const char *v,
+                    size_t vn)
+{
+	sqlite3_bind_text(st, 1, k, (int)kn, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v, (int)vn, SQLITE_STATIC);
+	return step_done(L, st);
+}
+
+static int meta_putu(struct loader *L, sqlite3_stmt *st, const char *k, uint64_t v)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+	return meta_put(L, st, k, strlen(k), buf, (size_t)n);
+}
+
+static void progress(struct loader *L, int pass, struct pym_reader *r)
+{
+	if (L->progress)
+		L->progress(L->progress_ctx, pass, pym_reader_offset(r), L->file_size);
+}
+
+/* Pass 1: meta, strings and types go straight to SQLite; objects, strong
+ * edges and roots into the flat arrays. */
+static int pass1(struct loader *L)
+{
+	struct pym_error e = {0};
+	struct pym_record rec;
+	sqlite3_stmt *meta = NULL, *str = NULL, *typ = NULL;
+	uint64_t count = 0;
+	int rc = -1, got;
+	struct pym_reader *r = pym_reader_open(L->dump, &e);
+	if (!r)
+		return fail_reader(L, &e);
+	L->file_size = pym_reader_file_size(r);
+	if (prep(L, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &meta) < 0 ||
+	    prep(L, "INSERT INTO strings(id, text) VALUES (?1, ?2)", &str) < 0 ||
+	    prep(L, "INSERT INTO types(id, name, address) VALUES (?1, ?2, ?3)", &typ) < 0)
+		goto out;
+	L->off = NULL;
+	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
+		if (++count % PROGRESS_EVERY == 0)
+			progress(L, 1, r);
+		switch (rec.type) {
+		case PYM_R_OBJECT: {
+			if (rec.type_index >= L->ntypes) {
+				fail(L, 2, L->dump, "corrupt: object at 0x%llx has unknown type %u",
+				     (unsigned long long)rec.addr, rec.type_index);
+				goto out;
+			}
+			if (grow_objects(L) < 0 ||
+			    grow(&L->edge, sizeof *L->edge, L->m + rec.nrefs, &L->mcap) < 0) {
+				fail_oom(L);
+				goto out;
+			}
+			uint32_t v = L->n++;
+			L->addr[v] = rec.addr;
+			L->type[v] = rec.type_index;
+			L->refcount[v] = rec.refcount >= UINT32_MAX ? UINT32_MAX : (uint32_t)rec.refcount;
+			L->root[v] = (rec.flags & PYM_F_SYNTHETIC) != 0;
+			L->off[v] = L->m;
+			for (uint32_t i = 0; i < rec.nrefs; i++)
+				if (rec.refs[i].kind != PYM_LABEL_WEAK)
+					L->edge[L->m++] = rec.refs[i].addr;
+			L->refs_total += rec.nrefs;
+			if (!(rec.flags & PYM_F_SYNTHETIC)) {
+				struct tstat *t = &L->tstat[rec.type_index];
+				t->count++;
+				t->size += rec.size;
+				t->extra += (rec.flags & PYM_F_EXTRA) ? rec.extra : 0;
+			}
+			break;
+		}
+		case PYM_R_STRING:
+			sqlite3_bind_int64(str, 1, rec.id);
+			sqlite3_bind_text(str, 2, rec.text, (int)rec.text_len, SQLITE_STATIC);
+			if (step_done(L, str) < 0)
+				goto out;
+			L->strings++;
+			break;
+		case PYM_R_TYPE: {
+			size_t len = 0;
+			const char *name = pym_reader_string(r, rec.name_id, &len);
+			uint64_t tcap = L->tcap;
+			if (!name) {
+				fail(L, 2, L->dump, "corrupt: type %u names unknown string %u", rec.id,
+				     rec.name_id);
+				goto out;
+			}
+			if (rec.id != L->ntypes) {
+				fail(L, 2, L->dump, "corrupt: type index %u out of order", rec.id);
+				goto out;
+			}
+			if (grow(&L->thash, sizeof *L->thash, L->ntypes + 1, &tcap) < 0) {
+				fail_oom(L);
+				goto out;
+			}
+			tcap = L->tcap;
+			if (grow(&L->tstat, sizeof *L->tstat, L->ntypes + 1, &tcap) < 0) {
+				fail_oom(L);
+				goto out;
+			}
+			L->tcap = (uint32_t)tcap;
+			L->thash[L->ntypes] = load_fnv1a(LOAD_FNV_OFFSET, name, len);
+			memset(&L->tstat[L->ntypes], 0, sizeof *L->tstat);
+			L->ntypes++;
+			sqlite3_bind_int64(typ, 1, rec.id);
+			sqlite3_bind_text(typ, 2, name, (int)len, SQLITE_STATIC);
+			sqlite3_bind_int64(typ, 3, (sqlite3_int64)rec.addr);
+			if (step_done(L, typ) < 0)
+				goto out;
+			break;
+		}
+		case PYM_R_META:
+			if (meta_put(L, meta, rec.key, rec.key_len, rec.text, rec.text_len) < 0)
+				goto out;
+			break;
+		case PYM_R_ROOT: {
+			uint64_t rcap = L->rcap;
+			if (grow(&L->roots, sizeof *L->roots, L->nroots + 1, &rcap) < 0) {
+				fail_oom(L);
+				goto out;
+			}
+			L->rcap = (size_t)rcap;
+			L->roots[L->nroots].addr = rec.addr;
+			L->roots[L->nroots].kind = rec.root_kind;
+			L->roots[L->nroots].name = rec.root_name;
+			L->nroots++;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	if (got < 0) {
+		fail_reader(L, &e);
+		goto out;
+	}
+	if (!L->off && grow_objects(L) < 0) {
+		fail_oom(L);
+		goto out;
+	}
+	L->off[L->n] = L->m;
+	progress(L, 1, r);
+	rc = 0;
+out:
+	sqlite3_finalize(meta);
+	sqlite3_finalize(str);
+	sqlite3_finalize(typ);
+	pym_reader_close(r);
+	return rc;
+}
+
+/* Resolves edge addresses to ids in place (uint64 slots rewritten as a
+ * packed uint32 array, dropping targets not in the dump), counts in-degrees
+ * and marks roots: ROOT records, synthetic objects, and objects whose
+ * refcount exceeds their strong in-dump in-degree. Then reachability and
+ * SCC through graph.h. */
+static int graph_phase(struct loader *L)
+{
+	uint32_t *dst = (uint32_t *)(void *)L->edge;
+	uint32_t *indeg = calloc((size_t)L->n + 1, sizeof *indeg);
+	uint64_t w = 0;
+	if (!indeg || index_build(L) < 0) {
+		free(indeg);
+		return fail_oom(L);
+	}
+	for (uint32_t v = 0; v < L->n; v++) {
+		uint64_t b = L->off[v], e = L->off[v + 1];
+		L->off[v] = w;
+		for (uint64_t i = b; i < e; i++) {
+			uint64_t a;
+			memcpy(&a, (const char *)L->edge + 8 * i, 8); /* read before the write below */
+			uint32_t t = index_find(L, a);
+			if (t == NO_ID)
+				continue;
+			memcpy((char *)L->edge + 4 * w, &t, 4);
+			w++;
+			if (indeg[t] < UINT32_MAX)
+				indeg[t]++;
+		}
+	}
+	L->off[L->n] = w;
+	L->m = w;
+	for (uint32_t v = 0; v < L->n; v++)
+		if (L->refcount[v] > indeg[v])
+			L->root[v] = 1;
+	free(indeg);
+	free(L->refcount);
+	L->refcount = NULL;
+	for (size_t i = 0; i < L->nroots; i++) {
+		uint32_t t = index_find(L, L->roots[i].addr);
+		if (t != NO_ID)
+			L->root[t] = 1;
+	}
+	if (w) {
+		void *q = realloc(L->edge, (size_t)w * sizeof(uint32_t));
+		if (q)
+			L->edge = q;
+	}
+	dst = (uint32_t *)(void *)L->edge;
+
+	struct graph g = {L->n, L->m, L->off, dst};
+	L->reached = malloc((size_t)L->n + 1);
+	L->comp = malloc(((size_t)L->n + 1) * sizeof *L->comp);
+	if (!L->reached || !L->comp)
+		return fail_oom(L);
+	if (graph_reach(&g, L->root, L->reached) < 0 || graph_scc(&g, L->comp, &L->ncomp) < 0)
+		return fail_oom(L);
+	/* The CSR is not needed by pass 2 (it re-reads refs from the dump). */
+	free(L->edge);
+	L->edge = NULL;
+	free(L->off);
+	L->off = NULL;
+	return 0;
+}
+
+/* Pass 2 runs as two streams over the dump at once: objects (with the graph
+ * results and fingerprints) into the database on this thread, references
+ * into a side database on a worker thread (refs_main), copied in at the end
+ * with SQLite's transfer optimization. `objects` says which stream this is.
+ * Both only read the shared arrays; each has its own reader and counters. */
+static int pass2(struct loader *L, int objects)
+{
+	struct pym_error e = {0};
+	struct pym_record rec;
+	sqlite3_stmt *obj = NULL, *ref = NULL;
+	uint64_t count = 0;
+	uint32_t v = 0;
+	int rc = -1, got;
+	struct pym_reader *r = pym_reader_open(L->dump, &e);
+	if (!r)
+		return fail_reader(L, &e);
+	if (objects && prep(L,
+	                    "INSERT INTO object_data(id, address, type_id, size, extra_size, refcount,"
+	                    " length, flags, value, reachable, root, scc, fingerprint)"
+	                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	                    &obj) < 0)
+		goto out;
+	if (!objects && prep(L,
+	                     "INSERT INTO ref_data(src, seq, dst, dst_address, kind, label)"
+	                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	                     &ref) < 0)
+		goto out;
+	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
+		if (objects && ++count % PROGRESS_EVERY == 0)
+			progress(L, 2, r);
+		if (rec.type != PYM_R_OBJECT)
+			continue;
+		if (v >= L->n || rec.addr != L->addr[v]) {
+			fail(L, 2, L->dump, "the dump changed while it was being loaded");
+			goto out;
+		}
+		if (!objects) {
+			for (uint32_t i = 0; i < rec.nrefs; i++) {
+				const struct pym_rref *x = &rec.refs[i];
+				uint32_t t = index_find(L, x->addr);
+				sqlite3_bind_int64(ref, 1, v);
+				sqlite3_bind_int64(ref, 2, i);
+				if (t == NO_ID) {
+					sqlite3_bind_null(ref, 3);
+					L->missing++;
+				} else {
+					sqlite3_bind_int64(ref, 3, t);
+				}
+				sqlite3_bind_int64(ref, 4, (sqlite3_int64)x->addr);
+				sqlite3_bind_int64(ref, 5, x->kind);
+				if (x->kind == PYM_LABEL_INDEX || x->kind == PYM_LABEL_KEY ||
+				    x->kind == PYM_LABEL_ATTR)
+					sqlite3_bind_int64(ref, 6, (sqlite3_int64)x->value);
+				else
+					sqlite3_bind_null(ref, 6);
+				if (step_done(L, ref) < 0)
+					goto out;
+			}
+			v++;
+			continue;
+		}
+		uint64_t h = fnv_u64(LOAD_FNV_OFFSET, L->thash[rec.type_index]);
+		h = fnv_u64(h, rec.size);
+		h = fnv_u64(h, (rec.flags & PYM_F_LENGTH) ? rec.length : UINT64_MAX);
+		if (rec.flags & PYM_F_VALUE)
+			h = load_fnv1a(h, rec.value, rec.value_len);
+		h = load_fnv1a(h, "", 1);
+		for (uint32_t i = 0; i < rec.nrefs; i++) {
+			uint32_t t = index_find(L, rec.refs[i].addr);
+			h = fnv_u64(h, t == NO_ID ? 0 : L->thash[L->type[t]]);
+		}
+		sqlite3_bind_int64(obj, 1, v);
+		sqlite3_bind_int64(obj, 2, (sqlite3_int64)rec.addr);
+		sqlite3_bind_int64(obj, 3, rec.type_index);
+		sqlite3_bind_int64(obj, 4, (sqlite3_int64)rec.size);
+		sqlite3_bind_int64(obj, 5, (rec.flags & PYM_F_EXTRA) ? (sqlite3_int64)rec.extra : 0);
+		sqlite3_bind_int64(obj, 6, (sqlite3_int64)rec.refcount);
+		if (rec.flags & PYM_F_LENGTH)
+			sqlite3_bind_int64(obj, 7, (sqlite3_int64)rec.length);
+		else
+			sqlite3_bind_null(obj, 7);
+		sqlite3_bind_int64(obj, 8, rec.flags);
+		if (rec.flags & PYM_F_VALUE)
+			sqlite3_bind_text(obj, 9, rec.value ? rec.value : "", (int)rec.value_len,
+			                  SQLITE_STATIC);
+		else
+			sqlite3_bind_null(obj, 9);
+		sqlite3_bind_int(obj, 10, L->reached[v]);
+		sqlite3_bind_int(obj, 11, L->root[v] != 0);
+		if (L->comp[v] == GRAPH_NONE)
+			sqlite3_bind_null(obj, 12);
+		else
+			sqlite3_bind_int64(obj, 12, L->comp[v]);
+		sqlite3_bind_int64(obj, 13, (sqlite3_int64)h);
+		if (step_done(L, obj) < 0)
+			goto out;
+		if (!L->reached[v] && !(rec.flags & PYM_F_SYNTHETIC)) {
+			L->tstat[rec.type_index].unreach++;
+			L->tstat[rec.type_index].unreach_size += rec.size;
+		}
+		v++;
+	}
+	if (got < 0) {
+		fail_reader(L, &e);
+		goto out;
+	}
+	if (v != L->n) {
+		fail(L, 2, L->dump, "the dump changed while it was being loaded");
+		goto out;
+	}
+	if (objects)
+		progress(L, 2, r);
+	rc = 0;
+out:
+	sqlite3_finalize(obj);
+	sqlite3_finalize(ref);
+	pym_reader_close(r);
+	return rc;
+}
+
+/* Per-type totals, roots and the loader's meta keys. */
+static int finish_rows(struct loader *L, const struct stat *sb, struct load_stats *s)
+{
+	sqlite3_stmt *ts = NULL, *rt = NULL, *meta = NULL;
+	int rc = -1;
+	if (prep(L, "INSERT INTO type_stats VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &ts) < 0 ||
+	    prep(L, "INSERT INTO root_data(object, address, kind, name) VALUES (?1, ?2, ?3, "
+	            "(SELECT text FROM strings WHERE id = ?4))",
+	         &rt) < 0 ||
+	    prep(L, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &meta) < 0)
+		goto out;
+	for (uint32_t t = 0; t < L->ntypes; t++) {
+		const struct tstat *x = &L->tstat[t];
+		if (!x->count)
+			continue;
+		sqlite3_bind_int64(ts, 1, t);
+		sqlite3_bind_int64(ts, 2, (sqlite3_int64)x->count);
+		sqlite3_bind_int64(ts, 3, (sqlite3_int64)x->size);
+		sqlite3_bind_int64(ts, 4, (sqlite3_int64)x->extra);
+		sqlite3_bind_int64(ts, 5, (sqlite3_int64)x->unreach);
+		sqlite3_bind_int64(ts, 6, (sqlite3_int64)x->unreach_size);
+		if (step_done(L, ts) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < L->nroots; i++) {
+		uint32_t t = index_find(L, L->roots[i].addr);
+		if (t == NO_ID)
+			sqlite3_bind_null(rt, 1);
+		else
+			sqlite3_bind_int64(rt, 1, t);
+		sqlite3_bind_int64(rt, 2, (sqlite3_int64)L->roots[i].addr);
+		sqlite3_bind_int64(rt, 3, L->roots[i].kind);
+		sqlite3_bind_int64(rt, 4, L->roots[i].name);
+		if (step_done(L, rt) < 0)
+			goto out;
+	}
+	uint64_t nroot = 0, unreach = 0;
+	for (uint32_t v = 0; v < L->n; v++) {
+		nroot += L->root[v] != 0;
+		unreach += !L->reached[v];
+	}
+	char mt[64];
+	snprintf(mt, sizeof mt, "%lld.%09ld", (long long)sb->st_mtim.tv_sec, (long)sb->st_mtim.tv_nsec);
+	if (meta_put(L, meta, "load.source", 11, L->dump, strlen(L->dump)) < 0 ||
+	    meta_putu(L, meta, "load.source_size", (uint64_t)sb->st_size) < 0 ||
+	    meta_put(L, meta, "load.source_mtime", 17, mt, strlen(mt)) < 0 ||
+	    meta_put(L, meta, "load.version", 12, DB_LAYOUT_VERSION, strlen(DB_LAYOUT_VERSION)) < 0 ||
+	    meta_putu(L, meta, "load.objects", L->n) < 0 ||
+	    meta_putu(L, meta, "load.refs", L->refs_total) < 0 ||
+	    meta_putu(L, meta, "load.missing_refs", L->missing) < 0 ||
+	    meta_putu(L, meta, "load.duplicate_addresses", L->dup_addr) < 0 ||
+	    meta_putu(L, meta, "load.roots", nroot) < 0 ||
+	    meta_putu(L, meta, "load.unreachable", unreach) < 0 ||
+	    meta_putu(L, meta, "load.cycles", L->ncomp) < 0)
+		goto out;
+	s->objects = L->n;
+	s->refs = L->refs_total;
+	s->missing_refs = L->missing;
+	s->roots = nroot;
+	s->unreachable = unreach;
+	s->cycles = L->ncomp;
+	s->types = L->ntypes;
+	s->strings = L->strings;
+	s->dump_bytes = (uint64_t)sb->st_size;
+	rc = 0;
+out:
+	sqlite3_finalize(ts);
+	sqlite3_finalize(rt);
+	sqlite3_finalize(meta);
+	return rc;
+}
+
+/* Frees every array (idempotent: pointers are reset). */
+static void loader_release(struct loader *L)
+{
+	void **arrays[] = {(void **)&L->addr,  (void **)&L->type,  (void **)&L->refcount,
+	                   (void **)&L->root,  (void **)&L->reached, (void **)&L->comp,
+	                   (void **)&L->off,   (void **)&L->edge,  (void **)&L->slot,
+	                   (void **)&L->thash, (void **)&L->tstat, (void **)&L->roots};
+	for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) {
+		free(*arrays[i]);
+		*arrays[i] = NULL;
+	}
+}
+
+/* The schema text up to (before) or after the `-- @after-load` marker. */
+static int run_schema_part(struct loader *L, int after)
+{
+	const char *mark = strstr(load_schema_sql, "\n-- @after-load\n");
+	if (!mark)
+		return fail(L, 1, L->dbpath, "internal error: schema has no @after-load marker");
+	if (after)
+		return exec(L, mark);
+	size_t n = (size_t)(mark - load_schema_sql);
+	char *head = malloc(n + 1);
+	if (!head)
+		return fail_oom(L);
+	memcpy(head, load_schema_sql, n);
+	head[n] = 0;
+	int rc = exec(L, head);
+	free(head);
+	return rc;
+}
+
+/* Opens a new build database at path: pragmas for a build-once file, an
+ * open transaction and the tables of the schema. */
+static int open_build_db(struct loader *L, const char *path)
+{
+	if (sqlite3_open_v2(path, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		return fail_sql(L, "cannot open");
+	/* A build-once database: no journal, no syncs (one fsync at the end), one
+	 * writer, a small page cache (appends touch few pages, and index sorts
+	 * spill to temporary files instead of growing the heap: this keeps the
+	 * peak near 50-70 bytes per object with two connections at work). */
+	if (exec(L, "PRAGMA page_size = 4096; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+	            " PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -8192;"
+	            " PRAGMA temp_store = FILE; PRAGMA foreign_keys = OFF;"
+	            " BEGIN") < 0 ||
+	    run_schema_part(L, 0) < 0)
+		return -1;
+	return 0;
+}
+
+/* The reference stream of pass 2, on a worker thread, into its own file. */
+struct refjob {
+	struct loader L; /* shallow copy: shared read-only arrays; own db, err, counters */
+	struct db_error err;
+	char path[4200];
+	int rc;
+	double cpu; /* seconds of CPU the worker used */
+};
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *refs_main(void *arg)
+{
+	struct refjob *j = arg;
+	struct loader *L = &j->L;
+	j->rc = -1;
+	if (open_build_db(L, j->path) == 0 && pass2(L, 0) == 0 && run_schema_part(L, 1) == 0 &&
+	    exec(L, "COMMIT") == 0)
+		j->rc = 0;
+	if (L->db && sqlite3_close(L->db) != SQLITE_OK && j->rc == 0)
+		j->rc = fail_sql(L, "cannot close");
+	L->db = NULL;
+	j->cpu = thread_cpu();
+	return NULL;
+}
+
+/* Copies the worker's ref_data (rows and index pages, by SQLite's transfer
+ * optimization: both tables and indexes are identical and the target is
+ * empty) and marks the load complete. */
+static int merge_refs(struct loader *L, const char *path)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(L->db, "ATTACH ?1 AS refs", -1, &st, NULL) != SQLITE_OK)
+		return fail_sql(L, "cannot attach the references");
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail_sql(L, "cannot attach the references");
+	if (exec(L, "BEGIN; INSERT INTO main.ref_data SELECT * FROM refs.ref_data;"
+	            " INSERT OR REPLACE INTO main.meta VALUES ('load.complete', '1'); COMMIT") < 0)
+		return -1;
+	return exec(L, "DETACH refs");
+}
+
+int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, void *progress_ctx,
+              struct load_stats *stats, struct db_error *err)
+{
+	static struct refjob zero_job;
+	struct loader L = {0};
+	struct refjob *job = NULL;
+	struct load_stats dummy;
+	struct stat sb;
+	pthread_t tid;
+	char tmp[4096], eb[128];
+	int fd, rc = -1, worker = 0, refs_file = 0;
+	double t0 = now_seconds(), t1, t2, t3, t4, t5, worker_cpu = 0;
+	if (!stats)
+		stats = &dummy;
+	memset(stats, 0, sizeof *stats);
+	memset(err, 0, sizeof *err);
+	L.dump = dump;
+	L.dbpath = dbpath;
+	L.err = err;
+	L.progress = progress_fn;
+	L.progress_ctx = progress_ctx;
+	if (stat(dump, &sb) < 0)
+		return fail(&L, 2, dump, "cannot open: %s", errtext(errno, eb, sizeof eb));
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", dbpath) >= (int)sizeof tmp)
+		return fail(&L, 2, dbpath, "path too long");
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return fail(&L, 1, dbpath, "cannot create: %s", errtext(errno, eb, sizeof eb));
+	close(fd);
+	job = malloc(sizeof *job);
+	if (!job) {
+		fail_oom(&L);
+		goto out;
+	}
+	*job = zero_job;
+	snprintf(job->path, sizeof job->path, "%s-refs", tmp);
+	fd = open(job->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fail(&L, 1, dbpath, "cannot create: %s", errtext(errno, eb, sizeof eb));
+		goto out;
+	}
+	close(fd);
+	refs_file = 1;
+	/* Memory statistics cost a mutex per allocation; only possible before
+	 * SQLite initializes (SQLITE_MISUSE afterwards, which is harmless). */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (open_build_db(&L, tmp) < 0 || pass1(&L) < 0)
+		goto out;
+	t1 = now_seconds();
+	if (graph_phase(&L) < 0)
+		goto out;
+	t2 = now_seconds();
+	job->L = L;
+	job->L.db = NULL;
+	job->L.err = &job->err;
+	job->L.progress = NULL;
+	job->L.missing = 0;
+	if (pthread_create(&tid, NULL, refs_main, job) == 0)
+		worker = 1;
+	else
+		refs_main(job); /* no thread: the same work, one after the other */
+	if (pass2(&L, 1) < 0)
+		goto out;
+	if (L.progress)
+		L.progress(L.progress_ctx, 3, 0, 0);
+	if (run_schema_part(&L, 1) < 0)
+		goto out;
+	if (worker) {
+		pthread_join(tid, NULL);
+		worker = 0;
+	}
+	if (job->rc < 0) {
+		*err = job->err;
+		goto out;
+	}
+	L.missing = job->L.missing;
+	worker_cpu = job->cpu;
+	t3 = now_seconds();
+	if (finish_rows(&L, &sb, stats) < 0 || exec(&L, "COMMIT") < 0)
+		goto out;
+	loader_release(&L);
+	if (merge_refs(&L, job->path) < 0)
+		goto out;
+	if (sqlite3_close(L.db) != SQLITE_OK) {
+		fail_sql(&L, "cannot close");
+		goto out;
+	}
+	L.db = NULL;
+	t4 = now_seconds();
+	/* Make the file durable before it takes the final name. */
+	fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		fail(&L, 1, dbpath, "cannot sync: %s", errtext(errno, eb, sizeof eb));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, dbpath) < 0) {
+		fail(&L, 1, dbpath, "cannot rename the new database into place: %s",
+		     errtext(errno, eb, sizeof eb));
+		goto out;
+	}
+	t5 = now_seconds();
+	stats->t_pass1 = t1 - t0;
+	stats->t_graph = t2 - t1;
+	stats->t_pass2 = t3 - t2;
+	stats->t_index = t4 - t3;
+	stats->t_sync = t5 - t4;
+	stats->t_total = t5 - t0;
+	stats->cpu_main = thread_cpu();
+	stats->cpu_worker = worker_cpu;
+	rc = 0;
+out:
+	if (worker)
+		pthread_join(tid, NULL); /* it reads the arrays: wait before freeing them */
+	if (L.db)
+		sqlite3_close(L.db);
+	if (refs_file)
+		unlink(job->path);
+	if (rc < 0)
+		unlink(tmp);
+	free(job);
+	loader_release(&L);
+	return rc;
+}

@@ -1,0 +1,35 @@
+/* load.h — the bulk loader: two passes over a dump with the one reader,
+ * roots/reachability/SCC through graph.h, rows into a new SQLite database
+ * written atomically (temporary file, then rename). Library code: never
+ * prints or exits; failures fill a struct db_error. */
+#ifndef PYMPLE_LOAD_H
+#define PYMPLE_LOAD_H
+
+#include <stdint.h>
+
+#include "db.h"
+
+struct load_stats {
+	uint64_t objects, refs, missing_refs, roots, unreachable, cycles, types, strings;
+	uint64_t dump_bytes;
+	double t_pass1, t_graph, t_pass2, t_index, t_sync, t_total; /* seconds */
+	double cpu_main, cpu_worker; /* CPU seconds of the loading thread and the refs worker */
+};
+
+/* Loads the dump at `dump` into a new database at `dbpath` (replacing any
+ * file there only once the load is complete: the rows go to a temporary
+ * file in the same directory, renamed into place after COMMIT; on failure it
+ * is removed, as is the side file of references a worker thread builds
+ * next to it). Not reentrant per dbpath, thread-safe otherwise. progress may be NULL. stats may be NULL. Returns 0, or -1 with
+ * err filled (status 2 for a bad dump, 1 for memory/SQLite/file failures). */
+int load_dump(const char *dump, const char *dbpath, db_progress_fn progress, void *progress_ctx,
+              struct load_stats *stats, struct db_error *err);
+
+/* FNV-1a 64 of n bytes continuing from h (start with LOAD_FNV_OFFSET). */
+#define LOAD_FNV_OFFSET 0xcbf29ce484222325ull
+uint64_t load_fnv1a(uint64_t h, const void *p, size_t n);
+
+/* The schema text compiled in from schema/schema.sql. */
+extern const char *const load_schema_sql;
+
+#endif

@@ -1,0 +1,140 @@
+/* main.c — pymple-analyze's entry point: global options and a sorted table
+ * of subcommands (name, function, one-line summary), `help`, --help and
+ * --version. Nothing else lives here: each command is analyzer/cmd_<name>.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "pymple_format.h"
+
+#define PYMPLE_VERSION "0.1.0"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+/* Sorted by name; `help` prints it in this order. */
+static const struct command commands[] = {
+    {"check", cmd_check, "verify a dump's structure and checksums"},
+    {"cycles", cmd_cycles, "reference cycles grouped by type make-up"},
+    {"diff", cmd_diff, "per-type change between two dumps"},
+    {"garbage", cmd_garbage, "unreachable objects summarized by type"},
+    {"growth", cmd_growth, "types that grow at every step of a series of dumps"},
+    {"help", NULL, "list the commands, or show one command's help"},
+    {"inspect", cmd_inspect, "print a dump's records in readable form"},
+    {"load", cmd_load, "load a dump into an SQLite database"},
+    {"path", cmd_path, "shortest chain of references from a root to an object"},
+    {"referrers", cmd_referrers, "tree of the objects that refer to an object"},
+    {"sql", cmd_sql, "run a read-only SQL query on a loaded dump"},
+    {"summary", cmd_summary, "objects and bytes per type, and the share of RSS"},
+};
+#define NCOMMANDS (sizeof commands / sizeof *commands)
+
+static const char *const usage[] = {
+    "[-q] [-v] <command> [<args>]",
+    "",
+    "Offline analysis of pymple heap dumps. Every command that takes DUMP|DB",
+    "accepts a dump (loaded on first use into DUMP.db, reused while the dump",
+    "is unchanged) or a database made by `load`.",
+    "",
+    "  -q, --quiet      no progress line, no load report",
+    "  -v, --verbose    more detail (load timings)",
+    "  -h, --help       this help",
+    "      --version    print the version",
+    "",
+    "exit status: 0 ok, 1 runtime failure, 2 bad input or usage",
+    NULL,
+};
+
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void list_commands(FILE *fp)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strlen(commands[i].name) > w)
+			w = strlen(commands[i].name);
+	cli_usage(fp, usage);
+	fprintf(fp, "\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(fp, "  %-*s  %s\n", (int)w, commands[i].name, commands[i].summary);
+	fprintf(fp, "\n'%s help <command>' or '%s <command> -h' shows a command's help.\n",
+	        CLI_NAME, CLI_NAME);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	static const char *const help_usage[] = {
+	    "help [<command>]",
+	    "",
+	    "Lists the commands, or shows the help of one command.",
+	    NULL,
+	};
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		cli_usage(stdout, help_usage);
+		return CLI_OK;
+	}
+	if (argc < 2) {
+		list_commands(stdout);
+		return CLI_OK;
+	}
+	const struct command *c = find(argv[1]);
+	if (!c) {
+		cli_error(NULL, "'%s' is not a command (see '%s help')", argv[1], CLI_NAME);
+		return CLI_BAD_INPUT;
+	}
+	if (!c->fn)
+		return cmd_help(1, argv);
+	char h[] = "-h";
+	char *args[] = {argv[1], h, NULL};
+	return c->fn(2, args);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			cli_quiet = 1;
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			cli_verbose = 1;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			list_commands(stdout);
+			return CLI_OK;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("%s %s (dump format %d.%d, sqlite %s)\n", CLI_NAME, PYMPLE_VERSION,
+			       PYM_VERSION_MAJOR, PYM_VERSION_MINOR, sqlite3_libversion());
+			return CLI_OK;
+		} else {
+			cli_error(NULL, "unknown option '%s' (see '%s --help')", a, CLI_NAME);
+			return CLI_BAD_INPUT;
+		}
+	}
+	if (i == argc) {
+		list_commands(stderr);
+		return CLI_BAD_INPUT;
+	}
+	const struct command *c = find(argv[i]);
+	if (!c) {
+		cli_error(NULL, "'%s' is not a command (see '%s help')", argv[i], CLI_NAME);
+		return CLI_BAD_INPUT;
+	}
+	if (!c->fn)
+		return cmd_help(argc - i, argv + i);
+	int rc = c->fn(argc - i, argv + i);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error(NULL, "cannot write the output");
+		return CLI_RUNTIME;
+	}
+	return rc;
+}

@@ -1,0 +1,418 @@
+"""bench.py — `make bench`: dumps a ~1M-object Python heap with pymple and times
+the analyzer on it, next to the pure-Python baseline walk measured in the same
+run, and prints medians beside the targets of issues 2, 3 and 4.
+It only reports: it never fails on a missed target, only on a broken run.
+
+Usage: python3 bench/bench.py --build build [--runs 3] [--objects 1000000]
+                              [--tmp DIR] [--keep] [--json FILE]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def note(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+class Workload:
+    """The child process holding the heap (bench/workload.py)."""
+
+    def __init__(self, python, pythonpath, objects, errpath):
+        env = dict(os.environ)
+        env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
+        self.errfile = open(errpath, "w+")
+        self.proc = subprocess.Popen(
+            [python, os.path.join(HERE, "workload.py"), str(objects)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errfile,
+            env=env, text=True, bufsize=1)
+        self.info = self._reply()
+
+    def _reply(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            self.errfile.seek(0)
+            raise RuntimeError("workload process died:\n" + self.errfile.read()[-2000:])
+        return json.loads(line)
+
+    def ask(self, cmd, **kw):
+        kw["cmd"] = cmd
+        self.proc.stdin.write(json.dumps(kw) + "\n")
+        self.proc.stdin.flush()
+        return self._reply()
+
+    def close(self):
+        try:
+            self.proc.stdin.write('{"cmd": "quit"}\n')
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.wait()
+        self.errfile.close()
+
+
+class Analyzer:
+    """Runs pymple-analyze, timing each call and measuring its peak RSS."""
+
+    def __init__(self, path):
+        self.path = path
+        self._have = {}
+
+    def have(self, cmd):
+        """True if this pymple-analyze has subcommand cmd (it answers -h)."""
+        if cmd not in self._have:
+            try:
+                r = subprocess.run([self.path, cmd, "-h"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, timeout=30)
+                self._have[cmd] = r.returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                self._have[cmd] = False
+        return self._have[cmd]
+
+    def run(self, *args):
+        """Returns (seconds, peak RSS bytes, exit status, stdout, stderr).
+        os.wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix in
+        the workload process)."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            t0 = time.perf_counter()
+            p = subprocess.Popen([self.path] + [str(a) for a in args], stdout=out, stderr=err)
+            _, status, usage = os.wait4(p.pid, 0)
+            seconds = time.perf_counter() - t0
+            p.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            return (seconds, usage.ru_maxrss * 1024, p.returncode,
+                    out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def db_query(db, sql, args=()):
+    """Runs sql on a loaded database, read-only; None if it cannot."""
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+
+
+PHASE = re.compile(r"([a-z][a-z0-9 +]*?) (\d+(?:\.\d+)?) s\b")
+
+
+def load_phases(text):
+    """The loader's phase timings from `pymple-analyze -v load` output, a line
+    like 'pass 1 0.714 s, roots+reachability+scc 0.386 s, pass 2 9.512 s, ...'.
+    Returns {phase: seconds}, empty when there is no such line."""
+    for line in text.splitlines():
+        if "reachability" in line or "scc" in line:
+            return {name.strip(): float(sec) for name, sec in PHASE.findall(line)}
+    return {}
+
+
+def graph_seconds(phases):
+    """Seconds the loader spent on roots, reachability and SCC, or None."""
+    secs = [v for k, v in phases.items() if "reach" in k or "scc" in k]
+    return sum(secs) if secs else None
+
+
+def machine_load():
+    """(1-minute load average, CPUs): timings mean little on a busy machine."""
+    try:
+        return os.getloadavg()[0], os.cpu_count() or 1
+    except OSError:
+        return None, os.cpu_count() or 1
+
+
+def fmt_s(x):
+    if x is None:
+        return "n/a"
+    return "%.3f s" % x if x < 10 else "%.1f s" % x
+
+
+def fmt_n(x):
+    return "n/a" if x is None else "{:,}".format(int(x))
+
+
+class Report:
+    def __init__(self):
+        self.rows = []
+        self.data = {}
+
+    def add(self, key, label, value, shown, target="", ok=None):
+        """ok: True meets the target, False misses it, None has no target or no value."""
+        self.data[key] = value
+        self.rows.append((label, shown, target, {True: "ok", False: "MISSES", None: ""}[ok]))
+
+    def print(self, header):
+        print()
+        print(header)
+        w0 = max(len(r[0]) for r in self.rows)
+        w1 = max(len(r[1]) for r in self.rows)
+        w2 = max(len(r[2]) for r in self.rows)
+        line = "  %-*s  %-*s  %-*s  %s" % (w0, "measure", w1, "median", w2, "target", "")
+        print(line.rstrip())
+        print("  " + "-" * (w0 + w1 + w2 + 10))
+        for label, shown, target, ok in self.rows:
+            print(("  %-*s  %-*s  %-*s  %s" % (w0, label, w1, shown, w2, target, ok)).rstrip())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--runs", type=int, default=3, help="runs per measure (median)")
+    ap.add_argument("--objects", type=int, default=1000000, help="heap size to build")
+    ap.add_argument("--python", default=sys.executable, help="interpreter for the workload")
+    ap.add_argument("--tmp", default=None, help="directory for dumps and databases")
+    ap.add_argument("--keep", action="store_true", help="keep the dumps and databases")
+    ap.add_argument("--json", default=None, help="also write the numbers to this file")
+    args = ap.parse_args()
+    runs = max(1, args.runs)
+
+    build = os.path.abspath(args.build)
+    an = Analyzer(os.path.join(build, "bin", "pymple-analyze"))
+    pythonpath = os.path.join(build, "python")
+    if not os.access(an.path, os.X_OK):
+        note("%s is missing: analyzer numbers will be skipped (run 'make')" % an.path)
+    tmp = tempfile.mkdtemp(prefix="pymple-bench-", dir=args.tmp)
+    rep = Report()
+    try:
+        bench(args, runs, an, pythonpath, tmp, rep)
+    finally:
+        if args.keep:
+            note("dumps and databases kept in " + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rep.data, f, indent=1, sort_keys=True)
+    pause = os.path.join(HERE, "pause.py")
+    if os.path.exists(pause):
+        # Issue 4 numbers (the pause a signal dump causes) come from the
+        # signal helper's script; it prints its own table.
+        print("\n== issue 4: pause of a dump on signal (bench/pause.py)", flush=True)
+        r = subprocess.run([args.python, pause, "--build", build, "--objects", str(args.objects),
+                            "--runs", str(runs)])
+        if r.returncode:
+            note("bench/pause.py exited with status %d" % r.returncode)
+    else:
+        print("\nissue 4 (pause on signal): bench/pause.py is not there yet; when it is, this "
+              "script runs it as\n  %s bench/pause.py --build BUILD --objects N --runs R"
+              % os.path.basename(args.python))
+
+
+def bench(args, runs, an, pythonpath, tmp, rep):
+    note("building a heap of about %s objects in a child process..." % fmt_n(args.objects))
+    wl = Workload(args.python, pythonpath, args.objects, os.path.join(tmp, "workload.err"))
+    try:
+        measure(args, runs, an, wl, tmp, rep)
+    finally:
+        wl.close()
+
+
+def measure(args, runs, an, wl, tmp, rep):
+    load_before, cpus = machine_load()
+    info = wl.info
+    note("built in %.1f s: %s gc-tracked objects, RSS %.0f MB"
+         % (info["build_s"], fmt_n(info["gc_objects"]), info["rss"] / 1e6))
+
+    dumps, base, loads = [], [], []
+    dump_error = None
+    for i in range(runs):
+        note("run %d/%d: pymple.dump, then the pure-Python walk" % (i + 1, runs))
+        d = {"error": dump_error} if dump_error else \
+            wl.ask("dump", path=os.path.join(tmp, "run-%d.dump" % (i + 1)))
+        if dump_error:
+            pass
+        elif "error" in d:
+            dump_error = d["error"]
+            note("dump failed: " + dump_error)
+        else:
+            dumps.append(d)
+        base.append(wl.ask("baseline"))
+
+    can_load = dumps and an.have("load")
+    if dumps and not can_load:
+        note("pymple-analyze has no 'load' command yet: analyzer numbers skipped")
+    for i, d in enumerate(dumps if can_load else ()):
+        db = d["path"] + ".db"
+        note("run %d/%d: pymple-analyze load, summary" % (i + 1, len(dumps)))
+        sec, rss, rc, out, err = an.run("-v", "load", d["path"], "-o", db)
+        if rc != 0:
+            note("load failed (status %d): %s" % (rc, err.strip()[-500:]))
+            continue
+        phases = load_phases(out + "\n" + err)
+        rec = {"seconds": sec, "rss": rss, "db": db, "phases": phases,
+               "graph": graph_seconds(phases), "loader_total": sum(phases.values()) or sec}
+        if an.have("summary"):
+            s_sec, _, s_rc, _, s_err = an.run("summary", db)
+            rec["summary"] = s_sec if s_rc == 0 else None
+            if s_rc:
+                note("summary failed (status %d): %s" % (s_rc, s_err.strip()[-300:]))
+        loads.append(rec)
+
+    # How many objects each side found.
+    b_objects = median([b["objects"] for b in base])
+    p_objects = None
+    if loads:
+        rows = db_query(loads[-1]["db"], "SELECT count(*) FROM objects")
+        p_objects = rows[0][0] if rows else None
+        rows = db_query(loads[-1]["db"], "SELECT count(*) FROM objects WHERE synthetic = 1")
+        synthetic = rows[0][0] if rows else 0
+        if p_objects is not None and synthetic:
+            p_objects -= synthetic
+    if p_objects is None and dumps:
+        note("object count unknown without a loaded database; using the baseline's count "
+             "for per-object figures")
+    per = p_objects or b_objects
+
+    # Issue 2.
+    t_dump = median([d["seconds"] for d in dumps])
+    t_walk = median([b["walk_s"] for b in base])
+    t_sizes = median([b["sizes_s"] for b in base])
+    t_base = median([b["walk_s"] + b["sizes_s"] for b in base])
+    rep.add("objects_pymple", "objects found by pymple", p_objects, fmt_n(p_objects))
+    rep.add("objects_baseline", "objects found by the baseline", b_objects, fmt_n(b_objects),
+            "(gc.get_referents closure)")
+    rep.add("baseline_s", "baseline: walk + getsizeof", t_base,
+            "%s (%.2f + %.2f)" % (fmt_s(t_base), t_walk, t_sizes) if t_base else "n/a")
+    rep.add("dump_s", "dump time (pymple.dump)", t_dump, fmt_s(t_dump))
+    ratio = t_base / t_dump if t_dump else None
+    rep.add("dump_speedup", "  speed-up over the baseline", ratio,
+            "%.1fx" % ratio if ratio else "n/a", ">= 5x", ratio >= 5 if ratio else None)
+    size = median([d["size"] for d in dumps])
+    bpo = size / per if size and per else None
+    rep.add("dump_bytes_per_object", "dump size", bpo,
+            "%.1f B/object (%.1f MB)" % (bpo, size / 1e6) if bpo else "n/a",
+            "<= 12 B/object", bpo <= 12 if bpo else None)
+    d_rss = median([d["peak_extra"] for d in dumps])
+    rep.add("dumper_peak_extra_per_object", "dumper peak RSS over the heap",
+            d_rss / per if d_rss is not None and per else None,
+            "%.1f B/object (%.1f MB)" % (d_rss / per, d_rss / 1e6) if d_rss is not None and per
+            else "n/a", "a few B/object (visited set)")
+    t_load = median([r["seconds"] for r in loads])
+    rate = per / t_load if t_load and per else None
+    rep.add("load_s", "load time (pymple-analyze load)", t_load,
+            "%s = %.2fM objects/s" % (fmt_s(t_load), rate / 1e6) if rate else "n/a",
+            ">= 1M objects/s", rate >= 1e6 if rate else None)
+    t_sum = median([r.get("summary") for r in loads])
+    rep.add("summary_s", "summary on the loaded DB", t_sum, fmt_s(t_sum), "<= 0.2 s",
+            t_sum <= 0.2 if t_sum is not None else None)
+    a_rss = median([r["rss"] for r in loads])
+    a_bpo = a_rss / per if a_rss and per else None
+    rep.add("analyzer_peak_per_object", "analyzer peak RSS during load", a_bpo,
+            "%.0f B/object (%.0f MB)" % (a_bpo, a_rss / 1e6) if a_bpo else "n/a",
+            "<= 100 B/object", a_bpo <= 100 if a_bpo else None)
+
+    # Issue 3.
+    # "adds X% to load time": the graph phase over the rest of the load.
+    adds = median([r["graph"] / (r["loader_total"] - r["graph"])
+                   if r["graph"] is not None and r["loader_total"] > r["graph"] else None
+                   for r in loads])
+    reach = median([r["graph"] for r in loads])
+    rep.add("reach_scc_adds", "roots+reachability+SCC adds to load", adds,
+            "%.1f%% (%.3f s)" % (adds * 100, reach) if adds is not None
+            else "n/a (load -v reports no phase times)", "<= 30%",
+            adds <= 0.3 if adds is not None else None)
+    phases = loads[-1]["phases"] if loads else {}
+    if phases:
+        rep.data["load_phases_last_run"] = phases
+    bench_path(an, loads, info, runs, rep)
+    bench_diff(an, wl, dumps, loads, runs, tmp, rep)
+
+    pyver = info["python"]
+    head = ("pymple bench: %s objects (Python %s, %s units of Node + Point), "
+            "medians of %d runs" % (fmt_n(per), pyver, fmt_n(info["units"]), runs))
+    rep.data.update({"python": pyver, "runs": runs, "requested_objects": args.objects})
+    rep.print(head)
+    if phases:
+        print("  load phases (last run): " + ", ".join("%s %.2f s" % kv for kv in phases.items()))
+    if dump_error:
+        print("  note: the dump failed: %s" % dump_error)
+    if dumps:
+        print("  dumper peak measured by %s; analyzer peak by wait4() ru_maxrss"
+              % dumps[0]["peak_how"])
+    load_after, _ = machine_load()
+    busiest = max(x for x in (load_before, load_after, 0) if x is not None)
+    rep.data["loadavg"] = busiest
+    if busiest > cpus * 0.75:
+        print("  warning: load average %.1f on %d CPUs during this run: other work competed "
+              "for the CPUs, so the timings above are inflated" % (busiest, cpus))
+
+
+def bench_path(an, loads, info, runs, rep):
+    """`path` latency on a loaded database: median over a few targets and runs."""
+    if not loads or not an.have("path"):
+        rep.add("path_s", "path latency on the loaded DB", None,
+                "n/a (no 'path' command yet)" if loads else "n/a", "<= 0.1 s")
+        return
+    db = loads[-1]["db"]
+    times = []
+    for _ in range(runs):
+        for addr in info["targets"]:
+            sec, _, rc, out, err = an.run("path", db, "0x%x" % addr)
+            if rc != 0:
+                note("path 0x%x failed (status %d): %s" % (addr, rc, err.strip()[-300:]))
+                continue
+            times.append(sec)
+    t = median(times)
+    rep.add("path_s", "path latency on the loaded DB", t,
+            "%s (%d queries)" % (fmt_s(t), len(times)) if t is not None else "n/a",
+            "<= 0.1 s", t <= 0.1 if t is not None else None)
+
+
+def bench_diff(an, wl, dumps, loads, runs, tmp, rep):
+    """`diff` of two dumps of the bench heap, loads included: the second dump
+    is taken after the heap grew by 1% (a leak for diff to find)."""
+    if not dumps or not an.have("diff"):
+        rep.add("diff_s", "diff of two dumps, with loads", None,
+                "n/a (no 'diff' command yet)" if dumps else "n/a", "<= 2 s")
+        return
+    g = wl.ask("grow", fraction=0.01)
+    d = wl.ask("dump", path=os.path.join(tmp, "grown.dump"))
+    if "error" in d:
+        note("dump after growth failed: " + d["error"])
+        return
+    note("diff of %s and %s (+%s objects), %d runs"
+         % (os.path.basename(dumps[0]["path"]), os.path.basename(d["path"]),
+            fmt_n(g.get("added_objects")), runs))
+    a, b = os.path.join(tmp, "diff-a.dump"), os.path.join(tmp, "diff-b.dump")
+    shutil.copyfile(dumps[0]["path"], a)
+    os.replace(d["path"], b)
+    times = []
+    for _ in range(runs):
+        for p in (a + ".db", b + ".db"):  # no loaded database to reuse
+            if os.path.exists(p):
+                os.unlink(p)
+        sec, rss, rc, out, err = an.run("diff", a, b)
+        if rc != 0:
+            note("diff failed (status %d): %s" % (rc, err.strip()[-300:]))
+            continue
+        times.append(sec)
+    t = median(times)
+    rep.add("diff_s", "diff of two dumps, with loads", t, fmt_s(t), "<= 2 s",
+            t <= 2 if t is not None else None)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (RuntimeError, OSError) as e:
+        note(str(e))
+        sys.exit(1)

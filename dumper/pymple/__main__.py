@@ -1,0 +1,165 @@
+"""__main__.py — `python3 -m pymple run ...`: run a program with dump-on-signal installed,
+the way `python3 -m cProfile script.py` runs one under the profiler. Also holds
+install_from_environ(), used by the PYMPLE_SIGNAL start-up hook. Must not change what the
+program sees beyond that: sys.argv, sys.path[0] and __main__ are as if it had been run directly.
+"""
+import os
+import signal
+import sys
+
+USAGE = """\
+usage: python3 -m pymple run [options] script.py [args...]
+       python3 -m pymple run [options] -m module [args...]
+
+Runs the program as __main__ with pymple.install() in effect: each time the
+process receives the signal, a heap dump pymple-<pid>-<UTC time>-<seq>.dump is
+written (see the pymple README; analyze it with pymple-analyze).
+
+options:
+  --signal SIG   signal name or number (default USR2; also SIGUSR2, 12)
+  --dir D        directory for the dumps (default $PYMPLE_DIR, else the
+                 current directory)
+  --no-fork      dump in-process with the GIL held instead of from a forked
+                 copy-on-write snapshot
+  --no-values    do not record value previews (str, bytes, int ...)
+  --quiet        no line on stderr per dump (errors are still reported)
+  -h, --help     this text
+
+For a program you cannot change, set PYMPLE_SIGNAL=USR2 (and optionally
+PYMPLE_DIR, PYMPLE_FORK=0, PYMPLE_VALUES=0, PYMPLE_QUIET=1) in its environment;
+this needs the start-up hook that `make install` puts in site-packages."""
+
+
+class UsageError(Exception):
+    pass
+
+
+def signum_from_name(text):
+    """'USR2', 'SIGUSR2', 'usr2' or '12' -> signal number; UsageError if unknown."""
+    t = text.strip()
+    if t.isdigit():
+        n = int(t)
+        if 0 < n < signal.NSIG:
+            return n
+        raise UsageError("bad signal number: %s" % text)
+    name = t.upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    if name.startswith("SIG_") or not hasattr(signal, name):
+        raise UsageError("unknown signal: %s" % text)
+    return int(getattr(signal, name))
+
+
+def _flag(env, name, default):
+    v = env.get(name)
+    if v is None or v == "":
+        return default
+    return v.strip().lower() not in ("0", "no", "false", "off")
+
+
+def install_from_environ(env=None):
+    """Calls install() as PYMPLE_SIGNAL / PYMPLE_DIR / PYMPLE_FORK / PYMPLE_VALUES /
+    PYMPLE_QUIET say; does nothing when PYMPLE_SIGNAL is unset or empty.
+    Raises UsageError or OSError (bad signal name, missing directory)."""
+    env = os.environ if env is None else env
+    name = env.get("PYMPLE_SIGNAL", "")
+    if not name:
+        return False
+    from pymple import _pymple
+    _pymple.install(signum_from_name(name), env.get("PYMPLE_DIR") or None,
+                    fork=_flag(env, "PYMPLE_FORK", True),
+                    values=_flag(env, "PYMPLE_VALUES", True),
+                    quiet=_flag(env, "PYMPLE_QUIET", False))
+    return True
+
+
+def _parse_run(argv):
+    """Options up to the script (or -m module); everything after belongs to the program."""
+    opts = {"signum": signal.SIGUSR2, "directory": None, "fork": True, "values": True,
+            "quiet": False, "module": None, "script": None}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            print(USAGE)
+            raise SystemExit(0)
+        if a == "--signal" or a.startswith("--signal="):
+            val, i = _value(argv, i, "--signal")
+            opts["signum"] = signum_from_name(val)
+        elif a == "--dir" or a.startswith("--dir="):
+            opts["directory"], i = _value(argv, i, "--dir")
+        elif a == "--no-fork":
+            opts["fork"] = False
+        elif a == "--no-values":
+            opts["values"] = False
+        elif a == "--quiet":
+            opts["quiet"] = True
+        elif a == "-m":
+            if i + 1 >= len(argv):
+                raise UsageError("-m needs a module name")
+            opts["module"] = argv[i + 1]
+            return opts, argv[i + 2:]
+        elif a == "--":
+            i += 1
+            break
+        elif a.startswith("-") and a != "-":
+            raise UsageError("unknown option: %s" % a)
+        else:
+            break
+        i += 1
+    if i >= len(argv):
+        raise UsageError("no script given")
+    opts["script"] = argv[i]
+    return opts, argv[i + 1:]
+
+
+def _value(argv, i, opt):
+    a = argv[i]
+    if a.startswith(opt + "="):
+        return a[len(opt) + 1:], i
+    if i + 1 >= len(argv):
+        raise UsageError("%s needs a value" % opt)
+    return argv[i + 1], i + 1
+
+
+def run(argv):
+    import runpy
+    from pymple import _pymple
+
+    opts, args = _parse_run(argv)
+    try:
+        _pymple.install(opts["signum"], opts["directory"], fork=opts["fork"],
+                        values=opts["values"], quiet=opts["quiet"])
+    except (OSError, ValueError) as e:
+        raise UsageError("install: %s" % e)
+    if opts["module"] is not None:
+        # As `python3 -m module`: sys.path[0] stays the current directory.
+        sys.argv[:] = [opts["module"]] + args
+        runpy.run_module(opts["module"], run_name="__main__", alter_sys=True)
+    else:
+        script = opts["script"]
+        if not os.path.exists(script):
+            raise UsageError("can't open file %r" % script)
+        # As `python3 script.py`: the script's directory is sys.path[0].
+        sys.argv[:] = [script] + args
+        sys.path[0] = os.path.dirname(os.path.abspath(script))
+        runpy.run_path(script, run_name="__main__")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if not argv or argv[0] in ("-h", "--help", "help"):
+            print(USAGE)
+            return 0 if argv else 2
+        if argv[0] != "run":
+            raise UsageError("unknown command: %s" % argv[0])
+        run(argv[1:])
+    except UsageError as e:
+        sys.stderr.write("python3 -m pymple: %s\n%s\n" % (e, USAGE.splitlines()[0]))
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,489 @@
+/* writer.c — encoder of the pymple dump format (schema/FORMAT.md): records,
+ * varints, zlib chunks, checksums, the TAIL. Pure C: no Python, no stdio, and
+ * every byte of memory (zlib's too) comes from the caller's struct pym_alloc,
+ * so it runs in a forked child. It never prints. */
+#include "writer.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "pymple_format.h"
+
+/* zlib strategy: measured on a synthetic 1M-object stream (see the codec
+ * report / FORMAT.md "Compression"); Z_DEFAULT_STRATEGY at level 1 was the
+ * best trade of speed and size. Overridable for measurements. */
+#ifndef PYM_ZSTRATEGY
+#define PYM_ZSTRATEGY Z_DEFAULT_STRATEGY
+#endif
+
+/* Upper bound of one encoded varint. */
+#define VARINT_MAX 10
+/* Objects with more references than this are split into an OBJECT record
+ * carrying the first PYM_REFS_PER_RECORD and REFS continuation records, so
+ * no record comes near PYM_CHUNK_MAX_ULEN (20 bytes/ref worst case). */
+#define PYM_REFS_PER_RECORD 16384u
+/* Raw buffer: the flush threshold plus room for a worst-case record of
+ * PYM_REFS_PER_RECORD refs, so it never needs to grow. */
+#define RAW_CAP (PYM_CHUNK_TARGET_ULEN + 64 + PYM_VALUE_MAX + PYM_REFS_PER_RECORD * 2u * VARINT_MAX)
+
+/* ---- default allocator ------------------------------------------------ */
+
+static void *mmap_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void mmap_free(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	if (p)
+		munmap(p, n);
+}
+
+const struct pym_alloc pym_alloc_mmap = {mmap_alloc, mmap_free, NULL};
+
+/* ---- the writer -------------------------------------------------------- */
+
+struct pym_writer {
+	int fd;
+	int err; /* sticky errno of the first failure, 0 while healthy */
+	struct pym_alloc al;
+	unsigned char *raw; /* records of the current chunk */
+	size_t raw_len, raw_cap;
+	unsigned char *out; /* chunk header + compressed payload */
+	size_t out_cap;
+	z_stream zs;
+	int zinit;
+	uint64_t prev_addr; /* OBJECT address delta base; 0 at chunk start */
+	uint64_t objects, refs, strings, types, roots, chunks;
+	uint64_t bytes;
+};
+
+/* zlib frees without a size, but munmap needs one: keep it in front. */
+#define ZHDR 16
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
+{
+	const struct pym_alloc *al = opaque;
+	size_t n = (size_t)items * size + ZHDR;
+	unsigned char *p = al->alloc(al->ctx, n);
+	if (!p)
+		return Z_NULL;
+	memcpy(p, &n, sizeof n);
+	return p + ZHDR;
+}
+
+static void z_free(voidpf opaque, voidpf q)
+{
+	const struct pym_alloc *al = opaque;
+	if (!q)
+		return;
+	unsigned char *p = (unsigned char *)q - ZHDR;
+	size_t n;
+	memcpy(&n, p, sizeof n);
+	al->free(al->ctx, p, n);
+}
+
+static int fail(struct pym_writer *w, int e)
+{
+	if (!w->err)
+		w->err = e ? e : EIO;
+	errno = w->err;
+	return -1;
+}
+
+static int check(struct pym_writer *w)
+{
+	if (w->err) {
+		errno = w->err;
+		return -1;
+	}
+	return 0;
+}
+
+/* write(2) all of buf, retrying on EINTR and short writes. */
+static int write_all(struct pym_writer *w, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	while (n > 0) {
+		ssize_t k = write(w->fd, p, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(w, errno);
+		}
+		if (k == 0)
+			return fail(w, EIO);
+		p += k;
+		n -= (size_t)k;
+		w->bytes += (uint64_t)k;
+	}
+	return 0;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Unsigned LEB128: 7 bits per byte, low groups first, high bit = more. */
+static inline unsigned char *put_varint(unsigned char *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (unsigned char)v;
+	return p;
+}
+
+/* Zigzag: 0,-1,1,-2,... -> 0,1,2,3,... so small negative deltas stay short. */
+static inline unsigned char *put_svarint(unsigned char *p, uint64_t delta)
+{
+	int64_t s = (int64_t)delta;
+	return put_varint(p, ((uint64_t)s << 1) ^ (uint64_t)(s >> 63));
+}
+
+static inline unsigned char *put_str(unsigned char *p, const char *s, size_t n)
+{
+	p = put_varint(p, n);
+	if (n)
+		memcpy(p, s, n);
+	return p + n;
+}
+
+/* Chunk on disk:  tag[4] clen[4] ulen[4] crc[4] payload[clen]
+ * crc = crc32(tag..ulen) continued over the payload. */
+static int emit_chunk(struct pym_writer *w, const char *tag, const unsigned char *payload,
+                      size_t clen, size_t ulen, unsigned char *hdr)
+{
+	memcpy(hdr, tag, 4);
+	put_le32(hdr + 4, (uint32_t)clen);
+	put_le32(hdr + 8, (uint32_t)ulen);
+	uLong crc = crc32(0L, hdr, 12);
+	crc = crc32(crc, payload, (uInt)clen);
+	put_le32(hdr + 12, (uint32_t)crc);
+	if (payload == hdr + PYM_CHUNK_HEADER_LEN)
+		return write_all(w, hdr, PYM_CHUNK_HEADER_LEN + clen);
+	if (write_all(w, hdr, PYM_CHUNK_HEADER_LEN) < 0)
+		return -1;
+	return write_all(w, payload, clen);
+}
+
+/* Compresses the raw buffer into one DATA chunk and writes it. */
+static int flush_chunk(struct pym_writer *w)
+{
+	if (w->raw_len == 0)
+		return 0;
+	if (deflateReset(&w->zs) != Z_OK)
+		return fail(w, EIO);
+	w->zs.next_in = w->raw;
+	w->zs.avail_in = (uInt)w->raw_len;
+	w->zs.next_out = w->out + PYM_CHUNK_HEADER_LEN;
+	w->zs.avail_out = (uInt)(w->out_cap - PYM_CHUNK_HEADER_LEN);
+	int rc = deflate(&w->zs, Z_FINISH);
+	if (rc != Z_STREAM_END) /* out_cap >= deflateBound: cannot happen */
+		return fail(w, rc == Z_MEM_ERROR ? ENOMEM : EIO);
+	size_t clen = w->out_cap - PYM_CHUNK_HEADER_LEN - w->zs.avail_out;
+	if (emit_chunk(w, PYM_TAG_DATA, w->out + PYM_CHUNK_HEADER_LEN, clen, w->raw_len, w->out) < 0)
+		return -1;
+	w->chunks++;
+	w->raw_len = 0;
+	w->prev_addr = 0;
+	return 0;
+}
+
+/* Makes room for a record of at most `bound` bytes; may flush the chunk
+ * first. Returns where to encode, or NULL (error recorded). */
+static unsigned char *reserve(struct pym_writer *w, size_t bound)
+{
+	if (w->err) {
+		errno = w->err;
+		return NULL;
+	}
+	if (bound > w->raw_cap) { /* callers bound every record below RAW_CAP */
+		fail(w, EINVAL);
+		return NULL;
+	}
+	if (w->raw_len + bound > w->raw_cap && flush_chunk(w) < 0)
+		return NULL;
+	return w->raw + w->raw_len;
+}
+
+/* Commits an encoded record ending at end; flushes past the target size. */
+static int commit(struct pym_writer *w, unsigned char *end)
+{
+	w->raw_len = (size_t)(end - w->raw);
+	if (w->raw_len >= PYM_CHUNK_TARGET_ULEN)
+		return flush_chunk(w);
+	return 0;
+}
+
+struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int level)
+{
+	if (!alloc)
+		alloc = &pym_alloc_mmap;
+	if (level < 0 || level > 9) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct pym_writer *w = alloc->alloc(alloc->ctx, sizeof *w);
+	if (!w) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(w, 0, sizeof *w);
+	w->fd = fd;
+	w->al = *alloc;
+	w->zs.zalloc = z_alloc;
+	w->zs.zfree = z_free;
+	w->zs.opaque = &w->al;
+	if (deflateInit2(&w->zs, level, Z_DEFLATED, 15, 8, PYM_ZSTRATEGY) != Z_OK) {
+		pym_writer_close(w);
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->zinit = 1;
+	w->raw_cap = RAW_CAP;
+	w->raw = alloc->alloc(alloc->ctx, w->raw_cap);
+	w->out_cap = PYM_CHUNK_HEADER_LEN + deflateBound(&w->zs, (uLong)w->raw_cap);
+	w->out = alloc->alloc(alloc->ctx, w->out_cap);
+	if (!w->raw || !w->out) {
+		pym_writer_close(w);
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* File header: magic[8] major[2] minor[2] crc32(bytes 0..12)[4] */
+	unsigned char h[PYM_FILE_HEADER_LEN];
+	memcpy(h, PYM_MAGIC, PYM_MAGIC_LEN);
+	h[8] = PYM_VERSION_MAJOR & 0xff;
+	h[9] = PYM_VERSION_MAJOR >> 8;
+	h[10] = PYM_VERSION_MINOR & 0xff;
+	h[11] = PYM_VERSION_MINOR >> 8;
+	put_le32(h + 12, (uint32_t)crc32(0L, h, 12));
+	if (write_all(w, h, sizeof h) < 0) {
+		int e = errno;
+		pym_writer_close(w);
+		errno = e;
+		return NULL;
+	}
+	return w;
+}
+
+/* META: 0x01 str key, str value */
+int pym_writer_meta(struct pym_writer *w, const char *key, const char *value, size_t value_len)
+{
+	size_t klen = strlen(key);
+	if (check(w) < 0)
+		return -1;
+	if (klen > PYM_STR_MAX || value_len > PYM_STR_MAX)
+		return fail(w, EINVAL);
+	unsigned char *p = reserve(w, 1 + 2 * VARINT_MAX + klen + value_len);
+	if (!p)
+		return -1;
+	*p++ = PYM_REC_META;
+	p = put_str(p, key, klen);
+	p = put_str(p, value, value_len);
+	return commit(w, p);
+}
+
+/* STRING: 0x02 str text; ids count up from 0 in file order. */
+int pym_writer_string(struct pym_writer *w, const char *s, size_t n, uint32_t *id)
+{
+	if (check(w) < 0)
+		return -1;
+	if (n > PYM_STR_MAX || w->strings >= UINT32_MAX)
+		return fail(w, EINVAL);
+	unsigned char *p = reserve(w, 1 + VARINT_MAX + n);
+	if (!p)
+		return -1;
+	*p++ = PYM_REC_STRING;
+	p = put_str(p, s, n);
+	if (commit(w, p) < 0)
+		return -1;
+	*id = (uint32_t)w->strings++;
+	return 0;
+}
+
+/* TYPE: 0x03 varint name_id, varint type address; indexes from 0. */
+int pym_writer_type(struct pym_writer *w, uint32_t name_id, uint64_t type_addr, uint32_t *index)
+{
+	if (check(w) < 0)
+		return -1;
+	if (name_id >= w->strings || w->types >= UINT32_MAX)
+		return fail(w, EINVAL);
+	unsigned char *p = reserve(w, 1 + 2 * VARINT_MAX);
+	if (!p)
+		return -1;
+	*p++ = PYM_REC_TYPE;
+	p = put_varint(p, name_id);
+	p = put_varint(p, type_addr);
+	if (commit(w, p) < 0)
+		return -1;
+	*index = (uint32_t)w->types++;
+	return 0;
+}
+
+/* Refs: n x { svarint (dst - prev), varint label }, prev = base then each dst. */
+static unsigned char *put_refs(const struct pym_writer *w, unsigned char *p, uint64_t base,
+                               const struct pym_ref *r, uint32_t n, int *bad)
+{
+	uint64_t prev = base;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t kind = r[i].label & PYM_LABEL_KIND_MASK;
+		uint64_t value = r[i].label >> PYM_LABEL_SHIFT;
+		if (kind > PYM_LABEL_WEAK || (kind == PYM_LABEL_NONE && value != 0) ||
+		    ((kind == PYM_LABEL_KEY || kind == PYM_LABEL_ATTR) && value >= w->strings))
+			*bad = 1;
+		p = put_svarint(p, r[i].addr - prev);
+		p = put_varint(p, r[i].label);
+		prev = r[i].addr;
+	}
+	return p;
+}
+
+/* OBJECT:
+ *   0x04 svarint addr-prev_addr, varint type, varint flags, varint size,
+ *        varint refcount, [LENGTH] varint, [EXTRA] varint, [SERIAL] varint,
+ *        [VALUE] str, [MORE_REFS] varint total_refs, varint nrefs, refs
+ * then, with PYM_F_MORE_REFS, REFS records (0x06 varint n, refs) until
+ * total_refs are written. */
+int pym_writer_object(struct pym_writer *w, const struct pym_object *o)
+{
+	if (check(w) < 0)
+		return -1;
+	uint32_t flags = o->flags & ~(uint32_t)PYM_F_MORE_REFS;
+	if (o->type >= w->types || (o->nrefs && !o->refs))
+		return fail(w, EINVAL);
+	if ((flags & PYM_F_VALUE) && (o->value_len > PYM_VALUE_MAX || (o->value_len && !o->value)))
+		return fail(w, EINVAL);
+	uint32_t here = o->nrefs;
+	if (here > PYM_REFS_PER_RECORD) {
+		here = PYM_REFS_PER_RECORD;
+		flags |= PYM_F_MORE_REFS;
+	}
+	size_t vlen = (flags & PYM_F_VALUE) ? o->value_len : 0;
+	unsigned char *p =
+	    reserve(w, 1 + 10 * VARINT_MAX + vlen + (size_t)here * 2 * VARINT_MAX);
+	if (!p)
+		return -1;
+	int bad = 0;
+	*p++ = PYM_REC_OBJECT;
+	p = put_svarint(p, o->addr - w->prev_addr);
+	p = put_varint(p, o->type);
+	p = put_varint(p, flags);
+	p = put_varint(p, o->size);
+	p = put_varint(p, o->refcount);
+	if (flags & PYM_F_LENGTH)
+		p = put_varint(p, o->length);
+	if (flags & PYM_F_EXTRA)
+		p = put_varint(p, o->extra);
+	if (flags & PYM_F_SERIAL)
+		p = put_varint(p, o->serial);
+	if (flags & PYM_F_VALUE)
+		p = put_str(p, o->value, vlen);
+	if (flags & PYM_F_MORE_REFS)
+		p = put_varint(p, o->nrefs);
+	p = put_varint(p, here);
+	p = put_refs(w, p, o->addr, o->refs, here, &bad);
+	if (bad)
+		return fail(w, EINVAL);
+	w->prev_addr = o->addr;
+	if (commit(w, p) < 0)
+		return -1;
+	/* REFS continuation records: 0x06 varint n, n refs based at o->addr */
+	for (uint32_t done = here; done < o->nrefs; done += here) {
+		here = o->nrefs - done;
+		if (here > PYM_REFS_PER_RECORD)
+			here = PYM_REFS_PER_RECORD;
+		p = reserve(w, 1 + VARINT_MAX + (size_t)here * 2 * VARINT_MAX);
+		if (!p)
+			return -1;
+		*p++ = PYM_REC_REFS;
+		p = put_varint(p, here);
+		p = put_refs(w, p, o->addr, o->refs + done, here, &bad);
+		if (bad)
+			return fail(w, EINVAL);
+		if (commit(w, p) < 0)
+			return -1;
+	}
+	w->objects++;
+	w->refs += o->nrefs;
+	return 0;
+}
+
+/* ROOT: 0x05 varint kind, varint address, varint name_id + 1 (0 = none) */
+int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr, int64_t name_id)
+{
+	if (check(w) < 0)
+		return -1;
+	if (name_id < -1 || (name_id >= 0 && (uint64_t)name_id >= w->strings))
+		return fail(w, EINVAL);
+	unsigned char *p = reserve(w, 1 + 3 * VARINT_MAX);
+	if (!p)
+		return -1;
+	*p++ = PYM_REC_ROOT;
+	p = put_varint(p, kind);
+	p = put_varint(p, addr);
+	p = put_varint(p, (uint64_t)(name_id + 1));
+	if (commit(w, p) < 0)
+		return -1;
+	w->roots++;
+	return 0;
+}
+
+/* TAIL: objects, refs, strings, types, roots, data chunks as u64 LE. */
+int pym_writer_finish(struct pym_writer *w)
+{
+	if (check(w) < 0 || flush_chunk(w) < 0)
+		return -1;
+	unsigned char t[PYM_CHUNK_HEADER_LEN + PYM_TAIL_LEN];
+	unsigned char *c = t + PYM_CHUNK_HEADER_LEN;
+	put_le64(c, w->objects);
+	put_le64(c + 8, w->refs);
+	put_le64(c + 16, w->strings);
+	put_le64(c + 24, w->types);
+	put_le64(c + 32, w->roots);
+	put_le64(c + 40, w->chunks);
+	if (emit_chunk(w, PYM_TAG_TAIL, c, PYM_TAIL_LEN, PYM_TAIL_LEN, t) < 0)
+		return -1;
+	w->err = EBADF; /* finished: further records are a caller bug */
+	return 0;
+}
+
+void pym_writer_close(struct pym_writer *w)
+{
+	if (!w)
+		return;
+	if (w->zinit)
+		deflateEnd(&w->zs);
+	struct pym_alloc al = w->al;
+	if (w->raw)
+		al.free(al.ctx, w->raw, w->raw_cap);
+	if (w->out)
+		al.free(al.ctx, w->out, w->out_cap);
+	al.free(al.ctx, w, sizeof *w);
+}
+
+uint64_t pym_writer_objects(const struct pym_writer *w)
+{
+	return w->objects;
+}
+
+uint64_t pym_writer_bytes(const struct pym_writer *w)
+{
+	return w->bytes;
+}

@@ -1,0 +1,356 @@
+/* test_load.c — the loader and db_open_input against a hand-made heap written
+ * with the real writer (dumpfix.h): rows, references (missing ones kept),
+ * roots, reachability, cycles, fingerprints by the documented rule, per-type
+ * totals, reuse of DUMP.db, and that a failed load leaves no database. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "db.h"
+#include "dumpfix.h"
+#include "load.h"
+
+static char *dir, *dump, *dbpath;
+static sqlite3 *db;
+
+static void setup(void)
+{
+	dir = fix_tmpdir();
+	dump = fix_path(dir, "heap.dump");
+	dbpath = fix_path(dir, "heap.dump.db");
+	fix_write(dump, 1);
+}
+
+static void teardown(void)
+{
+	if (db)
+		sqlite3_close(db);
+	db = NULL;
+	fix_rmdir(dir);
+	free(dir);
+	free(dump);
+	free(dbpath);
+}
+
+static void load_fixture(void)
+{
+	struct db_error err;
+	struct load_stats st;
+	int rc = load_dump(dump, dbpath, NULL, NULL, &st, &err);
+	cr_assert_eq(rc, 0, "load failed: %s: %s", err.file, err.msg);
+	cr_expect_eq(st.objects, FIX_OBJECTS);
+	cr_expect_eq(st.refs, FIX_REFS);
+	cr_expect_eq(st.missing_refs, 1);
+	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+}
+
+/* The integer result of a one-value query. */
+static long long q1(const char *sql)
+{
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
+	             sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
+	long long v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -999 : sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The text result of a one-value query (static buffer). */
+static const char *qs(const char *sql)
+{
+	static char buf[1024];
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
+	             sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
+	const unsigned char *t = sqlite3_column_text(st, 0);
+	snprintf(buf, sizeof buf, "%s", t ? (const char *)t : "(null)");
+	sqlite3_finalize(st);
+	return buf;
+}
+
+Test(load, objects_rows, .init = setup, .fini = teardown)
+{
+	load_fixture();
+	cr_expect_eq(q1("SELECT count(*) FROM objects"), FIX_OBJECTS);
+	cr_expect_str_eq(qs("SELECT type FROM objects WHERE address = 0x4000"), "__main__.A");
+	cr_expect_eq(q1("SELECT size FROM objects WHERE address = 0x1000"), 232);
+	cr_expect_eq(q1("SELECT extra_size FROM objects WHERE address = 0x4000"), 16);
+	cr_expect_eq(q1("SELECT refcount FROM objects WHERE address = 0x8000"), 5);
+	cr_expect_eq(q1("SELECT length FROM objects WHERE address = 0x3000"), 5);
+	cr_expect_eq(q1("SELECT length IS NULL FROM objects WHERE address = 0x8000"), 1);
+	cr_expect_str_eq(qs("SELECT value FROM objects WHERE address = 0x3000"), "hello");
+	cr_expect_eq(q1("SELECT value IS NULL FROM objects WHERE address = 0x2000"), 1);
+	cr_expect_eq(q1("SELECT synthetic FROM objects WHERE address = 0xb000"), 1);
+	cr_expect_eq(q1("SELECT sum(synthetic) FROM objects"), 1);
+	/* ids follow dump order */
+	cr_expect_eq(q1("SELECT id FROM objects WHERE address = 0x1000"), 0);
+	cr_expect_eq(q1("SELECT id FROM objects WHERE address = 0xd000"), 11);
+	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'python_version'"), "3.12.1");
+	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.complete'"), "1");
+	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.version'"), DB_LAYOUT_VERSION);
+}
+
+Test(load, references_and_labels, .init = setup, .fini = teardown)
+{
+	load_fixture();
+	cr_expect_eq(q1("SELECT count(*) FROM refs"), FIX_REFS);
+	cr_expect_str_eq(qs("SELECT label FROM refs WHERE src = 0x1000"), "['key']");
+	cr_expect_str_eq(qs("SELECT group_concat(label, ' ') FROM (SELECT label FROM refs"
+	                    " WHERE src = 0x2000 ORDER BY label)"),
+	                 "[0] [1] [2]");
+	cr_expect_str_eq(qs("SELECT label FROM refs WHERE src = 0x4000 AND dst = 0x3000"), ".attr");
+	/* the reference to an address not in the dump is kept and flagged */
+	cr_expect_eq(q1("SELECT missing FROM refs WHERE src = 0x2000 AND dst = 0xdead0"), 1);
+	cr_expect_eq(q1("SELECT sum(missing) FROM refs"), 1);
+	cr_expect_eq(q1("SELECT dst IS NULL FROM ref_data WHERE dst_address = 0xdead0"), 1);
+	cr_expect_eq(q1("SELECT weak FROM refs WHERE src = 0x4000 AND dst = 0x9000"), 1);
+	cr_expect_eq(q1("SELECT sum(weak) FROM refs"), 1);
+	cr_expect_eq(q1("SELECT label IS NULL FROM refs WHERE src = 0xb000"), 1);
+	/* order of references within an object is kept */
+	cr_expect_eq(q1("SELECT dst_address FROM ref_data r JOIN object_data o ON o.id = r.src"
+	                " WHERE o.address = 0x7000 AND r.seq = 1"),
+	             0xd000);
+}
+
+Test(load, roots_reachability_cycles, .init = setup, .fini = teardown)
+{
+	load_fixture();
+	cr_expect_str_eq(qs("SELECT group_concat(printf('%x', address), ' ') FROM (SELECT address"
+	                    " FROM objects WHERE root ORDER BY address)"),
+	                 "1000 8000 b000 d000");
+	cr_expect_str_eq(qs("SELECT group_concat(printf('%x', address), ' ') FROM (SELECT address"
+	                    " FROM objects WHERE NOT reachable ORDER BY address)"),
+	                 "5000 6000 7000 9000");
+	cr_expect_eq(q1("SELECT count(*) FROM objects WHERE scc IS NOT NULL"), 3);
+	cr_expect_eq(q1("SELECT count(DISTINCT scc) FROM objects"), 2);
+	cr_expect_eq(q1("SELECT (SELECT scc FROM objects WHERE address = 0x5000) ="
+	                " (SELECT scc FROM objects WHERE address = 0x6000)"),
+	             1);
+	cr_expect_eq(q1("SELECT (SELECT scc FROM objects WHERE address = 0x7000) !="
+	                " (SELECT scc FROM objects WHERE address = 0x6000)"),
+	             1);
+	cr_expect_eq(q1("SELECT count(*) FROM roots"), 3);
+	cr_expect_str_eq(qs("SELECT kind || ' ' || name FROM roots WHERE address = 0x1000"),
+	                 "sys.modules key");
+	cr_expect_eq(q1("SELECT object IS NULL FROM root_data WHERE address = 0xeeee0"), 1);
+	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.unreachable'"), "4");
+	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.cycles'"), "2");
+}
+
+Test(load, type_stats, .init = setup, .fini = teardown)
+{
+	load_fixture();
+	cr_expect_str_eq(qs("SELECT group_concat(x, ' ') FROM (SELECT t.name || ':' || s.count || ':'"
+	                    " || s.size || ':' || s.extra_size || ':' || s.unreachable || ':' ||"
+	                    " s.unreachable_size AS x FROM type_stats s JOIN types t ON t.id = s.type_id"
+	                    " ORDER BY t.name)"),
+	                 "__main__.A:1:48:16:0:0 dict:1:232:0:0:0 int:3:84:0:0:0 list:4:288:0:3:208"
+	                 " str:2:107:0:1:53");
+	/* the thread record is not a Python object: not counted */
+	cr_expect_eq(q1("SELECT count(*) FROM type_stats s JOIN types t ON t.id = s.type_id"
+	                " WHERE t.name = 'thread'"),
+	             0);
+}
+
+/* The fingerprint rule, written again here from its description:
+ * FNV-1a 64 over H(type name), size, length (or all ones), the value bytes,
+ * a 0 byte, then H(referent type name) (0 if not in the dump) per reference,
+ * each number as 8 little-endian bytes, H = FNV-1a 64 of the name. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	while (n--) {
+		h ^= *b++;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static uint64_t fnv64(uint64_t h, uint64_t v)
+{
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	return fnv(h, b, 8);
+}
+
+static uint64_t H(const char *name)
+{
+	return fnv(14695981039346656037ull, name, strlen(name));
+}
+
+Test(load, fingerprints, .init = setup, .fini = teardown)
+{
+	load_fixture();
+	/* 2000: list, size 80, length 3, no value, refs to str, __main__.A, missing */
+	uint64_t h = fnv64(14695981039346656037ull, H("list"));
+	h = fnv64(h, 80);
+	h = fnv64(h, 3);
+	h = fnv(h, "", 1);
+	h = fnv64(h, H("str"));
+	h = fnv64(h, H("__main__.A"));
+	h = fnv64(h, 0);
+	cr_expect_eq((uint64_t)q1("SELECT fingerprint FROM objects WHERE address = 0x2000"), h);
+	/* 8000: int, size 28, no length, value "42", no refs */
+	h = fnv64(14695981039346656037ull, H("int"));
+	h = fnv64(h, 28);
+	h = fnv64(h, UINT64_MAX);
+	h = fnv(h, "42", 2);
+	h = fnv(h, "", 1);
+	cr_expect_eq((uint64_t)q1("SELECT fingerprint FROM objects WHERE address = 0x8000"), h);
+	/* equal content, different address: equal fingerprints (c000 "7" vs d000 "8" differ) */
+	cr_expect_neq(q1("SELECT fingerprint FROM objects WHERE address = 0xc000"),
+	              q1("SELECT fingerprint FROM objects WHERE address = 0xd000"));
+}
+
+static int dir_entries(const char *d)
+{
+	int n = 0;
+	DIR *dp = opendir(d);
+	cr_assert(dp);
+	struct dirent *e;
+	while ((e = readdir(dp)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dp);
+	return n;
+}
+
+Test(load, failed_load_leaves_no_database, .init = setup, .fini = teardown)
+{
+	struct stat sb;
+	cr_assert_eq(stat(dump, &sb), 0);
+	cr_assert_eq(truncate(dump, sb.st_size - 10), 0);
+	struct db_error err;
+	cr_expect_eq(load_dump(dump, dbpath, NULL, NULL, NULL, &err), -1);
+	cr_expect_eq(err.status, 2);
+	cr_expect_eq(access(dbpath, F_OK), -1, "a database was left behind");
+	cr_expect_eq(dir_entries(dir), 1, "a temporary file was left behind");
+	/* through db_open_input too */
+	sqlite3 *d = NULL;
+	cr_expect_eq(db_open_input(dump, NULL, &d, &err), -1);
+	cr_expect_null(d);
+	cr_expect_eq(err.status, 2);
+	cr_expect_eq(dir_entries(dir), 1);
+}
+
+Test(load, dump_db_is_reused_while_unchanged, .init = setup, .fini = teardown)
+{
+	struct db_error err;
+	sqlite3 *d;
+	cr_assert_eq(db_open_input(dump, NULL, &d, &err), 0, "%s", err.msg);
+	cr_assert_eq(access(dbpath, F_OK), 0);
+	/* mark this database: if it is reused, the mark is still there */
+	cr_assert_eq(sqlite3_exec(d, "INSERT INTO meta VALUES ('test.mark', 'x')", NULL, NULL, NULL),
+	             SQLITE_OK);
+	sqlite3_close(d);
+	char v[16];
+	cr_assert_eq(db_open_input(dump, NULL, &d, &err), 0, "%s", err.msg);
+	cr_expect_eq(db_meta(d, "test.mark", v, sizeof v), 1, "DUMP.db was not reused");
+	sqlite3_close(d);
+	/* a dump with another mtime is loaded again */
+	struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
+	cr_assert_eq(utimensat(AT_FDCWD, dump, ts, 0), 0);
+	cr_assert_eq(db_open_input(dump, NULL, &d, &err), 0, "%s", err.msg);
+	cr_expect_eq(db_meta(d, "test.mark", v, sizeof v), 0, "a stale DUMP.db was reused");
+	sqlite3_close(d);
+	/* the database itself can be given */
+	cr_assert_eq(db_open_input(dbpath, NULL, &d, &err), 0, "%s", err.msg);
+	sqlite3_close(d);
+}
+
+Test(load, read_only_connection_refuses_writes, .init = setup, .fini = teardown)
+{
+	struct db_error err;
+	struct db_open_opts o = {1, NULL, NULL};
+	sqlite3 *d;
+	cr_assert_eq(db_open_input(dump, &o, &d, &err), 0, "%s", err.msg);
+	cr_expect_neq(sqlite3_exec(d, "DELETE FROM meta", NULL, NULL, NULL), SQLITE_OK);
+	cr_expect_neq(sqlite3_exec(d, "CREATE TABLE x(a)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(d);
+}
+
+static void expect_open_error(const char *path, const char *needle)
+{
+	struct db_error err;
+	sqlite3 *d = (sqlite3 *)1;
+	cr_expect_eq(db_open_input(path, NULL, &d, &err), -1, "%s opened", path);
+	cr_expect_null(d);
+	cr_expect_eq(err.status, 2, "%s: status %d (%s)", path, err.status, err.msg);
+	cr_expect(strstr(err.msg, needle) != NULL, "%s: message '%s' lacks '%s'", path, err.msg,
+	          needle);
+	cr_expect(strchr(err.msg, '\n') == NULL);
+}
+
+Test(load, bad_inputs, .init = setup, .fini = teardown)
+{
+	char *p = fix_path(dir, "missing.dump");
+	expect_open_error(p, "no such file");
+	free(p);
+	p = fix_path(dir, "empty.dump");
+	fclose(fopen(p, "w"));
+	expect_open_error(p, "empty");
+	free(p);
+	/* a database that is not a complete pymple database */
+	p = fix_path(dir, "other.db");
+	sqlite3 *d;
+	cr_assert_eq(sqlite3_open(p, &d), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(d, "CREATE TABLE t(a)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(d);
+	expect_open_error(p, "not a pymple database");
+	cr_assert_eq(sqlite3_open(p, &d), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(d, "CREATE TABLE meta(key, value)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(d);
+	expect_open_error(p, "incomplete");
+	free(p);
+	expect_open_error(dir, "directory");
+}
+
+/* A longer heap: a chain of 200000 lists from one root, every 1000th link
+ * also referring to an address not in the dump; all reachable, none in a
+ * cycle, and one object with more references than one record holds. */
+Test(load, long_chain_and_wide_object, .init = setup, .fini = teardown)
+{
+	enum { N = 200000, WIDE = 70000 };
+	int fd = open(dump, O_WRONLY | O_TRUNC, 0600);
+	cr_assert(fd >= 0);
+	struct pym_writer *w = pym_writer_open(fd, &pym_alloc_mmap, 1);
+	uint32_t s, tl;
+	cr_assert_eq(pym_writer_string(w, "list", 4, &s), 0);
+	cr_assert_eq(pym_writer_type(w, s, 0x10, &tl), 0);
+	struct pym_ref *refs = calloc(WIDE, sizeof *refs);
+	cr_assert(refs);
+	for (uint64_t i = 0; i < N; i++) {
+		struct pym_ref r[2] = {{0x100000 + 16 * (i + 1), fix_lab(0, PYM_LABEL_INDEX)},
+		                       {0x10, fix_lab(1, PYM_LABEL_INDEX)}};
+		uint32_t nr = i + 1 < N ? 1 : 0;
+		if (i % 1000 == 999 && nr)
+			nr = 2;
+		struct pym_object o = {0x100000 + 16 * i, tl, PYM_F_LENGTH, 64, i ? 1 : 2, nr, 0, 0,
+		                       NULL, 0, nr, r};
+		cr_assert_eq(pym_writer_object(w, &o), 0);
+	}
+	for (uint32_t i = 0; i < WIDE; i++)
+		refs[i] = (struct pym_ref){0x100000 + 16 * (uint64_t)(i % N), fix_lab(i, PYM_LABEL_INDEX)};
+	struct pym_object wide = {0x90000000, tl, PYM_F_LENGTH, 8 * WIDE, 1, WIDE, 0, 0, NULL, 0, WIDE,
+	                          refs};
+	cr_assert_eq(pym_writer_object(w, &wide), 0);
+	cr_assert_eq(pym_writer_finish(w), 0);
+	pym_writer_close(w);
+	close(fd);
+	free(refs);
+	struct db_error err;
+	struct load_stats st;
+	cr_assert_eq(load_dump(dump, dbpath, NULL, NULL, &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(st.objects, N + 1);
+	cr_expect_eq(st.missing_refs, N / 1000 - 1);
+	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE reachable"), N + 1);
+	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE scc IS NOT NULL"), 0);
+	cr_expect_eq(q1("SELECT count(*) FROM ref_data WHERE src = 200000"), WIDE);
+	/* roots: the chain head (rc 2 > 0) and the wide object (rc 1 > 0) */
+	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE root"), 2);
+}
