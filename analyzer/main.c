@@ -18,13 +18,13 @@ struct command {
 
 /* Sorted by name; `help` prints it in this order. */
 static const struct command commands[] = {
-    /* {"check", cmd_check, "verify a dump's structure and checksums"}, */
+    {"check", cmd_check, "verify a dump's structure and checksums"},
     {"cycles", cmd_cycles, "reference cycles grouped by type make-up"},
     {"diff", cmd_diff, "per-type change between two dumps"},
     {"garbage", cmd_garbage, "unreachable objects summarized by type"},
     {"growth", cmd_growth, "types that grow at every step of a series of dumps"},
     {"help", NULL, "list the commands, or show one command's help"},
-    /* {"inspect", cmd_inspect, "print a dump's records in readable form"}, */
+    {"inspect", cmd_inspect, "print a dump's records in readable form"},
     {"load", cmd_load, "load a dump into an SQLite database"},
     {"path", cmd_path, "shortest chain of references from a root to an object"},
     {"referrers", cmd_referrers, "tree of the objects that refer to an object"},
