@@ -402,3 +402,26 @@ Test(load, duplicate_address, .init = setup, .fini = teardown)
 	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.duplicate_addresses'"), "1");
 	cr_expect_eq(q1("SELECT dst FROM ref_data WHERE src = 0"), 1);
 }
+
+/* A DUMP.db of another layout version is rebuilt from its dump; given
+ * directly (no dump at hand) it is refused with a message saying so. */
+Test(load, other_layout_version, .init = setup, .fini = teardown)
+{
+	struct db_error err;
+	sqlite3 *d;
+	cr_assert_eq(db_open_input(dump, NULL, &d, &err), 0, "%s", err.msg);
+	cr_assert_eq(sqlite3_exec(d, "UPDATE meta SET value = '0' WHERE key = 'load.version'", NULL,
+	                          NULL, NULL),
+	             SQLITE_OK);
+	sqlite3_close(d);
+	d = (sqlite3 *)1;
+	cr_expect_eq(db_open_input(dbpath, NULL, &d, &err), -1);
+	cr_expect_null(d);
+	cr_expect_eq(err.status, 2);
+	cr_expect(strstr(err.msg, "layout 0") != NULL, "%s", err.msg);
+	char v[16];
+	cr_assert_eq(db_open_input(dump, NULL, &d, &err), 0, "%s", err.msg);
+	cr_expect_eq(db_meta(d, "load.version", v, sizeof v), 1);
+	cr_expect_str_eq(v, DB_LAYOUT_VERSION);
+	sqlite3_close(d);
+}
