@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,20 @@
 const char *const load_schema_sql = schema_sql;
 
 #define NO_ID UINT32_MAX
+
+/* The temporary files of the load in progress, for load_cleanup_signal_safe.
+ * Written only by load_dump on the loading thread (paths first, then the
+ * flag); read by signal handlers. One load at a time per process. */
+static char cleanup_main[4200], cleanup_refs[4200];
+static volatile sig_atomic_t cleanup_armed;
+
+void load_cleanup_signal_safe(void)
+{
+	if (!cleanup_armed)
+		return;
+	unlink(cleanup_refs);
+	unlink(cleanup_main);
+}
 #define PROGRESS_EVERY 65536 /* records between progress calls */
 
 uint64_t load_fnv1a(uint64_t h, const void *p, size_t n)
@@ -1004,6 +1019,10 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	if (fd < 0)
 		return fail(&L, 1, dbpath, "cannot create: %s", errtext(errno, eb, sizeof eb));
 	close(fd);
+	/* mkstemp filled in the X's: record the real names, then arm. */
+	snprintf(cleanup_main, sizeof cleanup_main, "%s", tmp);
+	snprintf(cleanup_refs, sizeof cleanup_refs, "%s-refs", tmp);
+	cleanup_armed = 1;
 	job = malloc(sizeof *job);
 	if (!job) {
 		fail_oom(&L);
@@ -1073,6 +1092,9 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 		goto out;
 	}
 	close(fd);
+	unlink(job->path);
+	refs_file = 0;
+	cleanup_armed = 0; /* from here on the file is (about to be) the database */
 	if (rename(tmp, dbpath) < 0) {
 		fail(&L, 1, dbpath, "cannot rename the new database into place: %s",
 		     errtext(errno, eb, sizeof eb));
@@ -1097,6 +1119,7 @@ out:
 		unlink(job->path);
 	if (rc < 0)
 		unlink(tmp);
+	cleanup_armed = 0;
 	free(job);
 	loader_release(&L);
 	return rc;

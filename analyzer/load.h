@@ -25,6 +25,11 @@ struct load_stats {
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress, void *progress_ctx,
               struct load_stats *stats, struct db_error *err);
 
+/* Removes the temporary files of a load in progress in this process, if
+ * any. Async-signal-safe: meant for a SIGINT/SIGTERM handler (which should
+ * then restore the default action and re-raise the signal). */
+void load_cleanup_signal_safe(void);
+
 /* FNV-1a 64 of n bytes continuing from h (start with LOAD_FNV_OFFSET). */
 #define LOAD_FNV_OFFSET 0xcbf29ce484222325ull
 uint64_t load_fnv1a(uint64_t h, const void *p, size_t n);
