@@ -29,14 +29,14 @@ const char *const load_schema_sql = schema_sql;
 /* The temporary files of the load in progress, for load_cleanup_signal_safe.
  * Written only by load_dump on the loading thread (paths first, then the
  * flag); read by signal handlers. One load at a time per process. */
-static char cleanup_main[4200], cleanup_refs[4200];
+static char cleanup_main[4200], cleanup_side[4200];
 static volatile sig_atomic_t cleanup_armed;
 
 void load_cleanup_signal_safe(void)
 {
 	if (!cleanup_armed)
 		return;
-	unlink(cleanup_refs);
+	unlink(cleanup_side);
 	unlink(cleanup_main);
 }
 #define PROGRESS_EVERY 65536 /* records between progress calls */
@@ -485,10 +485,11 @@ static int graph_phase(struct loader *L)
 	return 0;
 }
 
-/* Pass 2 runs as two streams over the dump at once: objects (with the graph
- * results and fingerprints) into the database on this thread, references
- * into a side database on a worker thread (refs_main), copied in at the end
- * with SQLite's transfer optimization. Each stream is an eponymous virtual
+/* Pass 2 runs as two streams over the dump at once: references into the
+ * database on this thread, objects (with the graph results and fingerprints)
+ * into a side database on a worker thread (side_main), copied in at the end
+ * with SQLite's transfer optimization (objects, being fewer rows than
+ * references in any real heap, are the cheaper table to copy). Each stream is an eponymous virtual
  * table read by one INSERT ... SELECT, so rows go from the reader into the
  * b-tree without a bind/step/reset round per row. Both only read the shared
  * arrays; each has its own reader and counters. */
@@ -596,12 +597,11 @@ static int stream_object(struct stream_cursor *c)
 				fail(L, 2, L->dump, "the dump changed while it was being loaded");
 				return stream_fail(c);
 			}
-			if (c->objects)
-				progress(L, 2, c->r);
+			progress(L, 2, c->r);
 			c->eof = 1;
 			return SQLITE_OK;
 		}
-		if (c->objects && ++c->records % PROGRESS_EVERY == 0)
+		if (++c->records % PROGRESS_EVERY == 0)
 			progress(L, 2, c->r);
 		if (c->rec.type != PYM_R_OBJECT)
 			continue;
@@ -940,8 +940,8 @@ static int open_build_db(struct loader *L, const char *path)
 	return 0;
 }
 
-/* The reference stream of pass 2, on a worker thread, into its own file. */
-struct refjob {
+/* The object stream of pass 2, on a worker thread, into its own file. */
+struct sidejob {
 	struct loader L; /* shallow copy: shared read-only arrays; own db, err, counters */
 	struct db_error err;
 	char path[4200];
@@ -956,12 +956,12 @@ static double thread_cpu(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void *refs_main(void *arg)
+static void *side_main(void *arg)
 {
-	struct refjob *j = arg;
+	struct sidejob *j = arg;
 	struct loader *L = &j->L;
 	j->rc = -1;
-	if (open_build_db(L, j->path) == 0 && pass2(L, 0) == 0 && run_schema_part(L, 1) == 0 &&
+	if (open_build_db(L, j->path) == 0 && pass2(L, 1) == 0 && run_schema_part(L, 1) == 0 &&
 	    exec(L, "COMMIT") == 0)
 		j->rc = 0;
 	if (L->db && sqlite3_close(L->db) != SQLITE_OK && j->rc == 0)
@@ -971,36 +971,36 @@ static void *refs_main(void *arg)
 	return NULL;
 }
 
-/* Copies the worker's ref_data (rows and index pages, by SQLite's transfer
- * optimization: both tables and indexes are identical and the target is
- * empty) and marks the load complete. */
-static int merge_refs(struct loader *L, const char *path)
+/* Copies the worker's object_data (rows and index pages, by SQLite's
+ * transfer optimization: both tables and indexes are identical and the
+ * target is empty) and marks the load complete. */
+static int merge_side(struct loader *L, const char *path)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(L->db, "ATTACH ?1 AS refs", -1, &st, NULL) != SQLITE_OK)
-		return fail_sql(L, "cannot attach the references");
+	if (sqlite3_prepare_v2(L->db, "ATTACH ?1 AS side", -1, &st, NULL) != SQLITE_OK)
+		return fail_sql(L, "cannot attach the objects");
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return fail_sql(L, "cannot attach the references");
-	if (exec(L, "BEGIN; INSERT INTO main.ref_data SELECT * FROM refs.ref_data;"
+		return fail_sql(L, "cannot attach the objects");
+	if (exec(L, "BEGIN; INSERT INTO main.object_data SELECT * FROM side.object_data;"
 	            " INSERT OR REPLACE INTO main.meta VALUES ('load.complete', '1'); COMMIT") < 0)
 		return -1;
-	return exec(L, "DETACH refs");
+	return exec(L, "DETACH side");
 }
 
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, void *progress_ctx,
               struct load_stats *stats, struct db_error *err)
 {
-	static struct refjob zero_job;
+	static struct sidejob zero_job;
 	struct loader L = {0};
-	struct refjob *job = NULL;
+	struct sidejob *job = NULL;
 	struct load_stats dummy;
 	struct stat sb;
 	pthread_t tid;
 	char tmp[4096], eb[128];
-	int fd, rc = -1, worker = 0, refs_file = 0;
+	int fd, rc = -1, worker = 0, side_file = 0;
 	double t0 = now_seconds(), t1, t2, t3, t4, t5, worker_cpu = 0;
 	if (!stats)
 		stats = &dummy;
@@ -1021,7 +1021,7 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	close(fd);
 	/* mkstemp filled in the X's: record the real names, then arm. */
 	snprintf(cleanup_main, sizeof cleanup_main, "%s", tmp);
-	snprintf(cleanup_refs, sizeof cleanup_refs, "%s-refs", tmp);
+	snprintf(cleanup_side, sizeof cleanup_side, "%s-objects", tmp);
 	cleanup_armed = 1;
 	job = malloc(sizeof *job);
 	if (!job) {
@@ -1029,14 +1029,14 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 		goto out;
 	}
 	*job = zero_job;
-	snprintf(job->path, sizeof job->path, "%s-refs", tmp);
+	snprintf(job->path, sizeof job->path, "%s-objects", tmp);
 	fd = open(job->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fail(&L, 1, dbpath, "cannot create: %s", errtext(errno, eb, sizeof eb));
 		goto out;
 	}
 	close(fd);
-	refs_file = 1;
+	side_file = 1;
 	/* Memory statistics cost a mutex per allocation; only possible before
 	 * SQLite initializes (SQLITE_MISUSE afterwards, which is harmless). */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -1051,11 +1051,11 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	job->L.err = &job->err;
 	job->L.progress = NULL;
 	job->L.missing = 0;
-	if (pthread_create(&tid, NULL, refs_main, job) == 0)
+	if (pthread_create(&tid, NULL, side_main, job) == 0)
 		worker = 1;
 	else
-		refs_main(job); /* no thread: the same work, one after the other */
-	if (pass2(&L, 1) < 0)
+		side_main(job); /* no thread: the same work, one after the other */
+	if (pass2(&L, 0) < 0)
 		goto out;
 	if (L.progress)
 		L.progress(L.progress_ctx, 3, 0, 0);
@@ -1069,13 +1069,13 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 		*err = job->err;
 		goto out;
 	}
-	L.missing = job->L.missing;
+
 	worker_cpu = job->cpu;
 	t3 = now_seconds();
 	if (finish_rows(&L, &sb, stats) < 0 || exec(&L, "COMMIT") < 0)
 		goto out;
 	loader_release(&L);
-	if (merge_refs(&L, job->path) < 0)
+	if (merge_side(&L, job->path) < 0)
 		goto out;
 	if (sqlite3_close(L.db) != SQLITE_OK) {
 		fail_sql(&L, "cannot close");
@@ -1093,7 +1093,7 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	}
 	close(fd);
 	unlink(job->path);
-	refs_file = 0;
+	side_file = 0;
 	cleanup_armed = 0; /* from here on the file is (about to be) the database */
 	if (rename(tmp, dbpath) < 0) {
 		fail(&L, 1, dbpath, "cannot rename the new database into place: %s",
@@ -1115,7 +1115,7 @@ out:
 		pthread_join(tid, NULL); /* it reads the arrays: wait before freeing them */
 	if (L.db)
 		sqlite3_close(L.db);
-	if (refs_file)
+	if (side_file)
 		unlink(job->path);
 	if (rc < 0)
 		unlink(tmp);

@@ -13,13 +13,13 @@ struct load_stats {
 	uint64_t objects, refs, missing_refs, roots, unreachable, cycles, types, strings;
 	uint64_t dump_bytes;
 	double t_pass1, t_graph, t_pass2, t_index, t_sync, t_total; /* seconds */
-	double cpu_main, cpu_worker; /* CPU seconds of the loading thread and the refs worker */
+	double cpu_main, cpu_worker; /* CPU seconds of the loading thread and the objects worker */
 };
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any
  * file there only once the load is complete: the rows go to a temporary
  * file in the same directory, renamed into place after COMMIT; on failure it
- * is removed, as is the side file of references a worker thread builds
+ * is removed, as is the side file of objects a worker thread builds
  * next to it). Not reentrant per dbpath, thread-safe otherwise. progress may be NULL. stats may be NULL. Returns 0, or -1 with
  * err filled (status 2 for a bad dump, 1 for memory/SQLite/file failures). */
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress, void *progress_ctx,
