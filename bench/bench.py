@@ -160,7 +160,7 @@ class Report:
         self.data[key] = value
         self.rows.append((label, shown, target, {True: "ok", False: "MISSES", None: ""}[ok]))
 
-    def print(self, header):
+    def show(self, header):
         print()
         print(header)
         w0 = max(len(r[0]) for r in self.rows)
@@ -237,19 +237,17 @@ def measure(args, runs, an, wl, tmp, rep):
     for i in range(runs):
         note("run %d/%d: pymple.dump (with and without values), then the pure-Python walk"
              % (i + 1, runs))
-        d = {"error": dump_error} if dump_error else \
-            wl.ask("dump", path=os.path.join(tmp, "run-%d.dump" % (i + 1)))
-        if dump_error:
-            pass
-        elif "error" in d:
-            dump_error = d["error"]
-            note("dump failed: " + dump_error)
-        else:
-            dumps.append(d)
-            nv = wl.ask("dump", path=os.path.join(tmp, "novalues.dump"), values=False)
-            if "error" not in nv:
-                novalues.append(nv)
-                os.unlink(nv["path"])
+        if not dump_error:
+            d = wl.ask("dump", path=os.path.join(tmp, "run-%d.dump" % (i + 1)))
+            if "error" in d:
+                dump_error = d["error"]
+                note("dump failed, no more dumps: " + dump_error)
+            else:
+                dumps.append(d)
+                nv = wl.ask("dump", path=os.path.join(tmp, "novalues.dump"), values=False)
+                if "error" not in nv:
+                    novalues.append(nv)
+                    os.unlink(nv["path"])
         base.append(wl.ask("baseline"))
 
     can_load = dumps and an.have("load")
@@ -337,7 +335,7 @@ def measure(args, runs, an, wl, tmp, rep):
     reach = median([r["graph"] for r in loads])
     rep.add("reach_scc_adds", "roots+reachability+SCC adds to load", adds,
             "%.1f%% (%.3f s)" % (adds * 100, reach) if adds is not None
-            else "n/a (load -v reports no phase times)", "<= 30%",
+            else "n/a (load -v reports no phase times)" if loads else "n/a", "<= 30%",
             adds <= 0.3 if adds is not None else None)
     phases = loads[-1]["phases"] if loads else {}
     if phases:
@@ -350,7 +348,7 @@ def measure(args, runs, an, wl, tmp, rep):
             % (fmt_n(per), pyver, fmt_n(info["units"]),
                "median of 1 run" if runs == 1 else "medians of %d runs" % runs))
     rep.data.update({"python": pyver, "runs": runs, "requested_objects": args.objects})
-    rep.print(head)
+    rep.show(head)
     if phases:
         print("  load phases (last run): " + ", ".join("%s %.2f s" % kv for kv in phases.items()))
     if dump_error:
