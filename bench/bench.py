@@ -160,7 +160,7 @@ class Report:
         self.data[key] = value
         self.rows.append((label, shown, target, {True: "ok", False: "MISSES", None: ""}[ok]))
 
-    def print(self, header):
+    def show(self, header):
         print()
         print(header)
         w0 = max(len(r[0]) for r in self.rows)
@@ -232,19 +232,22 @@ def measure(args, runs, an, wl, tmp, rep):
     note("built in %.1f s: %s gc-tracked objects, RSS %.0f MB"
          % (info["build_s"], fmt_n(info["gc_objects"]), info["rss"] / 1e6))
 
-    dumps, base, loads = [], [], []
+    dumps, base, loads, novalues = [], [], [], []
     dump_error = None
     for i in range(runs):
-        note("run %d/%d: pymple.dump, then the pure-Python walk" % (i + 1, runs))
-        d = {"error": dump_error} if dump_error else \
-            wl.ask("dump", path=os.path.join(tmp, "run-%d.dump" % (i + 1)))
-        if dump_error:
-            pass
-        elif "error" in d:
-            dump_error = d["error"]
-            note("dump failed: " + dump_error)
-        else:
-            dumps.append(d)
+        note("run %d/%d: pymple.dump (with and without values), then the pure-Python walk"
+             % (i + 1, runs))
+        if not dump_error:
+            d = wl.ask("dump", path=os.path.join(tmp, "run-%d.dump" % (i + 1)))
+            if "error" in d:
+                dump_error = d["error"]
+                note("dump failed, no more dumps: " + dump_error)
+            else:
+                dumps.append(d)
+                nv = wl.ask("dump", path=os.path.join(tmp, "novalues.dump"), values=False)
+                if "error" not in nv:
+                    novalues.append(nv)
+                    os.unlink(nv["path"])
         base.append(wl.ask("baseline"))
 
     can_load = dumps and an.have("load")
@@ -296,6 +299,10 @@ def measure(args, runs, an, wl, tmp, rep):
     ratio = t_base / t_dump if t_dump else None
     rep.add("dump_speedup", "  speed-up over the baseline", ratio,
             "%.1fx" % ratio if ratio else "n/a", ">= 5x", ratio >= 5 if ratio else None)
+    t_nv = median([d["seconds"] for d in novalues])
+    rep.add("dump_novalues_s", "dump time with values=False", t_nv,
+            "%s (%.1f B/object)" % (fmt_s(t_nv), median([d["size"] for d in novalues]) / per)
+            if t_nv and per else "n/a", "(no value previews)")
     size = median([d["size"] for d in dumps])
     bpo = size / per if size and per else None
     rep.add("dump_bytes_per_object", "dump size", bpo,
@@ -328,7 +335,7 @@ def measure(args, runs, an, wl, tmp, rep):
     reach = median([r["graph"] for r in loads])
     rep.add("reach_scc_adds", "roots+reachability+SCC adds to load", adds,
             "%.1f%% (%.3f s)" % (adds * 100, reach) if adds is not None
-            else "n/a (load -v reports no phase times)", "<= 30%",
+            else "n/a (load -v reports no phase times)" if loads else "n/a", "<= 30%",
             adds <= 0.3 if adds is not None else None)
     phases = loads[-1]["phases"] if loads else {}
     if phases:
@@ -337,10 +344,11 @@ def measure(args, runs, an, wl, tmp, rep):
     bench_diff(an, wl, dumps, loads, runs, tmp, rep)
 
     pyver = info["python"]
-    head = ("pymple bench: %s objects (Python %s, %s units of Node + Point), "
-            "medians of %d runs" % (fmt_n(per), pyver, fmt_n(info["units"]), runs))
+    head = ("pymple bench: %s objects (Python %s, %s units of Node + Point), %s"
+            % (fmt_n(per), pyver, fmt_n(info["units"]),
+               "median of 1 run" if runs == 1 else "medians of %d runs" % runs))
     rep.data.update({"python": pyver, "runs": runs, "requested_objects": args.objects})
-    rep.print(head)
+    rep.show(head)
     if phases:
         print("  load phases (last run): " + ", ".join("%s %.2f s" % kv for kv in phases.items()))
     if dump_error:
