@@ -4,7 +4,7 @@ line protocol. It measures only itself; it never asserts a timing.
 
 Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
   {"cmd": "info"}                   -> counts, RSS, Python version, sample addresses
-  {"cmd": "dump", "path": P}        -> pymple.dump(P) time and peak RSS growth
+  {"cmd": "dump", "path": P, "values": V} -> pymple.dump(P, values=V): time, peak RSS growth
   {"cmd": "baseline"}               -> the pure-Python walk: times and object count
   {"cmd": "grow", "fraction": F}    -> adds F * units more units (a deliberate leak)
   {"cmd": "quit"}
@@ -143,7 +143,7 @@ def baseline_walk():
             "types": len(sizes), "bytes": sum(sizes.values())}
 
 
-def do_dump(path):
+def do_dump(path, values=True):
     try:
         import pymple
     except ImportError as e:
@@ -154,7 +154,7 @@ def do_dump(path):
     reset = reset_peak_rss()
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
-    out = pymple.dump(path)
+    out = pymple.dump(path, values=values)
     seconds = time.perf_counter() - t0
     hwm = status_kb("VmHWM")
     maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -194,7 +194,7 @@ def main():
             elif cmd == "info":
                 reply = info(units)
             elif cmd == "dump":
-                reply = do_dump(req["path"])
+                reply = do_dump(req["path"], req.get("values", True))
             elif cmd == "baseline":
                 reply = baseline_walk()
             elif cmd == "grow":
