@@ -434,8 +434,12 @@ def test_errors_leave_no_file_and_next_signal_works(ctx):
                 os.chmod(outdir, 0o555)
                 _expect_failure_then_recover(ctx, svc, outdir, lambda: os.chmod(outdir, 0o755))
             elif _mount("-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", outdir):
-                _expect_failure_then_recover(ctx, svc, outdir,
-                                             lambda: subprocess.run(["umount", outdir]))
+                try:
+                    _expect_failure_then_recover(ctx, svc, outdir,
+                                                 lambda: subprocess.run(["umount", outdir]))
+                finally:
+                    if os.path.ismount(outdir):
+                        subprocess.run(["umount", "-l", outdir])
             else:
                 print("  (skipped: read-only tmpfs: mount does not work here)")
             # 3. A full disk: a tiny tmpfs filled up, then space freed.
