@@ -317,8 +317,8 @@ static void fill_big(struct pym_writer *w)
 	big_refs = malloc(BIG_NREFS * sizeof *big_refs);
 	uint64_t x = 88172645463325252ull;
 	for (uint32_t i = 0; i < BIG_NREFS; i++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: incompressible addresses */
-		big_refs[i].addr = x;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: scattered addresses */
+		big_refs[i].addr = 0x7f0000000000 + (x & 0xffffff0);
 		big_refs[i].label = ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX;
 	}
 	/* around the split size, then a million refs, with a value to carry over */
@@ -361,7 +361,7 @@ Test(format, large_records_span_chunks)
 	free(b);
 }
 
-#define MANY 300000u
+#define MANY 150000u
 static void fill_many(struct pym_writer *w)
 {
 	uint32_t s, t;
@@ -775,4 +775,38 @@ Test(format, fuzz_corpus_replay)
 	closedir(d);
 	cr_assert_gt(files, 5);
 	cr_assert_gt(ok, 0, "the corpus holds valid dumps too");
+}
+
+/* ---- the worked example of FORMAT.md, byte for byte ------------------------ */
+
+static void fill_example(struct pym_writer *w)
+{
+	uint32_t s0, s1, t;
+	cr_assert(pym_writer_string(w, "dict", 4, &s0) == 0);
+	cr_assert(pym_writer_string(w, "name", 4, &s1) == 0);
+	cr_assert(pym_writer_type(w, s0, 1, &t) == 0);
+	struct pym_ref ref = {0x7f0000003040, ((uint64_t)s1 << PYM_LABEL_SHIFT) | PYM_LABEL_KEY};
+	struct pym_object o = {.addr = 0x7f0000003000, .type = t, .flags = PYM_F_GC_TRACKED,
+	                       .size = 232, .refcount = 2, .nrefs = 1, .refs = &ref};
+	cr_assert(pym_writer_object(w, &o) == 0);
+}
+
+Test(format, format_md_example_bytes)
+{
+	size_t len;
+	unsigned char *b = dump_mem(fill_example, &len);
+	static const unsigned char want[] = "\x02\x04" "dict" "\x02\x04" "name" "\x03\x00\x01"
+	                                    "\x04\x80\xc0\x81\x80\x80\xc0\x3f\x00\x04\xe8\x01\x02"
+	                                    "\x01\x80\x01\x0a";
+	cr_assert(!memcmp(b, "\x89PYMPLE\n\x01\x00\x00\x00", 12));
+	cr_assert(!memcmp(b + 16, "DATA", 4));
+	uint32_t clen = get32(b + 20), ulen = get32(b + 24);
+	cr_assert_eq(ulen, sizeof want - 1);
+	unsigned char raw[64];
+	uLongf rl = sizeof raw;
+	cr_assert(uncompress(raw, &rl, b + 32, clen) == Z_OK);
+	cr_assert_eq(rl, sizeof want - 1);
+	cr_assert(!memcmp(raw, want, rl), "the writer no longer matches FORMAT.md's example");
+	cr_assert_eq(len, 16 + 16 + clen + 16 + 48);
+	free(b);
 }
