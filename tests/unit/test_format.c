@@ -810,3 +810,48 @@ Test(format, format_md_example_bytes)
 	cr_assert_eq(len, 16 + 16 + clen + 16 + 48);
 	free(b);
 }
+
+/* META and STRING records up to PYM_STR_MAX: the writer grows its buffers */
+static char *huge;
+static void fill_huge(struct pym_writer *w)
+{
+	uint32_t id;
+	huge = malloc(PYM_STR_MAX);
+	for (size_t i = 0; i < PYM_STR_MAX; i++)
+		huge[i] = (char)('a' + (i * 7919) % 26);
+	cr_assert(pym_writer_string(w, "small", 5, &id) == 0);
+	cr_assert(pym_writer_meta(w, "argv", huge, PYM_STR_MAX) == 0, "%s", strerror(errno));
+	cr_assert(pym_writer_string(w, huge, PYM_STR_MAX, &id) == 0);
+	cr_assert_eq(id, 1);
+	cr_assert(pym_writer_string(w, "after", 5, &id) == 0);
+}
+
+Test(format, records_up_to_str_max)
+{
+	size_t len;
+	unsigned char *b = dump_mem(fill_huge, &len);
+	struct pym_error err;
+	struct pym_reader *r = pym_reader_open_mem(b, len, &err);
+	struct pym_record rec;
+	cr_assert_eq(pym_reader_next(r, &rec, &err), 1);
+	cr_assert_eq(pym_reader_next(r, &rec, &err), 1, "%s", err.msg);
+	cr_assert(rec.type == PYM_R_META && rec.text_len == PYM_STR_MAX);
+	cr_assert(!memcmp(rec.text, huge, PYM_STR_MAX));
+	cr_assert_eq(pym_reader_next(r, &rec, &err), 1, "%s", err.msg);
+	cr_assert(rec.type == PYM_R_STRING && rec.id == 1 && rec.text_len == PYM_STR_MAX);
+	cr_assert(!memcmp(rec.text, huge, PYM_STR_MAX));
+	cr_assert_eq(pym_reader_next(r, &rec, &err), 1);
+	cr_assert_str_eq(rec.text, "after");
+	cr_assert_eq(pym_reader_next(r, &rec, &err), 0, "%s", err.msg);
+	pym_reader_close(r);
+	free(b);
+
+	int fd = memfd_create("w", 0);
+	struct pym_writer *w = pym_writer_open(fd, NULL, 1);
+	uint32_t id;
+	cr_assert_eq(pym_writer_string(w, huge, PYM_STR_MAX + 1, &id), -1);
+	cr_assert_eq(errno, EINVAL);
+	pym_writer_close(w);
+	close(fd);
+	free(huge);
+}
