@@ -306,6 +306,8 @@ struct slotinfo {
 #define INT_DIGITS_MAX 100     /* decimal digits kept in an int preview */
 #define INT_EXACT_LIMBS 400    /* larger ints get an approximate preview */
 #define CLAIM_WINDOW 64
+#define TYPE_CACHE 64
+#define STR_CACHE 1024
 
 struct walk {
 	struct pym_writer *w;
@@ -323,8 +325,10 @@ struct walk {
 	struct slotinfo *slots;
 	size_t nslots, slots_cap;
 	struct amap strs; /* str object or C string address -> string id */
-	PyTypeObject *last_tp;
-	uint32_t last_ti;
+	PyTypeObject *type_ckey[TYPE_CACHE]; /* direct-mapped caches */
+	uint32_t type_cidx[TYPE_CACHE];
+	PyObject *str_ckey[STR_CACHE];
+	uint32_t str_cid[STR_CACHE];
 	uint32_t *scratch; /* big-int digits */
 	size_t scratch_cap;
 	char val[VAL_CAP];
@@ -418,11 +422,18 @@ static int cstr_id(struct walk *wk, const char *s, uint32_t *id)
 
 static int str_id(struct walk *wk, PyObject *s, uint32_t *id)
 {
-	if (amap_get(&wk->strs, (uintptr_t)s, id))
+	size_t c = ((uintptr_t)s >> 4) & (STR_CACHE - 1);
+	if (wk->str_ckey[c] == s) {
+		*id = wk->str_cid[c];
 		return 0;
-	size_t n = str_text(s, wk->name, 512);
-	if (pym_writer_string(wk->w, wk->name, n, id) < 0 || amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
-		return fail(wk);
+	}
+	if (!amap_get(&wk->strs, (uintptr_t)s, id)) {
+		size_t n = str_text(s, wk->name, 512);
+		if (pym_writer_string(wk->w, wk->name, n, id) < 0 || amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
+			return fail(wk);
+	}
+	wk->str_ckey[c] = s;
+	wk->str_cid[c] = *id;
 	return 0;
 }
 
@@ -449,12 +460,14 @@ static int push(struct walk *wk, PyObject *o)
 		return fail(wk);
 	if (r)
 		return 0;
-	size_t capb = wk->stack_cap;
-	void *p = wk->stack;
-	if (mm_grow(&p, &capb, (wk->nstack + 1) * sizeof(PyObject *)) < 0)
-		return fail(wk);
-	wk->stack = p;
-	wk->stack_cap = capb;
+	if ((wk->nstack + 1) * sizeof(PyObject *) > wk->stack_cap) {
+		size_t capb = wk->stack_cap;
+		void *p = wk->stack;
+		if (mm_grow(&p, &capb, (wk->nstack + 1) * sizeof(PyObject *)) < 0)
+			return fail(wk);
+		wk->stack = p;
+		wk->stack_cap = capb;
+	}
 	wk->stack[wk->nstack++] = o;
 	return 0;
 }
@@ -605,8 +618,9 @@ static uint32_t value_kind(PyTypeObject *tp)
 static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 {
 	uint32_t idx;
-	if (tp == wk->last_tp)
-		return &wk->ti[wk->last_ti];
+	size_t c = ((uintptr_t)tp >> 4) & (TYPE_CACHE - 1);
+	if (wk->type_ckey[c] == tp)
+		return &wk->ti[wk->type_cidx[c]];
 	if (!amap_get(&wk->types, (uintptr_t)tp, &idx)) {
 		size_t capb = wk->ti_cap;
 		void *p = wk->ti;
@@ -661,8 +675,8 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 			return NULL;
 		}
 	}
-	wk->last_tp = tp;
-	wk->last_ti = idx;
+	wk->type_ckey[c] = tp;
+	wk->type_cidx[c] = idx;
 	return &wk->ti[idx];
 }
 
