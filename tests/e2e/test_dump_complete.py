@@ -72,3 +72,42 @@ emit({"calls": len(calls)})
     rows = sql(ctx, ctx.tmp + "/sneaky.dump", "SELECT size, size_approx FROM objects WHERE type = '__main__.Sneaky'")
     check_eq("Sneaky count", len(rows), 5)
     assert all(r["size_approx"] == 1 and 0 < r["size"] < 1000 for r in rows), rows
+
+
+CODE = r'''
+src = """
+def outer():
+    def inner():
+        return "inner-const-%d"
+    return ("outer-const-%d", inner)
+""" % (os.getpid(), os.getpid())
+ns = {}
+exec(compile(src, "gen_module.py", "exec"), ns)
+outer = ns["outer"]
+del ns
+co = outer.__code__
+inner_co = [c for c in co.co_consts if hasattr(c, "co_code")][0]
+pymple.dump("code.dump")
+emit({"co": id(co), "consts": id(co.co_consts), "inner": id(inner_co),
+      "outer_const": "outer-const-%d" % os.getpid(), "inner_const": "inner-const-%d" % os.getpid(),
+      "names": id(co.co_names), "filename": id(co.co_filename)})
+'''
+
+
+def test_dump_code_objects(ctx):
+    # Code objects have no tp_traverse: their constants (nested code and
+    # strs nothing else holds), names and file name must still be dumped.
+    t = run_traced(ctx, CODE)
+    dump = ctx.tmp + "/code.dump"
+    co = sql(ctx, dump, "SELECT type, value FROM objects WHERE address = %d" % t["co"])
+    check_eq("code object", [r["type"] for r in co], ["code"])
+    assert co[0]["value"].startswith("outer gen_module.py:2"), co
+    labels = {r["label"]: r["dst"] for r in sql(ctx, dump, "SELECT label, dst FROM refs WHERE src = %d" % t["co"])}
+    check_eq("co_consts edge", labels.get(".co_consts"), t["consts"])
+    check_eq("co_filename edge", labels.get(".co_filename"), t["filename"])
+    consts = sql(ctx, dump, "SELECT o.address, o.type, o.value FROM refs r JOIN objects o ON o.address = r.dst "
+                 "WHERE r.src = %d" % t["consts"])
+    check_eq("nested code in co_consts", sorted(r["address"] for r in consts if r["type"] == "code"), [t["inner"]])
+    assert any(r["value"] == t["outer_const"] for r in consts), consts
+    inner = sql(ctx, dump, "SELECT count(*) AS n FROM objects WHERE type = 'str' AND value = '%s'" % t["inner_const"])
+    check_eq("constant of the nested code", inner[0]["n"], 1)
