@@ -316,7 +316,9 @@ def measure(args, runs, an, wl, tmp, rep):
     ratio = t_base / t_dump if t_dump else None
     c_dump = median([d.get("cpu") for d in dumps])
     c_ratio = c_base / c_dump if c_base and c_dump else None
-    rep.data["dump_speedup_cpu"] = c_ratio
+    rep.data.update({"dump_speedup_cpu": c_ratio, "dump_cpu": c_dump, "baseline_cpu": c_base,
+                     "load_cpu": median([r["cpu"] for r in loads]),
+                     "analyzer_peak_rss": median([r["rss"] for r in loads])})
     rep.add("dump_speedup", "  speed-up over the baseline", ratio,
             ("%.1fx (CPU %.1fx)" % (ratio, c_ratio) if c_ratio else "%.1fx" % ratio)
             if ratio else "n/a", ">= 5x", ratio >= 5 if ratio else None)
@@ -440,6 +442,7 @@ def bench_diff(an, wl, dumps, loads, runs, tmp, rep):
         times.append(r.seconds)
         cpus.append(r.cpu)
     t = median(times)
+    rep.data["diff_cpu"] = median(cpus)
     rep.add("diff_s", "diff of two dumps, with loads", t, fmt_wc(t, median(cpus)), "<= 2 s",
             t <= 2 if t is not None else None)
 
