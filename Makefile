@@ -70,9 +70,9 @@ $(OBJ)/ext/%.o: dumper/%.c $(wildcard schema/*.h dumper/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden $(PY_INCLUDES) -c $< -o $@
 
-# pyint.c reads CPython internals (Py_BUILD_CORE). Those headers need two
-# warnings off, and must not see -Idumper: they include <signal.h>.
-$(OBJ)/ext/pyint.o: ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema $(CFLAGS) -Wno-cast-qual -Wno-undef
+# pyint.c reads CPython internals (Py_BUILD_CORE); those headers need two
+# warnings off.
+$(OBJ)/ext/pyint.o: CFLAGS += -Wno-cast-qual -Wno-undef
 
 $(EXT): $(patsubst dumper/%.c,$(OBJ)/ext/%.o,$(DUMPER_SRC)) $(DUMPER_PY)
 	@mkdir -p $(dir $@)

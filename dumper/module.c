@@ -104,8 +104,10 @@ static struct PyModuleDef moddef = {
 	NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__pymple(void);
-PyMODINIT_FUNC PyInit__pymple(void)
+/* 3.8's PyMODINIT_FUNC does not mark the symbol visible; we build with
+ * -fvisibility=hidden, so say it here. */
+__attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__pymple(void);
+__attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__pymple(void)
 {
 	if (pym_walk_prepare() < 0)
 		return NULL;

@@ -85,8 +85,8 @@ struct vset {
 	size_t chunk_left;
 	void **chunks; /* every chunk, for freeing */
 	size_t nchunks, chunks_cap;
-	uint64_t last_key;
-	uint8_t *last_bm;
+	uint64_t ckey[256]; /* direct-mapped cache of recent regions */
+	uint8_t *cbm[256];
 };
 
 static uint64_t mix64(uint64_t x)
@@ -126,8 +126,9 @@ static int vset_rehash(struct vset *s, size_t ncap)
 
 static uint8_t *vset_region(struct vset *s, uint64_t key)
 {
-	if (key == s->last_key)
-		return s->last_bm;
+	size_t c = key & 255;
+	if (s->ckey[c] == key)
+		return s->cbm[c];
 	if (s->used * 2 >= s->cap && vset_rehash(s, s->cap ? s->cap * 2 : 1024) < 0)
 		return NULL;
 	size_t j = mix64(key) & (s->cap - 1);
@@ -156,9 +157,9 @@ static uint8_t *vset_region(struct vset *s, uint64_t key)
 		s->chunk_left--;
 		s->used++;
 	}
-	s->last_key = key;
-	s->last_bm = s->bms[j];
-	return s->last_bm;
+	s->ckey[c] = key;
+	s->cbm[c] = s->bms[j];
+	return s->cbm[c];
 }
 
 /* 1 if addr was already in the set, 0 if it was added now, -1 on ENOMEM. */
@@ -257,9 +258,22 @@ static void amap_free(struct amap *m)
 #define TI_SIZEOF_C 1u  /* sizeof_fn is the type's C __sizeof__ */
 #define TI_APPROX 2u    /* __sizeof__ is not C: layout size only */
 
+/* What an object's type says about how to walk it, decided once per type. */
+enum tkind {
+	K_OTHER,
+	K_DICT,  /* exact dict */
+	K_LIST,  /* exact list */
+	K_TUPLE, /* exact tuple */
+	K_STR,   /* str and subclasses: leaves */
+	K_BYTES,
+	K_INT,
+	K_FLOAT,
+};
+
 struct tinfo {
 	uint32_t wtype; /* writer type index */
 	uint32_t flags;
+	uint32_t kind;  /* enum tkind */
 	PyCFunction sizeof_fn;
 	uint32_t slot0, nslots; /* into walk.slots */
 };
@@ -575,6 +589,23 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 		}
 		if (!(ti->flags & TI_SIZEOF_C))
 			ti->flags |= TI_APPROX;
+		if (tp == &PyDict_Type)
+			ti->kind = K_DICT;
+		else if (tp == &PyList_Type)
+			ti->kind = K_LIST;
+		else if (tp == &PyTuple_Type)
+			ti->kind = K_TUPLE;
+		else if (PyType_FastSubclass(tp, Py_TPFLAGS_UNICODE_SUBCLASS) && !tp->tp_traverse)
+			ti->kind = K_STR;
+		else if (PyType_FastSubclass(tp, Py_TPFLAGS_BYTES_SUBCLASS) && !tp->tp_traverse)
+			ti->kind = K_BYTES;
+		else if (tp == &PyLong_Type)
+			ti->kind = K_INT;
+		else if (tp == &PyFloat_Type)
+			ti->kind = K_FLOAT;
+		/* The type is walked like any object: once, from here. */
+		if (push(wk, (PyObject *)tp) < 0)
+			return NULL;
 		if (type_slots(wk, tp, ti) < 0)
 			return NULL;
 		idx = (uint32_t)wk->nti++;
@@ -929,7 +960,16 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	wk->nrefs = 0;
 	wk->cursor = 0;
 	*extra = 0;
-	if (PyDict_CheckExact(o)) {
+	switch (ti->kind) {
+	case K_STR:
+	case K_BYTES:
+	case K_INT:
+	case K_FLOAT:
+		return;
+	default:
+		break;
+	}
+	if (ti->kind == K_DICT) {
 		Py_ssize_t pos = 0;
 		PyObject *k, *v;
 		while (PyDict_Next(o, &pos, &k, &v)) {
@@ -938,8 +978,8 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 		}
 		return;
 	}
-	if (PyList_CheckExact(o) || PyTuple_CheckExact(o)) {
-		PyObject **items = PyList_CheckExact(o) ? ((PyListObject *)o)->ob_item : ((PyTupleObject *)o)->ob_item;
+	if (ti->kind == K_LIST || ti->kind == K_TUPLE) {
+		PyObject **items = ti->kind == K_LIST ? ((PyListObject *)o)->ob_item : ((PyTupleObject *)o)->ob_item;
 		for (Py_ssize_t i = 0; i < Py_SIZE(o); i++)
 			if (items[i])
 				ref_add(wk, items[i], ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX, 1);
@@ -1029,8 +1069,6 @@ static int emit(struct walk *wk, PyObject *o)
 	PyTypeObject *tp = Py_TYPE(o);
 	struct tinfo *ti = type_info(wk, tp);
 	if (!ti)
-		return -1;
-	if (push(wk, (PyObject *)tp) < 0)
 		return -1;
 	struct pym_object rec;
 	memset(&rec, 0, sizeof rec);

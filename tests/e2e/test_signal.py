@@ -356,6 +356,44 @@ def test_signals_during_a_dump_are_coalesced_not_lost(ctx):
         check_marker_dump(ctx, os.path.join(outdir, name), 60000)
 
 
+def test_killed_dump_child_leaves_no_file(ctx):
+    """A dump child that dies (here: SIGKILL mid-dump) is reaped, its temporary file is
+    removed by the parent, the failure is logged, and the next signal dumps normally."""
+    outdir = os.path.join(ctx.tmp, "out")
+    os.mkdir(outdir)
+    svc = Service(ctx, [ctx.python, write_service(ctx), "fork", "sleep", outdir, "20000"])
+    try:
+        killed = None
+        for _ in range(5):  # the child may finish before we catch it; try a few times
+            n_done = len(log_lines(svc, "wrote ")) + len(log_lines(svc, "failed"))
+            os.kill(svc.pid, signal.SIGUSR2)
+            kids = wait_for(lambda: children(svc.pid) or (
+                len(log_lines(svc, "wrote ")) + len(log_lines(svc, "failed")) > n_done
+                and ["done"]), "the dump child", interval=0.0005)
+            if kids != ["done"]:
+                try:
+                    os.kill(kids[0][0], signal.SIGKILL)
+                    killed = kids[0][0]
+                except ProcessLookupError:
+                    pass
+            wait_for(lambda: len(log_lines(svc, "wrote ")) + len(log_lines(svc, "failed"))
+                     > n_done, "the dump's log line")
+            if log_lines(svc, "killed by signal 9"):
+                break
+        for n in dumps_in(outdir):
+            os.unlink(os.path.join(outdir, n))
+        if killed is None or not log_lines(svc, "killed by signal 9"):
+            print("  (skipped: every dump child finished before it could be killed)")
+        else:
+            assert os.listdir(outdir) == [], os.listdir(outdir)
+            assert children(svc.pid) == []
+        path = signal_and_wait_dump(svc, outdir)
+        check_marker_dump(ctx, path, 20000, summary=False)
+        assert svc.finish() == "RESULT ok"
+    finally:
+        svc.kill()
+
+
 def _expect_failure_then_recover(ctx, svc, outdir, fix):
     """One signal must fail (logged, no file left, process alive); after fix() the next
     signal must give a complete dump."""
