@@ -63,6 +63,13 @@ class Workload:
         self.errfile.close()
 
 
+def exit_status(status):
+    """os.waitstatus_to_exitcode, which Python 3.8 lacks."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
 # One analyzer call. CPU time (user + system) is the better guide when other
 # work competes for the CPUs: it hardly changes, while wall time stretches.
 Run = collections.namedtuple("Run", "seconds cpu rss status out err")
@@ -95,7 +102,7 @@ class Analyzer:
             p = subprocess.Popen([self.path] + [str(a) for a in args], stdout=out, stderr=err)
             _, status, usage = os.wait4(p.pid, 0)
             seconds = time.perf_counter() - t0
-            p.returncode = os.waitstatus_to_exitcode(status)
+            p.returncode = exit_status(status)
             out.seek(0)
             err.seek(0)
             return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024,
