@@ -181,13 +181,13 @@ int cmd_cycles(int argc, char **argv)
 	long long limit = -1, dot_id = -1;
 	int unreachable = 0, c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, "hf:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			unreachable = 1;
 			break;
 		case 'D':
-			if (cli_parse_limit(optarg, &dot_id))
+			if (cli_parse_count("--dot", optarg, &dot_id))
 				return CLI_BAD_INPUT;
 			break;
 		case 'f':
@@ -202,15 +202,11 @@ int cmd_cycles(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_error(NULL, "cycles: bad option or missing value: %s", argv[optind - 1]);
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
 	if (argc - optind != 1) {
-		cli_error(NULL, "cycles: expected one DUMP");
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
+		return cli_usage_error("expected one DUMP");
 	}
 	const char *file = argv[optind];
 	sqlite3 *db;

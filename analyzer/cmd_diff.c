@@ -200,7 +200,7 @@ int cmd_diff(int argc, char **argv)
 	long long limit = -1;
 	int new_only = 0, c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, "hf:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			new_only = 1;
@@ -217,15 +217,13 @@ int cmd_diff(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_error(NULL, "diff: bad option or missing value: %s", argv[optind - 1]);
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
 	if (argc - optind != 2) {
-		cli_error(NULL, "diff: expected two dumps, A and B");
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
+		return cli_usage_error(argc - optind < 2 ? "missing operand: expected two dumps, A and B"
+		                                        : "expected two dumps, A and B, got %d",
+		                       argc - optind);
 	}
 	if (limit < 0)
 		limit = new_only ? 100 : 0;

@@ -59,7 +59,7 @@ int cmd_garbage(int argc, char **argv)
 	long long limit = 25;
 	int c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, "hf:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if ((rc = cli_parse_format(optarg, &fmt)))
@@ -73,15 +73,11 @@ int cmd_garbage(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_error(NULL, "garbage: bad option or missing value: %s", argv[optind - 1]);
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
 	if (argc - optind != 1) {
-		cli_error(NULL, "garbage: expected one DUMP");
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
+		return cli_usage_error("expected one DUMP");
 	}
 	const char *file = argv[optind];
 	sqlite3 *db;

@@ -71,7 +71,7 @@ int cmd_growth(int argc, char **argv)
 	long long limit = 0;
 	int c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, "hf:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if ((rc = cli_parse_format(optarg, &fmt)))
@@ -85,16 +85,12 @@ int cmd_growth(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_error(NULL, "growth: bad option or missing value: %s", argv[optind - 1]);
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
 	int k = argc - optind;
 	if (k < 2) {
-		cli_error(NULL, "growth: expected at least two dumps");
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
+		return cli_usage_error("expected at least two dumps");
 	}
 	sqlite3 **dbs = calloc((size_t)k, sizeof *dbs);
 	const char **headers = calloc((size_t)k + 3, sizeof *headers);
@@ -102,7 +98,7 @@ int cmd_growth(int argc, char **argv)
 	sqlite3 *mem = NULL;
 	sqlite3_stmt *st = NULL;
 	if (!dbs || !headers || !sql) {
-		cli_error(NULL, "growth: out of memory");
+		cli_error(NULL, "out of memory");
 		rc = CLI_RUNTIME;
 		goto out;
 	}

@@ -144,6 +144,9 @@ static int fail_oom(struct loader *L)
 static int fail_reader(struct loader *L, const struct pym_error *e)
 {
 	int status = e->code == PYM_ERR_NOMEM ? 1 : 2;
+	/* The same wording as db.c's sniff and check for the same condition. */
+	if (e->code == PYM_ERR_EMPTY)
+		return fail(L, status, L->dump, "empty file (not a pymple dump)");
 	return fail(L, status, L->dump, "%s", e->msg[0] ? e->msg : "cannot read the dump");
 }
 

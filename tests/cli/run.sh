@@ -80,10 +80,43 @@ expect_status "unknown command" 2
 if grep -q "^pymple-analyze: 'frobnicate' is not a command" err; then ok; else bad "unknown command message"; cat err; fi
 run "$A" --frob
 expect_status "unknown option" 2
+# expect_usage NAME CMD TEXT: exit 2, nothing on stdout, one line on stderr:
+# "pymple-analyze: CMD: ...TEXT... (see 'pymple-analyze CMD -h')", never the help.
+expect_usage() {
+	expect_status "$1" 2
+	if [ -s out ]; then bad "$1: wrote to stdout"; else ok; fi
+	lines=$(wc -l <err)
+	if [ "$lines" -eq 1 ]; then ok; else bad "$1: $lines lines on stderr"; cat err; fi
+	if grep -q "^pymple-analyze: $2: .*$3.* (see 'pymple-analyze $2 -h')\$" err; then ok; else
+		bad "$1: usage error should name '$3' with a hint"; cat err
+	fi
+}
 run "$A" summary
-expect_status "summary without DUMP" 2
+expect_usage "summary without DUMP" summary "missing DUMP"
 run "$A" summary a b
-expect_status "summary with two files" 2
+expect_usage "summary with two files" summary "expected one"
+run "$A" summary x --bogus
+expect_usage "summary --bogus" summary "unknown option '--bogus'"
+run "$A" summary x -z
+expect_usage "summary -z" summary "unknown option '-z'"
+run "$A" summary x --limit
+expect_usage "summary --limit without value" summary "option '--limit' requires a value"
+run "$A" summary x --sort name
+expect_usage "summary --sort name" summary "--sort: 'name'"
+run "$A" diff a.dump
+expect_usage "diff with one operand" diff "missing operand"
+run "$A" cycles a.dump --dot abc
+expect_usage "cycles --dot abc" cycles "--dot: 'abc' is not a number"
+run "$A" referrers a.dump 0x10 --depth x
+expect_usage "referrers --depth x" referrers "--depth: 'x'"
+run "$A" growth a.dump
+expect_usage "growth with one dump" growth "at least two"
+run "$A" load
+expect_usage "load without DUMP" load "missing DUMP"
+run "$A" sql a.dump
+expect_usage "sql without statement" sql "expected"
+run "$A" path a.dump --format xml
+expect_usage "path --format xml" path "--format: 'xml'"
 
 # ---- a good dump, from the real writer ----
 "$G" good.dump 1000 >/dev/null || { bad "gendump failed"; exit 1; }
@@ -181,6 +214,21 @@ for cmd in summary load sql; do
 done
 run "$A" summary foreign.db
 expect_error "summary foreign.db" foreign.db "not a pymple database"
+
+# the same condition gets the same words from every command
+mkdir dir.dump
+for f in missing.dump empty.dump dir.dump; do
+	case $f in
+	missing.dump) want="cannot open: no such file or directory" ;;
+	empty.dump) want="empty file (not a pymple dump)" ;;
+	dir.dump) want="cannot read: is a directory" ;;
+	esac
+	for cmd in check load summary; do
+		run "$A" "$cmd" "$f"
+		expect_status "$cmd $f" 2
+		expect_file "$cmd $f message" err "pymple-analyze: $f: $want"
+	done
+done
 ls ./*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind: $(ls ./*.tmp.*)" || ok
 
 # ---- an interrupted load leaves no temporary files ----
