@@ -5,10 +5,12 @@
 #include "load.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -993,9 +995,94 @@ static int merge_side(struct loader *L, const char *path)
 	return exec(L, "DETACH side");
 }
 
+/* 1 if the file at path is an SQLite database with pymple's meta keys (a
+ * database a load made, complete or of another layout), 0 otherwise. */
+static int is_pymple_db(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), yes = 0;
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, head, sizeof head);
+	close(fd);
+	if (n != (ssize_t)sizeof head || memcmp(head, magic, sizeof magic) != 0)
+		return 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT 1 FROM meta WHERE key = 'load.version'", -1, &st, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		yes = 1;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return yes;
+}
+
+/* Refuses an output path that would destroy something: the dump itself (by
+ * name or by inode, e.g. through a link) or an existing file that is not a
+ * database of ours. */
+static int check_output(struct loader *L, const struct stat *dump_sb)
+{
+	struct stat sb;
+	char eb[128];
+	if (strcmp(L->dump, L->dbpath) == 0 ||
+	    (stat(L->dbpath, &sb) == 0 && sb.st_dev == dump_sb->st_dev && sb.st_ino == dump_sb->st_ino))
+		return fail(L, 2, L->dbpath, "is the dump being loaded: choose another output");
+	if (lstat(L->dbpath, &sb) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return fail(L, 2, L->dbpath, "cannot write: %s", errtext(errno, eb, sizeof eb));
+	}
+	if (S_ISDIR(sb.st_mode))
+		return fail(L, 2, L->dbpath, "cannot write: %s", errtext(EISDIR, eb, sizeof eb));
+	if (!is_pymple_db(L->dbpath))
+		return fail(L, 2, L->dbpath,
+		            "exists and is not a pymple database: not overwriting it");
+	return 0;
+}
+
+/* Temporary files are "<db>.tmp.<pid>-<n>" and "<db>.tmp.<pid>-<n>-objects".
+ * Removes those whose process is gone (a load killed with SIGKILL cannot
+ * clean up after itself); files of live processes are left alone. */
+static void remove_stale_temporaries(const char *dbpath)
+{
+	const char *slash = strrchr(dbpath, '/');
+	char dir[4096];
+	const char *base = slash ? slash + 1 : dbpath;
+	size_t dn = slash ? (size_t)(slash - dbpath) + 1 : 0;
+	if (dn >= sizeof dir)
+		return;
+	memcpy(dir, dbpath, dn);
+	dir[dn] = 0;
+	DIR *d = opendir(dn ? dir : ".");
+	if (!d)
+		return;
+	size_t bn = strlen(base);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		const char *name = e->d_name;
+		if (strncmp(name, base, bn) != 0 || strncmp(name + bn, ".tmp.", 5) != 0)
+			continue;
+		char *end;
+		errno = 0;
+		long pid = strtol(name + bn + 5, &end, 10);
+		if (errno || end == name + bn + 5 || *end != '-' || pid <= 0 || pid > INT_MAX)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* alive (or not ours to judge) */
+		char full[4096 + 256];
+		snprintf(full, sizeof full, "%s%s", dir, name);
+		unlink(full);
+	}
+	closedir(d);
+}
+
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, void *progress_ctx,
               struct load_stats *stats, struct db_error *err)
 {
+	static atomic_uint seq;
 	static struct sidejob zero_job;
 	struct loader L = {0};
 	struct sidejob *job = NULL;
@@ -1016,13 +1103,17 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	L.progress_ctx = progress_ctx;
 	if (stat(dump, &sb) < 0)
 		return fail(&L, 2, dump, "cannot open: %s", errtext(errno, eb, sizeof eb));
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", dbpath) >= (int)sizeof tmp)
+	if (check_output(&L, &sb) < 0)
+		return -1;
+	remove_stale_temporaries(dbpath);
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld-%u", dbpath, (long)getpid(),
+	             atomic_fetch_add(&seq, 1)) >= (int)sizeof tmp - 16)
 		return fail(&L, 2, dbpath, "path too long");
-	fd = mkstemp(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return fail(&L, 1, dbpath, "cannot create: %s", errtext(errno, eb, sizeof eb));
 	close(fd);
-	/* mkstemp filled in the X's: record the real names, then arm. */
+	/* Record the real names, then arm. */
 	snprintf(cleanup_main, sizeof cleanup_main, "%s", tmp);
 	snprintf(cleanup_side, sizeof cleanup_side, "%s-objects", tmp);
 	cleanup_armed = 1;

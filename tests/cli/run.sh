@@ -231,6 +231,37 @@ for f in missing.dump empty.dump dir.dump; do
 done
 ls ./*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind: $(ls ./*.tmp.*)" || ok
 
+# ---- load never overwrites what is not its own database ----
+cp good.dump self.dump
+run "$A" load self.dump -o self.dump
+expect_error "load -o the dump itself" self.dump "is the dump being loaded"
+if cmp -s self.dump good.dump; then ok; else bad "load -o self.dump changed the dump"; fi
+ln self.dump hard.dump
+run "$A" load self.dump -o hard.dump
+expect_error "load -o a hard link to the dump" hard.dump "is the dump being loaded"
+if cmp -s self.dump good.dump; then ok; else bad "load -o hard.dump changed the dump"; fi
+echo "precious" >notes.txt
+run "$A" load good.dump -o notes.txt
+expect_error "load -o a foreign file" notes.txt "not a pymple database"
+if [ "$(cat notes.txt)" = precious ]; then ok; else bad "load -o notes.txt overwrote it"; fi
+run "$A" load good.dump -o foreign.db
+expect_error "load -o a foreign database" foreign.db "not a pymple database"
+run "$A" -q load good.dump -o other.db
+expect_status "load -o over its own database" 0
+
+# ---- temporaries of a dead load (kill -9) go at the next load ----
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+: >"other.db.tmp.$dead-0"
+: >"other.db.tmp.$dead-0-objects"
+: >"other.db.tmp.$$-7"
+run "$A" -q load good.dump -o other.db
+expect_status "load after a dead load" 0
+if ls ./other.db.tmp.$dead-* >/dev/null 2>&1; then bad "stale temporaries of pid $dead kept"; else ok; fi
+if [ -e "other.db.tmp.$$-7" ]; then ok; else bad "a live process's temporary was removed"; fi
+rm -f "other.db.tmp.$$-7"
+
 # ---- an interrupted load leaves no temporary files ----
 "$G" int.dump 300000 >/dev/null
 for delay in 0.2 0.5 1; do
@@ -242,6 +273,15 @@ for delay in 0.2 0.5 1; do
 	if ls ./int.db.tmp.* >/dev/null 2>&1; then bad "SIGINT after $delay s left $(ls ./int.db.tmp.*)"; else ok; fi
 	rm -f int.db
 done
+
+"$A" -q load int.dump -o int.db &
+pid=$!
+sleep 0.3
+kill -KILL $pid 2>/dev/null
+{ wait $pid; } 2>/dev/null
+run "$A" -q load good.dump -o int.db
+expect_status "load after kill -9" 0
+if ls ./int.db.tmp.* >/dev/null 2>&1; then bad "kill -9 left $(ls ./int.db.tmp.*) after the next load"; else ok; fi
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
