@@ -49,7 +49,8 @@ static int fail_status(const struct pym_error *err)
 /* The same wording as load and summary (db.c) for the same condition. */
 static void report(const char *file, const struct pym_error *err)
 {
-	const char *msg = err->code == PYM_ERR_EMPTY ? "empty file (not a pymple dump)" : err->msg;
+	char buf[sizeof err->msg];
+	const char *msg = pym_error_text(err, buf, sizeof buf);
 	if (cli_verbose && err->where)
 		cli_error(file, "%s [byte %llu, %s]", msg, (unsigned long long)err->offset,
 		          err->where);

@@ -229,6 +229,18 @@ static struct pym_reader *open_common(struct pym_reader *r, struct pym_error *er
 	return r;
 }
 
+const char *pym_error_text(const struct pym_error *e, char *buf, size_t n)
+{
+	if (e->code == PYM_ERR_EMPTY)
+		return "empty file (not a pymple dump)";
+	snprintf(buf, n, "%s", e->msg[0] ? e->msg : "cannot read the dump");
+	/* "cannot open: No such file ..." -> "cannot open: no such file ..." */
+	char *p = strstr(buf, ": ");
+	if (e->code == PYM_ERR_IO && p && p[2] >= 'A' && p[2] <= 'Z' && p[3] >= 'a' && p[3] <= 'z')
+		p[2] = (char)(p[2] - 'A' + 'a');
+	return buf;
+}
+
 struct pym_reader *pym_reader_open(const char *path, struct pym_error *err)
 {
 	char eb[128];
@@ -240,7 +252,7 @@ struct pym_reader *pym_reader_open(const char *path, struct pym_error *err)
 	}
 	r->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0 || fstat(r->fd, &st) < 0) {
-		FAIL(NULL, err, PYM_ERR_IO, 0, "cannot open: %s", errtext(errno, eb, sizeof eb));
+		FAIL(NULL, err, PYM_ERR_IO, 0, "cannot open: %s", strerror(errno));
 		pym_reader_close(r);
 		return NULL;
 	}
