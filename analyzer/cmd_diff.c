@@ -155,11 +155,36 @@ static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long lo
 		return cli_sqlite_error(db, file, "diff");
 	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
 	static const char *const headers[] = {"types", "# objects", "total size"};
-	struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 2 : 0, fmt == OUT_TABLE ? headers : NULL, 0};
+	struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 2 : 0, fmt == OUT_TABLE ? headers : NULL, 1};
 	long long rows = out_rows(stdout, db, st, &o);
 	sqlite3_finalize(st);
 	if (rows < 0)
 		return cli_sqlite_error(db, file, "diff");
+	if (fmt != OUT_TABLE)
+		return 0;
+	/* The totals over every type (not only the rows shown). */
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT (SELECT coalesce(sum(count), 0) FROM a.type_stats),"
+	                       " (SELECT coalesce(sum(size), 0) FROM a.type_stats),"
+	                       " (SELECT coalesce(sum(count), 0) FROM main.type_stats),"
+	                       " (SELECT coalesce(sum(size), 0) FROM main.type_stats)",
+	                       -1, &st, NULL) ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return cli_sqlite_error(db, file, "diff");
+	}
+	long long ca = sqlite3_column_int64(st, 0), sa = sqlite3_column_int64(st, 1);
+	long long cb = sqlite3_column_int64(st, 2), sb = sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+	char h1[16], h2[16], h3[16];
+	if (rows == 0)
+		printf("no type changed: both have %lld objects, %s, with the same count and size "
+		       "per type\n",
+		       cb, out_human_size(sb, h1, sizeof h1));
+	else
+		printf("in all: %+lld objects, %s%s (A: %lld objects, %s; B: %lld objects, %s)\n",
+		       cb - ca, sb >= sa ? "+" : "", out_human_size(sb - sa, h1, sizeof h1), ca,
+		       out_human_size(sa, h2, sizeof h2), cb, out_human_size(sb, h3, sizeof h3));
 	return 0;
 }
 

@@ -178,6 +178,40 @@ if [ -f other.db ] && [ ! -s out ]; then ok; else bad "load -o other.db"; fi
 run "$A" summary other.db --format csv --limit 1
 expect_file "summary of a db" out "$(printf 'type,count,size\r\ndict,102,23664\r')"
 
+# ---- leak commands: clear messages, short headers, totals ----
+n1=$("$G" g1.dump 1000)
+n2=$("$G" g2.dump 1500)
+n3=$("$G" g3.dump 2000)
+run "$A" diff good.dump good.dump
+expect_status "diff identical" 0
+expect_file "diff identical" out "no type changed: both have 1006 objects, 66.6 KiB, with the same count and size per type"
+# (66.6 KiB = the 68218 B of sizes worked out above, without the extra sizes)
+# gendump writes one synthetic thread record per dump, not counted as an object
+run "$A" diff g1.dump g2.dump
+expect_status "diff" 0
+if tail -1 out | grep -q "^in all: +$((n2 - n1)) objects, +[0-9.]* [KM]*i*B (A: $((n1 - 1)) objects, "; then ok; else
+	bad "diff: no totals line"; tail -2 out
+fi
+run "$A" growth good.dump good.dump good.dump
+expect_status "growth flat" 0
+expect_file "growth flat" out "no type grew at every step of the 3 dumps
+dump 1 = good.dump, dump 2 = good.dump, dump 3 = good.dump"
+run "$A" growth g1.dump "$T/g2.dump" g3.dump
+expect_status "growth" 0
+if head -1 out | grep -q '^types *| dump 1 | dump 2 | dump 3 | + objects | *+ size$'; then ok; else
+	bad "growth: headers"; head -1 out
+fi
+if tail -1 out | grep -qx "dump 1 = g1.dump, dump 2 = $T/g2.dump, dump 3 = g3.dump"; then ok; else
+	bad "growth: legend"; tail -1 out
+fi
+# good.dump: 10 unreachable objects (the bucket's last group, by hand above) and
+# the weakref, which nothing in the dump refers to
+run "$A" garbage good.dump
+expect_status "garbage" 0
+if tail -1 out | grep -q "^10 unreachable objects, .*; 1 unreferenced objects, 72 B "; then ok; else
+	bad "garbage: footer should total both kinds"; tail -1 out
+fi
+
 # ---- bad input: one line on stderr, exit 2, never a crash ----
 : >empty.dump
 head -c $((size - 20)) good.dump >truncated.dump
