@@ -96,7 +96,13 @@ struct loader {
 	/* strong edges, CSR by source: targets of object v are edge[off[v]..off[v+1]) */
 	uint64_t *off;
 	uint64_t m, mcap;
-	uint64_t *edge; /* target addresses in pass 1, then uint32 ids in place */
+	uint64_t *edge; /* every reference's target address in pass 1 (dump order),
+	                   then the strong in-dump targets as uint32 ids in place */
+	uint8_t *weak;  /* bit i set: reference i is weak (pass 1 to graph phase) */
+	uint64_t wcap;
+	/* per reference in dump order: its target's id or NO_ID (not in the
+	 * dump); resolved once in the graph phase, read by both pass-2 streams */
+	uint32_t *rid;
 	/* address -> id, open addressing, slots hold ids */
 	uint32_t *slot;
 	uint64_t mask;
@@ -323,8 +329,10 @@ static int pass1(struct loader *L)
 				     (unsigned long long)rec.addr, rec.type_index);
 				goto out;
 			}
+			uint64_t wneed = (L->m + rec.nrefs + 7) / 8;
 			if (grow_objects(L) < 0 ||
-			    grow(&L->edge, sizeof *L->edge, L->m + rec.nrefs, &L->mcap) < 0) {
+			    grow(&L->edge, sizeof *L->edge, L->m + rec.nrefs, &L->mcap) < 0 ||
+			    grow(&L->weak, 1, wneed, &L->wcap) < 0) {
 				fail_oom(L);
 				goto out;
 			}
@@ -335,9 +343,14 @@ static int pass1(struct loader *L)
 			L->root[v] = (rec.flags & PYM_F_SYNTHETIC) != 0;
 			L->serials += (rec.flags & PYM_F_SERIAL) != 0;
 			L->off[v] = L->m;
-			for (uint32_t i = 0; i < rec.nrefs; i++)
-				if (rec.refs[i].kind != PYM_LABEL_WEAK)
-					L->edge[L->m++] = rec.refs[i].addr;
+			for (uint32_t i = 0; i < rec.nrefs; i++) {
+				uint64_t k = L->m++;
+				L->edge[k] = rec.refs[i].addr;
+				if (rec.refs[i].kind == PYM_LABEL_WEAK)
+					L->weak[k / 8] |= (uint8_t)(1u << (k % 8));
+				else
+					L->weak[k / 8] &= (uint8_t)~(1u << (k % 8));
+			}
 			L->refs_total += rec.nrefs;
 			if (!(rec.flags & PYM_F_SYNTHETIC)) {
 				struct tstat *t = &L->tstat[rec.type_index];
@@ -443,7 +456,8 @@ static int graph_phase(struct loader *L)
 	uint32_t *dst = (uint32_t *)(void *)L->edge;
 	uint32_t *indeg = calloc((size_t)L->n + 1, sizeof *indeg);
 	uint64_t w = 0;
-	if (!indeg || index_build(L) < 0) {
+	L->rid = malloc(((size_t)L->m + 1) * sizeof *L->rid);
+	if (!indeg || !L->rid || index_build(L) < 0) {
 		free(indeg);
 		return fail_oom(L);
 	}
@@ -454,7 +468,12 @@ static int graph_phase(struct loader *L)
 			uint64_t a;
 			memcpy(&a, (const char *)L->edge + 8 * i, 8); /* read before the write below */
 			uint32_t t = index_find(L, a);
-			if (t == NO_ID)
+			L->rid[i] = t;
+			if (t == NO_ID) {
+				L->missing++;
+				continue;
+			}
+			if (L->weak[i / 8] & (1u << (i % 8)))
 				continue;
 			memcpy((char *)L->edge + 4 * w, &t, 4);
 			w++;
@@ -470,6 +489,8 @@ static int graph_phase(struct loader *L)
 	free(indeg);
 	free(L->refcount);
 	L->refcount = NULL;
+	free(L->weak);
+	L->weak = NULL;
 	for (size_t i = 0; i < L->nroots; i++) {
 		uint32_t t = index_find(L, L->roots[i].addr);
 		if (t != NO_ID)
@@ -554,6 +575,7 @@ struct stream_cursor {
 	uint32_t ref; /* refs stream: index of the current reference in rec */
 	uint32_t dst; /* refs stream: id of its target, NO_ID if not in the dump */
 	uint64_t fp;  /* objects stream: rec's fingerprint */
+	uint64_t rbase, rnext; /* dump-order index of rec's first reference, and past its last */
 	uint64_t records;
 };
 
@@ -646,10 +668,13 @@ static int stream_object(struct stream_cursor *c)
 			progress(L, 2, c->r);
 		if (c->rec.type != PYM_R_OBJECT)
 			continue;
-		if (c->v >= L->n || c->rec.addr != L->addr[c->v]) {
+		if (c->v >= L->n || c->rec.addr != L->addr[c->v] ||
+		    c->rec.nrefs > L->refs_total - c->rnext) {
 			fail(L, 2, L->dump, "the dump changed while it was being loaded");
 			return stream_fail(c);
 		}
+		c->rbase = c->rnext;
+		c->rnext += c->rec.nrefs;
 		if (c->objects || c->rec.nrefs > 0)
 			return SQLITE_OK;
 		c->v++; /* refs stream: an object without references has no rows */
@@ -661,9 +686,7 @@ static void stream_row(struct stream_cursor *c)
 	struct loader *L = c->L;
 	const struct pym_record *rec = &c->rec;
 	if (!c->objects) {
-		c->dst = index_find(L, rec->refs[c->ref].addr);
-		if (c->dst == NO_ID)
-			L->missing++;
+		c->dst = L->rid[c->rbase + c->ref];
 		return;
 	}
 	uint64_t h = fnv_u64(LOAD_FNV_OFFSET, L->thash[rec->type_index]);
@@ -672,10 +695,9 @@ static void stream_row(struct stream_cursor *c)
 	if (rec->flags & PYM_F_VALUE)
 		h = load_fnv1a(h, rec->value, rec->value_len);
 	h = load_fnv1a(h, "", 1);
-	for (uint32_t i = 0; i < rec->nrefs; i++) {
-		uint32_t t = index_find(L, rec->refs[i].addr);
-		h = fnv_u64(h, t == NO_ID ? 0 : L->thash[L->type[t]]);
-	}
+	const uint32_t *rid = L->rid + c->rbase;
+	for (uint32_t i = 0; i < rec->nrefs; i++)
+		h = fnv_u64(h, rid[i] == NO_ID ? 0 : L->thash[L->type[rid[i]]]);
 	c->fp = h;
 	if (!L->reached[c->v] && !(rec->flags & PYM_F_SYNTHETIC)) {
 		L->tstat[rec->type_index].unreach++;
@@ -692,6 +714,7 @@ static int stream_filter(sqlite3_vtab_cursor *cur, int idxnum, const char *idxst
 	c->v = 0;
 	c->ref = 0;
 	c->eof = 0;
+	c->rbase = c->rnext = 0;
 	c->r = pym_reader_open(c->L->dump, &e);
 	if (!c->r) {
 		fail_reader(c->L, &e);
@@ -751,8 +774,11 @@ static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col
 			else
 				sqlite3_result_int64(ctx, c->dst);
 			break;
-		case RC_DST_ADDRESS:
-			sqlite3_result_int64(ctx, (sqlite3_int64)x->addr);
+		case RC_DST_ADDRESS: /* only when dst cannot say it (schema.sql) */
+			if (c->dst == NO_ID)
+				sqlite3_result_int64(ctx, (sqlite3_int64)x->addr);
+			else
+				sqlite3_result_null(ctx);
 			break;
 		case RC_KIND:
 			sqlite3_result_int64(ctx, x->kind);
@@ -943,7 +969,7 @@ static void loader_release(struct loader *L)
 	                   (void **)&L->root,  (void **)&L->reached, (void **)&L->comp,
 	                   (void **)&L->off,   (void **)&L->edge,  (void **)&L->slot,
 	                   (void **)&L->thash, (void **)&L->tstat, (void **)&L->roots,
-	                   (void **)&L->taddr};
+	                   (void **)&L->taddr, (void **)&L->weak, (void **)&L->rid};
 	for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) {
 		free(*arrays[i]);
 		*arrays[i] = NULL;
@@ -980,7 +1006,7 @@ static int open_build_db(struct loader *L, const char *path)
 	 * writer, a small page cache (appends touch few pages, and index sorts
 	 * spill to temporary files instead of growing the heap: this keeps the
 	 * peak near 50-70 bytes per object with two connections at work). */
-	if (exec(L, "PRAGMA page_size = 4096; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+	if (exec(L, "PRAGMA page_size = 16384; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
 	            " PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -8192;"
 	            " PRAGMA temp_store = FILE; PRAGMA foreign_keys = OFF;"
 	            " BEGIN") < 0 ||

@@ -68,7 +68,8 @@ CREATE TABLE ref_data (
     src         INTEGER NOT NULL,    -- object_data.id of the referrer
     seq         INTEGER NOT NULL,    -- position among src's references, from 0
     dst         INTEGER,             -- object_data.id of the referent, NULL if not in the dump
-    dst_address INTEGER NOT NULL,    -- address of the referent
+    dst_address INTEGER,             -- address of the referent when dst is NULL (not in
+                                     -- the dump); NULL otherwise: it is dst's address
     kind        INTEGER NOT NULL,    -- 0 none, 1 index, 2 dict key, 3 attribute, 4 weak
     label       INTEGER,             -- the index (kind 1) or strings.id (kinds 2, 3)
     PRIMARY KEY (src, seq)           -- rows arrive in this order: no separate src index

@@ -111,9 +111,12 @@ Test(load, references_and_labels, .init = setup, .fini = teardown)
 	cr_expect_eq(q1("SELECT sum(weak) FROM refs"), 1);
 	cr_expect_eq(q1("SELECT label IS NULL FROM refs WHERE src = 0xb000"), 1);
 	/* order of references within an object is kept */
-	cr_expect_eq(q1("SELECT dst_address FROM ref_data r JOIN object_data o ON o.id = r.src"
-	                " WHERE o.address = 0x7000 AND r.seq = 1"),
+	cr_expect_eq(q1("SELECT dst FROM refs r WHERE src = 0x7000 AND label = '[1]'"), 0xd000);
+	cr_expect_eq(q1("SELECT d.address FROM ref_data r JOIN object_data o ON o.id = r.src"
+	                " JOIN object_data d ON d.id = r.dst WHERE o.address = 0x7000 AND r.seq = 1"),
 	             0xd000);
+	/* dst_address is kept only where dst cannot give it */
+	cr_expect_eq(q1("SELECT count(*) FROM ref_data WHERE dst_address IS NOT NULL"), 1);
 }
 
 Test(load, roots_reachability_cycles, .init = setup, .fini = teardown)
