@@ -36,7 +36,7 @@ static const char *const usage[] = {
  * entry, not immortal (flag 2), not synthetic (flag 64) and not a type. */
 #define UNREFERENCED_WHERE                                                           \
 	"o.root = 1 AND (o.flags & 66) = 0"                                                \
-	"  AND NOT EXISTS (SELECT 1 FROM ref_data r WHERE r.dst = o.id)"                   \
+	"  AND NOT EXISTS (SELECT 1 FROM ref_in i WHERE i.dst = o.id)"                   \
 	"  AND NOT EXISTS (SELECT 1 FROM root_data d WHERE d.object = o.id)"               \
 	"  AND o.address NOT IN (SELECT address FROM types WHERE address IS NOT NULL)"
 

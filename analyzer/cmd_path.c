@@ -1,6 +1,6 @@
 /* cmd_path.c — `pymple-analyze path DUMP ADDRESS|--type T`: the shortest
  * chain of references from a root to an object. Breadth-first search
- * backwards from the target over the ref_dst index, stopping at the first
+ * backwards from the target over ref_in (the referrers table), stopping at the first
  * root met: the nearest root, found without loading the whole graph (MAT's
  * "path to GC roots"). Reads the database only. */
 #include <getopt.h>
@@ -125,9 +125,10 @@ static long find_root(sqlite3 *db, struct bfs *b, int64_t target, int weak)
 	sqlite3_stmt *st;
 	long found = -1;
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT r.src, r.kind, r.label, " PATH_ROOT_SQL " FROM ref_data r"
+	                       "SELECT r.src, r.kind, r.label, " PATH_ROOT_SQL " FROM ref_in i"
+	                       " JOIN ref_data r ON r.src = i.src AND r.seq = i.seq"
 	                       " JOIN object_data o ON o.id = r.src JOIN types t ON t.id = o.type_id"
-	                       " WHERE r.dst = ?1 AND (?2 OR r.kind != 4)",
+	                       " WHERE i.dst = ?1 AND (?2 OR r.kind != 4)",
 	                       -1, &st, NULL))
 		return -2;
 	sqlite3_bind_int(st, 2, weak);

@@ -182,8 +182,9 @@ int cmd_referrers(int argc, char **argv)
 	                       " WHERE o.id = ?1",
 	                       -1, &node, NULL) ||
 	    sqlite3_prepare_v2(db,
-	                       "SELECT DISTINCT src, kind, label FROM ref_data WHERE dst = ?1"
-	                       " AND (?2 OR kind != 4) ORDER BY src",
+	                       "SELECT DISTINCT r.src, r.kind, r.label FROM ref_in i JOIN ref_data r"
+	                       " ON r.src = i.src AND r.seq = i.seq WHERE i.dst = ?1"
+	                       " AND (?2 OR r.kind != 4) ORDER BY r.src",
 	                       -1, &refs, NULL)) {
 		rc = cli_sqlite_error(db, file, "referrers");
 		goto out;

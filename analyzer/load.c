@@ -103,6 +103,10 @@ struct loader {
 	/* per reference in dump order: its target's id or NO_ID (not in the
 	 * dump); resolved once in the graph phase, read by both pass-2 streams */
 	uint32_t *rid;
+	/* ref_in rows: the references into object t are in_src/in_seq[in_start[t]
+	 * .. in_start[t + 1]); built in the graph phase, written by the worker */
+	uint32_t *in_start, *in_src, *in_seq;
+	uint64_t in_n;
 	/* address -> id, open addressing, slots hold ids */
 	uint32_t *slot;
 	uint64_t mask;
@@ -456,24 +460,51 @@ static int graph_phase(struct loader *L)
 	uint32_t *dst = (uint32_t *)(void *)L->edge;
 	uint32_t *indeg = calloc((size_t)L->n + 1, sizeof *indeg);
 	uint64_t w = 0;
+	if (L->m >= UINT32_MAX)
+		return fail(L, 1, L->dump, "too many references for one load (%llu)",
+		            (unsigned long long)L->m);
 	L->rid = malloc(((size_t)L->m + 1) * sizeof *L->rid);
-	if (!indeg || !L->rid || index_build(L) < 0) {
+	L->in_start = calloc((size_t)L->n + 2, sizeof *L->in_start);
+	if (!indeg || !L->rid || !L->in_start || index_build(L) < 0) {
 		free(indeg);
 		return fail_oom(L);
 	}
+	/* Every reference resolved once (rid), counted per target for ref_in. */
+	for (uint64_t i = 0; i < L->m; i++) {
+		uint32_t t = index_find(L, L->edge[i]);
+		L->rid[i] = t;
+		if (t == NO_ID)
+			L->missing++;
+		else
+			L->in_start[t + 2]++;
+	}
+	/* ref_in: (src, seq) of the references into each object, in (dst, src,
+	 * seq) order, by a counting sort (stable: sources come in id order). */
+	for (uint32_t v = 0; v < L->n; v++)
+		L->in_start[v + 2] += L->in_start[v + 1];
+	L->in_n = L->in_start[L->n + 1];
+	L->in_src = malloc(((size_t)L->in_n + 1) * sizeof *L->in_src);
+	L->in_seq = malloc(((size_t)L->in_n + 1) * sizeof *L->in_seq);
+	if (!L->in_src || !L->in_seq) {
+		free(indeg);
+		return fail_oom(L);
+	}
+	for (uint32_t v = 0; v < L->n; v++)
+		for (uint64_t i = L->off[v]; i < L->off[v + 1]; i++) {
+			uint32_t t = L->rid[i];
+			if (t == NO_ID)
+				continue;
+			uint32_t k = L->in_start[t + 1]++;
+			L->in_src[k] = v;
+			L->in_seq[k] = (uint32_t)(i - L->off[v]);
+		}
+	/* now in_start[t] .. in_start[t + 1] are t's referrers */
 	for (uint32_t v = 0; v < L->n; v++) {
 		uint64_t b = L->off[v], e = L->off[v + 1];
 		L->off[v] = w;
 		for (uint64_t i = b; i < e; i++) {
-			uint64_t a;
-			memcpy(&a, (const char *)L->edge + 8 * i, 8); /* read before the write below */
-			uint32_t t = index_find(L, a);
-			L->rid[i] = t;
-			if (t == NO_ID) {
-				L->missing++;
-				continue;
-			}
-			if (L->weak[i / 8] & (1u << (i % 8)))
+			uint32_t t = L->rid[i];
+			if (t == NO_ID || (L->weak[i / 8] & (1u << (i % 8))))
 				continue;
 			memcpy((char *)L->edge + 4 * w, &t, 4);
 			w++;
@@ -868,6 +899,115 @@ static const sqlite3_module stream_module = {
     .xRowid = stream_rowid,
 };
 
+/* pym_refin: the ref_in rows (dst, src, seq) from the graph phase's arrays,
+ * in primary-key order, so the b-tree is built by appends (no sort). */
+struct refin_cursor {
+	sqlite3_vtab_cursor base;
+	struct loader *L;
+	uint32_t t; /* current dst */
+	uint64_t k; /* current row: in_src/in_seq index */
+};
+
+static int refin_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                         sqlite3_vtab **out, char **errmsg)
+{
+	struct stream_vtab *t;
+	int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(dst, src, seq)");
+	if (rc != SQLITE_OK)
+		return rc;
+	t = sqlite3_malloc(sizeof *t);
+	if (!t)
+		return SQLITE_NOMEM;
+	memset(t, 0, sizeof *t);
+	t->L = aux;
+	*out = &t->base;
+	return SQLITE_OK;
+}
+
+static int refin_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
+{
+	struct refin_cursor *c = sqlite3_malloc(sizeof *c);
+	if (!c)
+		return SQLITE_NOMEM;
+	memset(c, 0, sizeof *c);
+	c->L = ((struct stream_vtab *)vt)->L;
+	*out = &c->base;
+	return SQLITE_OK;
+}
+
+static int refin_close(sqlite3_vtab_cursor *cur)
+{
+	sqlite3_free(cur);
+	return SQLITE_OK;
+}
+
+/* Moves t forward to the object whose range holds row k. */
+static void refin_settle(struct refin_cursor *c)
+{
+	const struct loader *L = c->L;
+	while (c->t < L->n && c->k >= L->in_start[c->t + 1])
+		c->t++;
+}
+
+static int refin_filter(sqlite3_vtab_cursor *cur, int idxnum, const char *idxstr, int argc,
+                        sqlite3_value **argv)
+{
+	struct refin_cursor *c = (struct refin_cursor *)cur;
+	c->t = 0;
+	c->k = 0;
+	refin_settle(c);
+	return SQLITE_OK;
+}
+
+static int refin_next(sqlite3_vtab_cursor *cur)
+{
+	struct refin_cursor *c = (struct refin_cursor *)cur;
+	c->k++;
+	refin_settle(c);
+	return SQLITE_OK;
+}
+
+static int refin_eof(sqlite3_vtab_cursor *cur)
+{
+	struct refin_cursor *c = (struct refin_cursor *)cur;
+	return c->k >= c->L->in_n;
+}
+
+static int refin_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
+{
+	struct refin_cursor *c = (struct refin_cursor *)cur;
+	const struct loader *L = c->L;
+	sqlite3_result_int64(ctx, col == 0 ? c->t : col == 1 ? L->in_src[c->k] : L->in_seq[c->k]);
+	return SQLITE_OK;
+}
+
+static int refin_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
+{
+	*rowid = (sqlite3_int64)((struct refin_cursor *)cur)->k;
+	return SQLITE_OK;
+}
+
+static const sqlite3_module refin_module = {
+    .iVersion = 1,
+    .xConnect = refin_connect,
+    .xBestIndex = stream_best_index,
+    .xDisconnect = stream_disconnect,
+    .xOpen = refin_open,
+    .xClose = refin_close,
+    .xFilter = refin_filter,
+    .xNext = refin_next,
+    .xEof = refin_eof,
+    .xColumn = refin_column,
+    .xRowid = refin_rowid,
+};
+
+static int insert_refin(struct loader *L)
+{
+	if (sqlite3_create_module_v2(L->db, "pym_refin", &refin_module, L, NULL) != SQLITE_OK)
+		return fail_sql(L, "cannot register the referrer rows");
+	return exec(L, "INSERT INTO ref_in(dst, src, seq) SELECT dst, src, seq FROM pym_refin");
+}
+
 static int pass2(struct loader *L, int objects)
 {
 	const char *name = objects ? "pym_objects" : "pym_refs";
@@ -969,7 +1109,8 @@ static void loader_release(struct loader *L)
 	                   (void **)&L->root,  (void **)&L->reached, (void **)&L->comp,
 	                   (void **)&L->off,   (void **)&L->edge,  (void **)&L->slot,
 	                   (void **)&L->thash, (void **)&L->tstat, (void **)&L->roots,
-	                   (void **)&L->taddr, (void **)&L->weak, (void **)&L->rid};
+	                   (void **)&L->taddr, (void **)&L->weak, (void **)&L->rid,
+	                   (void **)&L->in_start, (void **)&L->in_src, (void **)&L->in_seq};
 	for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) {
 		free(*arrays[i]);
 		*arrays[i] = NULL;
@@ -1036,8 +1177,8 @@ static void *side_main(void *arg)
 	struct sidejob *j = arg;
 	struct loader *L = &j->L;
 	j->rc = -1;
-	if (open_build_db(L, j->path) == 0 && pass2(L, 1) == 0 && run_schema_part(L, 1) == 0 &&
-	    exec(L, "COMMIT") == 0)
+	if (open_build_db(L, j->path) == 0 && pass2(L, 1) == 0 && insert_refin(L) == 0 &&
+	    run_schema_part(L, 1) == 0 && exec(L, "COMMIT") == 0)
 		j->rc = 0;
 	if (L->db && sqlite3_close(L->db) != SQLITE_OK && j->rc == 0)
 		j->rc = fail_sql(L, "cannot close");
@@ -1060,6 +1201,7 @@ static int merge_side(struct loader *L, const char *path)
 	if (rc != SQLITE_DONE)
 		return fail_sql(L, "cannot attach the objects");
 	if (exec(L, "BEGIN; INSERT INTO main.object_data SELECT * FROM side.object_data;"
+	            " INSERT INTO main.ref_in SELECT * FROM side.ref_in;"
 	            " INSERT OR REPLACE INTO main.meta VALUES ('load.complete', '1'); COMMIT") < 0)
 		return -1;
 	return exec(L, "DETACH side");

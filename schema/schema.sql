@@ -75,6 +75,16 @@ CREATE TABLE ref_data (
     PRIMARY KEY (src, seq)           -- rows arrive in this order: no separate src index
 ) WITHOUT ROWID;
 
+-- The referrers of each object: one row per reference whose target is in
+-- the dump (ref_data rows with dst not NULL), keyed by target. It serves as
+-- the index on ref_data(dst), written in key order at load (no sort).
+CREATE TABLE ref_in (
+    dst INTEGER NOT NULL,            -- ref_data.dst
+    src INTEGER NOT NULL,            -- ref_data.src
+    seq INTEGER NOT NULL,            -- ref_data.seq
+    PRIMARY KEY (dst, src, seq)
+) WITHOUT ROWID;
+
 -- Per-type totals computed at load (what `summary` prints without scanning
 -- object_data). Synthetic records (threads, frames) are not counted.
 CREATE TABLE type_stats (
@@ -109,14 +119,16 @@ FROM object_data o JOIN types t ON t.id = o.type_id;
 --   weak is 1 for weak references; missing is 1 if dst is not in the dump.
 -- Two parts so that `WHERE dst = X` and `WHERE src = X` use indexes: the
 -- resolved references (dst = the referent's address, found through
--- object_address then ref_dst) and the unresolved ones (ref_missing).
+-- object_address then ref_in) and the unresolved ones (ref_missing).
 CREATE VIEW refs AS
 SELECT s.address AS src, d.address AS dst,
        CASE r.kind WHEN 1 THEN '[' || r.label || ']'
                    WHEN 2 THEN '[' || quote(k.text) || ']'
                    WHEN 3 THEN '.' || k.text END AS label,
        (r.kind = 4) AS weak, 0 AS missing
-FROM ref_data r JOIN object_data s ON s.id = r.src JOIN object_data d ON d.id = r.dst
+FROM object_data d JOIN ref_in i ON i.dst = d.id
+JOIN ref_data r ON r.src = i.src AND r.seq = i.seq AND r.dst = i.dst
+JOIN object_data s ON s.id = r.src
 LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label
 UNION ALL
 SELECT s.address AS src, r.dst_address AS dst,
@@ -137,7 +149,7 @@ FROM root_data;
 -- @after-load
 -- Indexes, built once the rows are in (faster than maintaining them).
 -- No index on object_data(type_id): per-type questions read type_stats or
--- scan object_data; ref_data needs none on src (its primary key).
+-- scan object_data; ref_data needs none on src (its primary key) nor on
+-- dst (ref_in is that index).
 CREATE INDEX object_address ON object_data(address);
-CREATE INDEX ref_dst ON ref_data(dst);
 CREATE INDEX ref_missing ON ref_data(dst_address) WHERE dst IS NULL;

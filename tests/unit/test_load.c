@@ -453,7 +453,7 @@ Test(load, refs_view_filters_use_indexes, .init = setup, .fini = teardown)
 	load_fixture();
 	const char *p = plan("SELECT * FROM refs WHERE dst = 12288");
 	cr_expect(strstr(p, "SCAN") == NULL, "refs WHERE dst scans:\n%s", p);
-	cr_expect(strstr(p, "object_address") && strstr(p, "ref_dst") && strstr(p, "ref_missing"),
+	cr_expect(strstr(p, "object_address") && strstr(p, "SEARCH i USING PRIMARY KEY (dst=?)") && strstr(p, "ref_missing"),
 	          "refs WHERE dst:\n%s", p);
 	p = plan("SELECT * FROM refs WHERE src = 8192");
 	cr_expect(strstr(p, "SCAN") == NULL, "refs WHERE src scans:\n%s", p);
