@@ -85,6 +85,10 @@ CREATE TABLE ref_in (
     PRIMARY KEY (dst, src, seq)
 ) WITHOUT ROWID;
 
+-- References to addresses not in the dump, by that address. Partial and
+-- small, so it is kept up to date during the load instead of built after.
+CREATE INDEX ref_missing ON ref_data(dst_address) WHERE dst IS NULL;
+
 -- Per-type totals computed at load (what `summary` prints without scanning
 -- object_data). Synthetic records (threads, frames) are not counted.
 CREATE TABLE type_stats (
@@ -152,4 +156,3 @@ FROM root_data;
 -- scan object_data; ref_data needs none on src (its primary key) nor on
 -- dst (ref_in is that index).
 CREATE INDEX object_address ON object_data(address);
-CREATE INDEX ref_missing ON ref_data(dst_address) WHERE dst IS NULL;
