@@ -260,7 +260,7 @@ struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int le
 {
 	if (!alloc)
 		alloc = &pym_alloc_mmap;
-	if (level < 0 || level > 9) {
+	if (level < Z_DEFAULT_COMPRESSION || level > 9) {
 		errno = EINVAL;
 		return NULL;
 	}
