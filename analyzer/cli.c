@@ -41,10 +41,15 @@ static void show_progress(void *ctx, int pass, uint64_t done, uint64_t total)
 {
 	struct cli_progress *p = ctx;
 	double t = now_seconds();
-	if (t - p->start < 1.0 || t - p->last < 0.1)
+	if (t - p->start < 1.0 || (pass < 3 && t - p->last < 0.1))
 		return;
 	p->last = t;
 	p->shown = 1;
+	if (pass >= 3) {
+		fprintf(stderr, "\r%s: loading %s: indexes\033[K", CLI_NAME, p->file);
+		fflush(stderr);
+		return;
+	}
 	unsigned pct = total ? (unsigned)(done * 100 / total) : 0;
 	fprintf(stderr, "\r%s: loading %s: pass %d/2 %3u%%", CLI_NAME, p->file, pass, pct);
 	fflush(stderr);

@@ -119,7 +119,8 @@ static int run_dot(sqlite3 *db, const char *file, long long id, long long limit)
 	nodes = NULL;
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT printf('n%x', o.address),"
-	                       " json_quote(t.name || ' at ' || printf('0x%x', o.address))"
+	                       " json_quote(t.name || coalesce(' ' || substr(o.value, 1, 40), '')"
+	                       " || ' at ' || printf('0x%x', o.address))"
 	                       " FROM dot_nodes d JOIN object_data o ON o.id = d.id"
 	                       " JOIN types t ON t.id = o.type_id ORDER BY o.id",
 	                       -1, &nodes, NULL) ||
@@ -129,7 +130,7 @@ static int run_dot(sqlite3 *db, const char *file, long long id, long long limit)
 	                       " FROM dot_nodes x JOIN ref_data r ON r.src = x.id"
 	                       " JOIN object_data s ON s.id = r.src JOIN object_data d ON d.id = r.dst"
 	                       " LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label"
-	                       " WHERE r.dst IN (SELECT id FROM dot_nodes) ORDER BY r.rowid",
+	                       " WHERE r.dst IN (SELECT id FROM dot_nodes) ORDER BY r.src, r.seq",
 	                       -1, &edges, NULL)) {
 		rc = cli_sqlite_error(db, file, "cycles");
 		goto out;

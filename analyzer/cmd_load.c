@@ -84,6 +84,9 @@ int cmd_load(int argc, char **argv)
 			       "indexes+commit %.3f s, fsync %.3f s; %.0f objects/s\n",
 			       s.t_pass1, s.t_graph, s.t_pass2, s.t_index, s.t_sync,
 			       s.t_total > 0 ? (double)s.objects / s.t_total : 0.0);
+		if (cli_verbose)
+			printf("cpu: %.3f s loading thread, %.3f s objects worker\n", s.cpu_main,
+			       s.cpu_worker);
 	}
 	free(dflt);
 	return CLI_OK;

@@ -17,8 +17,12 @@ static const char *const usage[] = {
 	"",
 	"The shortest chain of references from a root to the object at ADDRESS",
 	"(0x-hex or decimal), or to up to N reachable instances of type T, one step",
-	"per line: the root first, each later step with the label of the reference",
-	"into it ([7] index, ['key'] dict key, .name attribute).",
+	"per line, the root first; each line ends with the label of the reference",
+	"to the next line's object ([7] index, ['key'] dict key, .name attribute):",
+	"  module app",
+	"  -> dict ['CACHE']",
+	"  -> list [7]",
+	"  -> app.Session at 0x7f3a...",
 	"",
 	"  --type T           paths to instances of T (builtins bare: dict; others",
 	"                     module.qualname)",
@@ -212,15 +216,23 @@ static int print_chain(sqlite3 *db, const struct bfs *b, long root, enum out_for
 				out_csv_field(stdout, value, strlen(value));
 			fputs("\r\n", stdout);
 		} else {
-			printf("%s%s", step ? "-> " : "", type ? type : "?");
+			/* Each line ends with the label of the reference to the next
+			 * line's object (`dict ['CACHE'] -> dict ...`), so it is
+			 * printed when the next step is read. A module's `.__dict__`
+			 * is left out: the next line shows that dict anyway. */
+			if (step) {
+				if (edge && strcmp(edge, ".__dict__") != 0)
+					printf(" %s", edge);
+				fputs("\n-> ", stdout);
+			}
+			fputs(type ? type : "?", stdout);
 			/* Names (module app, function f) for the root and the target. */
 			if (value && (step == 0 || last))
 				printf(" %.60s%s", value, strlen(value) > 60 ? "..." : "");
-			if (edge)
-				printf(" %s", edge);
-			if (last || step == 0)
+			if (last || (step == 0 && !value))
 				printf(" at 0x%llx", (unsigned long long)addr);
-			putchar('\n');
+			if (last)
+				putchar('\n');
 		}
 		sqlite3_reset(st);
 	}
@@ -354,11 +366,18 @@ int cmd_path(int argc, char **argv)
 		sqlite3_close(db);
 		return rc;
 	}
-	/* --type: the first reachable instances in dump order. */
+	/* --type: the first reachable instances in dump order, else the first
+	 * unreachable ones. Scanning in id order stops at the limit, so common
+	 * types answer at once (there is no index on type_id). */
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT o.id FROM object_data o JOIN types t ON t.id = o.type_id"
-	                       " WHERE t.name = ?1 ORDER BY o.reachable DESC, o.id LIMIT ?2",
+	                       "SELECT id FROM (SELECT o.id AS id FROM object_data o"
+	                       "  WHERE o.type_id IN (SELECT id FROM types WHERE name = ?1)"
+	                       "  AND o.reachable = 1 ORDER BY o.id LIMIT ?2)"
+	                       " UNION ALL SELECT id FROM (SELECT o.id AS id FROM object_data o"
+	                       "  WHERE o.type_id IN (SELECT id FROM types WHERE name = ?1)"
+	                       "  AND o.reachable = 0 ORDER BY o.id LIMIT ?2)"
+	                       " LIMIT ?2",
 	                       -1, &st, NULL)) {
 		rc = cli_sqlite_error(db, file, "path");
 		sqlite3_close(db);

@@ -34,7 +34,8 @@ static const char *const usage[] = {
 
 /* A tree node waiting on the explicit stack. */
 struct item {
-	int64_t id, parent_id; /* parent_id: the referent (-1 for the top object) */
+	int64_t id, parent_id; /* parent_id: the referent (-1 for the top object);
+	                        * id -1: a "more referrers" marker, count in label */
 	int depth, last;       /* last: the last child shown under its parent */
 	int kind;              /* edge kind from id into parent_id, -1: none */
 	int64_t label;
@@ -207,6 +208,15 @@ int cmd_referrers(int argc, char **argv)
 		goto oom;
 	while (stk.n) {
 		struct item it = stk.v[--stk.n];
+		if (it.id < 0) {
+			/* The "more referrers" marker, after the shown ones. */
+			if (mode == M_TABLE) {
+				for (int d = 1; d < it.depth; d++)
+					fputs(open_last[d] ? "   " : "|  ", stdout);
+				printf("+- ... %lld more referrers (--limit)\n", (long long)it.label);
+			}
+			continue;
+		}
 		int fresh = idset_add(&seen, it.id);
 		if (fresh < 0) {
 			free(addr_at);
@@ -270,10 +280,14 @@ int cmd_referrers(int argc, char **argv)
 			if (fresh) {
 				/* Labels are JSON strings: valid DOT quoted strings too. */
 				sqlite3_stmt *q;
-				if (sqlite3_prepare_v2(db, "SELECT json_quote(?1 || ' at ' || printf('0x%x', ?2))",
+				if (sqlite3_prepare_v2(db,
+				                       "SELECT json_quote(?1 || coalesce(' ' || substr(?3, 1, 40), '')"
+				                       " || ' at ' || printf('0x%x', ?2))",
 				                       -1, &q, NULL) == SQLITE_OK) {
 					sqlite3_bind_text(q, 1, type ? type : "?", -1, SQLITE_TRANSIENT);
 					sqlite3_bind_int64(q, 2, (int64_t)a);
+					if (value)
+						sqlite3_bind_text(q, 3, value, -1, SQLITE_TRANSIENT);
 					if (sqlite3_step(q) == SQLITE_ROW)
 						printf("  n%llx [label=%s%s];\n", (unsigned long long)a,
 						       (const char *)sqlite3_column_text(q, 0),
@@ -324,13 +338,11 @@ int cmd_referrers(int argc, char **argv)
 			rc = cli_sqlite_error(db, file, "referrers");
 			goto out;
 		}
-		if (more && mode == M_TABLE) {
-			/* Printed before the children: the tree stays well formed. */
-			for (int d = 1; d <= it.depth; d++)
-				fputs(open_last[d] ? "   " : "|  ", stdout);
-			printf("   (%lld more referrers not shown; --limit)\n", more);
+		if (more && push(&stk, (struct item){-1, it.id, it.depth + 1, 1, -1, more}) < 0) {
+			free(addr_at);
+			goto oom;
 		}
-		if (kids.n)
+		if (kids.n && !more)
 			kids.v[kids.n - 1].last = 1;
 		for (size_t i = kids.n; i-- > 0;)
 			if (push(&stk, kids.v[i]) < 0) {

@@ -13,7 +13,7 @@
 /* Version of the database layout the loader writes (meta load.version). A
  * database with another version is reloaded from its dump when the dump is
  * at hand, refused otherwise. Bump it when schema/schema.sql changes. */
-#define DB_LAYOUT_VERSION "1"
+#define DB_LAYOUT_VERSION "2"
 
 struct db_error {
 	int status;     /* exit status the CLI should use: 2 bad input, 1 runtime */
@@ -21,8 +21,9 @@ struct db_error {
 	char msg[512];   /* lower case, no trailing period, no file name */
 };
 
-/* Progress of a load, called now and then (about every 1/4 s worth of work)
- * with the dump bytes read so far out of total, pass 1 or 2. */
+/* Progress of a load, called now and then with the dump bytes read so far
+ * out of total in pass 1 or 2, and once with pass 3 (0, 0) when the index
+ * builds and the final copy start. Called on the loading thread only. */
 typedef void (*db_progress_fn)(void *ctx, int pass, uint64_t done, uint64_t total);
 
 struct db_open_opts {

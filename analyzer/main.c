@@ -1,11 +1,13 @@
 /* main.c — pymple-analyze's entry point: global options and a sorted table
  * of subcommands (name, function, one-line summary), `help`, --help and
  * --version. Nothing else lives here: each command is analyzer/cmd_<name>.c. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "load.h"
 #include "pymple_format.h"
 
 #define PYMPLE_VERSION "0.1.0"
@@ -18,13 +20,13 @@ struct command {
 
 /* Sorted by name; `help` prints it in this order. */
 static const struct command commands[] = {
-    /* {"check", cmd_check, "verify a dump's structure and checksums"}, */
+    {"check", cmd_check, "verify a dump's structure and checksums"},
     {"cycles", cmd_cycles, "reference cycles grouped by type make-up"},
     {"diff", cmd_diff, "per-type change between two dumps"},
     {"garbage", cmd_garbage, "unreachable objects summarized by type"},
     {"growth", cmd_growth, "types that grow at every step of a series of dumps"},
     {"help", NULL, "list the commands, or show one command's help"},
-    /* {"inspect", cmd_inspect, "print a dump's records in readable form"}, */
+    {"inspect", cmd_inspect, "print a dump's records in readable form"},
     {"load", cmd_load, "load a dump into an SQLite database"},
     {"path", cmd_path, "shortest chain of references from a root to an object"},
     {"referrers", cmd_referrers, "tree of the objects that refer to an object"},
@@ -73,7 +75,17 @@ static void list_commands(FILE *fp)
 
 static int cmd_help(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+	static const char *const help_usage[] = {
+	    "help [<command>]",
+	    "",
+	    "Lists the commands, or shows the help of one command.",
+	    NULL,
+	};
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		cli_usage(stdout, help_usage);
+		return CLI_OK;
+	}
+	if (argc < 2) {
 		list_commands(stdout);
 		return CLI_OK;
 	}
@@ -89,8 +101,25 @@ static int cmd_help(int argc, char **argv)
 	return c->fn(2, args);
 }
 
+/* An interrupted load leaves no temporary files: remove them, then die of
+ * the signal as if unhandled. */
+static void on_fatal_signal(int sig)
+{
+	load_cleanup_signal_safe();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int main(int argc, char **argv)
 {
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+	for (size_t k = 0; k < sizeof sigs / sizeof *sigs; k++) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_fatal_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[k], &sa, NULL);
+	}
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];

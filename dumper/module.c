@@ -35,17 +35,17 @@ PyDoc_STRVAR(dump_doc,
 static PyObject *py_dump(PyObject *self, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = {"path", "values", NULL};
-	PyObject *path = Py_None, *fspath = NULL;
+	PyObject *arg = Py_None, *path, *fspath = NULL;
 	int values = 1;
 	(void)self;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$p:dump", kwlist, &path, &values))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$p:dump", kwlist, &arg, &values))
 		return NULL;
-	if (path == Py_None) {
+	if (arg == Py_None) {
 		path = default_path();
 		if (!path)
 			return NULL;
 	} else {
-		path = PyOS_FSPath(path);
+		path = PyOS_FSPath(arg);
 		if (!path)
 			return NULL;
 		if (!PyUnicode_Check(path)) { /* bytes path: return it as str */
@@ -60,36 +60,44 @@ static PyObject *py_dump(PyObject *self, PyObject *args, PyObject *kw)
 		Py_DECREF(path);
 		return NULL;
 	}
+	/* When path is the caller's own str, the call's arguments keep it alive:
+	 * drop our reference so the dump shows the refcount the program has. */
+	int borrowed = path == arg;
+	if (borrowed)
+		Py_DECREF(path);
 	struct pym_sink sink;
 	struct pym_dump_opts opts = {.values = values, .in_child = 0, .level = 1};
 	struct pym_dump_stats stats;
 	char err[256] = "";
+	int rc = -1, e = 0;
+	const char *step = "open";
 	if (pym_sink_open(&sink, PyBytes_AS_STRING(fspath)) < 0) {
-		PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
-		goto fail;
-	}
-	if (pym_dump_fd(sink.fd, &opts, &stats, err, sizeof err) < 0) {
-		int e = errno;
+		e = errno;
+	} else if (step = "dump", pym_dump_fd(sink.fd, &opts, &stats, err, sizeof err) < 0) {
+		e = errno;
 		pym_sink_abort(&sink);
-		if (e == ENOMEM) {
-			PyErr_NoMemory();
-		} else {
-			PyObject *exc = Py_BuildValue("(isO)", e, err, path);
-			if (exc) {
-				PyErr_SetObject(PyExc_OSError, exc);
-				Py_DECREF(exc);
-			}
+	} else if (step = "commit", pym_sink_commit(&sink) < 0) {
+		e = errno;
+	} else {
+		rc = 0;
+	}
+	if (borrowed)
+		Py_INCREF(path);
+	Py_DECREF(fspath);
+	if (rc == 0)
+		return path;
+	if (e == ENOMEM) {
+		PyErr_NoMemory();
+	} else if (step[0] == 'd' && err[0]) {
+		PyObject *exc = Py_BuildValue("(isO)", e, err, path);
+		if (exc) {
+			PyErr_SetObject(PyExc_OSError, exc);
+			Py_DECREF(exc);
 		}
-		goto fail;
-	}
-	if (pym_sink_commit(&sink) < 0) {
+	} else {
+		errno = e;
 		PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
-		goto fail;
 	}
-	Py_DECREF(fspath);
-	return path;
-fail:
-	Py_DECREF(fspath);
 	Py_DECREF(path);
 	return NULL;
 }
@@ -104,8 +112,10 @@ static struct PyModuleDef moddef = {
 	NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__pymple(void);
-PyMODINIT_FUNC PyInit__pymple(void)
+/* 3.8's PyMODINIT_FUNC does not mark the symbol visible; we build with
+ * -fvisibility=hidden, so say it here. */
+__attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__pymple(void);
+__attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__pymple(void)
 {
 	if (pym_walk_prepare() < 0)
 		return NULL;

@@ -85,8 +85,8 @@ struct vset {
 	size_t chunk_left;
 	void **chunks; /* every chunk, for freeing */
 	size_t nchunks, chunks_cap;
-	uint64_t last_key;
-	uint8_t *last_bm;
+	uint64_t ckey[256]; /* direct-mapped cache of recent regions */
+	uint8_t *cbm[256];
 };
 
 static uint64_t mix64(uint64_t x)
@@ -126,8 +126,9 @@ static int vset_rehash(struct vset *s, size_t ncap)
 
 static uint8_t *vset_region(struct vset *s, uint64_t key)
 {
-	if (key == s->last_key)
-		return s->last_bm;
+	size_t c = key & 255;
+	if (s->ckey[c] == key)
+		return s->cbm[c];
 	if (s->used * 2 >= s->cap && vset_rehash(s, s->cap ? s->cap * 2 : 1024) < 0)
 		return NULL;
 	size_t j = mix64(key) & (s->cap - 1);
@@ -156,9 +157,9 @@ static uint8_t *vset_region(struct vset *s, uint64_t key)
 		s->chunk_left--;
 		s->used++;
 	}
-	s->last_key = key;
-	s->last_bm = s->bms[j];
-	return s->last_bm;
+	s->ckey[c] = key;
+	s->cbm[c] = s->bms[j];
+	return s->cbm[c];
 }
 
 /* 1 if addr was already in the set, 0 if it was added now, -1 on ENOMEM. */
@@ -257,9 +258,39 @@ static void amap_free(struct amap *m)
 #define TI_SIZEOF_C 1u  /* sizeof_fn is the type's C __sizeof__ */
 #define TI_APPROX 2u    /* __sizeof__ is not C: layout size only */
 
+/* What an object's type says about how to walk it, decided once per type. */
+enum tkind {
+	K_OTHER,
+	K_DICT,  /* exact dict */
+	K_LIST,  /* exact list */
+	K_TUPLE, /* exact tuple */
+	K_STR,   /* str and subclasses: leaves */
+	K_BYTES,
+	K_INT,
+	K_FLOAT,
+};
+
+/* Which value preview and length an object of the type gets. */
+enum vkind {
+	V_NONE,
+	V_SINGLETON, /* None, True, False */
+	V_STR,
+	V_BYTES,
+	V_INT,
+	V_FLOAT,
+	V_MODULE,
+	V_FUNCTION,
+	V_CODE,
+	V_TYPE,
+	V_CFUNCTION,
+	V_CONTAINER, /* no preview, but a length */
+};
+
 struct tinfo {
 	uint32_t wtype; /* writer type index */
 	uint32_t flags;
+	uint32_t kind;  /* enum tkind */
+	uint32_t vkind; /* enum vkind */
 	PyCFunction sizeof_fn;
 	uint32_t slot0, nslots; /* into walk.slots */
 };
@@ -275,6 +306,8 @@ struct slotinfo {
 #define INT_DIGITS_MAX 100     /* decimal digits kept in an int preview */
 #define INT_EXACT_LIMBS 400    /* larger ints get an approximate preview */
 #define CLAIM_WINDOW 64
+#define TYPE_CACHE 64
+#define STR_CACHE 1024
 
 struct walk {
 	struct pym_writer *w;
@@ -292,8 +325,10 @@ struct walk {
 	struct slotinfo *slots;
 	size_t nslots, slots_cap;
 	struct amap strs; /* str object or C string address -> string id */
-	PyTypeObject *last_tp;
-	uint32_t last_ti;
+	PyTypeObject *type_ckey[TYPE_CACHE]; /* direct-mapped caches */
+	uint32_t type_cidx[TYPE_CACHE];
+	PyObject *str_ckey[STR_CACHE];
+	uint32_t str_cid[STR_CACHE];
 	uint32_t *scratch; /* big-int digits */
 	size_t scratch_cap;
 	char val[VAL_CAP];
@@ -387,11 +422,18 @@ static int cstr_id(struct walk *wk, const char *s, uint32_t *id)
 
 static int str_id(struct walk *wk, PyObject *s, uint32_t *id)
 {
-	if (amap_get(&wk->strs, (uintptr_t)s, id))
+	size_t c = ((uintptr_t)s >> 4) & (STR_CACHE - 1);
+	if (wk->str_ckey[c] == s) {
+		*id = wk->str_cid[c];
 		return 0;
-	size_t n = str_text(s, wk->name, 512);
-	if (pym_writer_string(wk->w, wk->name, n, id) < 0 || amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
-		return fail(wk);
+	}
+	if (!amap_get(&wk->strs, (uintptr_t)s, id)) {
+		size_t n = str_text(s, wk->name, 512);
+		if (pym_writer_string(wk->w, wk->name, n, id) < 0 || amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
+			return fail(wk);
+	}
+	wk->str_ckey[c] = s;
+	wk->str_cid[c] = *id;
 	return 0;
 }
 
@@ -418,12 +460,14 @@ static int push(struct walk *wk, PyObject *o)
 		return fail(wk);
 	if (r)
 		return 0;
-	size_t capb = wk->stack_cap;
-	void *p = wk->stack;
-	if (mm_grow(&p, &capb, (wk->nstack + 1) * sizeof(PyObject *)) < 0)
-		return fail(wk);
-	wk->stack = p;
-	wk->stack_cap = capb;
+	if ((wk->nstack + 1) * sizeof(PyObject *) > wk->stack_cap) {
+		size_t capb = wk->stack_cap;
+		void *p = wk->stack;
+		if (mm_grow(&p, &capb, (wk->nstack + 1) * sizeof(PyObject *)) < 0)
+			return fail(wk);
+		wk->stack = p;
+		wk->stack_cap = capb;
+	}
 	wk->stack[wk->nstack++] = o;
 	return 0;
 }
@@ -542,11 +586,41 @@ static int type_slots(struct walk *wk, PyTypeObject *tp, struct tinfo *ti)
 	return 0;
 }
 
+static uint32_t value_kind(PyTypeObject *tp)
+{
+	if (tp == Py_TYPE(Py_None) || tp == &PyBool_Type)
+		return V_SINGLETON;
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_UNICODE_SUBCLASS))
+		return V_STR;
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_BYTES_SUBCLASS))
+		return V_BYTES;
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_LONG_SUBCLASS))
+		return V_INT;
+	if (PyType_IsSubtype(tp, &PyFloat_Type))
+		return V_FLOAT;
+	if (PyType_IsSubtype(tp, &PyModule_Type))
+		return V_MODULE;
+	if (tp == &PyFunction_Type)
+		return V_FUNCTION;
+	if (tp == &PyCode_Type)
+		return V_CODE;
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_TYPE_SUBCLASS))
+		return V_TYPE;
+	if (PyType_IsSubtype(tp, &PyCFunction_Type))
+		return V_CFUNCTION;
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_LIST_SUBCLASS | Py_TPFLAGS_TUPLE_SUBCLASS | Py_TPFLAGS_DICT_SUBCLASS) ||
+	    PyType_IsSubtype(tp, &PyByteArray_Type) || PyType_IsSubtype(tp, &PySet_Type) ||
+	    PyType_IsSubtype(tp, &PyFrozenSet_Type))
+		return V_CONTAINER;
+	return V_NONE;
+}
+
 static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 {
 	uint32_t idx;
-	if (tp == wk->last_tp)
-		return &wk->ti[wk->last_ti];
+	size_t c = ((uintptr_t)tp >> 4) & (TYPE_CACHE - 1);
+	if (wk->type_ckey[c] == tp)
+		return &wk->ti[wk->type_cidx[c]];
 	if (!amap_get(&wk->types, (uintptr_t)tp, &idx)) {
 		size_t capb = wk->ti_cap;
 		void *p = wk->ti;
@@ -575,6 +649,24 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 		}
 		if (!(ti->flags & TI_SIZEOF_C))
 			ti->flags |= TI_APPROX;
+		if (tp == &PyDict_Type)
+			ti->kind = K_DICT;
+		else if (tp == &PyList_Type)
+			ti->kind = K_LIST;
+		else if (tp == &PyTuple_Type)
+			ti->kind = K_TUPLE;
+		else if (PyType_FastSubclass(tp, Py_TPFLAGS_UNICODE_SUBCLASS) && !tp->tp_traverse)
+			ti->kind = K_STR;
+		else if (PyType_FastSubclass(tp, Py_TPFLAGS_BYTES_SUBCLASS) && !tp->tp_traverse)
+			ti->kind = K_BYTES;
+		else if (tp == &PyLong_Type)
+			ti->kind = K_INT;
+		else if (tp == &PyFloat_Type)
+			ti->kind = K_FLOAT;
+		ti->vkind = value_kind(tp);
+		/* The type is walked like any object: once, from here. */
+		if (push(wk, (PyObject *)tp) < 0)
+			return NULL;
 		if (type_slots(wk, tp, ti) < 0)
 			return NULL;
 		idx = (uint32_t)wk->nti++;
@@ -583,8 +675,8 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 			return NULL;
 		}
 	}
-	wk->last_tp = tp;
-	wk->last_ti = idx;
+	wk->type_ckey[c] = tp;
+	wk->type_cidx[c] = idx;
 	return &wk->ti[idx];
 }
 
@@ -677,10 +769,12 @@ static size_t code_where(PyCodeObject *co, PyObject *name, char *out, size_t cap
 }
 
 /* Writes the value preview of o into wk->val; returns its length. */
-static size_t value_of(struct walk *wk, PyObject *o, int *trunc)
+static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 {
 	char *v = wk->val;
 	*trunc = 0;
+	if (vkind == V_NONE || vkind == V_CONTAINER)
+		return 0;
 	if (o == Py_None) {
 		memcpy(v, "None", 4);
 		return 4;
@@ -929,7 +1023,16 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	wk->nrefs = 0;
 	wk->cursor = 0;
 	*extra = 0;
-	if (PyDict_CheckExact(o)) {
+	switch (ti->kind) {
+	case K_STR:
+	case K_BYTES:
+	case K_INT:
+	case K_FLOAT:
+		return;
+	default:
+		break;
+	}
+	if (ti->kind == K_DICT) {
 		Py_ssize_t pos = 0;
 		PyObject *k, *v;
 		while (PyDict_Next(o, &pos, &k, &v)) {
@@ -938,8 +1041,8 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 		}
 		return;
 	}
-	if (PyList_CheckExact(o) || PyTuple_CheckExact(o)) {
-		PyObject **items = PyList_CheckExact(o) ? ((PyListObject *)o)->ob_item : ((PyTupleObject *)o)->ob_item;
+	if (ti->kind == K_LIST || ti->kind == K_TUPLE) {
+		PyObject **items = ti->kind == K_LIST ? ((PyListObject *)o)->ob_item : ((PyTupleObject *)o)->ob_item;
 		for (Py_ssize_t i = 0; i < Py_SIZE(o); i++)
 			if (items[i])
 				ref_add(wk, items[i], ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX, 1);
@@ -1030,8 +1133,6 @@ static int emit(struct walk *wk, PyObject *o)
 	struct tinfo *ti = type_info(wk, tp);
 	if (!ti)
 		return -1;
-	if (push(wk, (PyObject *)tp) < 0)
-		return -1;
 	struct pym_object rec;
 	memset(&rec, 0, sizeof rec);
 	rec.addr = (uintptr_t)o;
@@ -1070,12 +1171,12 @@ static int emit(struct walk *wk, PyObject *o)
 		return -1;
 	if (rec.extra)
 		rec.flags |= PYM_F_EXTRA;
-	if (has_length(o, &rec.length))
+	if (ti->vkind != V_NONE && has_length(o, &rec.length))
 		rec.flags |= PYM_F_LENGTH;
 	if (wk->opts->values) {
 		int trunc;
-		size_t n = value_of(wk, o, &trunc);
-		if (n || PyUnicode_Check(o) || PyBytes_Check(o)) {
+		size_t n = value_of(wk, o, ti->vkind, &trunc);
+		if (n || ti->vkind == V_STR || ti->vkind == V_BYTES) {
 			rec.value = wk->val;
 			rec.value_len = (uint32_t)n;
 			rec.flags |= PYM_F_VALUE | (trunc ? PYM_F_VALUE_TRUNC : 0);

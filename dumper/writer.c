@@ -153,8 +153,9 @@ static inline unsigned char *put_varint(unsigned char *p, uint64_t v)
 /* Zigzag: 0,-1,1,-2,... -> 0,1,2,3,... so small negative deltas stay short. */
 static inline unsigned char *put_svarint(unsigned char *p, uint64_t delta)
 {
-	int64_t s = (int64_t)delta;
-	return put_varint(p, ((uint64_t)s << 1) ^ (uint64_t)(s >> 63));
+	/* the sign bit, smeared over all 64 bits, without shifting a signed value */
+	uint64_t sign = 0 - (delta >> 63);
+	return put_varint(p, (delta << 1) ^ sign);
 }
 
 static inline unsigned char *put_str(unsigned char *p, const char *s, size_t n)

@@ -34,7 +34,7 @@ have() {
 step "1. Run a program that leaks, dumping its heap after each round" \
 	"samples/registry_leak.py keeps every Session in a dict and never evicts one." \
 	env PYTHONPATH="$BUILD/python" "$PYTHON" "$HERE/registry_leak.py" \
-	--rounds 2 --requests 500 --dump-dir "$tmp"
+	--rounds 2 --requests 2000 --dump-dir "$tmp"
 
 A="$tmp/round-1.dump"
 B="$tmp/round-2.dump"
@@ -45,7 +45,7 @@ step "2. What holds the memory after round 2?" \
 
 if have diff; then
 	step "3. What grew between round 1 and round 2?" \
-		"A leak shows as types whose count grows by the same amount every round." \
+		"Per-type change in count and bytes; a leak grows by about as much every round." \
 		"$AN" diff "$A" "$B" --limit 10
 else
 	printf '\n=== 3. (skipped: this pymple-analyze has no "diff" command yet)\n'

@@ -99,6 +99,38 @@ def test_diff_shows_exact_leak(ctx):
     assert line and line[0].split(",")[3] == str(n) and line[0].split(",")[6] == str(truth["size"])
 
 
+REUSE_SCRIPT = r'''
+import json, pymple
+class Old:
+    pass
+class New:
+    pass
+olds = [Old() for _ in range(2000)]
+old_ids = [id(o) for o in olds]
+pymple.dump("a.dump")
+del olds                                 # freed: pymalloc hands the memory
+news = [New() for _ in range(2000)]      # to the next objects of that size
+json.dump({"old": old_ids, "new": [id(o) for o in news]}, open("truth.json", "w"))
+pymple.dump("b.dump")
+'''
+
+
+def test_diff_reused_address_is_not_the_same_object(ctx):
+    run_py(ctx, "leak_reuse.py", REUSE_SCRIPT)
+    t = read_json(ctx, "truth.json")
+    reused = set(t["old"]) & set(t["new"])
+    # The premise: CPython reuses addresses (if it did not, there is nothing to check).
+    assert len(reused) > 100, len(reused)
+    a, b = os.path.join(ctx.tmp, "a.dump"), os.path.join(ctx.tmp, "b.dump")
+    new = {r["address"]: r for r in analyze_json(ctx, "diff", a, b, "--new", "--limit", "0")}
+    # Same address, different object: every New instance is new, none is
+    # matched to the Old instance that lived at its address in A.
+    assert all(x in new and new[x]["type"] == "__main__.New" for x in t["new"])
+    rows = {r["type"]: r for r in analyze_json(ctx, "diff", a, b)}
+    assert rows["__main__.New"]["count_delta"] == 2000
+    assert rows["__main__.Old"]["count_delta"] == -2000
+
+
 GROWTH_SCRIPT = r'''
 import json, pymple
 class Grows:
@@ -209,8 +241,10 @@ def test_path_is_shortest_and_real(ctx):
     table = analyze(ctx, "path", os.path.join(ctx.tmp, "p.dump"), hex(t["target"]))
     lines = table.strip().splitlines()
     assert len(lines) == len(steps), table
-    assert lines[-1].startswith("-> __main__.Session [7] at 0x%x" % t["target"]), table
-    assert lines[-2].startswith("-> list ['users']"), table
+    assert lines[-1] == "-> __main__.Session at 0x%x" % t["target"], table
+    assert lines[-2] == "-> list [7]", table
+    assert lines[-3] == "-> dict ['users']", table
+    assert lines[-4].endswith("dict ['CACHE']"), table
     # --type finds the same object.
     typed = analyze_json(ctx, "path", os.path.join(ctx.tmp, "p.dump"),
                          "--type", "__main__.Session")
@@ -265,6 +299,19 @@ def make():
         x.next = y
     return ring
 
+class CLeak:
+    pass
+def c_leak(n):
+    # What a C extension's missing Py_DECREF does: a reference nobody owns.
+    import ctypes
+    ids = []
+    for _ in range(n):
+        o = CLeak()
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(o))
+        ids.append(id(o))
+    return ids
+
+CLEAKED = c_leak(3)
 RING = make()                            # a live cycle of 5
 ALIVE = Alive()
 ALIVE.me = ALIVE                         # a live self cycle
@@ -305,6 +352,7 @@ json.dump({
     "selfie": [id(o) for o in garbage if type(o) is Selfie],
     "ring": ring_ids,
     "alive": id(ALIVE),
+    "cleaked": CLEAKED,
 }, open("truth.json", "w"))
 '''
 
@@ -332,13 +380,20 @@ def test_unreachable_equals_gc_garbage(ctx):
     assert not not_held, not_held[:10]
     assert t["alive"] not in {a for a, _ in flagged}
     # `garbage` summarizes the same objects by type.
-    rows = analyze_json(ctx, "garbage", dump)
+    rows = analyze_json(ctx, "garbage", dump, "--limit", "0")
     unreach = {r["type"]: r for r in rows if r["kind"] == "unreachable"}
     assert unreach["__main__.Pair"]["count"] == 80
     assert unreach["__main__.Selfie"]["count"] == 1
     assert sum(r["count"] for r in unreach.values()) == len(flagged) - sum(
         1 for _, f in flagged if f & PYM_F_SYNTHETIC)
     assert "__main__.Ring" not in unreach and "__main__.Alive" not in unreach
+    # Objects kept alive by a reference nobody in the heap owns (a C leak).
+    unref = {r["type"]: r for r in rows if r["kind"] == "unreferenced"}
+    assert unref["__main__.CLeak"]["count"] == 3, unref.get("__main__.CLeak")
+    got = db.execute("SELECT address, root, reachable FROM objects"
+                     " WHERE type = '__main__.CLeak'").fetchall()
+    assert sorted(a for a, _, _ in got) == sorted(t["cleaked"]), got
+    assert all(root == 1 and reach == 1 for _, root, reach in got), got
 
 
 def test_cycles_match_built(ctx):

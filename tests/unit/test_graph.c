@@ -320,3 +320,117 @@ Test(graph, random_against_closure_oracle)
 		graph_release(&g);
 	}
 }
+
+/* A larger random graph (mostly forward edges, some back edges: a mix of
+ * many small cycles and a few big ones) against Kosaraju's algorithm, an
+ * independent method: finish order on g, then BFS on the reverse graph. */
+Test(graph, scc_matches_kosaraju_large, .timeout = 0)
+{
+	const uint32_t n = 300000;
+	const uint64_t m = 700000;
+	uint32_t *s = malloc(m * sizeof *s), *d = malloc(m * sizeof *d);
+	cr_assert(s && d);
+	for (uint64_t i = 0; i < m; i++) {
+		uint32_t a = rnd(n), b = rnd(n);
+		/* 97% of edges go forward (to a higher id): long acyclic stretches. */
+		if ((a > b) == (rnd(100) < 97)) {
+			uint32_t t = a;
+			a = b;
+			b = t;
+		}
+		s[i] = a;
+		d[i] = rnd(50) ? b : a; /* 2% self-edges */
+	}
+	struct graph g, r;
+	cr_assert_eq(graph_build(&g, n, s, d, m), 0);
+	cr_assert_eq(graph_reverse(&g, &r), 0);
+	free(s);
+	free(d);
+	uint32_t *comp = malloc(n * sizeof *comp), nc;
+	cr_assert_eq(graph_scc(&g, comp, &nc), 0);
+
+	uint32_t *order = malloc(n * sizeof *order), *stk = malloc(n * sizeof *stk), no = 0;
+	uint64_t *it = malloc(n * sizeof *it);
+	uint8_t *seen = calloc(n, 1);
+	for (uint32_t v0 = 0; v0 < n; v0++) {
+		if (seen[v0])
+			continue;
+		size_t sp = 0;
+		stk[sp] = v0;
+		it[sp++] = g.off[v0];
+		seen[v0] = 1;
+		while (sp) {
+			uint32_t v = stk[sp - 1];
+			if (it[sp - 1] < g.off[v + 1]) {
+				uint32_t w = g.dst[it[sp - 1]++];
+				if (!seen[w]) {
+					seen[w] = 1;
+					stk[sp] = w;
+					it[sp++] = g.off[w];
+				}
+			} else {
+				order[no++] = v;
+				sp--;
+			}
+		}
+	}
+	uint32_t *k = malloc(n * sizeof *k), kc = 0, *q = stk;
+	for (uint32_t v = 0; v < n; v++)
+		k[v] = UINT32_MAX;
+	for (uint32_t i = n; i-- > 0;) {
+		uint32_t v = order[i];
+		if (k[v] != UINT32_MAX)
+			continue;
+		size_t h = 0, t = 0;
+		q[t++] = v;
+		k[v] = kc;
+		while (h < t) {
+			uint32_t x = q[h++];
+			for (uint64_t e = r.off[x]; e < r.off[x + 1]; e++)
+				if (k[r.dst[e]] == UINT32_MAX) {
+					k[r.dst[e]] = kc;
+					q[t++] = r.dst[e];
+				}
+		}
+		kc++;
+	}
+	uint32_t *size = calloc(kc, sizeof *size), *fwd = malloc(n * sizeof *fwd);
+	uint32_t *back = malloc(kc * sizeof *back), cyclic = 0;
+	for (uint32_t v = 0; v < n; v++)
+		size[k[v]]++;
+	for (uint32_t v = 0; v < n; v++)
+		fwd[v] = UINT32_MAX;
+	for (uint32_t c = 0; c < kc; c++)
+		back[c] = UINT32_MAX;
+	for (uint32_t v = 0; v < n; v++) {
+		int self = 0;
+		for (uint64_t e = g.off[v]; e < g.off[v + 1]; e++)
+			self |= g.dst[e] == v;
+		int in_cycle = size[k[v]] > 1 || self;
+		cr_assert_eq(comp[v] != GRAPH_NONE, in_cycle, "node %u", v);
+		if (!in_cycle)
+			continue;
+		/* The two partitions must match: a bijection of component ids. */
+		cr_assert_lt(comp[v], nc);
+		if (fwd[comp[v]] == UINT32_MAX) {
+			cr_assert_eq(back[k[v]], UINT32_MAX, "node %u: split component", v);
+			fwd[comp[v]] = k[v];
+			back[k[v]] = comp[v];
+			cyclic++;
+		}
+		cr_assert_eq(fwd[comp[v]], k[v], "node %u: merged components", v);
+	}
+	cr_assert_eq(cyclic, nc, "ids not dense");
+	cr_assert_gt(nc, 100, "the graph should have many cycles (%u)", nc);
+	free(size);
+	free(fwd);
+	free(back);
+	free(k);
+	free(order);
+	free(stk);
+	free(it);
+	free(seen);
+	free(comp);
+	graph_release(&r);
+	graph_release(&g);
+}

@@ -1,0 +1,199 @@
+#!/bin/sh
+# run.sh — golden tests of pymple-analyze's command line: help and -h of every
+# command, version, usage errors, bad-input messages and exit statuses, and
+# summary/sql output on a generated dump whose numbers are worked out by hand.
+# It never changes anything outside its own temporary directory.
+#
+# usage: tests/cli/run.sh PATH/TO/pymple-analyze PATH/TO/gendump
+
+A=${1:?usage: run.sh ANALYZER GENDUMP}
+G=${2:?usage: run.sh ANALYZER GENDUMP}
+case $A in /*) ;; *) A=$(pwd)/$A ;; esac
+case $G in /*) ;; *) G=$(pwd)/$G ;; esac
+T=$(mktemp -d /tmp/pymple-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# run NAME: runs the rest of the line, keeping stdout, stderr and status.
+run() {
+	"$@" >out 2>err
+	rc=$?
+}
+
+# expect_status NAME N
+expect_status() {
+	if [ "$rc" -eq "$2" ]; then ok; else bad "$1: exit status $rc, expected $2"; cat err; fi
+}
+
+# expect_file NAME FILE EXPECTED-TEXT
+expect_file() {
+	printf '%s\n' "$3" >expected
+	if cmp -s "$2" expected; then ok; else
+		bad "$1: $2 differs"
+		diff expected "$2" | head -20
+	fi
+}
+
+# expect_error NAME FILE: exit 2, nothing on stdout, one line on stderr
+# naming the file: "pymple-analyze: FILE: ..." (and the text, if given).
+expect_error() {
+	expect_status "$1" 2
+	if [ -s out ]; then bad "$1: wrote to stdout"; else ok; fi
+	lines=$(wc -l <err)
+	if [ "$lines" -eq 1 ]; then ok; else bad "$1: $lines lines on stderr"; cat err; fi
+	if grep -q "^pymple-analyze: $2: " err; then ok; else bad "$1: stderr does not name $2"; cat err; fi
+	if [ -n "$3" ]; then
+		if grep -q "$3" err; then ok; else bad "$1: stderr lacks '$3'"; cat err; fi
+	fi
+}
+
+# ---- help, version, usage ----
+run "$A" help
+expect_status "help" 0
+commands=$(sed -n '/^commands:/,/^$/p' out | awk 'NF && !/^commands:/ {print $1}')
+for c in load sql summary; do
+	if echo "$commands" | grep -qx "$c"; then ok; else bad "help does not list $c"; fi
+done
+sorted=$(echo "$commands" | LC_ALL=C sort)
+if [ "$commands" = "$sorted" ]; then ok; else bad "help: commands are not sorted"; fi
+run "$A" --help
+expect_status "--help" 0
+run "$A" --version
+expect_status "--version" 0
+if grep -q '^pymple-analyze [0-9]' out; then ok; else bad "--version output"; cat out; fi
+for c in $commands; do
+	run "$A" "$c" -h
+	expect_status "$c -h" 0
+	if head -1 out | grep -q "^usage: pymple-analyze $c"; then ok; else bad "$c -h: no usage line"; head -2 out; fi
+	run "$A" help "$c"
+	expect_status "help $c" 0
+done
+run "$A"
+expect_status "no command" 2
+run "$A" frobnicate
+expect_status "unknown command" 2
+if grep -q "^pymple-analyze: 'frobnicate' is not a command" err; then ok; else bad "unknown command message"; cat err; fi
+run "$A" --frob
+expect_status "unknown option" 2
+run "$A" summary
+expect_status "summary without DUMP" 2
+run "$A" summary a b
+expect_status "summary with two files" 2
+
+# ---- a good dump, from the real writer ----
+"$G" good.dump 1000 >/dev/null || { bad "gendump failed"; exit 1; }
+size=$(wc -c <good.dump)
+
+# summary of gendump's heap of 100 groups (see tests/tools/gendump.c), by hand:
+#   dict  100 per-group dicts x 232 + module dict + sys.modules = 102 x 232 = 23664
+#   str   100 "node-G" (49 + 6 bytes for G < 10, 49 + 7 for 10..99) = 5590
+#         + 100 "hello" x 54 = 5400                                  -> 200, 10990
+#   list  100 x 88 + 1 bucket (56 + 8 x (99 live nodes + 1 freed)) + registry 64
+#                                                                    -> 102, 9720
+#   int   100 x 28 + 100 x 32 = 6000; tuple 100 x 56; bytes 100 x 49
+#   __main__.Node 100 x 48; float 100 x 24; module 72; weakref 72; thread: not counted
+run "$A" summary good.dump --format csv
+expect_status "summary csv" 0
+expect_file "summary csv" out "$(printf '%s\r\n' 'type,count,size' 'dict,102,23664' 'str,200,10990' \
+	'list,102,9720' 'int,200,6000' 'tuple,100,5600' 'bytes,100,4900' '__main__.Node,100,4800' \
+	'float,100,2400' 'module,1,72' 'weakref.ReferenceType,1,72')"
+if [ -f good.dump.db ]; then ok; else bad "summary did not leave good.dump.db"; fi
+
+# left out: int 6000 + tuple 5600 + bytes 4900 + Node 4800 + float 2400 + 72 + 72
+#   = 23844 B = 23.3 KiB in 602 objects
+# total 23664 + 10990 + 9720 + 23844 = 68218, + 100 x 40 extra = 72218 B = 70.5 KiB;
+# rss = 1007 x 160 = 161120 B = 157 KiB -> 72218 / 161120 = 45%
+run "$A" summary good.dump --limit 3
+expect_status "summary table" 0
+expect_file "summary table" out "types | # objects | total size
+===== | ========= | ==========
+dict  |       102 |   23.1 KiB
+str   |       200 |   10.7 KiB
+list  |       102 |   9.49 KiB
+... 7 more types: 23.3 KiB in 602 objects
+70.5 KiB in 1.0k objects = 45% of RSS 157 KiB
+(the total includes 3.91 KiB the sizes above do not show: 3.11+ inline attribute values, column extra_size)"
+
+run "$A" summary good.dump --format json --sort count --limit 2
+expect_file "summary json" out '[
+{"type":"str","count":200,"size":10990},
+{"type":"int","count":200,"size":6000}
+]'
+
+# 10 unreachable objects: the last group of the bucket (a Node pointing to itself)
+run "$A" sql good.dump.db "SELECT count(*) AS n, sum(NOT reachable) AS unreachable FROM objects" --format json
+expect_status "sql json" 0
+expect_file "sql json" out '[
+{"n":1007,"unreachable":10}
+]'
+run "$A" sql good.dump "SELECT label, missing FROM refs WHERE missing" --format csv
+expect_file "sql csv" out "$(printf 'label,missing\r\n[99],1\r')"
+run "$A" sql good.dump "DELETE FROM meta"
+expect_error "sql write" good.dump "readonly"
+run "$A" sql good.dump "SELECT 1; SELECT 2"
+expect_error "sql two statements" good.dump "one statement"
+run "$A" sql good.dump "SELEC 1"
+expect_error "sql syntax" good.dump "syntax error"
+run "$A" -q load good.dump -o other.db
+expect_status "load -o" 0
+if [ -f other.db ] && [ ! -s out ]; then ok; else bad "load -o other.db"; fi
+run "$A" summary other.db --format csv --limit 1
+expect_file "summary of a db" out "$(printf 'type,count,size\r\ndict,102,23664\r')"
+
+# ---- bad input: one line on stderr, exit 2, never a crash ----
+: >empty.dump
+head -c $((size - 20)) good.dump >truncated.dump
+head -c 10 good.dump >short.dump
+cp good.dump corrupt.dump
+printf '\377' | dd of=corrupt.dump bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+echo 'print("hello")' >foreign.dump
+# a future major version with a correct header checksum (crc32 of bytes 0..12)
+python3 - good.dump future.dump <<'EOF'
+import struct, sys, zlib
+b = bytearray(open(sys.argv[1], 'rb').read())
+b[8:10] = struct.pack('<H', 99)
+b[12:16] = struct.pack('<I', zlib.crc32(bytes(b[:12])))
+open(sys.argv[2], 'wb').write(b)
+EOF
+sqlite3 foreign.db 'CREATE TABLE t(a)' 2>/dev/null || cp good.dump.db foreign.db
+
+for cmd in summary load sql; do
+	extra=""
+	[ "$cmd" = sql ] && extra="SELECT 1"
+	for f in missing.dump empty.dump truncated.dump short.dump corrupt.dump foreign.dump future.dump; do
+		if [ -n "$extra" ]; then run "$A" "$cmd" "$f" "$extra"; else run "$A" "$cmd" "$f"; fi
+		case $f in
+		missing.dump) want="no such file" ;;
+		empty.dump) want="empty" ;;
+		truncated.dump | short.dump) want="truncated" ;;
+		corrupt.dump) want="checksum" ;;
+		foreign.dump) want="not a pymple dump" ;;
+		future.dump) want="version" ;;
+		esac
+		expect_error "$cmd $f" "$f" "$want"
+		if [ -e "$f.db" ]; then bad "$cmd $f: left $f.db"; else ok; fi
+	done
+done
+run "$A" summary foreign.db
+expect_error "summary foreign.db" foreign.db "not a pymple database"
+ls ./*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind: $(ls ./*.tmp.*)" || ok
+
+# ---- an interrupted load leaves no temporary files ----
+"$G" int.dump 300000 >/dev/null
+for delay in 0.2 0.5 1; do
+	"$A" -q load int.dump -o int.db &
+	pid=$!
+	sleep $delay
+	kill -INT $pid 2>/dev/null
+	wait $pid
+	if ls ./int.db.tmp.* >/dev/null 2>&1; then bad "SIGINT after $delay s left $(ls ./int.db.tmp.*)"; else ok; fi
+	rm -f int.db
+done
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
