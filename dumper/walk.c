@@ -1308,7 +1308,76 @@ static int emit_frame(struct walk *wk, void *frame)
 	return push_refs_from(wk, 0);
 }
 
-static int emit_threads(struct walk *wk)
+/* The value of the str key `name` in dict d, found by scanning (no hashing,
+ * no comparison that could run code). NULL when absent. */
+static PyObject *dict_find(PyObject *d, const char *name)
+{
+	size_t len = strlen(name);
+	Py_ssize_t pos = 0;
+	PyObject *k, *v;
+	if (!d || !PyDict_Check(d))
+		return NULL;
+	while (PyDict_Next(d, &pos, &k, &v))
+		if (PyUnicode_Check(k) && (size_t)PyUnicode_GET_LENGTH(k) == len &&
+		    PyUnicode_KIND(k) == PyUnicode_1BYTE_KIND && memcmp(PyUnicode_DATA(k), name, len) == 0)
+			return v;
+	return NULL;
+}
+
+/* An instance attribute without creating a __dict__: managed dict, inline
+ * values or tp_dictoffset. NULL when absent. */
+static PyObject *attr_find(PyObject *o, const char *name)
+{
+	PyObject *md = pyi_managed_dict(o);
+	if (md)
+		return dict_find(md, name);
+	PyObject *const *vals;
+	const char *names;
+	size_t stride, extra, len = strlen(name);
+	Py_ssize_t n = pyi_inline_values(o, &vals, &stride, &names, &extra);
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *k = pyi_inline_name(names, stride, i);
+		if (vals[i] && PyUnicode_Check(k) && (size_t)PyUnicode_GET_LENGTH(k) == len &&
+		    PyUnicode_KIND(k) == PyUnicode_1BYTE_KIND && memcmp(PyUnicode_DATA(k), name, len) == 0)
+			return vals[i];
+	}
+	Py_ssize_t off = Py_TYPE(o)->tp_dictoffset;
+	if (n == 0 && off > 0 && !(Py_TYPE(o)->tp_flags & MANAGED_DICT_FLAG))
+		return dict_find(*(PyObject **)(void *)((char *)o + off), name);
+	return NULL;
+}
+
+/* threading._active[ident]._name, read without calling Python; NULL if
+ * threading is not imported or the thread is not a threading.Thread. */
+static PyObject *thread_name(PyObject *modules, unsigned long ident)
+{
+	PyObject *mod = dict_find(modules, "threading");
+	if (!mod || !PyModule_Check(mod))
+		return NULL;
+	PyObject *active = dict_find(PyModule_GetDict(mod), "_active"), *k, *v;
+	Py_ssize_t pos = 0;
+	if (!active || !PyDict_Check(active))
+		return NULL;
+	while (PyDict_Next(active, &pos, &k, &v)) {
+		size_t nd;
+		int neg;
+		if (!PyLong_Check(k))
+			continue;
+		const uint32_t *d = pyi_long_digits(k, &nd, &neg);
+		if (neg || nd > 3)
+			continue;
+		uint64_t x = 0;
+		for (size_t i = nd; i-- > 0;)
+			x = (x << 30) | d[i];
+		if (x == (uint64_t)ident) {
+			PyObject *nm = attr_find(v, "_name");
+			return nm && PyUnicode_Check(nm) ? nm : NULL;
+		}
+	}
+	return NULL;
+}
+
+static int emit_threads(struct walk *wk, PyObject *modules)
 {
 	for (PyThreadState *t = pyi_thread_first(); t; t = PyThreadState_Next(t)) {
 		/* Frames first (they reuse the refs buffer), then the thread. */
@@ -1327,10 +1396,15 @@ static int emit_threads(struct walk *wk)
 			ref_add(wk, f, ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX, 1);
 		if (wk->failed)
 			return -1;
-		char v[64];
+		char v[256];
 		size_t n = 0;
 		memcpy(v, "thread ", 7);
 		n = 7 + put_u64(v + 7, pyi_thread_id(t));
+		PyObject *name = thread_name(modules, pyi_thread_id(t));
+		if (name) {
+			v[n++] = ' ';
+			n += str_text(name, v + n, 128);
+		}
 		if (pyi_thread_is_main(t)) {
 			memcpy(v + n, " (main)", 7);
 			n += 7;
@@ -1491,7 +1565,7 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	    root(wk, r.codec_search_cache, PYM_ROOT_INTERP, "interp.codec_search_cache") < 0 ||
 	    root(wk, r.codec_error_registry, PYM_ROOT_INTERP, "interp.codec_error_registry") < 0 || drain(wk) < 0)
 		return -1;
-	if (emit_threads(wk) < 0)
+	if (emit_threads(wk, r.modules) < 0)
 		return -1;
 	if (pyi_gc_foreach(gc_cb, wk, &wk->gc_objects) != 0 || drain(wk) < 0)
 		return fail(wk);
