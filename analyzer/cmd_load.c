@@ -85,7 +85,7 @@ int cmd_load(int argc, char **argv)
 			       s.t_pass1, s.t_graph, s.t_pass2, s.t_index, s.t_sync,
 			       s.t_total > 0 ? (double)s.objects / s.t_total : 0.0);
 		if (cli_verbose)
-			printf("cpu: %.3f s loading thread, %.3f s references worker\n", s.cpu_main,
+			printf("cpu: %.3f s loading thread, %.3f s objects worker\n", s.cpu_main,
 			       s.cpu_worker);
 	}
 	free(dflt);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,20 @@
 const char *const load_schema_sql = schema_sql;
 
 #define NO_ID UINT32_MAX
+
+/* The temporary files of the load in progress, for load_cleanup_signal_safe.
+ * Written only by load_dump on the loading thread (paths first, then the
+ * flag); read by signal handlers. One load at a time per process. */
+static char cleanup_main[4200], cleanup_side[4200];
+static volatile sig_atomic_t cleanup_armed;
+
+void load_cleanup_signal_safe(void)
+{
+	if (!cleanup_armed)
+		return;
+	unlink(cleanup_side);
+	unlink(cleanup_main);
+}
 #define PROGRESS_EVERY 65536 /* records between progress calls */
 
 uint64_t load_fnv1a(uint64_t h, const void *p, size_t n)
@@ -100,6 +115,7 @@ struct loader {
 	uint64_t strings, refs_total, missing, dup_addr;
 	uint64_t file_size;
 	uint32_t ncomp;
+	int stream_failed; /* a pass-2 stream filled err (reader or consistency) */
 };
 
 /* Fills err; returns -1 so callers can `return fail(...)`. */
@@ -469,124 +485,335 @@ static int graph_phase(struct loader *L)
 	return 0;
 }
 
-/* Pass 2 runs as two streams over the dump at once: objects (with the graph
- * results and fingerprints) into the database on this thread, references
- * into a side database on a worker thread (refs_main), copied in at the end
- * with SQLite's transfer optimization. `objects` says which stream this is.
- * Both only read the shared arrays; each has its own reader and counters. */
+/* Pass 2 runs as two streams over the dump at once: references into the
+ * database on this thread, objects (with the graph results and fingerprints)
+ * into a side database on a worker thread (side_main), copied in at the end
+ * with SQLite's transfer optimization (objects, being fewer rows than
+ * references in any real heap, are the cheaper table to copy). Each stream is an eponymous virtual
+ * table read by one INSERT ... SELECT, so rows go from the reader into the
+ * b-tree without a bind/step/reset round per row. Both only read the shared
+ * arrays; each has its own reader and counters. */
+enum { OC_ID, OC_ADDRESS, OC_TYPE, OC_SIZE, OC_EXTRA, OC_REFCOUNT, OC_LENGTH, OC_FLAGS, OC_VALUE,
+       OC_REACHABLE, OC_ROOT, OC_SCC, OC_FINGERPRINT };
+enum { RC_SRC, RC_SEQ, RC_DST, RC_DST_ADDRESS, RC_KIND, RC_LABEL };
+
+struct stream_vtab {
+	sqlite3_vtab base;
+	struct loader *L;
+	int objects; /* 1: pym_objects, 0: pym_refs */
+};
+
+struct stream_cursor {
+	sqlite3_vtab_cursor base;
+	struct loader *L;
+	int objects, eof;
+	struct pym_reader *r;
+	struct pym_record rec;
+	uint32_t v;   /* id of rec's object; ids count from 0 in dump order */
+	uint32_t ref; /* refs stream: index of the current reference in rec */
+	uint32_t dst; /* refs stream: id of its target, NO_ID if not in the dump */
+	uint64_t fp;  /* objects stream: rec's fingerprint */
+	uint64_t records;
+};
+
+static int stream_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                          sqlite3_vtab **out, char **errmsg)
+{
+	struct stream_vtab *t;
+	int objects = strcmp(argv[0], "pym_objects") == 0;
+	int rc = sqlite3_declare_vtab(
+	    db, objects ? "CREATE TABLE x(id, address, type_id, size, extra_size, refcount, length,"
+	                  " flags, value, reachable, root, scc, fingerprint)"
+	                : "CREATE TABLE x(src, seq, dst, dst_address, kind, label)");
+	if (rc != SQLITE_OK)
+		return rc;
+	t = sqlite3_malloc(sizeof *t);
+	if (!t)
+		return SQLITE_NOMEM;
+	memset(t, 0, sizeof *t);
+	t->L = aux;
+	t->objects = objects;
+	*out = &t->base;
+	return SQLITE_OK;
+}
+
+static int stream_disconnect(sqlite3_vtab *vt)
+{
+	sqlite3_free(vt);
+	return SQLITE_OK;
+}
+
+static int stream_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
+{
+	info->estimatedCost = 1e9; /* one full scan; no constraint is used */
+	return SQLITE_OK;
+}
+
+static int stream_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
+{
+	struct stream_vtab *t = (struct stream_vtab *)vt;
+	struct stream_cursor *c = sqlite3_malloc(sizeof *c);
+	if (!c)
+		return SQLITE_NOMEM;
+	memset(c, 0, sizeof *c);
+	c->L = t->L;
+	c->objects = t->objects;
+	c->eof = 1;
+	*out = &c->base;
+	return SQLITE_OK;
+}
+
+static int stream_close(sqlite3_vtab_cursor *cur)
+{
+	struct stream_cursor *c = (struct stream_cursor *)cur;
+	pym_reader_close(c->r);
+	sqlite3_free(c);
+	return SQLITE_OK;
+}
+
+/* Marks the stream failed (err already filled) for the caller to report. */
+static int stream_fail(struct stream_cursor *c)
+{
+	c->L->stream_failed = 1;
+	c->eof = 1;
+	return SQLITE_ERROR;
+}
+
+/* Reads the next OBJECT record (with references, in the refs stream) into
+ * c->rec; sets eof at the verified end. */
+static int stream_object(struct stream_cursor *c)
+{
+	struct loader *L = c->L;
+	struct pym_error e = {0};
+	int got;
+	for (;;) {
+		got = pym_reader_next(c->r, &c->rec, &e);
+		if (got < 0) {
+			fail_reader(L, &e);
+			return stream_fail(c);
+		}
+		if (got == 0) {
+			if (c->v != L->n) {
+				fail(L, 2, L->dump, "the dump changed while it was being loaded");
+				return stream_fail(c);
+			}
+			progress(L, 2, c->r);
+			c->eof = 1;
+			return SQLITE_OK;
+		}
+		if (++c->records % PROGRESS_EVERY == 0)
+			progress(L, 2, c->r);
+		if (c->rec.type != PYM_R_OBJECT)
+			continue;
+		if (c->v >= L->n || c->rec.addr != L->addr[c->v]) {
+			fail(L, 2, L->dump, "the dump changed while it was being loaded");
+			return stream_fail(c);
+		}
+		if (c->objects || c->rec.nrefs > 0)
+			return SQLITE_OK;
+		c->v++; /* refs stream: an object without references has no rows */
+	}
+}
+
+static void stream_row(struct stream_cursor *c)
+{
+	struct loader *L = c->L;
+	const struct pym_record *rec = &c->rec;
+	if (!c->objects) {
+		c->dst = index_find(L, rec->refs[c->ref].addr);
+		if (c->dst == NO_ID)
+			L->missing++;
+		return;
+	}
+	uint64_t h = fnv_u64(LOAD_FNV_OFFSET, L->thash[rec->type_index]);
+	h = fnv_u64(h, rec->size);
+	h = fnv_u64(h, (rec->flags & PYM_F_LENGTH) ? rec->length : UINT64_MAX);
+	if (rec->flags & PYM_F_VALUE)
+		h = load_fnv1a(h, rec->value, rec->value_len);
+	h = load_fnv1a(h, "", 1);
+	for (uint32_t i = 0; i < rec->nrefs; i++) {
+		uint32_t t = index_find(L, rec->refs[i].addr);
+		h = fnv_u64(h, t == NO_ID ? 0 : L->thash[L->type[t]]);
+	}
+	c->fp = h;
+	if (!L->reached[c->v] && !(rec->flags & PYM_F_SYNTHETIC)) {
+		L->tstat[rec->type_index].unreach++;
+		L->tstat[rec->type_index].unreach_size += rec->size;
+	}
+}
+
+static int stream_filter(sqlite3_vtab_cursor *cur, int idxnum, const char *idxstr, int argc,
+                         sqlite3_value **argv)
+{
+	struct stream_cursor *c = (struct stream_cursor *)cur;
+	struct pym_error e = {0};
+	pym_reader_close(c->r);
+	c->v = 0;
+	c->ref = 0;
+	c->eof = 0;
+	c->r = pym_reader_open(c->L->dump, &e);
+	if (!c->r) {
+		fail_reader(c->L, &e);
+		return stream_fail(c);
+	}
+	int rc = stream_object(c);
+	if (rc == SQLITE_OK && !c->eof)
+		stream_row(c);
+	return rc;
+}
+
+static int stream_next(sqlite3_vtab_cursor *cur)
+{
+	struct stream_cursor *c = (struct stream_cursor *)cur;
+	if (!c->objects && c->ref + 1 < c->rec.nrefs) {
+		c->ref++;
+	} else {
+		c->v++;
+		c->ref = 0;
+		int rc = stream_object(c);
+		if (rc != SQLITE_OK || c->eof)
+			return rc;
+	}
+	stream_row(c);
+	return SQLITE_OK;
+}
+
+static int stream_eof(sqlite3_vtab_cursor *cur)
+{
+	return ((struct stream_cursor *)cur)->eof;
+}
+
+static int stream_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
+{
+	struct stream_cursor *c = (struct stream_cursor *)cur;
+	*rowid = (sqlite3_int64)c->v;
+	return SQLITE_OK;
+}
+
+static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
+{
+	struct stream_cursor *c = (struct stream_cursor *)cur;
+	const struct pym_record *rec = &c->rec;
+	const struct loader *L = c->L;
+	if (!c->objects) {
+		const struct pym_rref *x = &rec->refs[c->ref];
+		switch (col) {
+		case RC_SRC:
+			sqlite3_result_int64(ctx, c->v);
+			break;
+		case RC_SEQ:
+			sqlite3_result_int64(ctx, c->ref);
+			break;
+		case RC_DST:
+			if (c->dst == NO_ID)
+				sqlite3_result_null(ctx);
+			else
+				sqlite3_result_int64(ctx, c->dst);
+			break;
+		case RC_DST_ADDRESS:
+			sqlite3_result_int64(ctx, (sqlite3_int64)x->addr);
+			break;
+		case RC_KIND:
+			sqlite3_result_int64(ctx, x->kind);
+			break;
+		case RC_LABEL:
+			if (x->kind == PYM_LABEL_INDEX || x->kind == PYM_LABEL_KEY ||
+			    x->kind == PYM_LABEL_ATTR)
+				sqlite3_result_int64(ctx, (sqlite3_int64)x->value);
+			else
+				sqlite3_result_null(ctx);
+			break;
+		}
+		return SQLITE_OK;
+	}
+	switch (col) {
+	case OC_ID:
+		sqlite3_result_int64(ctx, c->v);
+		break;
+	case OC_ADDRESS:
+		sqlite3_result_int64(ctx, (sqlite3_int64)rec->addr);
+		break;
+	case OC_TYPE:
+		sqlite3_result_int64(ctx, rec->type_index);
+		break;
+	case OC_SIZE:
+		sqlite3_result_int64(ctx, (sqlite3_int64)rec->size);
+		break;
+	case OC_EXTRA:
+		sqlite3_result_int64(ctx, (rec->flags & PYM_F_EXTRA) ? (sqlite3_int64)rec->extra : 0);
+		break;
+	case OC_REFCOUNT:
+		sqlite3_result_int64(ctx, (sqlite3_int64)rec->refcount);
+		break;
+	case OC_LENGTH:
+		if (rec->flags & PYM_F_LENGTH)
+			sqlite3_result_int64(ctx, (sqlite3_int64)rec->length);
+		else
+			sqlite3_result_null(ctx);
+		break;
+	case OC_FLAGS:
+		sqlite3_result_int64(ctx, rec->flags);
+		break;
+	case OC_VALUE:
+		if (rec->flags & PYM_F_VALUE)
+			sqlite3_result_text(ctx, rec->value ? rec->value : "", (int)rec->value_len,
+			                    SQLITE_TRANSIENT);
+		else
+			sqlite3_result_null(ctx);
+		break;
+	case OC_REACHABLE:
+		sqlite3_result_int(ctx, L->reached[c->v]);
+		break;
+	case OC_ROOT:
+		sqlite3_result_int(ctx, L->root[c->v] != 0);
+		break;
+	case OC_SCC:
+		if (L->comp[c->v] == GRAPH_NONE)
+			sqlite3_result_null(ctx);
+		else
+			sqlite3_result_int64(ctx, L->comp[c->v]);
+		break;
+	case OC_FINGERPRINT:
+		sqlite3_result_int64(ctx, (sqlite3_int64)c->fp);
+		break;
+	}
+	return SQLITE_OK;
+}
+
+/* Eponymous-only (no xCreate): exists as soon as the module is registered. */
+static const sqlite3_module stream_module = {
+    .iVersion = 1,
+    .xConnect = stream_connect,
+    .xBestIndex = stream_best_index,
+    .xDisconnect = stream_disconnect,
+    .xOpen = stream_open,
+    .xClose = stream_close,
+    .xFilter = stream_filter,
+    .xNext = stream_next,
+    .xEof = stream_eof,
+    .xColumn = stream_column,
+    .xRowid = stream_rowid,
+};
+
 static int pass2(struct loader *L, int objects)
 {
-	struct pym_error e = {0};
-	struct pym_record rec;
-	sqlite3_stmt *obj = NULL, *ref = NULL;
-	uint64_t count = 0;
-	uint32_t v = 0;
-	int rc = -1, got;
-	struct pym_reader *r = pym_reader_open(L->dump, &e);
-	if (!r)
-		return fail_reader(L, &e);
-	if (objects && prep(L,
-	                    "INSERT INTO object_data(id, address, type_id, size, extra_size, refcount,"
-	                    " length, flags, value, reachable, root, scc, fingerprint)"
-	                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-	                    &obj) < 0)
-		goto out;
-	if (!objects && prep(L,
-	                     "INSERT INTO ref_data(src, seq, dst, dst_address, kind, label)"
-	                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	                     &ref) < 0)
-		goto out;
-	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
-		if (objects && ++count % PROGRESS_EVERY == 0)
-			progress(L, 2, r);
-		if (rec.type != PYM_R_OBJECT)
-			continue;
-		if (v >= L->n || rec.addr != L->addr[v]) {
-			fail(L, 2, L->dump, "the dump changed while it was being loaded");
-			goto out;
-		}
-		if (!objects) {
-			for (uint32_t i = 0; i < rec.nrefs; i++) {
-				const struct pym_rref *x = &rec.refs[i];
-				uint32_t t = index_find(L, x->addr);
-				sqlite3_bind_int64(ref, 1, v);
-				sqlite3_bind_int64(ref, 2, i);
-				if (t == NO_ID) {
-					sqlite3_bind_null(ref, 3);
-					L->missing++;
-				} else {
-					sqlite3_bind_int64(ref, 3, t);
-				}
-				sqlite3_bind_int64(ref, 4, (sqlite3_int64)x->addr);
-				sqlite3_bind_int64(ref, 5, x->kind);
-				if (x->kind == PYM_LABEL_INDEX || x->kind == PYM_LABEL_KEY ||
-				    x->kind == PYM_LABEL_ATTR)
-					sqlite3_bind_int64(ref, 6, (sqlite3_int64)x->value);
-				else
-					sqlite3_bind_null(ref, 6);
-				if (step_done(L, ref) < 0)
-					goto out;
-			}
-			v++;
-			continue;
-		}
-		uint64_t h = fnv_u64(LOAD_FNV_OFFSET, L->thash[rec.type_index]);
-		h = fnv_u64(h, rec.size);
-		h = fnv_u64(h, (rec.flags & PYM_F_LENGTH) ? rec.length : UINT64_MAX);
-		if (rec.flags & PYM_F_VALUE)
-			h = load_fnv1a(h, rec.value, rec.value_len);
-		h = load_fnv1a(h, "", 1);
-		for (uint32_t i = 0; i < rec.nrefs; i++) {
-			uint32_t t = index_find(L, rec.refs[i].addr);
-			h = fnv_u64(h, t == NO_ID ? 0 : L->thash[L->type[t]]);
-		}
-		sqlite3_bind_int64(obj, 1, v);
-		sqlite3_bind_int64(obj, 2, (sqlite3_int64)rec.addr);
-		sqlite3_bind_int64(obj, 3, rec.type_index);
-		sqlite3_bind_int64(obj, 4, (sqlite3_int64)rec.size);
-		sqlite3_bind_int64(obj, 5, (rec.flags & PYM_F_EXTRA) ? (sqlite3_int64)rec.extra : 0);
-		sqlite3_bind_int64(obj, 6, (sqlite3_int64)rec.refcount);
-		if (rec.flags & PYM_F_LENGTH)
-			sqlite3_bind_int64(obj, 7, (sqlite3_int64)rec.length);
-		else
-			sqlite3_bind_null(obj, 7);
-		sqlite3_bind_int64(obj, 8, rec.flags);
-		if (rec.flags & PYM_F_VALUE)
-			sqlite3_bind_text(obj, 9, rec.value ? rec.value : "", (int)rec.value_len,
-			                  SQLITE_STATIC);
-		else
-			sqlite3_bind_null(obj, 9);
-		sqlite3_bind_int(obj, 10, L->reached[v]);
-		sqlite3_bind_int(obj, 11, L->root[v] != 0);
-		if (L->comp[v] == GRAPH_NONE)
-			sqlite3_bind_null(obj, 12);
-		else
-			sqlite3_bind_int64(obj, 12, L->comp[v]);
-		sqlite3_bind_int64(obj, 13, (sqlite3_int64)h);
-		if (step_done(L, obj) < 0)
-			goto out;
-		if (!L->reached[v] && !(rec.flags & PYM_F_SYNTHETIC)) {
-			L->tstat[rec.type_index].unreach++;
-			L->tstat[rec.type_index].unreach_size += rec.size;
-		}
-		v++;
+	const char *name = objects ? "pym_objects" : "pym_refs";
+	const char *sql =
+	    objects ? "INSERT INTO object_data(id, address, type_id, size, extra_size, refcount,"
+	              " length, flags, value, reachable, root, scc, fingerprint)"
+	              " SELECT id, address, type_id, size, extra_size, refcount, length, flags, value,"
+	              " reachable, root, scc, fingerprint FROM pym_objects"
+	            : "INSERT INTO ref_data(src, seq, dst, dst_address, kind, label)"
+	              " SELECT src, seq, dst, dst_address, kind, label FROM pym_refs";
+	if (sqlite3_create_module_v2(L->db, name, &stream_module, L, NULL) != SQLITE_OK)
+		return fail_sql(L, "cannot register the dump reader");
+	L->stream_failed = 0;
+	if (sqlite3_exec(L->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		if (L->stream_failed)
+			return -1; /* err says what was wrong with the dump */
+		return fail_sql(L, "cannot insert");
 	}
-	if (got < 0) {
-		fail_reader(L, &e);
-		goto out;
-	}
-	if (v != L->n) {
-		fail(L, 2, L->dump, "the dump changed while it was being loaded");
-		goto out;
-	}
-	if (objects)
-		progress(L, 2, r);
-	rc = 0;
-out:
-	sqlite3_finalize(obj);
-	sqlite3_finalize(ref);
-	pym_reader_close(r);
-	return rc;
+	return 0;
 }
 
 /* Per-type totals, roots and the loader's meta keys. */
@@ -713,8 +940,8 @@ static int open_build_db(struct loader *L, const char *path)
 	return 0;
 }
 
-/* The reference stream of pass 2, on a worker thread, into its own file. */
-struct refjob {
+/* The object stream of pass 2, on a worker thread, into its own file. */
+struct sidejob {
 	struct loader L; /* shallow copy: shared read-only arrays; own db, err, counters */
 	struct db_error err;
 	char path[4200];
@@ -729,12 +956,12 @@ static double thread_cpu(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void *refs_main(void *arg)
+static void *side_main(void *arg)
 {
-	struct refjob *j = arg;
+	struct sidejob *j = arg;
 	struct loader *L = &j->L;
 	j->rc = -1;
-	if (open_build_db(L, j->path) == 0 && pass2(L, 0) == 0 && run_schema_part(L, 1) == 0 &&
+	if (open_build_db(L, j->path) == 0 && pass2(L, 1) == 0 && run_schema_part(L, 1) == 0 &&
 	    exec(L, "COMMIT") == 0)
 		j->rc = 0;
 	if (L->db && sqlite3_close(L->db) != SQLITE_OK && j->rc == 0)
@@ -744,36 +971,36 @@ static void *refs_main(void *arg)
 	return NULL;
 }
 
-/* Copies the worker's ref_data (rows and index pages, by SQLite's transfer
- * optimization: both tables and indexes are identical and the target is
- * empty) and marks the load complete. */
-static int merge_refs(struct loader *L, const char *path)
+/* Copies the worker's object_data (rows and index pages, by SQLite's
+ * transfer optimization: both tables and indexes are identical and the
+ * target is empty) and marks the load complete. */
+static int merge_side(struct loader *L, const char *path)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(L->db, "ATTACH ?1 AS refs", -1, &st, NULL) != SQLITE_OK)
-		return fail_sql(L, "cannot attach the references");
+	if (sqlite3_prepare_v2(L->db, "ATTACH ?1 AS side", -1, &st, NULL) != SQLITE_OK)
+		return fail_sql(L, "cannot attach the objects");
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return fail_sql(L, "cannot attach the references");
-	if (exec(L, "BEGIN; INSERT INTO main.ref_data SELECT * FROM refs.ref_data;"
+		return fail_sql(L, "cannot attach the objects");
+	if (exec(L, "BEGIN; INSERT INTO main.object_data SELECT * FROM side.object_data;"
 	            " INSERT OR REPLACE INTO main.meta VALUES ('load.complete', '1'); COMMIT") < 0)
 		return -1;
-	return exec(L, "DETACH refs");
+	return exec(L, "DETACH side");
 }
 
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, void *progress_ctx,
               struct load_stats *stats, struct db_error *err)
 {
-	static struct refjob zero_job;
+	static struct sidejob zero_job;
 	struct loader L = {0};
-	struct refjob *job = NULL;
+	struct sidejob *job = NULL;
 	struct load_stats dummy;
 	struct stat sb;
 	pthread_t tid;
 	char tmp[4096], eb[128];
-	int fd, rc = -1, worker = 0, refs_file = 0;
+	int fd, rc = -1, worker = 0, side_file = 0;
 	double t0 = now_seconds(), t1, t2, t3, t4, t5, worker_cpu = 0;
 	if (!stats)
 		stats = &dummy;
@@ -792,20 +1019,24 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	if (fd < 0)
 		return fail(&L, 1, dbpath, "cannot create: %s", errtext(errno, eb, sizeof eb));
 	close(fd);
+	/* mkstemp filled in the X's: record the real names, then arm. */
+	snprintf(cleanup_main, sizeof cleanup_main, "%s", tmp);
+	snprintf(cleanup_side, sizeof cleanup_side, "%s-objects", tmp);
+	cleanup_armed = 1;
 	job = malloc(sizeof *job);
 	if (!job) {
 		fail_oom(&L);
 		goto out;
 	}
 	*job = zero_job;
-	snprintf(job->path, sizeof job->path, "%s-refs", tmp);
+	snprintf(job->path, sizeof job->path, "%s-objects", tmp);
 	fd = open(job->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fail(&L, 1, dbpath, "cannot create: %s", errtext(errno, eb, sizeof eb));
 		goto out;
 	}
 	close(fd);
-	refs_file = 1;
+	side_file = 1;
 	/* Memory statistics cost a mutex per allocation; only possible before
 	 * SQLite initializes (SQLITE_MISUSE afterwards, which is harmless). */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -820,11 +1051,11 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	job->L.err = &job->err;
 	job->L.progress = NULL;
 	job->L.missing = 0;
-	if (pthread_create(&tid, NULL, refs_main, job) == 0)
+	if (pthread_create(&tid, NULL, side_main, job) == 0)
 		worker = 1;
 	else
-		refs_main(job); /* no thread: the same work, one after the other */
-	if (pass2(&L, 1) < 0)
+		side_main(job); /* no thread: the same work, one after the other */
+	if (pass2(&L, 0) < 0)
 		goto out;
 	if (L.progress)
 		L.progress(L.progress_ctx, 3, 0, 0);
@@ -838,13 +1069,13 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 		*err = job->err;
 		goto out;
 	}
-	L.missing = job->L.missing;
+
 	worker_cpu = job->cpu;
 	t3 = now_seconds();
 	if (finish_rows(&L, &sb, stats) < 0 || exec(&L, "COMMIT") < 0)
 		goto out;
 	loader_release(&L);
-	if (merge_refs(&L, job->path) < 0)
+	if (merge_side(&L, job->path) < 0)
 		goto out;
 	if (sqlite3_close(L.db) != SQLITE_OK) {
 		fail_sql(&L, "cannot close");
@@ -861,6 +1092,9 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 		goto out;
 	}
 	close(fd);
+	unlink(job->path);
+	side_file = 0;
+	cleanup_armed = 0; /* from here on the file is (about to be) the database */
 	if (rename(tmp, dbpath) < 0) {
 		fail(&L, 1, dbpath, "cannot rename the new database into place: %s",
 		     errtext(errno, eb, sizeof eb));
@@ -881,10 +1115,11 @@ out:
 		pthread_join(tid, NULL); /* it reads the arrays: wait before freeing them */
 	if (L.db)
 		sqlite3_close(L.db);
-	if (refs_file)
+	if (side_file)
 		unlink(job->path);
 	if (rc < 0)
 		unlink(tmp);
+	cleanup_armed = 0;
 	free(job);
 	loader_release(&L);
 	return rc;

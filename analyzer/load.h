@@ -13,17 +13,22 @@ struct load_stats {
 	uint64_t objects, refs, missing_refs, roots, unreachable, cycles, types, strings;
 	uint64_t dump_bytes;
 	double t_pass1, t_graph, t_pass2, t_index, t_sync, t_total; /* seconds */
-	double cpu_main, cpu_worker; /* CPU seconds of the loading thread and the refs worker */
+	double cpu_main, cpu_worker; /* CPU seconds of the loading thread and the objects worker */
 };
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any
  * file there only once the load is complete: the rows go to a temporary
  * file in the same directory, renamed into place after COMMIT; on failure it
- * is removed, as is the side file of references a worker thread builds
+ * is removed, as is the side file of objects a worker thread builds
  * next to it). Not reentrant per dbpath, thread-safe otherwise. progress may be NULL. stats may be NULL. Returns 0, or -1 with
  * err filled (status 2 for a bad dump, 1 for memory/SQLite/file failures). */
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress, void *progress_ctx,
               struct load_stats *stats, struct db_error *err);
+
+/* Removes the temporary files of a load in progress in this process, if
+ * any. Async-signal-safe: meant for a SIGINT/SIGTERM handler (which should
+ * then restore the default action and re-raise the signal). */
+void load_cleanup_signal_safe(void);
 
 /* FNV-1a 64 of n bytes continuing from h (start with LOAD_FNV_OFFSET). */
 #define LOAD_FNV_OFFSET 0xcbf29ce484222325ull

@@ -1,11 +1,13 @@
 /* main.c — pymple-analyze's entry point: global options and a sorted table
  * of subcommands (name, function, one-line summary), `help`, --help and
  * --version. Nothing else lives here: each command is analyzer/cmd_<name>.c. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "load.h"
 #include "pymple_format.h"
 
 #define PYMPLE_VERSION "0.1.0"
@@ -99,8 +101,25 @@ static int cmd_help(int argc, char **argv)
 	return c->fn(2, args);
 }
 
+/* An interrupted load leaves no temporary files: remove them, then die of
+ * the signal as if unhandled. */
+static void on_fatal_signal(int sig)
+{
+	load_cleanup_signal_safe();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int main(int argc, char **argv)
 {
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+	for (size_t k = 0; k < sizeof sigs / sizeof *sigs; k++) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_fatal_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[k], &sa, NULL);
+	}
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];

@@ -7,6 +7,7 @@ Usage: python3 bench/bench.py --build build [--runs 3] [--objects 1000000]
                               [--tmp DIR] [--keep] [--json FILE]
 """
 import argparse
+import collections
 import json
 import os
 import re
@@ -62,6 +63,18 @@ class Workload:
         self.errfile.close()
 
 
+def exit_status(status):
+    """os.waitstatus_to_exitcode, which Python 3.8 lacks."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+# One analyzer call. CPU time (user + system) is the better guide when other
+# work competes for the CPUs: it hardly changes, while wall time stretches.
+Run = collections.namedtuple("Run", "seconds cpu rss status out err")
+
+
 class Analyzer:
     """Runs pymple-analyze, timing each call and measuring its peak RSS."""
 
@@ -81,19 +94,20 @@ class Analyzer:
         return self._have[cmd]
 
     def run(self, *args):
-        """Returns (seconds, peak RSS bytes, exit status, stdout, stderr).
-        os.wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix in
-        the workload process)."""
+        """Returns a Run: wall and CPU seconds, peak RSS bytes, exit status,
+        stdout, stderr. os.wait4 gives this child's own rusage (RUSAGE_CHILDREN
+        would mix in the workload process)."""
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             t0 = time.perf_counter()
             p = subprocess.Popen([self.path] + [str(a) for a in args], stdout=out, stderr=err)
             _, status, usage = os.wait4(p.pid, 0)
             seconds = time.perf_counter() - t0
-            p.returncode = os.waitstatus_to_exitcode(status)
+            p.returncode = exit_status(status)
             out.seek(0)
             err.seek(0)
-            return (seconds, usage.ru_maxrss * 1024, p.returncode,
-                    out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+            return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024,
+                       p.returncode, out.read().decode(errors="replace"),
+                       err.read().decode(errors="replace"))
 
 
 def median(xs):
@@ -146,6 +160,13 @@ def fmt_s(x):
     return "%.3f s" % x if x < 10 else "%.1f s" % x
 
 
+def fmt_wc(wall, cpu):
+    """Wall time, with the CPU time beside it when both are known."""
+    if wall is None:
+        return "n/a"
+    return fmt_s(wall) + (" (CPU %.3f)" % cpu if cpu is not None else "")
+
+
 def fmt_n(x):
     return "n/a" if x is None else "{:,}".format(int(x))
 
@@ -160,7 +181,7 @@ class Report:
         self.data[key] = value
         self.rows.append((label, shown, target, {True: "ok", False: "MISSES", None: ""}[ok]))
 
-    def print(self, header):
+    def show(self, header):
         print()
         print(header)
         w0 = max(len(r[0]) for r in self.rows)
@@ -232,19 +253,22 @@ def measure(args, runs, an, wl, tmp, rep):
     note("built in %.1f s: %s gc-tracked objects, RSS %.0f MB"
          % (info["build_s"], fmt_n(info["gc_objects"]), info["rss"] / 1e6))
 
-    dumps, base, loads = [], [], []
+    dumps, base, loads, novalues = [], [], [], []
     dump_error = None
     for i in range(runs):
-        note("run %d/%d: pymple.dump, then the pure-Python walk" % (i + 1, runs))
-        d = {"error": dump_error} if dump_error else \
-            wl.ask("dump", path=os.path.join(tmp, "run-%d.dump" % (i + 1)))
-        if dump_error:
-            pass
-        elif "error" in d:
-            dump_error = d["error"]
-            note("dump failed: " + dump_error)
-        else:
-            dumps.append(d)
+        note("run %d/%d: pymple.dump (with and without values), then the pure-Python walk"
+             % (i + 1, runs))
+        if not dump_error:
+            d = wl.ask("dump", path=os.path.join(tmp, "run-%d.dump" % (i + 1)))
+            if "error" in d:
+                dump_error = d["error"]
+                note("dump failed, no more dumps: " + dump_error)
+            else:
+                dumps.append(d)
+                nv = wl.ask("dump", path=os.path.join(tmp, "novalues.dump"), values=False)
+                if "error" not in nv:
+                    novalues.append(nv)
+                    os.unlink(nv["path"])
         base.append(wl.ask("baseline"))
 
     can_load = dumps and an.have("load")
@@ -253,18 +277,19 @@ def measure(args, runs, an, wl, tmp, rep):
     for i, d in enumerate(dumps if can_load else ()):
         db = d["path"] + ".db"
         note("run %d/%d: pymple-analyze load, summary" % (i + 1, len(dumps)))
-        sec, rss, rc, out, err = an.run("-v", "load", d["path"], "-o", db)
-        if rc != 0:
-            note("load failed (status %d): %s" % (rc, err.strip()[-500:]))
+        r = an.run("-v", "load", d["path"], "-o", db)
+        if r.status != 0:
+            note("load failed (status %d): %s" % (r.status, r.err.strip()[-500:]))
             continue
-        phases = load_phases(out + "\n" + err)
-        rec = {"seconds": sec, "rss": rss, "db": db, "phases": phases,
-               "graph": graph_seconds(phases), "loader_total": sum(phases.values()) or sec}
+        phases = load_phases(r.out + "\n" + r.err)
+        rec = {"seconds": r.seconds, "cpu": r.cpu, "rss": r.rss, "db": db, "phases": phases,
+               "graph": graph_seconds(phases), "loader_total": sum(phases.values()) or r.seconds}
         if an.have("summary"):
-            s_sec, _, s_rc, _, s_err = an.run("summary", db)
-            rec["summary"] = s_sec if s_rc == 0 else None
-            if s_rc:
-                note("summary failed (status %d): %s" % (s_rc, s_err.strip()[-300:]))
+            r = an.run("summary", db)
+            rec["summary"] = r.seconds if r.status == 0 else None
+            rec["summary_cpu"] = r.cpu if r.status == 0 else None
+            if r.status:
+                note("summary failed (status %d): %s" % (r.status, r.err.strip()[-300:]))
         loads.append(rec)
 
     # How many objects each side found.
@@ -290,12 +315,24 @@ def measure(args, runs, an, wl, tmp, rep):
     rep.add("objects_pymple", "objects found by pymple", p_objects, fmt_n(p_objects))
     rep.add("objects_baseline", "objects found by the baseline", b_objects, fmt_n(b_objects),
             "(gc.get_referents closure)")
+    c_base = median([b.get("cpu") for b in base])
     rep.add("baseline_s", "baseline: walk + getsizeof", t_base,
-            "%s (%.2f + %.2f)" % (fmt_s(t_base), t_walk, t_sizes) if t_base else "n/a")
-    rep.add("dump_s", "dump time (pymple.dump)", t_dump, fmt_s(t_dump))
+            "%s = %.2f + %.2f" % (fmt_wc(t_base, c_base), t_walk, t_sizes) if t_base else "n/a")
+    rep.add("dump_s", "dump time (pymple.dump)", t_dump,
+            fmt_wc(t_dump, median([d.get("cpu") for d in dumps])))
     ratio = t_base / t_dump if t_dump else None
+    c_dump = median([d.get("cpu") for d in dumps])
+    c_ratio = c_base / c_dump if c_base and c_dump else None
+    rep.data.update({"dump_speedup_cpu": c_ratio, "dump_cpu": c_dump, "baseline_cpu": c_base,
+                     "load_cpu": median([r["cpu"] for r in loads]),
+                     "analyzer_peak_rss": median([r["rss"] for r in loads])})
     rep.add("dump_speedup", "  speed-up over the baseline", ratio,
-            "%.1fx" % ratio if ratio else "n/a", ">= 5x", ratio >= 5 if ratio else None)
+            ("%.1fx (CPU %.1fx)" % (ratio, c_ratio) if c_ratio else "%.1fx" % ratio)
+            if ratio else "n/a", ">= 5x", ratio >= 5 if ratio else None)
+    t_nv = median([d["seconds"] for d in novalues])
+    rep.add("dump_novalues_s", "dump time with values=False", t_nv,
+            "%s, %.1f B/object" % (fmt_wc(t_nv, median([d.get("cpu") for d in novalues])), median([d["size"] for d in novalues]) / per)
+            if t_nv and per else "n/a", "(no value previews)")
     size = median([d["size"] for d in dumps])
     bpo = size / per if size and per else None
     rep.add("dump_bytes_per_object", "dump size", bpo,
@@ -309,10 +346,12 @@ def measure(args, runs, an, wl, tmp, rep):
     t_load = median([r["seconds"] for r in loads])
     rate = per / t_load if t_load and per else None
     rep.add("load_s", "load time (pymple-analyze load)", t_load,
-            "%s = %.2fM objects/s" % (fmt_s(t_load), rate / 1e6) if rate else "n/a",
+            "%s = %.2fM objects/s" % (fmt_wc(t_load, median([r["cpu"] for r in loads])),
+                                      rate / 1e6) if rate else "n/a",
             ">= 1M objects/s", rate >= 1e6 if rate else None)
     t_sum = median([r.get("summary") for r in loads])
-    rep.add("summary_s", "summary on the loaded DB", t_sum, fmt_s(t_sum), "<= 0.2 s",
+    rep.add("summary_s", "summary on the loaded DB", t_sum,
+            fmt_wc(t_sum, median([r.get("summary_cpu") for r in loads])), "<= 0.2 s",
             t_sum <= 0.2 if t_sum is not None else None)
     a_rss = median([r["rss"] for r in loads])
     a_bpo = a_rss / per if a_rss and per else None
@@ -328,7 +367,7 @@ def measure(args, runs, an, wl, tmp, rep):
     reach = median([r["graph"] for r in loads])
     rep.add("reach_scc_adds", "roots+reachability+SCC adds to load", adds,
             "%.1f%% (%.3f s)" % (adds * 100, reach) if adds is not None
-            else "n/a (load -v reports no phase times)", "<= 30%",
+            else "n/a (load -v reports no phase times)" if loads else "n/a", "<= 30%",
             adds <= 0.3 if adds is not None else None)
     phases = loads[-1]["phases"] if loads else {}
     if phases:
@@ -337,10 +376,11 @@ def measure(args, runs, an, wl, tmp, rep):
     bench_diff(an, wl, dumps, loads, runs, tmp, rep)
 
     pyver = info["python"]
-    head = ("pymple bench: %s objects (Python %s, %s units of Node + Point), "
-            "medians of %d runs" % (fmt_n(per), pyver, fmt_n(info["units"]), runs))
+    head = ("pymple bench: %s objects (Python %s, %s units of Node + Point), %s"
+            % (fmt_n(per), pyver, fmt_n(info["units"]),
+               "median of 1 run" if runs == 1 else "medians of %d runs" % runs))
     rep.data.update({"python": pyver, "runs": runs, "requested_objects": args.objects})
-    rep.print(head)
+    rep.show(head)
     if phases:
         print("  load phases (last run): " + ", ".join("%s %.2f s" % kv for kv in phases.items()))
     if dump_error:
@@ -353,7 +393,8 @@ def measure(args, runs, an, wl, tmp, rep):
     rep.data["loadavg"] = busiest
     if busiest > cpus * 0.75:
         print("  warning: load average %.1f on %d CPUs during this run: other work competed "
-              "for the CPUs, so the timings above are inflated" % (busiest, cpus))
+              "for the CPUs, so the wall times above are inflated; CPU times are the better guide"
+              % (busiest, cpus))
 
 
 def bench_path(an, loads, info, runs, rep):
@@ -363,17 +404,18 @@ def bench_path(an, loads, info, runs, rep):
                 "n/a (no 'path' command yet)" if loads else "n/a", "<= 0.1 s")
         return
     db = loads[-1]["db"]
-    times = []
+    times, cpus = [], []
     for _ in range(runs):
         for addr in info["targets"]:
-            sec, _, rc, out, err = an.run("path", db, "0x%x" % addr)
-            if rc != 0:
-                note("path 0x%x failed (status %d): %s" % (addr, rc, err.strip()[-300:]))
+            r = an.run("path", db, "0x%x" % addr)
+            if r.status != 0:
+                note("path 0x%x failed (status %d): %s" % (addr, r.status, r.err.strip()[-300:]))
                 continue
-            times.append(sec)
+            times.append(r.seconds)
+            cpus.append(r.cpu)
     t = median(times)
     rep.add("path_s", "path latency on the loaded DB", t,
-            "%s (%d queries)" % (fmt_s(t), len(times)) if t is not None else "n/a",
+            "%s, %d queries" % (fmt_wc(t, median(cpus)), len(times)) if t is not None else "n/a",
             "<= 0.1 s", t <= 0.1 if t is not None else None)
 
 
@@ -395,18 +437,20 @@ def bench_diff(an, wl, dumps, loads, runs, tmp, rep):
     a, b = os.path.join(tmp, "diff-a.dump"), os.path.join(tmp, "diff-b.dump")
     shutil.copyfile(dumps[0]["path"], a)
     os.replace(d["path"], b)
-    times = []
+    times, cpus = [], []
     for _ in range(runs):
         for p in (a + ".db", b + ".db"):  # no loaded database to reuse
             if os.path.exists(p):
                 os.unlink(p)
-        sec, rss, rc, out, err = an.run("diff", a, b)
-        if rc != 0:
-            note("diff failed (status %d): %s" % (rc, err.strip()[-300:]))
+        r = an.run("diff", a, b)
+        if r.status != 0:
+            note("diff failed (status %d): %s" % (r.status, r.err.strip()[-300:]))
             continue
-        times.append(sec)
+        times.append(r.seconds)
+        cpus.append(r.cpu)
     t = median(times)
-    rep.add("diff_s", "diff of two dumps, with loads", t, fmt_s(t), "<= 2 s",
+    rep.data["diff_cpu"] = median(cpus)
+    rep.add("diff_s", "diff of two dumps, with loads", t, fmt_wc(t, median(cpus)), "<= 2 s",
             t <= 2 if t is not None else None)
 
 

@@ -4,7 +4,7 @@ line protocol. It measures only itself; it never asserts a timing.
 
 Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
   {"cmd": "info"}                   -> counts, RSS, Python version, sample addresses
-  {"cmd": "dump", "path": P}        -> pymple.dump(P) time and peak RSS growth
+  {"cmd": "dump", "path": P, "values": V} -> pymple.dump(P, values=V): time, peak RSS growth
   {"cmd": "baseline"}               -> the pure-Python walk: times and object count
   {"cmd": "grow", "fraction": F}    -> adds F * units more units (a deliberate leak)
   {"cmd": "quit"}
@@ -116,7 +116,7 @@ def baseline_walk():
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         todo = gc.get_objects()
         seen = set()
         found = []
@@ -133,17 +133,17 @@ def baseline_walk():
         for obj in found:
             t = type(obj)
             sizes[t] = sizes.get(t, 0) + getsizeof(obj)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         count = len(found)
         del found, seen, todo, obj
     finally:
         if was_enabled:
             gc.enable()
-    return {"walk_s": t1 - t0, "sizes_s": t2 - t1, "objects": count,
+    return {"walk_s": t1 - t0, "sizes_s": t2 - t1, "cpu": c2 - c0, "objects": count,
             "types": len(sizes), "bytes": sum(sizes.values())}
 
 
-def do_dump(path):
+def do_dump(path, values=True):
     try:
         import pymple
     except ImportError as e:
@@ -153,16 +153,16 @@ def do_dump(path):
     rss_before = status_kb("VmRSS")
     reset = reset_peak_rss()
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t0 = time.perf_counter()
-    out = pymple.dump(path)
-    seconds = time.perf_counter() - t0
+    c0, t0 = time.process_time(), time.perf_counter()
+    out = pymple.dump(path, values=values)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     hwm = status_kb("VmHWM")
     maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if reset and hwm is not None and rss_before is not None:
         extra_kb, how = hwm - rss_before, "VmHWM after clear_refs"
     else:
         extra_kb, how = maxrss_after - maxrss_before, "ru_maxrss delta (first dump only)"
-    return {"seconds": seconds, "path": out, "size": os.path.getsize(out),
+    return {"seconds": seconds, "cpu": cpu, "path": out, "size": os.path.getsize(out),
             "peak_extra": extra_kb * 1024, "peak_how": how}
 
 
@@ -194,7 +194,7 @@ def main():
             elif cmd == "info":
                 reply = info(units)
             elif cmd == "dump":
-                reply = do_dump(req["path"])
+                reply = do_dump(req["path"], req.get("values", True))
             elif cmd == "baseline":
                 reply = baseline_walk()
             elif cmd == "grow":

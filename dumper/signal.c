@@ -54,7 +54,8 @@
  * the application never wakes the parent's thread through the shared pipe.
  * After os.fork() (multiprocessing, pre-fork servers) an os.register_at_fork
  * hook gives the child its own pipe and its own dumper thread, so each
- * worker can be dumped by pid. Only the main interpreter is supported
+ * worker can be dumped by pid. (Not pthread_atfork: that would also run in
+ * our own raw-fork dump child, where nothing may be started or allocated.) Only the main interpreter is supported
  * (PyGILState_* does not work with sub-interpreters).
  */
 #include "signal.h"
@@ -588,8 +589,9 @@ static int register_hooks(void)
 }
 
 PyDoc_STRVAR(install_doc,
-"install(signum=signal.SIGUSR2, directory=None, *, fork=True, values=True, quiet=False)\n--\n\n"
-"Write a heap dump each time the process receives signum.\n\n"
+"install($module, /, signum=" Py_STRINGIFY(SIGUSR2) ", directory=None, *, fork=True, values=True,"
+" quiet=False)\n--\n\n"
+"Write a heap dump each time the process receives signum (default SIGUSR2).\n\n"
 "Dumps go to directory (default: $PYMPLE_DIR, else the current directory,\n"
 "resolved now) as pymple-<pid>-<UTC time>-<seq>.dump, mode 0600. With\n"
 "fork=True a forked child writes the dump from a copy-on-write snapshot and\n"
@@ -670,7 +672,7 @@ static PyObject *py_install(PyObject *self, PyObject *args, PyObject *kw)
 }
 
 PyDoc_STRVAR(uninstall_doc,
-"uninstall()\n--\n\n"
+"uninstall($module, /)\n--\n\n"
 "Restore the signal handler that install() replaced and stop the dumper\n"
 "thread (a dump in progress or already requested is finished first).\n"
 "Does nothing when not installed.");

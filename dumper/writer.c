@@ -153,8 +153,9 @@ static inline unsigned char *put_varint(unsigned char *p, uint64_t v)
 /* Zigzag: 0,-1,1,-2,... -> 0,1,2,3,... so small negative deltas stay short. */
 static inline unsigned char *put_svarint(unsigned char *p, uint64_t delta)
 {
-	int64_t s = (int64_t)delta;
-	return put_varint(p, ((uint64_t)s << 1) ^ (uint64_t)(s >> 63));
+	/* the sign bit, smeared over all 64 bits, without shifting a signed value */
+	uint64_t sign = 0 - (delta >> 63);
+	return put_varint(p, (delta << 1) ^ sign);
 }
 
 static inline unsigned char *put_str(unsigned char *p, const char *s, size_t n)
@@ -206,6 +207,32 @@ static int flush_chunk(struct pym_writer *w)
 	return 0;
 }
 
+/* Replaces the (empty) chunk buffers with ones that hold a record of `need`
+ * bytes: only META and STRING records near PYM_STR_MAX get here, since
+ * objects split their references at PYM_REFS_PER_RECORD. */
+static int grow_buffers(struct pym_writer *w, size_t need)
+{
+	if (need > PYM_CHUNK_MAX_ULEN)
+		return fail(w, EFBIG);
+	size_t out_cap = PYM_CHUNK_HEADER_LEN + deflateBound(&w->zs, (uLong)need);
+	unsigned char *raw = w->al.alloc(w->al.ctx, need);
+	unsigned char *out = w->al.alloc(w->al.ctx, out_cap);
+	if (!raw || !out) {
+		if (raw)
+			w->al.free(w->al.ctx, raw, need);
+		if (out)
+			w->al.free(w->al.ctx, out, out_cap);
+		return fail(w, ENOMEM);
+	}
+	w->al.free(w->al.ctx, w->raw, w->raw_cap);
+	w->al.free(w->al.ctx, w->out, w->out_cap);
+	w->raw = raw;
+	w->raw_cap = need;
+	w->out = out;
+	w->out_cap = out_cap;
+	return 0;
+}
+
 /* Makes room for a record of at most `bound` bytes; may flush the chunk
  * first. Returns where to encode, or NULL (error recorded). */
 static unsigned char *reserve(struct pym_writer *w, size_t bound)
@@ -214,11 +241,9 @@ static unsigned char *reserve(struct pym_writer *w, size_t bound)
 		errno = w->err;
 		return NULL;
 	}
-	if (bound > w->raw_cap) { /* callers bound every record below RAW_CAP */
-		fail(w, EINVAL);
-		return NULL;
-	}
 	if (w->raw_len + bound > w->raw_cap && flush_chunk(w) < 0)
+		return NULL;
+	if (bound > w->raw_cap && grow_buffers(w, bound) < 0)
 		return NULL;
 	return w->raw + w->raw_len;
 }

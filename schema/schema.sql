@@ -45,7 +45,11 @@ CREATE TABLE object_data (
     reachable   INTEGER NOT NULL,    -- 1 if reachable from a root
     root        INTEGER NOT NULL,    -- 1 if a root (see README: roots)
     scc         INTEGER,             -- id of its reference cycle, NULL if in none
-    fingerprint INTEGER NOT NULL     -- identity hash for diffs (README: diff matching)
+    fingerprint INTEGER NOT NULL     -- identity hash for diffs (README: diff matching):
+                                     -- FNV-1a 64 over H(type name), size, length (all ones
+                                     -- if none), value bytes, a 0 byte, then H(referent's
+                                     -- type name) per reference in order (0 if not in the
+                                     -- dump); numbers as 8 little-endian bytes, H = FNV-1a 64
 );
 
 CREATE TABLE ref_data (

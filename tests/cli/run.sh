@@ -183,5 +183,17 @@ run "$A" summary foreign.db
 expect_error "summary foreign.db" foreign.db "not a pymple database"
 ls ./*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind: $(ls ./*.tmp.*)" || ok
 
+# ---- an interrupted load leaves no temporary files ----
+"$G" int.dump 300000 >/dev/null
+for delay in 0.2 0.5 1; do
+	"$A" -q load int.dump -o int.db &
+	pid=$!
+	sleep $delay
+	kill -INT $pid 2>/dev/null
+	wait $pid
+	if ls ./int.db.tmp.* >/dev/null 2>&1; then bad "SIGINT after $delay s left $(ls ./int.db.tmp.*)"; else ok; fi
+	rm -f int.db
+done
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -99,6 +99,38 @@ def test_diff_shows_exact_leak(ctx):
     assert line and line[0].split(",")[3] == str(n) and line[0].split(",")[6] == str(truth["size"])
 
 
+REUSE_SCRIPT = r'''
+import json, pymple
+class Old:
+    pass
+class New:
+    pass
+olds = [Old() for _ in range(2000)]
+old_ids = [id(o) for o in olds]
+pymple.dump("a.dump")
+del olds                                 # freed: pymalloc hands the memory
+news = [New() for _ in range(2000)]      # to the next objects of that size
+json.dump({"old": old_ids, "new": [id(o) for o in news]}, open("truth.json", "w"))
+pymple.dump("b.dump")
+'''
+
+
+def test_diff_reused_address_is_not_the_same_object(ctx):
+    run_py(ctx, "leak_reuse.py", REUSE_SCRIPT)
+    t = read_json(ctx, "truth.json")
+    reused = set(t["old"]) & set(t["new"])
+    # The premise: CPython reuses addresses (if it did not, there is nothing to check).
+    assert len(reused) > 100, len(reused)
+    a, b = os.path.join(ctx.tmp, "a.dump"), os.path.join(ctx.tmp, "b.dump")
+    new = {r["address"]: r for r in analyze_json(ctx, "diff", a, b, "--new", "--limit", "0")}
+    # Same address, different object: every New instance is new, none is
+    # matched to the Old instance that lived at its address in A.
+    assert all(x in new and new[x]["type"] == "__main__.New" for x in t["new"])
+    rows = {r["type"]: r for r in analyze_json(ctx, "diff", a, b)}
+    assert rows["__main__.New"]["count_delta"] == 2000
+    assert rows["__main__.Old"]["count_delta"] == -2000
+
+
 GROWTH_SCRIPT = r'''
 import json, pymple
 class Grows:

@@ -4,6 +4,7 @@ process just before each dump, and the demo script runs. Not a timing test.
 """
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 
@@ -109,3 +110,25 @@ def test_demo_runs(ctx):
                        env=dict(ctx.env(), PYTHON=ctx.python))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "__main__.Session" in r.stdout, r.stdout
+
+
+def test_committed_sample_dump_current(ctx):
+    # samples/registry_leak.dump must still load with this analyzer (else rerun
+    # samples/make-sample-dump.sh): 3 rounds x 50 requests = 150 sessions, all
+    # held through the module global SESSIONS, keyed by their session ids.
+    dump = os.path.join(ctx.tmp, "registry_leak.dump")
+    shutil.copyfile(os.path.join(ctx.root, "samples", "registry_leak.dump"), dump)
+    con = load(ctx, dump)
+    count, _, reachable = type_counts(con, "__main__.Session")
+    assert (count, reachable) == (150, 150), (count, reachable)
+    r = subprocess.run([ctx.analyzer, "path", dump, "--type", "__main__.Session", "--limit", "3",
+                        "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    chains = json.loads(r.stdout)
+    assert len(chains) == 3, chains
+    for chain in chains:
+        edges = [step["edge"] for step in chain]
+        assert chain[0]["type"] == "module" and chain[0]["value"] == "__main__", chain
+        assert "['SESSIONS']" in edges, edges
+        assert chain[-1]["type"] == "__main__.Session", chain
+        assert edges[-1].startswith("['s00000"), edges

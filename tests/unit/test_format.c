@@ -317,8 +317,8 @@ static void fill_big(struct pym_writer *w)
 	big_refs = malloc(BIG_NREFS * sizeof *big_refs);
 	uint64_t x = 88172645463325252ull;
 	for (uint32_t i = 0; i < BIG_NREFS; i++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: incompressible addresses */
-		big_refs[i].addr = x;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: scattered addresses */
+		big_refs[i].addr = 0x7f0000000000 + (x & 0xffffff0);
 		big_refs[i].label = ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX;
 	}
 	/* around the split size, then a million refs, with a value to carry over */
@@ -361,7 +361,7 @@ Test(format, large_records_span_chunks)
 	free(b);
 }
 
-#define MANY 300000u
+#define MANY 150000u
 static void fill_many(struct pym_writer *w)
 {
 	uint32_t s, t;
@@ -775,4 +775,83 @@ Test(format, fuzz_corpus_replay)
 	closedir(d);
 	cr_assert_gt(files, 5);
 	cr_assert_gt(ok, 0, "the corpus holds valid dumps too");
+}
+
+/* ---- the worked example of FORMAT.md, byte for byte ------------------------ */
+
+static void fill_example(struct pym_writer *w)
+{
+	uint32_t s0, s1, t;
+	cr_assert(pym_writer_string(w, "dict", 4, &s0) == 0);
+	cr_assert(pym_writer_string(w, "name", 4, &s1) == 0);
+	cr_assert(pym_writer_type(w, s0, 1, &t) == 0);
+	struct pym_ref ref = {0x7f0000003040, ((uint64_t)s1 << PYM_LABEL_SHIFT) | PYM_LABEL_KEY};
+	struct pym_object o = {.addr = 0x7f0000003000, .type = t, .flags = PYM_F_GC_TRACKED,
+	                       .size = 232, .refcount = 2, .nrefs = 1, .refs = &ref};
+	cr_assert(pym_writer_object(w, &o) == 0);
+}
+
+Test(format, format_md_example_bytes)
+{
+	size_t len;
+	unsigned char *b = dump_mem(fill_example, &len);
+	static const unsigned char want[] = "\x02\x04" "dict" "\x02\x04" "name" "\x03\x00\x01"
+	                                    "\x04\x80\xc0\x81\x80\x80\xc0\x3f\x00\x04\xe8\x01\x02"
+	                                    "\x01\x80\x01\x0a";
+	cr_assert(!memcmp(b, "\x89PYMPLE\n\x01\x00\x00\x00", 12));
+	cr_assert(!memcmp(b + 16, "DATA", 4));
+	uint32_t clen = get32(b + 20), ulen = get32(b + 24);
+	cr_assert_eq(ulen, sizeof want - 1);
+	unsigned char raw[64];
+	uLongf rl = sizeof raw;
+	cr_assert(uncompress(raw, &rl, b + 32, clen) == Z_OK);
+	cr_assert_eq(rl, sizeof want - 1);
+	cr_assert(!memcmp(raw, want, rl), "the writer no longer matches FORMAT.md's example");
+	cr_assert_eq(len, 16 + 16 + clen + 16 + 48);
+	free(b);
+}
+
+/* META and STRING records up to PYM_STR_MAX: the writer grows its buffers */
+static char *huge;
+static void fill_huge(struct pym_writer *w)
+{
+	uint32_t id;
+	huge = malloc(PYM_STR_MAX);
+	for (size_t i = 0; i < PYM_STR_MAX; i++)
+		huge[i] = (char)('a' + (i * 7919) % 26);
+	cr_assert(pym_writer_string(w, "small", 5, &id) == 0);
+	cr_assert(pym_writer_meta(w, "argv", huge, PYM_STR_MAX) == 0, "%s", strerror(errno));
+	cr_assert(pym_writer_string(w, huge, PYM_STR_MAX, &id) == 0);
+	cr_assert_eq(id, 1);
+	cr_assert(pym_writer_string(w, "after", 5, &id) == 0);
+}
+
+Test(format, records_up_to_str_max)
+{
+	size_t len;
+	unsigned char *b = dump_mem(fill_huge, &len);
+	struct pym_error err;
+	struct pym_reader *r = pym_reader_open_mem(b, len, &err);
+	struct pym_record rec;
+	cr_assert_eq(pym_reader_next(r, &rec, &err), 1);
+	cr_assert_eq(pym_reader_next(r, &rec, &err), 1, "%s", err.msg);
+	cr_assert(rec.type == PYM_R_META && rec.text_len == PYM_STR_MAX);
+	cr_assert(!memcmp(rec.text, huge, PYM_STR_MAX));
+	cr_assert_eq(pym_reader_next(r, &rec, &err), 1, "%s", err.msg);
+	cr_assert(rec.type == PYM_R_STRING && rec.id == 1 && rec.text_len == PYM_STR_MAX);
+	cr_assert(!memcmp(rec.text, huge, PYM_STR_MAX));
+	cr_assert_eq(pym_reader_next(r, &rec, &err), 1);
+	cr_assert_str_eq(rec.text, "after");
+	cr_assert_eq(pym_reader_next(r, &rec, &err), 0, "%s", err.msg);
+	pym_reader_close(r);
+	free(b);
+
+	int fd = memfd_create("w", 0);
+	struct pym_writer *w = pym_writer_open(fd, NULL, 1);
+	uint32_t id;
+	cr_assert_eq(pym_writer_string(w, huge, PYM_STR_MAX + 1, &id), -1);
+	cr_assert_eq(errno, EINVAL);
+	pym_writer_close(w);
+	close(fd);
+	free(huge);
 }
