@@ -57,8 +57,8 @@ struct pyi_frame {
 	PyObject **localsplus; /* nvalues entries, may hold NULL */
 	int nnamed;            /* the first nnamed are named by code's localsplus names */
 	int nvalues;
-	int line;              /* -1 if unknown */
-	int owner_generator;   /* the frame belongs to a generator/coroutine */
+	int line;            /* -1 if unknown */
+	int owner_generator; /* the frame belongs to a generator/coroutine */
 };
 void pyi_frame_info(void *frame, struct pyi_frame *fi);
 
