@@ -269,6 +269,23 @@ void pyi_frame_info(void *frame, struct pyi_frame *fi)
 #endif
 }
 
+void *pyi_frame_object(PyObject *f, PyObject **back, PyObject **trace)
+{
+	*back = *trace = NULL;
+#if PY_VERSION_HEX >= 0x030B0000
+	if (!PyFrame_Check(f))
+		return NULL;
+	PyFrameObject *fo = (PyFrameObject *)f;
+	*back = (PyObject *)fo->f_back;
+	*trace = fo->f_trace;
+	if (fo->f_frame && fo->f_frame->owner == FRAME_OWNED_BY_FRAME_OBJECT)
+		return fo->f_frame;
+#else
+	(void)f;
+#endif
+	return NULL;
+}
+
 Py_ssize_t pyi_inline_values(PyObject *o, PyObject *const **values, size_t *name_stride,
                              const char **names_base, size_t *extra)
 {

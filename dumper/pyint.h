@@ -62,6 +62,12 @@ struct pyi_frame {
 };
 void pyi_frame_info(void *frame, struct pyi_frame *fi);
 
+/* 3.11+ frame objects: *back and *trace get f_back and f_trace; returns
+ * the _PyInterpreterFrame the object owns (a frame that finished running),
+ * or NULL when the frame still runs in a thread or generator. Always NULL
+ * before 3.11, where frame objects are plain structs. */
+void *pyi_frame_object(PyObject *f, PyObject **back, PyObject **trace);
+
 /* 3.11+ managed-dict instances whose attributes live in a values array and
  * not in a dict object: *names and *values point at arrays of n entries
  * (names are str, values may be NULL). Returns n, or 0 when the object has

@@ -4,9 +4,7 @@
  * no Python code, never releases the GIL; its memory is anonymous mmap. */
 #include <Python.h>
 #include <structmember.h>
-#if PY_VERSION_HEX < 0x030B0000
 #include <frameobject.h>
-#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -999,6 +997,33 @@ static void frame_refs(struct walk *wk, PyFrameObject *f)
 }
 #endif
 
+#if PY_VERSION_HEX >= 0x030B0000
+/* Frame objects that own their frame data (the function has returned, a
+ * traceback keeps them): label what frame_traverse reported. */
+static void frame_object_refs(struct walk *wk, PyObject *o)
+{
+	PyObject *back, *trace;
+	void *frame = pyi_frame_object(o, &back, &trace);
+	claim(wk, back, attr_label(wk, "f_back"));
+	claim(wk, trace, attr_label(wk, "f_trace"));
+	if (!frame)
+		return;
+	struct pyi_frame fi;
+	pyi_frame_info(frame, &fi);
+	claim(wk, fi.code, attr_label(wk, "f_code"));
+	claim(wk, fi.func, attr_label(wk, "f_func"));
+	claim(wk, fi.locals, attr_label(wk, "f_locals"));
+	PyObject *names = fi.code && PyCode_Check(fi.code)
+	                          ? ((PyCodeObject *)fi.code)->co_localsplusnames
+	                          : NULL;
+	for (int i = 0; i < fi.nnamed; i++)
+		if (fi.localsplus[i] && names && PyTuple_Check(names) &&
+		    i < PyTuple_GET_SIZE(names))
+			claim(wk, fi.localsplus[i],
+			      key_label(wk, PyTuple_GET_ITEM(names, i), PYM_LABEL_ATTR));
+}
+#endif
+
 static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti,
                           uint64_t *extra)
 {
@@ -1106,6 +1131,9 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 #if PY_VERSION_HEX < 0x030B0000
 	else if (PyFrame_Check(o))
 		frame_refs(wk, (PyFrameObject *)o);
+#else
+	else if (PyFrame_Check(o))
+		frame_object_refs(wk, o);
 #endif
 	if (PyDict_Check(o)) { /* subclasses: label values, add str keys */
 		Py_ssize_t pos = 0;
