@@ -286,6 +286,23 @@ void *pyi_frame_object(PyObject *f, PyObject **back, PyObject **trace)
 	return NULL;
 }
 
+void *pyi_gen_frame(PyObject *o)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+	PyTypeObject *tp = Py_TYPE(o);
+	if (tp != &PyGen_Type && tp != &PyCoro_Type && tp != &PyAsyncGen_Type)
+		return NULL;
+	/* the three share _PyGenObject_HEAD */
+	PyGenObject *g = (PyGenObject *)o;
+	if (g->gi_frame_state >= FRAME_CLEARED)
+		return NULL;
+	return (void *)g->gi_iframe;
+#else
+	(void)o;
+	return NULL;
+#endif
+}
+
 Py_ssize_t pyi_inline_values(PyObject *o, PyObject *const **values, size_t *name_stride,
                              const char **names_base, size_t *extra)
 {

@@ -68,6 +68,10 @@ void pyi_frame_info(void *frame, struct pyi_frame *fi);
  * before 3.11, where frame objects are plain structs. */
 void *pyi_frame_object(PyObject *f, PyObject **back, PyObject **trace);
 
+/* 3.11+ generators, coroutines and async generators: the frame they hold
+ * (NULL once cleared, and always before 3.11). */
+void *pyi_gen_frame(PyObject *o);
+
 /* 3.11+ managed-dict instances whose attributes live in a values array and
  * not in a dict object: *names and *values point at arrays of n entries
  * (names are str, values may be NULL). Returns n, or 0 when the object has

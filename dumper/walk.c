@@ -998,16 +998,9 @@ static void frame_refs(struct walk *wk, PyFrameObject *f)
 #endif
 
 #if PY_VERSION_HEX >= 0x030B0000
-/* Frame objects that own their frame data (the function has returned, a
- * traceback keeps them): label what frame_traverse reported. */
-static void frame_object_refs(struct walk *wk, PyObject *o)
+/* Labels what traverse reported for a frame's data by field and local name. */
+static void frame_data_refs(struct walk *wk, void *frame)
 {
-	PyObject *back, *trace;
-	void *frame = pyi_frame_object(o, &back, &trace);
-	claim(wk, back, attr_label(wk, "f_back"));
-	claim(wk, trace, attr_label(wk, "f_trace"));
-	if (!frame)
-		return;
 	struct pyi_frame fi;
 	pyi_frame_info(frame, &fi);
 	claim(wk, fi.code, attr_label(wk, "f_code"));
@@ -1021,6 +1014,18 @@ static void frame_object_refs(struct walk *wk, PyObject *o)
 		    i < PyTuple_GET_SIZE(names))
 			claim(wk, fi.localsplus[i],
 			      key_label(wk, PyTuple_GET_ITEM(names, i), PYM_LABEL_ATTR));
+}
+
+/* Frame objects that own their frame data (the function has returned, a
+ * traceback keeps them). */
+static void frame_object_refs(struct walk *wk, PyObject *o)
+{
+	PyObject *back, *trace;
+	void *frame = pyi_frame_object(o, &back, &trace);
+	claim(wk, back, attr_label(wk, "f_back"));
+	claim(wk, trace, attr_label(wk, "f_trace"));
+	if (frame)
+		frame_data_refs(wk, frame);
 }
 #endif
 
@@ -1091,6 +1096,9 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	}
 	if (tp->tp_traverse && PyObject_IS_GC(o))
 		tp->tp_traverse(o, visit_cb, wk);
+#if PY_VERSION_HEX >= 0x030B0000
+	void *gframe;
+#endif
 	if (PyType_Check(o))
 		type_refs(wk, (PyTypeObject *)o);
 	else if (PyCode_Check(o))
@@ -1103,6 +1111,14 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	} else if (PyMethod_Check(o)) {
 		claim(wk, PyMethod_GET_FUNCTION(o), attr_label(wk, "__func__"));
 		claim(wk, PyMethod_GET_SELF(o), attr_label(wk, "__self__"));
+	} else if (PyGen_CheckExact(o) || PyCoro_CheckExact(o) || PyAsyncGen_CheckExact(o)) {
+		/* the three share _PyGenObject_HEAD */
+		claim(wk, ((PyGenObject *)o)->gi_name, attr_label(wk, "__name__"));
+		claim(wk, ((PyGenObject *)o)->gi_qualname, attr_label(wk, "__qualname__"));
+#if PY_VERSION_HEX >= 0x030B0000
+		if ((gframe = pyi_gen_frame(o)) != NULL)
+			frame_data_refs(wk, gframe);
+#endif
 	} else if (PyCell_Check(o)) {
 		claim(wk, PyCell_GET(o), attr_label(wk, "cell_contents"));
 	} else if (PyWeakref_Check(o)) {
