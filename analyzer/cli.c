@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 int cli_quiet;   /* set once by main.c before the subcommand runs */
 int cli_verbose; /* set once by main.c before the subcommand runs */
+const char *cli_command; /* set once by main.c before the subcommand runs */
 
 void cli_error(const char *file, const char *fmt, ...)
 {
@@ -93,26 +95,60 @@ void cli_usage(FILE *fp, const char *const *usage)
 		fprintf(fp, "%s\n", usage[i]);
 }
 
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	if (cli_command)
+		fprintf(stderr, "%s: %s: ", CLI_NAME, cli_command);
+	else
+		fprintf(stderr, "%s: ", CLI_NAME);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (cli_command)
+		fprintf(stderr, " (see '%s %s -h')\n", CLI_NAME, cli_command);
+	else
+		fprintf(stderr, " (see '%s --help')\n", CLI_NAME);
+	return CLI_BAD_INPUT;
+}
+
+int cli_option_error(int c, char **argv)
+{
+	char shortopt[3] = {'-', (char)optopt, 0};
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	/* A short option (maybe inside a cluster like -qx) is named by optopt;
+	 * a long one by its argument, up to any '='. */
+	int is_long = arg[0] == '-' && arg[1] == '-';
+	if (!is_long && optopt)
+		arg = shortopt;
+	int n = (int)strcspn(arg, "=");
+	if (c == ':')
+		return cli_usage_error("option '%.*s' requires a value", n, arg);
+	return cli_usage_error("unknown option '%.*s'", n, arg);
+}
+
 int cli_parse_format(const char *arg, enum out_format *f)
 {
-	if (out_parse_format(arg, f) < 0) {
-		cli_error(NULL, "--format: '%s' is not one of table, csv, json", arg);
-		return CLI_BAD_INPUT;
-	}
+	if (out_parse_format(arg, f) < 0)
+		return cli_usage_error("--format: '%s' is not one of table, csv, json", arg);
+	return 0;
+}
+
+int cli_parse_count(const char *opt, const char *arg, long long *v)
+{
+	char *end;
+	errno = 0;
+	long long x = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || x < 0)
+		return cli_usage_error("%s: '%s' is not a number >= 0", opt, arg);
+	*v = x;
 	return 0;
 }
 
 int cli_parse_limit(const char *arg, long long *limit)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(arg, &end, 10);
-	if (errno || end == arg || *end || v < 0) {
-		cli_error(NULL, "--limit: '%s' is not a number >= 0", arg);
-		return CLI_BAD_INPUT;
-	}
-	*limit = v;
-	return 0;
+	return cli_parse_count("--limit", arg, limit);
 }
 
 int cli_sqlite_error(sqlite3 *db, const char *file, const char *what)

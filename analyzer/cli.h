@@ -20,6 +20,7 @@ enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_BAD_INPUT = 2 };
 /* Global options set by main.c before the subcommand runs. */
 extern int cli_quiet;   /* -q: no progress line */
 extern int cli_verbose; /* -v: more detail on stderr */
+extern const char *cli_command; /* the subcommand being run (main.c), for hints */
 
 /* Prints "pymple-analyze: <file>: <message>\n" to stderr (file may be NULL:
  * then "pymple-analyze: <message>"). */
@@ -46,10 +47,23 @@ void cli_progress_end(struct cli_progress *p);
  * to fp: "usage: pymple-analyze <first line>" then the rest as is. */
 void cli_usage(FILE *fp, const char *const *usage);
 
-/* Parsing of the shared options; each prints its own error line and returns
- * CLI_BAD_INPUT on a bad value, 0 on success. */
+/* Prints one usage-error line, "pymple-analyze: <command>: <message> (see
+ * 'pymple-analyze <command> -h')" (no command part when none is running),
+ * never the whole help. Returns CLI_BAD_INPUT. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The usage error for what getopt_long returned in its default case (c is
+ * ':' for a missing value when the option string starts with ':', else '?'),
+ * naming the offending option. main.c sets opterr = 0 so getopt itself prints
+ * nothing. Returns CLI_BAD_INPUT. */
+int cli_option_error(int c, char **argv);
+
+/* Parsing of the shared options; each prints its own usage-error line and
+ * returns CLI_BAD_INPUT on a bad value, 0 on success. */
 int cli_parse_format(const char *arg, enum out_format *f);
 int cli_parse_limit(const char *arg, long long *limit); /* N >= 0; 0 = no limit */
+/* A number >= 0 for option `opt` (named in the error, e.g. "--dot"). */
+int cli_parse_count(const char *opt, const char *arg, long long *v);
 
 /* Reports a failed SQLite call on db for file: "<file>: <what>: <errmsg>";
  * returns CLI_RUNTIME. */

@@ -46,13 +46,16 @@ static int fail_status(const struct pym_error *err)
 	return err->code == PYM_ERR_NOMEM ? CLI_RUNTIME : CLI_BAD_INPUT;
 }
 
+/* The same wording as load and summary (db.c) for the same condition. */
 static void report(const char *file, const struct pym_error *err)
 {
+	char buf[sizeof err->msg];
+	const char *msg = pym_error_text(err, buf, sizeof buf);
 	if (cli_verbose && err->where)
-		cli_error(file, "%s [byte %llu, %s]", err->msg, (unsigned long long)err->offset,
+		cli_error(file, "%s [byte %llu, %s]", msg, (unsigned long long)err->offset,
 		          err->where);
 	else
-		cli_error(file, "%s", err->msg);
+		cli_error(file, "%s", msg);
 }
 
 /* Prints s as a double-quoted C-style literal, at most max bytes of it. */
@@ -89,7 +92,7 @@ static int parse_args(int argc, char **argv, const char *const *usage, long long
 	};
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, limit ? "n:h" : "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, limit ? ":n:h" : ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (!limit)
@@ -103,13 +106,11 @@ static int parse_args(int argc, char **argv, const char *const *usage, long long
 		default:
 			break;
 		}
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
+		return cli_option_error(c, argv);
 	}
-	if (optind + 1 != argc) {
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
-	}
+	if (optind + 1 != argc)
+		return cli_usage_error(optind == argc ? "missing DUMP" : "expected one DUMP, got %d files",
+		                       argc - optind);
 	*file = argv[optind];
 	return -1;
 }

@@ -1,7 +1,8 @@
-/* cmd_cycles.c — `pymple-analyze cycles DUMP [--unreachable] [--dot ID]`:
- * reference cycles (the strongly connected components the loader stored in
- * object_data.scc), grouped by their type make-up, largest group first; or
- * one cycle as Graphviz. Reads only. */
+/* cmd_cycles.c — `pymple-analyze cycles DUMP [--unreachable] [--group|--each]
+ * [--dot ID]`: reference cycles (the strongly connected components the
+ * loader stored in object_data.scc; references into classes do not count,
+ * see schema.sql), grouped by their type make-up, largest group first; one
+ * row per cycle (JSON's default, --each); or one cycle as Graphviz. Reads only. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +13,20 @@
 #include "output.h"
 
 static const char *const usage[] = {
-	"cycles DUMP [--unreachable] [--dot ID] [--format table|csv|json] [--limit N]",
+	"cycles DUMP [--unreachable] [--group|--each] [--dot ID] [--format table|csv|json]",
+	"       [--limit N]",
 	"",
 	"Reference cycles: groups of objects that all reach each other (two or more",
-	"objects, or one that refers to itself). One row per cycle; cycles with the",
-	"same type make-up are listed together, the group of the largest total size",
-	"first, so ten thousand copies of one leaked cycle read as one block.",
+	"objects, or one that refers to itself; references into classes do not",
+	"count, since every instance holds its class). The table shows one row per",
+	"type make-up: how many cycles, their objects and bytes in all, how many",
+	"are unreachable, and the id of the largest (for --dot); largest total size",
+	"first, so ten thousand copies of one leaked cycle read as one row. JSON and",
+	"CSV list one row per cycle, largest group first.",
 	"",
 	"  --unreachable      only cycles no root reaches (what gc.collect() frees)",
+	"  --group            one row per type make-up (the table's default)",
+	"  --each             one row per cycle (the JSON and CSV default)",
 	"  --dot ID           Graphviz digraph of cycle ID: its objects and the",
 	"                     references between them (at most --limit objects)",
 	"  --format F         table (default), csv or json",
@@ -27,7 +34,9 @@ static const char *const usage[] = {
 	"  -h, --help         this help",
 	"",
 	"JSON: [{\"id\", \"count\", \"size\", \"types\": {\"type\": n, ...},",
-	"        \"unreachable\": bool, \"objects\": [first 5 addresses]}, ...]",
+	"        \"unreachable\": bool, \"objects\": [first 5 addresses]}, ...];",
+	"with --group: [{\"types\", \"cycles\", \"count\", \"size\", \"unreachable\"",
+	"        (how many), \"largest\" (a cycle id)}, ...]",
 	NULL,
 };
 
@@ -95,6 +104,69 @@ static int run_list(sqlite3 *db, const char *file, enum out_format fmt, long lon
 	}
 	sqlite3_finalize(st);
 	return rows < 0 ? cli_sqlite_error(db, file, "cycles") : 0;
+}
+
+/* One row per make-up. The example cycle is the group's largest (then
+ * lowest id); its short make-up text (d) names the group in the table. */
+static int run_groups(sqlite3 *db, const char *file, enum out_format fmt, long long limit,
+                      int unreachable)
+{
+	char sql[4096];
+	const char *tail =
+		fmt == OUT_JSON
+			? " SELECT json_object('types', json(gr.types), 'cycles', gr.cycles, 'count',"
+			  " gr.objs, 'size', gr.gsize, 'unreachable', gr.unreach, 'largest', gr.example)"
+			  " FROM gr"
+			: fmt == OUT_CSV
+			? " SELECT gr.makeup AS types, gr.cycles AS cycles, gr.objs AS count,"
+			  " gr.gsize AS size, gr.unreach AS unreachable, gr.example AS largest FROM gr"
+			: " SELECT gr.cycles, gr.objs, gr.gsize, gr.unreach, d.short, gr.example"
+			  " FROM gr JOIN d ON d.scc = gr.example";
+	snprintf(sql, sizeof sql,
+	         "WITH m AS (SELECT o.scc AS scc, t.name AS name, count(*) AS n, sum(o.size) AS s,"
+	         "  max(o.reachable) AS r FROM object_data o JOIN types t ON t.id = o.type_id"
+	         "  WHERE o.scc IS NOT NULL GROUP BY o.scc, t.name ORDER BY o.scc, t.name),"
+	         " c AS (SELECT scc, sum(n) AS count, sum(s) AS size, max(r) AS reach,"
+	         "  group_concat(name || ' x' || n, ', ') AS makeup,"
+	         "  json_group_object(name, n) AS types FROM m GROUP BY scc),"
+	         " gr AS (SELECT makeup, min(types) AS types, count(*) AS cycles, sum(count) AS objs,"
+	         "  sum(size) AS gsize, sum(reach = 0) AS unreach,"
+	         "  (SELECT c2.scc FROM c c2 WHERE c2.makeup = c.makeup AND (?2 = 0 OR c2.reach = 0)"
+	         "   ORDER BY c2.size DESC, c2.scc LIMIT 1) AS example"
+	         "  FROM c WHERE ?2 = 0 OR reach = 0 GROUP BY makeup"
+	         "  ORDER BY gsize DESC, makeup LIMIT ?1),"
+	         " d AS (SELECT scc, group_concat(name || ' x' || n, ', ')"
+	         "  || CASE WHEN max(nt) > 4 THEN printf(' and %%d more types', max(nt) - 4) ELSE ''"
+	         "  END AS short FROM (SELECT m.scc AS scc, m.name AS name, m.n AS n,"
+	         "  row_number() OVER (PARTITION BY m.scc ORDER BY m.n DESC, m.name) AS rn,"
+	         "  count(*) OVER (PARTITION BY m.scc) AS nt FROM m"
+	         "  WHERE m.scc IN (SELECT example FROM gr)) WHERE rn <= 4 GROUP BY scc)"
+	         "%s ORDER BY gr.gsize DESC, gr.makeup",
+	         tail);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL))
+		return cli_sqlite_error(db, file, "cycles");
+	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
+	sqlite3_bind_int(st, 2, unreachable);
+	long long rows;
+	if (fmt == OUT_JSON) {
+		rows = leak_json_rows(stdout, st);
+	} else {
+		static const char *const headers[] = {"cycles", "# objects", "total size",
+		                                      "unreachable", "types (per cycle)", "largest"};
+		struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 2 : 0,
+		                     fmt == OUT_TABLE ? headers : NULL, 1};
+		rows = out_rows(stdout, db, st, &o);
+	}
+	sqlite3_finalize(st);
+	if (rows < 0)
+		return cli_sqlite_error(db, file, "cycles");
+	if (rows == 0 && fmt == OUT_TABLE)
+		printf(unreachable ? "no unreachable reference cycles\n" : "no reference cycles\n");
+	else if (fmt == OUT_TABLE)
+		printf("(one row per type make-up; 'cycles %s --each' lists the cycles, "
+		       "'--dot ID' draws one)\n", file);
+	return 0;
 }
 
 static int run_dot(sqlite3 *db, const char *file, long long id, long long limit)
@@ -174,20 +246,27 @@ int cmd_cycles(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"unreachable", no_argument, NULL, 'u'},  {"dot", required_argument, NULL, 'D'},
+		{"group", no_argument, NULL, 'g'},        {"each", no_argument, NULL, 'e'},
 		{"format", required_argument, NULL, 'f'}, {"limit", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = -1, dot_id = -1;
-	int unreachable = 0, c, rc;
+	int unreachable = 0, group = -1, c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, "hf:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			unreachable = 1;
 			break;
+		case 'g':
+			group = 1;
+			break;
+		case 'e':
+			group = 0;
+			break;
 		case 'D':
-			if (cli_parse_limit(optarg, &dot_id))
+			if (cli_parse_count("--dot", optarg, &dot_id))
 				return CLI_BAD_INPUT;
 			break;
 		case 'f':
@@ -202,15 +281,11 @@ int cmd_cycles(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_error(NULL, "cycles: bad option or missing value: %s", argv[optind - 1]);
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
 	if (argc - optind != 1) {
-		cli_error(NULL, "cycles: expected one DUMP");
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
+		return cli_usage_error("expected one DUMP");
 	}
 	const char *file = argv[optind];
 	sqlite3 *db;
@@ -218,6 +293,8 @@ int cmd_cycles(int argc, char **argv)
 		return rc;
 	if (dot_id >= 0)
 		rc = run_dot(db, file, dot_id, limit < 0 ? 500 : limit);
+	else if (group == 1 || (group < 0 && fmt == OUT_TABLE))
+		rc = run_groups(db, file, fmt, limit < 0 ? 50 : limit, unreachable);
 	else
 		rc = run_list(db, file, fmt, limit < 0 ? 50 : limit, unreachable);
 	sqlite3_close(db);

@@ -12,8 +12,12 @@
  * recycled address almost always gets a different fingerprint. Objects whose
  * fingerprint changed legitimately (a list that grew, a dict that got a new
  * key) therefore count as new: `--new` errs on the side of showing them.
- * Dumps with allocation serials (PYM_F_SERIAL, 3.13's reference tracer) can
- * later replace the rule by exact identity without a format change. */
+ *
+ * Exact identity: when both dumps carry allocation serials (PYM_F_SERIAL,
+ * meta load.serials > 0) and come from the same process (same pid), an
+ * object with a serial matches exactly the object of A with the same
+ * address and serial, whatever its fingerprint; objects without a serial
+ * (created before the writer could number them) keep the probable rule. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +34,10 @@ static const char *const usage[] = {
 	"first: count and total size in each and their deltas. Types that did",
 	"not change are left out.",
 	"",
-	"  --new              list the objects of B with no probable match in A",
-	"                     (same address and same fingerprint), largest first",
+	"  --new              list the objects of B with no match in A, largest",
+	"                     first: same address and allocation serial when both",
+	"                     dumps have serials (exact), else same address and",
+	"                     fingerprint (probable)",
 	"  --format F         table (default), csv or json",
 	"  --limit N          at most N rows (0 = all; default all, 100 with --new)",
 	"  -h, --help         this help",
@@ -42,18 +48,40 @@ static const char *const usage[] = {
 	NULL,
 };
 
-/* A's (address, fingerprint) pairs sorted, for the pym_in_a() SQL function. */
+/* A's identity keys sorted, for the pym_in_a() SQL function: (address,
+ * 1, serial) for objects matched exactly, (address, 0, fingerprint) for the
+ * others. */
 struct pairs {
 	size_t n;
-	uint64_t (*v)[2];
+	int exact; /* both dumps have serials from one process */
+	uint64_t (*v)[3];
 };
 
 static int pair_cmp(const void *a, const void *b)
 {
 	const uint64_t *x = a, *y = b;
-	if (x[0] != y[0])
-		return x[0] < y[0] ? -1 : 1;
-	return x[1] < y[1] ? -1 : x[1] > y[1];
+	for (int i = 0; i < 3; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}
+
+/* 1 if both databases (main = B, a = A) have serials from the same pid. */
+static int serials_comparable(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int yes = 0;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT (SELECT CAST(value AS INTEGER) FROM main.meta WHERE key ="
+	                       " 'load.serials') > 0 AND (SELECT CAST(value AS INTEGER) FROM a.meta"
+	                       " WHERE key = 'load.serials') > 0 AND (SELECT value FROM main.meta"
+	                       " WHERE key = 'pid') IS (SELECT value FROM a.meta WHERE key = 'pid')",
+	                       -1, &st, NULL))
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		yes = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return yes;
 }
 
 static int pairs_load(sqlite3 *db, struct pairs *p)
@@ -62,7 +90,9 @@ static int pairs_load(sqlite3 *db, struct pairs *p)
 	size_t cap = 0;
 	p->n = 0;
 	p->v = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT address, fingerprint FROM a.object_data", -1, &st, NULL))
+	p->exact = serials_comparable(db);
+	if (sqlite3_prepare_v2(db, "SELECT address, fingerprint, serial FROM a.object_data", -1, &st,
+	                       NULL))
 		return -1;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -75,8 +105,10 @@ static int pairs_load(sqlite3 *db, struct pairs *p)
 			}
 			p->v = nv;
 		}
+		int by_serial = p->exact && sqlite3_column_type(st, 2) != SQLITE_NULL;
 		p->v[p->n][0] = (uint64_t)sqlite3_column_int64(st, 0);
-		p->v[p->n][1] = (uint64_t)sqlite3_column_int64(st, 1);
+		p->v[p->n][1] = (uint64_t)by_serial;
+		p->v[p->n][2] = (uint64_t)sqlite3_column_int64(st, by_serial ? 2 : 1);
 		p->n++;
 	}
 	sqlite3_finalize(st);
@@ -86,12 +118,15 @@ static int pairs_load(sqlite3 *db, struct pairs *p)
 	return 0;
 }
 
-/* pym_in_a(address, fingerprint): 1 if A has an object with both. */
+/* pym_in_a(address, fingerprint, serial): 1 if A has the same object (same
+ * address and serial when matching exactly, else same address and
+ * fingerprint). */
 static void fn_in_a(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const struct pairs *p = sqlite3_user_data(ctx);
-	uint64_t key[2] = {(uint64_t)sqlite3_value_int64(argv[0]),
-	                   (uint64_t)sqlite3_value_int64(argv[1])};
+	int by_serial = p->exact && sqlite3_value_type(argv[2]) != SQLITE_NULL;
+	uint64_t key[3] = {(uint64_t)sqlite3_value_int64(argv[0]), (uint64_t)by_serial,
+	                   (uint64_t)sqlite3_value_int64(argv[by_serial ? 2 : 1])};
 	sqlite3_result_int(ctx, p->n && bsearch(key, p->v, p->n, sizeof *p->v, pair_cmp) != NULL);
 }
 
@@ -120,11 +155,36 @@ static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long lo
 		return cli_sqlite_error(db, file, "diff");
 	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
 	static const char *const headers[] = {"types", "# objects", "total size"};
-	struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 2 : 0, fmt == OUT_TABLE ? headers : NULL, 0};
+	struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 2 : 0, fmt == OUT_TABLE ? headers : NULL, 1};
 	long long rows = out_rows(stdout, db, st, &o);
 	sqlite3_finalize(st);
 	if (rows < 0)
 		return cli_sqlite_error(db, file, "diff");
+	if (fmt != OUT_TABLE)
+		return 0;
+	/* The totals over every type (not only the rows shown). */
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT (SELECT coalesce(sum(count), 0) FROM a.type_stats),"
+	                       " (SELECT coalesce(sum(size), 0) FROM a.type_stats),"
+	                       " (SELECT coalesce(sum(count), 0) FROM main.type_stats),"
+	                       " (SELECT coalesce(sum(size), 0) FROM main.type_stats)",
+	                       -1, &st, NULL) ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return cli_sqlite_error(db, file, "diff");
+	}
+	long long ca = sqlite3_column_int64(st, 0), sa = sqlite3_column_int64(st, 1);
+	long long cb = sqlite3_column_int64(st, 2), sb = sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+	char h1[16], h2[16], h3[16];
+	if (rows == 0)
+		printf("no type changed: both have %lld objects, %s, with the same count and size "
+		       "per type\n",
+		       cb, out_human_size(sb, h1, sizeof h1));
+	else
+		printf("in all: %+lld objects, %s%s (A: %lld objects, %s; B: %lld objects, %s)\n",
+		       cb - ca, sb >= sa ? "+" : "", out_human_size(sb - sa, h1, sizeof h1), ca,
+		       out_human_size(sa, h2, sizeof h2), cb, out_human_size(sb, h3, sizeof h3));
 	return 0;
 }
 
@@ -137,7 +197,7 @@ static int run_new(sqlite3 *db, const char *file, enum out_format fmt, long long
 	}
 	int status = 0;
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_create_function(db, "pym_in_a", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, &p,
+	if (sqlite3_create_function(db, "pym_in_a", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, &p,
 	                            fn_in_a, NULL, NULL)) {
 		status = cli_sqlite_error(db, file, "diff");
 		goto out;
@@ -147,11 +207,11 @@ static int run_new(sqlite3 *db, const char *file, enum out_format fmt, long long
 		fmt == OUT_TABLE
 			? "SELECT printf('0x%x', o.address), t.name, o.size, substr(o.value, 1, 60)"
 			  " FROM main.object_data o JOIN main.types t ON t.id = o.type_id"
-			  " WHERE (o.flags & 64) = 0 AND NOT pym_in_a(o.address, o.fingerprint)"
+			  " WHERE (o.flags & 64) = 0 AND NOT pym_in_a(o.address, o.fingerprint, o.serial)"
 			  " ORDER BY o.size DESC, o.id LIMIT ?1"
 			: "SELECT o.address AS address, t.name AS type, o.size AS size, o.value AS value"
 			  " FROM main.object_data o JOIN main.types t ON t.id = o.type_id"
-			  " WHERE (o.flags & 64) = 0 AND NOT pym_in_a(o.address, o.fingerprint)"
+			  " WHERE (o.flags & 64) = 0 AND NOT pym_in_a(o.address, o.fingerprint, o.serial)"
 			  " ORDER BY o.size DESC, o.id LIMIT ?1";
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL)) {
 		status = cli_sqlite_error(db, file, "diff");
@@ -168,8 +228,9 @@ static int run_new(sqlite3 *db, const char *file, enum out_format fmt, long long
 		sqlite3_finalize(st);
 		st = NULL;
 		if (sqlite3_prepare_v2(db,
-		                       "SELECT count(*), coalesce(sum(NOT pym_in_a(address, fingerprint)), 0),"
-		                       " coalesce(sum(CASE WHEN pym_in_a(address, fingerprint) THEN 0"
+		                       "SELECT count(*),"
+		                       " coalesce(sum(NOT pym_in_a(address, fingerprint, serial)), 0),"
+		                       " coalesce(sum(CASE WHEN pym_in_a(address, fingerprint, serial) THEN 0"
 		                       " ELSE size END), 0) FROM main.object_data WHERE (flags & 64) = 0",
 		                       -1, &st, NULL) ||
 		    sqlite3_step(st) != SQLITE_ROW) {
@@ -178,10 +239,12 @@ static int run_new(sqlite3 *db, const char *file, enum out_format fmt, long long
 		}
 		long long total = sqlite3_column_int64(st, 0), fresh = sqlite3_column_int64(st, 1);
 		char hs[16];
-		printf("%lld of %lld objects in B are new (%s); %lld have a probable match in A "
-		       "(same address and fingerprint)\n",
-		       fresh, total, out_human_size(sqlite3_column_int64(st, 2), hs, sizeof hs),
-		       total - fresh);
+		printf("%lld of %lld objects in B are new (%s); %lld have %s match in A (%s)\n", fresh,
+		       total, out_human_size(sqlite3_column_int64(st, 2), hs, sizeof hs), total - fresh,
+		       p.exact ? "an exact" : "a probable",
+		       p.exact ? "same address and serial; objects without a serial: same address"
+		                 " and fingerprint"
+		               : "same address and fingerprint");
 	}
 out:
 	sqlite3_finalize(st);
@@ -200,7 +263,7 @@ int cmd_diff(int argc, char **argv)
 	long long limit = -1;
 	int new_only = 0, c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, "hf:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			new_only = 1;
@@ -217,15 +280,13 @@ int cmd_diff(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_error(NULL, "diff: bad option or missing value: %s", argv[optind - 1]);
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
 	if (argc - optind != 2) {
-		cli_error(NULL, "diff: expected two dumps, A and B");
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
+		return cli_usage_error(argc - optind < 2 ? "missing operand: expected two dumps, A and B"
+		                                        : "expected two dumps, A and B, got %d",
+		                       argc - optind);
 	}
 	if (limit < 0)
 		limit = new_only ? 100 : 0;

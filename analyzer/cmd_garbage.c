@@ -34,16 +34,19 @@ static const char *const usage[] = {
 /* Unreachable totals come from the loader's type_stats; unreferenced ones
  * from roots (object_data.root) with no incoming reference, no root_data
  * entry, not immortal (flag 2), not synthetic (flag 64) and not a type. */
+#define UNREFERENCED_WHERE                                                           \
+	"o.root = 1 AND (o.flags & 66) = 0"                                                \
+	"  AND NOT EXISTS (SELECT 1 FROM ref_data r WHERE r.dst = o.id)"                   \
+	"  AND NOT EXISTS (SELECT 1 FROM root_data d WHERE d.object = o.id)"               \
+	"  AND o.address NOT IN (SELECT address FROM types WHERE address IS NOT NULL)"
+
 static const char sql[] =
 	"WITH u AS (SELECT 'unreachable' AS kind, t.name AS type, sum(s.unreachable) AS count,"
 	"  sum(s.unreachable_size) AS size FROM type_stats s JOIN types t ON t.id = s.type_id"
 	"  WHERE s.unreachable > 0 GROUP BY t.name ORDER BY size DESC, count DESC, type LIMIT ?1),"
 	" x AS (SELECT 'unreferenced' AS kind, t.name AS type, count(*) AS count,"
 	"  sum(o.size) AS size FROM object_data o JOIN types t ON t.id = o.type_id"
-	"  WHERE o.root = 1 AND (o.flags & 66) = 0"
-	"  AND NOT EXISTS (SELECT 1 FROM ref_data r WHERE r.dst = o.id)"
-	"  AND NOT EXISTS (SELECT 1 FROM root_data d WHERE d.object = o.id)"
-	"  AND o.address NOT IN (SELECT address FROM types WHERE address IS NOT NULL)"
+	"  WHERE " UNREFERENCED_WHERE
 	"  GROUP BY t.name ORDER BY size DESC, count DESC, type LIMIT ?1)"
 	"SELECT * FROM u UNION ALL SELECT * FROM x";
 
@@ -59,7 +62,7 @@ int cmd_garbage(int argc, char **argv)
 	long long limit = 25;
 	int c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, "hf:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if ((rc = cli_parse_format(optarg, &fmt)))
@@ -73,15 +76,11 @@ int cmd_garbage(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_error(NULL, "garbage: bad option or missing value: %s", argv[optind - 1]);
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
 	if (argc - optind != 1) {
-		cli_error(NULL, "garbage: expected one DUMP");
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
+		return cli_usage_error("expected one DUMP");
 	}
 	const char *file = argv[optind];
 	sqlite3 *db;
@@ -104,13 +103,19 @@ int cmd_garbage(int argc, char **argv)
 		/* Totals over every type, not only the rows shown. */
 		if (sqlite3_prepare_v2(db,
 		                       "SELECT coalesce(sum(unreachable), 0),"
-		                       " coalesce(sum(unreachable_size), 0) FROM type_stats",
+		                       " coalesce(sum(unreachable_size), 0),"
+		                       " (SELECT count(*) FROM object_data o WHERE " UNREFERENCED_WHERE "),"
+		                       " (SELECT coalesce(sum(size), 0) FROM object_data o"
+		                       "  WHERE " UNREFERENCED_WHERE ") FROM type_stats",
 		                       -1, &st, NULL) == SQLITE_OK &&
 		    sqlite3_step(st) == SQLITE_ROW) {
-			char hs[16];
-			printf("%lld unreachable objects, %s: what gc.collect() would free\n",
+			char hs[16], hs2[16];
+			printf("%lld unreachable objects, %s (what gc.collect() would free); "
+			       "%lld unreferenced objects, %s (alive, held from C only)\n",
 			       (long long)sqlite3_column_int64(st, 0),
-			       out_human_size(sqlite3_column_int64(st, 1), hs, sizeof hs));
+			       out_human_size(sqlite3_column_int64(st, 1), hs, sizeof hs),
+			       (long long)sqlite3_column_int64(st, 2),
+			       out_human_size(sqlite3_column_int64(st, 3), hs2, sizeof hs2));
 			if (rows >= limit && limit > 0)
 				printf("(at most %lld types of each kind shown; --limit 0 shows all)\n",
 				       limit);

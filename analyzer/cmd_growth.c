@@ -52,12 +52,6 @@ static int collect(sqlite3 *src, const char *file, int i, sqlite3_stmt *ins)
 	return rc == SQLITE_DONE ? 0 : cli_sqlite_error(src, file, "growth");
 }
 
-/* Base name of a path, for the table header. */
-static const char *base(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
 
 int cmd_growth(int argc, char **argv)
 {
@@ -71,7 +65,7 @@ int cmd_growth(int argc, char **argv)
 	long long limit = 0;
 	int c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, "hf:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if ((rc = cli_parse_format(optarg, &fmt)))
@@ -85,24 +79,21 @@ int cmd_growth(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_error(NULL, "growth: bad option or missing value: %s", argv[optind - 1]);
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
 	int k = argc - optind;
 	if (k < 2) {
-		cli_error(NULL, "growth: expected at least two dumps");
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
+		return cli_usage_error("expected at least two dumps");
 	}
 	sqlite3 **dbs = calloc((size_t)k, sizeof *dbs);
 	const char **headers = calloc((size_t)k + 3, sizeof *headers);
+	char(*names)[16] = calloc((size_t)k, sizeof *names); /* "dump 1", ... */
 	char *sql = malloc(2048 + (size_t)k * 100);
 	sqlite3 *mem = NULL;
 	sqlite3_stmt *st = NULL;
-	if (!dbs || !headers || !sql) {
-		cli_error(NULL, "growth: out of memory");
+	if (!dbs || !headers || !sql || !names) {
+		cli_error(NULL, "out of memory");
 		rc = CLI_RUNTIME;
 		goto out;
 	}
@@ -179,17 +170,27 @@ int cmd_growth(int argc, char **argv)
 	if (fmt == OUT_JSON) {
 		rows = leak_json_rows(stdout, st);
 	} else {
+		/* Short headers; the legend below maps them to the files. */
 		headers[0] = "types";
-		for (int i = 0; i < k; i++)
-			headers[i + 1] = base(argv[optind + i]);
+		for (int i = 0; i < k; i++) {
+			snprintf(names[i], sizeof names[i], "dump %d", i + 1);
+			headers[i + 1] = names[i];
+		}
 		headers[k + 1] = "+ objects";
 		headers[k + 2] = "+ size";
 		struct out_opts o = {fmt, fmt == OUT_TABLE && k + 2 < 64 ? 1ull << (k + 2) : 0,
-		                     fmt == OUT_TABLE ? headers : NULL, 0};
+		                     fmt == OUT_TABLE ? headers : NULL, 1};
 		rows = out_rows(stdout, mem, st, &o);
 	}
-	if (rows < 0)
+	if (rows < 0) {
 		rc = cli_sqlite_error(mem, NULL, "growth");
+	} else if (fmt == OUT_TABLE) {
+		if (rows == 0)
+			printf("no type grew at every step of the %d dumps\n", k);
+		for (int i = 0; i < k; i++)
+			printf("%sdump %d = %s", i ? ", " : "", i + 1, argv[optind + i]);
+		putchar('\n');
+	}
 out:
 	sqlite3_finalize(st);
 	sqlite3_close(mem);
@@ -198,6 +199,7 @@ out:
 			sqlite3_close(dbs[i]);
 	free(dbs);
 	free(headers);
+	free(names);
 	free(sql);
 	return rc;
 }

@@ -32,7 +32,7 @@ int cmd_load(int argc, char **argv)
 	const char *out = NULL;
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
@@ -41,14 +41,12 @@ int cmd_load(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
-	if (optind + 1 != argc) {
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
-	}
+	if (optind + 1 != argc)
+		return cli_usage_error(optind == argc ? "missing DUMP" : "expected one DUMP, got %d files",
+		                       argc - optind);
 	const char *dump = argv[optind];
 	char *dflt = NULL;
 	if (!out) {

@@ -312,7 +312,7 @@ int cmd_path(int argc, char **argv)
 	const char *type = NULL;
 	int weak = 0, c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, "ht:f:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ht:f:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			type = optarg;
@@ -332,20 +332,16 @@ int cmd_path(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_error(NULL, "path: bad option or missing value: %s", argv[optind - 1]);
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
 	int nargs = argc - optind;
 	uint64_t addr = 0;
 	if (nargs != (type ? 1 : 2)) {
-		cli_error(NULL, "path: expected DUMP and ADDRESS, or DUMP --type T");
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
+		return cli_usage_error("expected DUMP and ADDRESS, or DUMP --type T");
 	}
 	if (!type && leak_parse_address(argv[optind + 1], &addr) < 0) {
-		cli_error(NULL, "path: '%s' is not an address (0x-hex or decimal)", argv[optind + 1]);
+		cli_usage_error("'%s' is not an address (0x-hex or decimal)", argv[optind + 1]);
 		return CLI_BAD_INPUT;
 	}
 	const char *file = argv[optind];

@@ -110,10 +110,10 @@ int cmd_referrers(int argc, char **argv)
 	long long limit = 20, depth = 3;
 	int dot = 0, weak = 0, c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, "hd:f:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hd:f:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			if ((rc = cli_parse_limit(optarg, &depth)))
+			if ((rc = cli_parse_count("--depth", optarg, &depth)))
 				return rc;
 			break;
 		case 'D':
@@ -134,19 +134,15 @@ int cmd_referrers(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_error(NULL, "referrers: bad option or missing value: %s", argv[optind - 1]);
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
 	uint64_t addr;
 	if (argc - optind != 2) {
-		cli_error(NULL, "referrers: expected DUMP and ADDRESS");
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
+		return cli_usage_error("expected DUMP and ADDRESS");
 	}
 	if (leak_parse_address(argv[optind + 1], &addr) < 0) {
-		cli_error(NULL, "referrers: '%s' is not an address (0x-hex or decimal)",
+		cli_usage_error("'%s' is not an address (0x-hex or decimal)",
 		          argv[optind + 1]);
 		return CLI_BAD_INPUT;
 	}

@@ -31,7 +31,7 @@ int cmd_sql(int argc, char **argv)
 	enum out_format fmt = OUT_TABLE;
 	int c, rc;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if ((rc = cli_parse_format(optarg, &fmt)))
@@ -41,14 +41,12 @@ int cmd_sql(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
-	if (optind + 2 != argc) {
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
-	}
+	if (optind + 2 != argc)
+		return cli_usage_error("expected DUMP|DB and one SQL statement, got %d arguments",
+		                       argc - optind);
 	const char *file = argv[optind], *query = argv[optind + 1];
 	sqlite3 *db;
 	if ((rc = cli_open(file, 1, &db)))

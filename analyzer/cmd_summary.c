@@ -98,7 +98,7 @@ int cmd_summary(int argc, char **argv)
 	long long limit = -1;
 	int by_count = 0, c, rc;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "n:s:f:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:s:f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if ((rc = cli_parse_limit(optarg, &limit)))
@@ -110,8 +110,7 @@ int cmd_summary(int argc, char **argv)
 			else if (strcmp(optarg, "count") == 0)
 				by_count = 1;
 			else {
-				cli_error(NULL, "--sort: '%s' is not one of size, count", optarg);
-				return CLI_BAD_INPUT;
+				return cli_usage_error("--sort: '%s' is not one of size, count", optarg);
 			}
 			break;
 		case 'f':
@@ -122,14 +121,13 @@ int cmd_summary(int argc, char **argv)
 			cli_usage(stdout, usage);
 			return CLI_OK;
 		default:
-			cli_usage(stderr, usage);
-			return CLI_BAD_INPUT;
+			return cli_option_error(c, argv);
 		}
 	}
-	if (optind + 1 != argc) {
-		cli_usage(stderr, usage);
-		return CLI_BAD_INPUT;
-	}
+	if (optind + 1 != argc)
+		return cli_usage_error(optind == argc ? "missing DUMP|DB"
+		                                      : "expected one DUMP|DB, got %d files",
+		                       argc - optind);
 	const char *file = argv[optind];
 	if (limit < 0)
 		limit = fmt == OUT_TABLE ? DEFAULT_TABLE_LIMIT : 0;

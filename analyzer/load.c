@@ -5,10 +5,12 @@
 #include "load.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +114,9 @@ struct loader {
 		int64_t name;
 	} *roots;
 	size_t nroots, rcap;
-	uint64_t strings, refs_total, missing, dup_addr;
+	uint64_t strings, refs_total, missing, dup_addr, serials;
+	/* addresses of the type objects (TYPE records), for the SCC rule */
+	uint64_t *taddr;
 	uint64_t file_size;
 	uint32_t ncomp;
 	int stream_failed; /* a pass-2 stream filled err (reader or consistency) */
@@ -144,7 +148,8 @@ static int fail_oom(struct loader *L)
 static int fail_reader(struct loader *L, const struct pym_error *e)
 {
 	int status = e->code == PYM_ERR_NOMEM ? 1 : 2;
-	return fail(L, status, L->dump, "%s", e->msg[0] ? e->msg : "cannot read the dump");
+	char buf[sizeof e->msg];
+	return fail(L, status, L->dump, "%s", pym_error_text(e, buf, sizeof buf));
 }
 
 /* Grows *p (elements of size sz) to hold at least need elements. */
@@ -328,6 +333,7 @@ static int pass1(struct loader *L)
 			L->type[v] = rec.type_index;
 			L->refcount[v] = rec.refcount >= UINT32_MAX ? UINT32_MAX : (uint32_t)rec.refcount;
 			L->root[v] = (rec.flags & PYM_F_SYNTHETIC) != 0;
+			L->serials += (rec.flags & PYM_F_SERIAL) != 0;
 			L->off[v] = L->m;
 			for (uint32_t i = 0; i < rec.nrefs; i++)
 				if (rec.refs[i].kind != PYM_LABEL_WEAK)
@@ -366,12 +372,18 @@ static int pass1(struct loader *L)
 				goto out;
 			}
 			tcap = L->tcap;
+			if (grow(&L->taddr, sizeof *L->taddr, L->ntypes + 1, &tcap) < 0) {
+				fail_oom(L);
+				goto out;
+			}
+			tcap = L->tcap;
 			if (grow(&L->tstat, sizeof *L->tstat, L->ntypes + 1, &tcap) < 0) {
 				fail_oom(L);
 				goto out;
 			}
 			L->tcap = (uint32_t)tcap;
 			L->thash[L->ntypes] = load_fnv1a(LOAD_FNV_OFFSET, name, len);
+			L->taddr[L->ntypes] = rec.addr;
 			memset(&L->tstat[L->ntypes], 0, sizeof *L->tstat);
 			L->ntypes++;
 			sqlite3_bind_int64(typ, 1, rec.id);
@@ -475,7 +487,36 @@ static int graph_phase(struct loader *L)
 	L->comp = malloc(((size_t)L->n + 1) * sizeof *L->comp);
 	if (!L->reached || !L->comp)
 		return fail_oom(L);
-	if (graph_reach(&g, L->root, L->reached) < 0 || graph_scc(&g, L->comp, &L->ncomp) < 0)
+	if (graph_reach(&g, L->root, L->reached) < 0)
+		return fail_oom(L);
+	/* SCC rule (schema.sql, object_data.scc): references INTO type objects
+	 * are structural (every instance holds its class) and are dropped, in
+	 * place, before the SCC search; reachability above used them all. */
+	uint8_t *is_type = calloc((size_t)L->n + 1, 1);
+	if (!is_type)
+		return fail_oom(L);
+	int any_type = 0;
+	for (uint32_t i = 0; i < L->ntypes; i++) {
+		uint32_t t = index_find(L, L->taddr[i]);
+		if (t != NO_ID) {
+			is_type[t] = 1;
+			any_type = 1;
+		}
+	}
+	if (any_type) {
+		uint64_t k = 0;
+		for (uint32_t v = 0; v < L->n; v++) {
+			uint64_t b = L->off[v], e = L->off[v + 1];
+			L->off[v] = k;
+			for (uint64_t i = b; i < e; i++)
+				if (!is_type[dst[i]])
+					dst[k++] = dst[i];
+		}
+		L->off[L->n] = k;
+		g.m = k;
+	}
+	free(is_type);
+	if (graph_scc(&g, L->comp, &L->ncomp) < 0)
 		return fail_oom(L);
 	/* The CSR is not needed by pass 2 (it re-reads refs from the dump). */
 	free(L->edge);
@@ -494,7 +535,7 @@ static int graph_phase(struct loader *L)
  * b-tree without a bind/step/reset round per row. Both only read the shared
  * arrays; each has its own reader and counters. */
 enum { OC_ID, OC_ADDRESS, OC_TYPE, OC_SIZE, OC_EXTRA, OC_REFCOUNT, OC_LENGTH, OC_FLAGS, OC_VALUE,
-       OC_REACHABLE, OC_ROOT, OC_SCC, OC_FINGERPRINT };
+       OC_REACHABLE, OC_ROOT, OC_SCC, OC_FINGERPRINT, OC_SERIAL };
 enum { RC_SRC, RC_SEQ, RC_DST, RC_DST_ADDRESS, RC_KIND, RC_LABEL };
 
 struct stream_vtab {
@@ -523,7 +564,7 @@ static int stream_connect(sqlite3 *db, void *aux, int argc, const char *const *a
 	int objects = strcmp(argv[0], "pym_objects") == 0;
 	int rc = sqlite3_declare_vtab(
 	    db, objects ? "CREATE TABLE x(id, address, type_id, size, extra_size, refcount, length,"
-	                  " flags, value, reachable, root, scc, fingerprint)"
+	                  " flags, value, reachable, root, scc, fingerprint, serial)"
 	                : "CREATE TABLE x(src, seq, dst, dst_address, kind, label)");
 	if (rc != SQLITE_OK)
 		return rc;
@@ -776,6 +817,12 @@ static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col
 	case OC_FINGERPRINT:
 		sqlite3_result_int64(ctx, (sqlite3_int64)c->fp);
 		break;
+	case OC_SERIAL:
+		if (rec->flags & PYM_F_SERIAL)
+			sqlite3_result_int64(ctx, (sqlite3_int64)rec->serial);
+		else
+			sqlite3_result_null(ctx);
+		break;
 	}
 	return SQLITE_OK;
 }
@@ -800,9 +847,9 @@ static int pass2(struct loader *L, int objects)
 	const char *name = objects ? "pym_objects" : "pym_refs";
 	const char *sql =
 	    objects ? "INSERT INTO object_data(id, address, type_id, size, extra_size, refcount,"
-	              " length, flags, value, reachable, root, scc, fingerprint)"
+	              " length, flags, value, reachable, root, scc, fingerprint, serial)"
 	              " SELECT id, address, type_id, size, extra_size, refcount, length, flags, value,"
-	              " reachable, root, scc, fingerprint FROM pym_objects"
+	              " reachable, root, scc, fingerprint, serial FROM pym_objects"
 	            : "INSERT INTO ref_data(src, seq, dst, dst_address, kind, label)"
 	              " SELECT src, seq, dst, dst_address, kind, label FROM pym_refs";
 	if (sqlite3_create_module_v2(L->db, name, &stream_module, L, NULL) != SQLITE_OK)
@@ -869,7 +916,8 @@ static int finish_rows(struct loader *L, const struct stat *sb, struct load_stat
 	    meta_putu(L, meta, "load.duplicate_addresses", L->dup_addr) < 0 ||
 	    meta_putu(L, meta, "load.roots", nroot) < 0 ||
 	    meta_putu(L, meta, "load.unreachable", unreach) < 0 ||
-	    meta_putu(L, meta, "load.cycles", L->ncomp) < 0)
+	    meta_putu(L, meta, "load.cycles", L->ncomp) < 0 ||
+	    meta_putu(L, meta, "load.serials", L->serials) < 0)
 		goto out;
 	s->objects = L->n;
 	s->refs = L->refs_total;
@@ -894,7 +942,8 @@ static void loader_release(struct loader *L)
 	void **arrays[] = {(void **)&L->addr,  (void **)&L->type,  (void **)&L->refcount,
 	                   (void **)&L->root,  (void **)&L->reached, (void **)&L->comp,
 	                   (void **)&L->off,   (void **)&L->edge,  (void **)&L->slot,
-	                   (void **)&L->thash, (void **)&L->tstat, (void **)&L->roots};
+	                   (void **)&L->thash, (void **)&L->tstat, (void **)&L->roots,
+	                   (void **)&L->taddr};
 	for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) {
 		free(*arrays[i]);
 		*arrays[i] = NULL;
@@ -990,9 +1039,94 @@ static int merge_side(struct loader *L, const char *path)
 	return exec(L, "DETACH side");
 }
 
+/* 1 if the file at path is an SQLite database with pymple's meta keys (a
+ * database a load made, complete or of another layout), 0 otherwise. */
+static int is_pymple_db(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), yes = 0;
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, head, sizeof head);
+	close(fd);
+	if (n != (ssize_t)sizeof head || memcmp(head, magic, sizeof magic) != 0)
+		return 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT 1 FROM meta WHERE key = 'load.version'", -1, &st, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		yes = 1;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return yes;
+}
+
+/* Refuses an output path that would destroy something: the dump itself (by
+ * name or by inode, e.g. through a link) or an existing file that is not a
+ * database of ours. */
+static int check_output(struct loader *L, const struct stat *dump_sb)
+{
+	struct stat sb;
+	char eb[128];
+	if (strcmp(L->dump, L->dbpath) == 0 ||
+	    (stat(L->dbpath, &sb) == 0 && sb.st_dev == dump_sb->st_dev && sb.st_ino == dump_sb->st_ino))
+		return fail(L, 2, L->dbpath, "is the dump being loaded: choose another output");
+	if (lstat(L->dbpath, &sb) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return fail(L, 2, L->dbpath, "cannot write: %s", errtext(errno, eb, sizeof eb));
+	}
+	if (S_ISDIR(sb.st_mode))
+		return fail(L, 2, L->dbpath, "cannot write: %s", errtext(EISDIR, eb, sizeof eb));
+	if (!is_pymple_db(L->dbpath))
+		return fail(L, 2, L->dbpath,
+		            "exists and is not a pymple database: not overwriting it");
+	return 0;
+}
+
+/* Temporary files are "<db>.tmp.<pid>-<n>" and "<db>.tmp.<pid>-<n>-objects".
+ * Removes those whose process is gone (a load killed with SIGKILL cannot
+ * clean up after itself); files of live processes are left alone. */
+static void remove_stale_temporaries(const char *dbpath)
+{
+	const char *slash = strrchr(dbpath, '/');
+	char dir[4096];
+	const char *base = slash ? slash + 1 : dbpath;
+	size_t dn = slash ? (size_t)(slash - dbpath) + 1 : 0;
+	if (dn >= sizeof dir)
+		return;
+	memcpy(dir, dbpath, dn);
+	dir[dn] = 0;
+	DIR *d = opendir(dn ? dir : ".");
+	if (!d)
+		return;
+	size_t bn = strlen(base);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		const char *name = e->d_name;
+		if (strncmp(name, base, bn) != 0 || strncmp(name + bn, ".tmp.", 5) != 0)
+			continue;
+		char *end;
+		errno = 0;
+		long pid = strtol(name + bn + 5, &end, 10);
+		if (errno || end == name + bn + 5 || *end != '-' || pid <= 0 || pid > INT_MAX)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* alive (or not ours to judge) */
+		char full[4096 + 256];
+		snprintf(full, sizeof full, "%s%s", dir, name);
+		unlink(full);
+	}
+	closedir(d);
+}
+
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, void *progress_ctx,
               struct load_stats *stats, struct db_error *err)
 {
+	static atomic_uint seq;
 	static struct sidejob zero_job;
 	struct loader L = {0};
 	struct sidejob *job = NULL;
@@ -1013,13 +1147,17 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	L.progress_ctx = progress_ctx;
 	if (stat(dump, &sb) < 0)
 		return fail(&L, 2, dump, "cannot open: %s", errtext(errno, eb, sizeof eb));
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", dbpath) >= (int)sizeof tmp)
+	if (check_output(&L, &sb) < 0)
+		return -1;
+	remove_stale_temporaries(dbpath);
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld-%u", dbpath, (long)getpid(),
+	             atomic_fetch_add(&seq, 1)) >= (int)sizeof tmp - 16)
 		return fail(&L, 2, dbpath, "path too long");
-	fd = mkstemp(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return fail(&L, 1, dbpath, "cannot create: %s", errtext(errno, eb, sizeof eb));
 	close(fd);
-	/* mkstemp filled in the X's: record the real names, then arm. */
+	/* Record the real names, then arm. */
 	snprintf(cleanup_main, sizeof cleanup_main, "%s", tmp);
 	snprintf(cleanup_side, sizeof cleanup_side, "%s-objects", tmp);
 	cleanup_armed = 1;

@@ -1,6 +1,7 @@
 /* main.c — pymple-analyze's entry point: global options and a sorted table
  * of subcommands (name, function, one-line summary), `help`, --help and
  * --version. Nothing else lives here: each command is analyzer/cmd_<name>.c. */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,10 +140,8 @@ int main(int argc, char **argv)
 			return CLI_BAD_INPUT;
 		}
 	}
-	if (i == argc) {
-		list_commands(stderr);
-		return CLI_BAD_INPUT;
-	}
+	if (i == argc)
+		return cli_usage_error("no command given");
 	const struct command *c = find(argv[i]);
 	if (!c) {
 		cli_error(NULL, "'%s' is not a command (see '%s help')", argv[i], CLI_NAME);
@@ -150,6 +149,8 @@ int main(int argc, char **argv)
 	}
 	if (!c->fn)
 		return cmd_help(argc - i, argv + i);
+	cli_command = c->name;
+	opterr = 0; /* commands report option errors through cli_option_error */
 	int rc = c->fn(argc - i, argv + i);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_error(NULL, "cannot write the output");

@@ -94,6 +94,16 @@ static int set_err(struct pym_reader *r, struct pym_error *err, int code, uint64
  * message says at which byte the file broke (SQLite's SQLITE_CORRUPT_BKPT). */
 #define CORRUPT(r, err, off, ...) \
 	set_err(r, err, PYM_ERR_CORRUPT, off, __FILE__ ":" STR(__LINE__), __VA_ARGS__)
+/* strerror text with a lower-case first letter (the house error style:
+ * "no such file or directory"); acronyms like "I/O error" stay as they are. */
+static const char *errtext(int e, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", strerror(e));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z') && buf[1] != '/')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
 #define FAIL(r, err, code, off, ...) set_err(r, err, code, off, __FILE__ ":" STR(__LINE__), __VA_ARGS__)
 
 static int truncated(struct pym_reader *r, struct pym_error *err, uint64_t at)
@@ -124,7 +134,9 @@ static long long fetch(struct pym_reader *r, struct pym_error *err, size_t n,
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			return FAIL(r, err, PYM_ERR_IO, r->off + got, "read failed: %s", strerror(errno));
+			char eb[128];
+			return FAIL(r, err, PYM_ERR_IO, r->off + got, "read failed: %s",
+			            errtext(errno, eb, sizeof eb));
 		}
 		if (k == 0)
 			break;
@@ -217,8 +229,21 @@ static struct pym_reader *open_common(struct pym_reader *r, struct pym_error *er
 	return r;
 }
 
+const char *pym_error_text(const struct pym_error *e, char *buf, size_t n)
+{
+	if (e->code == PYM_ERR_EMPTY)
+		return "empty file (not a pymple dump)";
+	snprintf(buf, n, "%s", e->msg[0] ? e->msg : "cannot read the dump");
+	/* "cannot open: No such file ..." -> "cannot open: no such file ..." */
+	char *p = strstr(buf, ": ");
+	if (e->code == PYM_ERR_IO && p && p[2] >= 'A' && p[2] <= 'Z' && p[3] >= 'a' && p[3] <= 'z')
+		p[2] = (char)(p[2] - 'A' + 'a');
+	return buf;
+}
+
 struct pym_reader *pym_reader_open(const char *path, struct pym_error *err)
 {
+	char eb[128];
 	struct stat st;
 	struct pym_reader *r = reader_new();
 	if (!r) {
@@ -232,7 +257,7 @@ struct pym_reader *pym_reader_open(const char *path, struct pym_error *err)
 		return NULL;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		FAIL(NULL, err, PYM_ERR_IO, 0, "is a directory");
+		FAIL(NULL, err, PYM_ERR_IO, 0, "cannot read: %s", errtext(EISDIR, eb, sizeof eb));
 		pym_reader_close(r);
 		return NULL;
 	}

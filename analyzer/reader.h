@@ -66,6 +66,12 @@ struct pym_reader;
 
 /* Opens path and checks the file header. NULL on failure (err filled). */
 struct pym_reader *pym_reader_open(const char *path, struct pym_error *err);
+
+/* e's message in the analyzer's wording for one-line errors: system error
+ * text in lower case ("cannot open: no such file or directory") and "empty
+ * file (not a pymple dump)", the words db.c uses for the same conditions.
+ * Returns buf (n bytes, filled) or a static string. */
+const char *pym_error_text(const struct pym_error *e, char *buf, size_t n);
 /* Same over a memory buffer (the fuzz target); buf must outlive the reader. */
 struct pym_reader *pym_reader_open_mem(const void *buf, size_t len, struct pym_error *err);
 

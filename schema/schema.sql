@@ -13,7 +13,8 @@
 --   load.source, load.source_size, load.source_mtime, load.version,
 --   load.complete ('1' only once the load finished), load.objects,
 --   load.refs, load.missing_refs (references to addresses not in the dump),
---   load.duplicate_addresses, load.roots, load.unreachable, load.cycles (SCC count)
+--   load.duplicate_addresses, load.roots, load.unreachable, load.cycles (SCC count),
+--   load.serials (objects with an allocation serial)
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT
@@ -44,12 +45,23 @@ CREATE TABLE object_data (
     value       TEXT,                -- short value preview, NULL if none
     reachable   INTEGER NOT NULL,    -- 1 if reachable from a root
     root        INTEGER NOT NULL,    -- 1 if a root (see README: roots)
-    scc         INTEGER,             -- id of its reference cycle, NULL if in none
-    fingerprint INTEGER NOT NULL     -- identity hash for diffs (README: diff matching):
+    scc         INTEGER,             -- id of its reference cycle (strongly connected
+                                     -- component of two or more objects, or one that refers
+                                     -- to itself), NULL if in none. Computed on the strong
+                                     -- references minus those INTO type objects (objects
+                                     -- whose address is a types.address: classes): every
+                                     -- instance refers to its class and a class reaches
+                                     -- its module's globals, which would otherwise merge
+                                     -- every live instance into one giant component.
+                                     -- reachable and root use all strong references.
+    fingerprint INTEGER NOT NULL,    -- identity hash for diffs (README: diff matching):
                                      -- FNV-1a 64 over H(type name), size, length (all ones
                                      -- if none), value bytes, a 0 byte, then H(referent's
                                      -- type name) per reference in order (0 if not in the
                                      -- dump); numbers as 8 little-endian bytes, H = FNV-1a 64
+    serial      INTEGER              -- allocation serial (FORMAT.md: F_SERIAL), NULL if the
+                                     -- dump has none for it; (address, serial) is an exact
+                                     -- identity within one process
 );
 
 CREATE TABLE ref_data (
@@ -83,24 +95,37 @@ CREATE TABLE root_data (
 -- objects: one row per object in the dump.
 --   address, type, size, extra_size, refcount, length, value, flags,
 --   size_approx (0/1), synthetic (0/1: thread/frame records, not Python objects),
---   reachable (0/1), root (0/1), scc (cycle id or NULL), fingerprint
+--   reachable (0/1), root (0/1), scc (cycle id or NULL), fingerprint, id,
+--   serial (allocation serial or NULL)
 CREATE VIEW objects AS
 SELECT o.address, t.name AS type, o.size, o.extra_size, o.refcount, o.length,
        o.value, o.flags, (o.flags & 1) AS size_approx, ((o.flags >> 6) & 1) AS synthetic,
-       o.reachable, o.root, o.scc, o.fingerprint, o.id
+       o.reachable, o.root, o.scc, o.fingerprint, o.id, o.serial
 FROM object_data o JOIN types t ON t.id = o.type_id;
 
 -- refs: one row per reference. label is the edge label as text:
 --   [7] (index), ['key'] (dict key), .name (attribute), NULL (none);
 --   weak is 1 for weak references; missing is 1 if dst is not in the dump.
+-- Two parts so that `WHERE dst = X` and `WHERE src = X` use indexes: the
+-- resolved references (dst = the referent's address, found through
+-- object_address then ref_dst) and the unresolved ones (ref_missing).
 CREATE VIEW refs AS
+SELECT s.address AS src, d.address AS dst,
+       CASE r.kind WHEN 1 THEN '[' || r.label || ']'
+                   WHEN 2 THEN '[' || quote(k.text) || ']'
+                   WHEN 3 THEN '.' || k.text END AS label,
+       (r.kind = 4) AS weak, 0 AS missing
+FROM ref_data r JOIN object_data s ON s.id = r.src JOIN object_data d ON d.id = r.dst
+LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label
+UNION ALL
 SELECT s.address AS src, r.dst_address AS dst,
        CASE r.kind WHEN 1 THEN '[' || r.label || ']'
                    WHEN 2 THEN '[' || quote(k.text) || ']'
                    WHEN 3 THEN '.' || k.text END AS label,
-       (r.kind = 4) AS weak, (r.dst IS NULL) AS missing
+       (r.kind = 4) AS weak, 1 AS missing
 FROM ref_data r JOIN object_data s ON s.id = r.src
-LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label;
+LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label
+WHERE r.dst IS NULL;
 
 CREATE VIEW roots AS
 SELECT address, CASE kind WHEN 1 THEN 'sys.modules' WHEN 2 THEN 'builtins'
@@ -114,3 +139,4 @@ FROM root_data;
 -- scan object_data; ref_data needs none on src (its primary key).
 CREATE INDEX object_address ON object_data(address);
 CREATE INDEX ref_dst ON ref_data(dst);
+CREATE INDEX ref_missing ON ref_data(dst_address) WHERE dst IS NULL;

@@ -80,10 +80,43 @@ expect_status "unknown command" 2
 if grep -q "^pymple-analyze: 'frobnicate' is not a command" err; then ok; else bad "unknown command message"; cat err; fi
 run "$A" --frob
 expect_status "unknown option" 2
+# expect_usage NAME CMD TEXT: exit 2, nothing on stdout, one line on stderr:
+# "pymple-analyze: CMD: ...TEXT... (see 'pymple-analyze CMD -h')", never the help.
+expect_usage() {
+	expect_status "$1" 2
+	if [ -s out ]; then bad "$1: wrote to stdout"; else ok; fi
+	lines=$(wc -l <err)
+	if [ "$lines" -eq 1 ]; then ok; else bad "$1: $lines lines on stderr"; cat err; fi
+	if grep -q "^pymple-analyze: $2: .*$3.* (see 'pymple-analyze $2 -h')\$" err; then ok; else
+		bad "$1: usage error should name '$3' with a hint"; cat err
+	fi
+}
 run "$A" summary
-expect_status "summary without DUMP" 2
+expect_usage "summary without DUMP" summary "missing DUMP"
 run "$A" summary a b
-expect_status "summary with two files" 2
+expect_usage "summary with two files" summary "expected one"
+run "$A" summary x --bogus
+expect_usage "summary --bogus" summary "unknown option '--bogus'"
+run "$A" summary x -z
+expect_usage "summary -z" summary "unknown option '-z'"
+run "$A" summary x --limit
+expect_usage "summary --limit without value" summary "option '--limit' requires a value"
+run "$A" summary x --sort name
+expect_usage "summary --sort name" summary "--sort: 'name'"
+run "$A" diff a.dump
+expect_usage "diff with one operand" diff "missing operand"
+run "$A" cycles a.dump --dot abc
+expect_usage "cycles --dot abc" cycles "--dot: 'abc' is not a number"
+run "$A" referrers a.dump 0x10 --depth x
+expect_usage "referrers --depth x" referrers "--depth: 'x'"
+run "$A" growth a.dump
+expect_usage "growth with one dump" growth "at least two"
+run "$A" load
+expect_usage "load without DUMP" load "missing DUMP"
+run "$A" sql a.dump
+expect_usage "sql without statement" sql "expected"
+run "$A" path a.dump --format xml
+expect_usage "path --format xml" path "--format: 'xml'"
 
 # ---- a good dump, from the real writer ----
 "$G" good.dump 1000 >/dev/null || { bad "gendump failed"; exit 1; }
@@ -145,6 +178,40 @@ if [ -f other.db ] && [ ! -s out ]; then ok; else bad "load -o other.db"; fi
 run "$A" summary other.db --format csv --limit 1
 expect_file "summary of a db" out "$(printf 'type,count,size\r\ndict,102,23664\r')"
 
+# ---- leak commands: clear messages, short headers, totals ----
+n1=$("$G" g1.dump 1000)
+n2=$("$G" g2.dump 1500)
+n3=$("$G" g3.dump 2000)
+run "$A" diff good.dump good.dump
+expect_status "diff identical" 0
+expect_file "diff identical" out "no type changed: both have 1006 objects, 66.6 KiB, with the same count and size per type"
+# (66.6 KiB = the 68218 B of sizes worked out above, without the extra sizes)
+# gendump writes one synthetic thread record per dump, not counted as an object
+run "$A" diff g1.dump g2.dump
+expect_status "diff" 0
+if tail -1 out | grep -q "^in all: +$((n2 - n1)) objects, +[0-9.]* [KM]*i*B (A: $((n1 - 1)) objects, "; then ok; else
+	bad "diff: no totals line"; tail -2 out
+fi
+run "$A" growth good.dump good.dump good.dump
+expect_status "growth flat" 0
+expect_file "growth flat" out "no type grew at every step of the 3 dumps
+dump 1 = good.dump, dump 2 = good.dump, dump 3 = good.dump"
+run "$A" growth g1.dump "$T/g2.dump" g3.dump
+expect_status "growth" 0
+if head -1 out | grep -q '^types *| dump 1 | dump 2 | dump 3 | + objects | *+ size$'; then ok; else
+	bad "growth: headers"; head -1 out
+fi
+if tail -1 out | grep -qx "dump 1 = g1.dump, dump 2 = $T/g2.dump, dump 3 = g3.dump"; then ok; else
+	bad "growth: legend"; tail -1 out
+fi
+# good.dump: 10 unreachable objects (the bucket's last group, by hand above) and
+# the weakref, which nothing in the dump refers to
+run "$A" garbage good.dump
+expect_status "garbage" 0
+if tail -1 out | grep -q "^10 unreachable objects, .*; 1 unreferenced objects, 72 B "; then ok; else
+	bad "garbage: footer should total both kinds"; tail -1 out
+fi
+
 # ---- bad input: one line on stderr, exit 2, never a crash ----
 : >empty.dump
 head -c $((size - 20)) good.dump >truncated.dump
@@ -181,7 +248,53 @@ for cmd in summary load sql; do
 done
 run "$A" summary foreign.db
 expect_error "summary foreign.db" foreign.db "not a pymple database"
+
+# the same condition gets the same words from every command
+mkdir dir.dump
+for f in missing.dump empty.dump dir.dump; do
+	case $f in
+	missing.dump) want="cannot open: no such file or directory" ;;
+	empty.dump) want="empty file (not a pymple dump)" ;;
+	dir.dump) want="cannot read: is a directory" ;;
+	esac
+	for cmd in check load summary; do
+		run "$A" "$cmd" "$f"
+		expect_status "$cmd $f" 2
+		expect_file "$cmd $f message" err "pymple-analyze: $f: $want"
+	done
+done
 ls ./*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind: $(ls ./*.tmp.*)" || ok
+
+# ---- load never overwrites what is not its own database ----
+cp good.dump self.dump
+run "$A" load self.dump -o self.dump
+expect_error "load -o the dump itself" self.dump "is the dump being loaded"
+if cmp -s self.dump good.dump; then ok; else bad "load -o self.dump changed the dump"; fi
+ln self.dump hard.dump
+run "$A" load self.dump -o hard.dump
+expect_error "load -o a hard link to the dump" hard.dump "is the dump being loaded"
+if cmp -s self.dump good.dump; then ok; else bad "load -o hard.dump changed the dump"; fi
+echo "precious" >notes.txt
+run "$A" load good.dump -o notes.txt
+expect_error "load -o a foreign file" notes.txt "not a pymple database"
+if [ "$(cat notes.txt)" = precious ]; then ok; else bad "load -o notes.txt overwrote it"; fi
+run "$A" load good.dump -o foreign.db
+expect_error "load -o a foreign database" foreign.db "not a pymple database"
+run "$A" -q load good.dump -o other.db
+expect_status "load -o over its own database" 0
+
+# ---- temporaries of a dead load (kill -9) go at the next load ----
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+: >"other.db.tmp.$dead-0"
+: >"other.db.tmp.$dead-0-objects"
+: >"other.db.tmp.$$-7"
+run "$A" -q load good.dump -o other.db
+expect_status "load after a dead load" 0
+if ls ./other.db.tmp.$dead-* >/dev/null 2>&1; then bad "stale temporaries of pid $dead kept"; else ok; fi
+if [ -e "other.db.tmp.$$-7" ]; then ok; else bad "a live process's temporary was removed"; fi
+rm -f "other.db.tmp.$$-7"
 
 # ---- an interrupted load leaves no temporary files ----
 "$G" int.dump 300000 >/dev/null
@@ -194,6 +307,15 @@ for delay in 0.2 0.5 1; do
 	if ls ./int.db.tmp.* >/dev/null 2>&1; then bad "SIGINT after $delay s left $(ls ./int.db.tmp.*)"; else ok; fi
 	rm -f int.db
 done
+
+"$A" -q load int.dump -o int.db &
+pid=$!
+sleep 0.3
+kill -KILL $pid 2>/dev/null
+{ wait $pid; } 2>/dev/null
+run "$A" -q load good.dump -o int.db
+expect_status "load after kill -9" 0
+if ls ./int.db.tmp.* >/dev/null 2>&1; then bad "kill -9 left $(ls ./int.db.tmp.*) after the next load"; else ok; fi
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

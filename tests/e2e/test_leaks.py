@@ -433,3 +433,53 @@ def test_cycles_match_built(ctx):
     for a in t["ring"]:
         assert "n%x [" % a in dot, dot
     assert dot.count(" -> ") >= 5
+
+
+NODE_PAIRS_SCRIPT = r'''
+import gc, json, pymple
+class Node:
+    def __init__(self):
+        self.peer = None
+    def link(self, other):          # a method: the class reaches this module's globals
+        self.peer = other
+        other.peer = self
+nodes = []                          # module-level list holding one Node of each pair
+pairs = []
+for i in range(100):
+    a, b = Node(), Node()
+    a.link(b)
+    nodes.append(a)
+    pairs.append(sorted([id(a), id(b)]))
+gc.collect()
+pymple.dump("n.dump")
+json.dump({"pairs": pairs}, open("truth.json", "w"))
+'''
+
+
+def test_cycles_are_not_merged_through_classes(ctx):
+    """instance -> class -> method -> __globals__ -> nodes list -> instance would put
+    every Node into one component; references into classes do not count, so the 100
+    pairs are 100 cycles of two Nodes (plus their instance dicts before 3.11)."""
+    run_py(ctx, "node_pairs.py", NODE_PAIRS_SCRIPT)
+    t = read_json(ctx, "truth.json")
+    dump = os.path.join(ctx.tmp, "n.dump")
+    rows = analyze_json(ctx, "cycles", dump, "--limit", "0")
+    mine = [r for r in rows if "__main__.Node" in r["types"]]
+    assert len(mine) == 100, [(r["count"], r["types"]) for r in mine[:3]]
+    built = {tuple(p) for p in t["pairs"]}
+    inline = sys.version_info >= (3, 11)
+    for r in mine:
+        assert r["types"]["__main__.Node"] == 2 and r["unreachable"] is False, r
+        assert set(r["types"]) <= {"__main__.Node", "dict"}, r
+        if inline:
+            assert r["count"] == 2, r
+        nodes = tuple(sorted(a for a in r["objects"] if any(a in p for p in built)))
+        assert nodes in built, r
+    # the table: one row for the make-up, saying 100 cycles
+    groups = analyze_json(ctx, "cycles", dump, "--group", "--limit", "0")
+    g = [x for x in groups if "__main__.Node" in x["types"]]
+    assert len(g) == 1 and g[0]["cycles"] == 100, g
+    assert g[0]["count"] == sum(r["count"] for r in mine), g
+    table = analyze(ctx, "cycles", dump, "--limit", "0")
+    row = [line for line in table.splitlines() if "__main__.Node x2" in line]
+    assert len(row) == 1 and row[0].split("|")[0].strip() == "100", table

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "commands.h"
 #include "db.h"
 #include "dumpfix.h"
 #include "load.h"
@@ -424,4 +425,186 @@ Test(load, other_layout_version, .init = setup, .fini = teardown)
 	cr_expect_eq(db_meta(d, "load.version", v, sizeof v), 1);
 	cr_expect_str_eq(v, DB_LAYOUT_VERSION);
 	sqlite3_close(d);
+}
+
+/* ---- the refs view uses indexes (no full scan) for dst and src ---------- */
+
+/* The EXPLAIN QUERY PLAN lines of sql, joined by '\n' (static buffer). */
+static const char *plan(const char *sql)
+{
+	static char buf[4096];
+	char q[1024];
+	sqlite3_stmt *st;
+	snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+	cr_assert_eq(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	size_t n = 0;
+	buf[0] = 0;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s\n", sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	return buf;
+}
+
+Test(load, refs_view_filters_use_indexes, .init = setup, .fini = teardown)
+{
+	load_fixture();
+	const char *p = plan("SELECT * FROM refs WHERE dst = 12288");
+	cr_expect(strstr(p, "SCAN") == NULL, "refs WHERE dst scans:\n%s", p);
+	cr_expect(strstr(p, "object_address") && strstr(p, "ref_dst") && strstr(p, "ref_missing"),
+	          "refs WHERE dst:\n%s", p);
+	p = plan("SELECT * FROM refs WHERE src = 8192");
+	cr_expect(strstr(p, "SCAN") == NULL, "refs WHERE src scans:\n%s", p);
+	/* and the answers are the same as before: 3000 is held by 2000 [0] and
+	 * 4000 .attr; dead0 (not in the dump) by 2000 [2] */
+	cr_expect_eq(q1("SELECT count(*) FROM refs WHERE dst = 12288"), 2);
+	cr_expect_str_eq(qs("SELECT group_concat(label, ' ') FROM (SELECT label FROM refs"
+	                    " WHERE dst = 12288 ORDER BY src)"),
+	                 "[0] .attr");
+	cr_expect_str_eq(qs("SELECT group_concat(printf('%x:%s:%d', dst, label, missing), ' ') FROM"
+	                    " (SELECT * FROM refs WHERE src = 8192 ORDER BY label)"),
+	                 "3000:[0]:0 4000:[1]:0 dead0:[2]:1");
+	cr_expect_eq(q1("SELECT count(*) FROM refs"), FIX_REFS);
+	cr_expect_eq(q1("SELECT count(*) FROM refs WHERE missing"), 1);
+}
+
+/* ---- the SCC rule: references into type objects do not make cycles ----- */
+
+/* class C at 0x100 (a type object: TYPE record address) -> its dict 0x200 ->
+ * function 0x300 -> globals 0x400 -> instance 0x500 -> class C (every
+ * instance holds its class): one component of 5 without the rule, none with
+ * it. Instances 0x600 <-> 0x700 refer to each other (and to C): one cycle of
+ * two. */
+Test(load, scc_ignores_references_into_classes, .init = setup, .fini = teardown)
+{
+	int fd = open(dump, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd >= 0);
+	struct pym_writer *w = pym_writer_open(fd, &pym_alloc_mmap, 1);
+	uint32_t s, tt, tc, tf, td;
+	cr_assert_eq(pym_writer_string(w, "type", 4, &s), 0);
+	cr_assert_eq(pym_writer_type(w, s, 0x90, &tt), 0);
+	cr_assert_eq(pym_writer_string(w, "__main__.C", 10, &s), 0);
+	cr_assert_eq(pym_writer_type(w, s, 0x100, &tc), 0);
+	cr_assert_eq(pym_writer_string(w, "function", 8, &s), 0);
+	cr_assert_eq(pym_writer_type(w, s, 0x91, &tf), 0);
+	cr_assert_eq(pym_writer_string(w, "dict", 4, &s), 0);
+	cr_assert_eq(pym_writer_type(w, s, 0x92, &td), 0);
+	struct pym_ref r100[] = {{0x200, fix_lab(0, PYM_LABEL_NONE)}};
+	struct pym_ref r200[] = {{0x300, fix_lab(0, PYM_LABEL_NONE)}};
+	struct pym_ref r300[] = {{0x400, fix_lab(0, PYM_LABEL_NONE)}};
+	struct pym_ref r400[] = {{0x500, fix_lab(0, PYM_LABEL_NONE)}};
+	struct pym_ref r500[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)}};
+	struct pym_ref r600[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)}, {0x700, fix_lab(0, PYM_LABEL_NONE)}};
+	struct pym_ref r700[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)}, {0x600, fix_lab(0, PYM_LABEL_NONE)}};
+	struct pym_object o[] = {
+	    {0x100, tt, 0, 900, 9, 0, 0, 0, NULL, 0, 1, r100},
+	    {0x200, td, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r200},
+	    {0x300, tf, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r300},
+	    {0x400, td, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r400},
+	    {0x500, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 1, r500},
+	    {0x600, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 2, r600},
+	    {0x700, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 2, r700},
+	};
+	for (size_t i = 0; i < sizeof o / sizeof *o; i++)
+		cr_assert_eq(pym_writer_object(w, &o[i]), 0);
+	cr_assert_eq(pym_writer_finish(w), 0);
+	pym_writer_close(w);
+	close(fd);
+	struct db_error err;
+	cr_assert_eq(load_dump(dump, dbpath, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE address <= 1280 AND scc IS NOT NULL"),
+	             0);
+	cr_expect_eq(q1("SELECT count(DISTINCT scc) FROM object_data WHERE address IN (1536, 1792)"),
+	             1);
+	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE scc = (SELECT scc FROM object_data"
+	                " WHERE address = 1536)"),
+	             2);
+	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.cycles'"), "1");
+	/* reachability still uses every reference: C (rc 9 > 3 in the dump) is a
+	 * root and reaches 0x200..0x500; 0x600/0x700 are held only by each other */
+	cr_expect_eq(q1("SELECT group_concat(reachable, '') FROM (SELECT reachable FROM object_data"
+	                " ORDER BY id)"),
+	             1111100);
+}
+
+/* ---- allocation serials: stored, shown, and diff matches on them -------- */
+
+struct sobj {
+	uint64_t addr, size, serial; /* serial 0: none */
+	const char *value;
+};
+
+static void write_serial_dump(const char *path, const char *pid, const struct sobj *so, int n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd >= 0);
+	struct pym_writer *w = pym_writer_open(fd, &pym_alloc_mmap, 1);
+	uint32_t s, t;
+	cr_assert_eq(pym_writer_meta(w, "pid", pid, strlen(pid)), 0);
+	cr_assert_eq(pym_writer_string(w, "str", 3, &s), 0);
+	cr_assert_eq(pym_writer_type(w, s, 0x90, &t), 0);
+	for (int i = 0; i < n; i++) {
+		struct pym_object o = {so[i].addr, t, PYM_F_VALUE | (so[i].serial ? PYM_F_SERIAL : 0),
+		                       so[i].size, 2, 0, 0, so[i].serial, so[i].value,
+		                       (uint32_t)strlen(so[i].value), 0, NULL};
+		cr_assert_eq(pym_writer_object(w, &o), 0);
+	}
+	cr_assert_eq(pym_writer_finish(w), 0);
+	pym_writer_close(w);
+	close(fd);
+}
+
+/* Runs `diff A B --new --format csv` and returns its stdout (static). */
+static const char *diff_new(char *a, char *b)
+{
+	static char out[4096];
+	char *path = fix_path(dir, "diff.out");
+	fflush(stdout);
+	int saved = dup(1), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(saved >= 0 && fd >= 0);
+	dup2(fd, 1);
+	close(fd);
+	char *args[] = {"diff", a, b, "--new", "--format", "csv", NULL};
+	int rc = cmd_diff(6, args);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	cr_assert_eq(rc, 0);
+	FILE *fp = fopen(path, "r");
+	size_t n = fread(out, 1, sizeof out - 1, fp);
+	out[n] = 0;
+	fclose(fp);
+	free(path);
+	return out;
+}
+
+Test(load, serials_give_exact_identity_in_diff, .init = setup, .fini = teardown)
+{
+	char *a = fix_path(dir, "a.dump"), *b = fix_path(dir, "b.dump"), *c = fix_path(dir, "c.dump");
+	/* 1000: the same object (serial 1) whose value changed (a new fingerprint);
+	 * 2000: freed and its address reused by an identical-looking new object
+	 * (serial 7): only the serial tells; 3000: new; 4000: no serial on
+	 * either side, unchanged: matched by fingerprint. */
+	const struct sobj sa[] = {{0x1000, 50, 1, "old"}, {0x2000, 60, 2, "same"},
+	                          {0x4000, 70, 0, "pre"}};
+	const struct sobj sb[] = {{0x1000, 52, 1, "newer"}, {0x2000, 60, 7, "same"},
+	                          {0x3000, 80, 8, "fresh"}, {0x4000, 70, 0, "pre"}};
+	write_serial_dump(a, "42", sa, 3);
+	write_serial_dump(b, "42", sb, 4);
+	write_serial_dump(c, "43", sb, 4); /* another process: serials not comparable */
+	cr_expect_str_eq(diff_new(a, b), "address,type,size,value\r\n12288,str,80,fresh\r\n"
+	                                 "8192,str,60,same\r\n");
+	/* without comparable serials the probable rule applies: 1000 changed its
+	 * fingerprint (new), 2000 looks the same (probable match) */
+	cr_expect_str_eq(diff_new(a, c), "address,type,size,value\r\n12288,str,80,fresh\r\n"
+	                                 "4096,str,52,newer\r\n");
+	char *bdb = fix_path(dir, "b.dump.db");
+	cr_assert_eq(sqlite3_open_v2(bdb, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_expect_eq(q1("SELECT serial FROM objects WHERE address = 8192"), 7);
+	cr_expect_eq(q1("SELECT serial FROM objects WHERE address = 16384"), -999); /* NULL */
+	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.serials'"), "3");
+	free(a);
+	free(b);
+	free(c);
+	free(bdb);
 }
