@@ -21,7 +21,9 @@ ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -iquote dumper -Ianalyzer $(CFLAGS)
 LDLIBS_AN = -lsqlite3 -lz -lm
 
 # Python extension: built against $(PYTHON) through its python3-config.
-PY_INCLUDES := $(shell $(PYCONFIG) --includes 2>/dev/null)
+# A venv has no python3-config: then ask the interpreter itself.
+PY_INCLUDES := $(shell $(PYCONFIG) --includes 2>/dev/null || \
+                 $(PYTHON) -c 'import sysconfig; print("-I" + sysconfig.get_paths()["include"])')
 PY_EXT      := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
 PYDIR       := $(BUILD)/python
 EXT         := $(PYDIR)/pymple/_pymple$(PY_EXT)

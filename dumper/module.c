@@ -25,12 +25,11 @@ static PyObject *default_path(void)
 	return PyUnicode_DecodeFSDefault(name);
 }
 
-PyDoc_STRVAR(dump_doc,
-             "dump(path=None, *, values=True) -> str\n\n"
-             "Write a heap dump of this interpreter to path (default:\n"
-             "pymple-<pid>-<UTC time>.dump in the current directory) and return\n"
-             "the path. values=False leaves out value previews. Raises OSError\n"
-             "(no partial file is left) or MemoryError.");
+PyDoc_STRVAR(dump_doc, "dump(path=None, *, values=True) -> str\n\n"
+                       "Write a heap dump of this interpreter to path (default:\n"
+                       "pymple-<pid>-<UTC time>.dump in the current directory) and return\n"
+                       "the path. values=False leaves out value previews. Raises OSError\n"
+                       "(no partial file is left) or MemoryError.");
 
 static PyObject *py_dump(PyObject *self, PyObject *args, PyObject *kw)
 {
@@ -49,7 +48,8 @@ static PyObject *py_dump(PyObject *self, PyObject *args, PyObject *kw)
 		if (!path)
 			return NULL;
 		if (!PyUnicode_Check(path)) { /* bytes path: return it as str */
-			PyObject *s = PyUnicode_DecodeFSDefaultAndSize(PyBytes_AS_STRING(path), PyBytes_GET_SIZE(path));
+			PyObject *s = PyUnicode_DecodeFSDefaultAndSize(PyBytes_AS_STRING(path),
+			                                               PyBytes_GET_SIZE(path));
 			Py_DECREF(path);
 			if (!s)
 				return NULL;
@@ -103,13 +103,20 @@ static PyObject *py_dump(PyObject *self, PyObject *args, PyObject *kw)
 }
 
 static PyMethodDef methods[] = {
-	{"dump", (PyCFunction)(void (*)(void))py_dump, METH_VARARGS | METH_KEYWORDS, dump_doc},
-	{NULL, NULL, 0, NULL},
+        {"dump", (PyCFunction)(void (*)(void))py_dump, METH_VARARGS | METH_KEYWORDS, dump_doc},
+        {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef moddef = {
-	PyModuleDef_HEAD_INIT, "pymple._pymple", "pymple's C core: heap dumps.", -1, methods,
-	NULL, NULL, NULL, NULL,
+        PyModuleDef_HEAD_INIT,
+        "pymple._pymple",
+        "pymple's C core: heap dumps.",
+        -1,
+        methods,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
 };
 
 /* 3.8's PyMODINIT_FUNC does not mark the symbol visible; we build with
@@ -122,7 +129,8 @@ __attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__pymple(void)
 	PyObject *m = PyModule_Create(&moddef);
 	if (!m)
 		return NULL;
-	if (PyModule_AddStringConstant(m, "__version__", PYMPLE_VERSION) < 0 || pym_signal_init(m) < 0) {
+	if (PyModule_AddStringConstant(m, "__version__", PYMPLE_VERSION) < 0 ||
+	    pym_signal_init(m) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

@@ -36,7 +36,7 @@ _Static_assert(sizeof(digit) == 4 && PyLong_SHIFT == 30, "30-bit int digits expe
 
 #if PY_VERSION_HEX < 0x03090000
 #define PyInterpreterState_Get _PyInterpreterState_Get
-#define GCSTATE (&_PyRuntime.gc)
+#define GCSTATE                (&_PyRuntime.gc)
 #else
 #define GCSTATE (&PyInterpreterState_Get()->gc)
 #endif
@@ -153,13 +153,13 @@ int pyi_thread_is_main(PyThreadState *t)
 int pyi_thread_fields(PyThreadState *t, PyObject **objs, const char **names, int max)
 {
 	int n = 0;
-#define F(expr, name)                                             \
-	do {                                                      \
-		PyObject *f_ = (PyObject *)(expr);                \
-		if (f_ && n < max) {                              \
-			objs[n] = f_;                             \
-			names[n++] = name;                        \
-		}                                                 \
+#define F(expr, name)                                                                              \
+	do {                                                                                       \
+		PyObject *f_ = (PyObject *)(expr);                                                 \
+		if (f_ && n < max) {                                                               \
+			objs[n] = f_;                                                              \
+			names[n++] = name;                                                         \
+		}                                                                                  \
 	} while (0)
 #if PY_VERSION_HEX < 0x030B0000
 	F(t->frame, "frame");
@@ -260,11 +260,46 @@ void pyi_frame_info(void *frame, struct pyi_frame *fi)
 #if PY_VERSION_HEX >= 0x030C0000
 		fi->line = PyUnstable_InterpreterFrame_GetLine(f);
 #else
-		fi->line = PyCode_Addr2Line(co, _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT));
+		fi->line = PyCode_Addr2Line(co, _PyInterpreterFrame_LASTI(f) *
+		                                        (int)sizeof(_Py_CODEUNIT));
 #endif
 	}
 #else
 	(void)frame;
+#endif
+}
+
+void *pyi_frame_object(PyObject *f, PyObject **back, PyObject **trace)
+{
+	*back = *trace = NULL;
+#if PY_VERSION_HEX >= 0x030B0000
+	if (!PyFrame_Check(f))
+		return NULL;
+	PyFrameObject *fo = (PyFrameObject *)f;
+	*back = (PyObject *)fo->f_back;
+	*trace = fo->f_trace;
+	if (fo->f_frame && fo->f_frame->owner == FRAME_OWNED_BY_FRAME_OBJECT)
+		return fo->f_frame;
+#else
+	(void)f;
+#endif
+	return NULL;
+}
+
+void *pyi_gen_frame(PyObject *o)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+	PyTypeObject *tp = Py_TYPE(o);
+	if (tp != &PyGen_Type && tp != &PyCoro_Type && tp != &PyAsyncGen_Type)
+		return NULL;
+	/* the three share _PyGenObject_HEAD */
+	PyGenObject *g = (PyGenObject *)o;
+	if (g->gi_frame_state >= FRAME_CLEARED)
+		return NULL;
+	return (void *)g->gi_iframe;
+#else
+	(void)o;
+	return NULL;
 #endif
 }
 
@@ -359,7 +394,7 @@ PyObject *pyi_type_subclasses(PyTypeObject *tp)
 /* Objects/moduleobject.c keeps the struct private before 3.10; its layout
  * is the same from 3.8 on. */
 typedef struct {
-	PyObject_HEAD
+	PyObject ob_base;
 	PyObject *md_dict;
 	struct PyModuleDef *md_def;
 	void *md_state;

@@ -57,10 +57,20 @@ struct pyi_frame {
 	PyObject **localsplus; /* nvalues entries, may hold NULL */
 	int nnamed;            /* the first nnamed are named by code's localsplus names */
 	int nvalues;
-	int line;              /* -1 if unknown */
-	int owner_generator;   /* the frame belongs to a generator/coroutine */
+	int line;            /* -1 if unknown */
+	int owner_generator; /* the frame belongs to a generator/coroutine */
 };
 void pyi_frame_info(void *frame, struct pyi_frame *fi);
+
+/* 3.11+ frame objects: *back and *trace get f_back and f_trace; returns
+ * the _PyInterpreterFrame the object owns (a frame that finished running),
+ * or NULL when the frame still runs in a thread or generator. Always NULL
+ * before 3.11, where frame objects are plain structs. */
+void *pyi_frame_object(PyObject *f, PyObject **back, PyObject **trace);
+
+/* 3.11+ generators, coroutines and async generators: the frame they hold
+ * (NULL once cleared, and always before 3.11). */
+void *pyi_gen_frame(PyObject *o);
 
 /* 3.11+ managed-dict instances whose attributes live in a values array and
  * not in a dict object: *names and *values point at arrays of n entries

@@ -50,7 +50,8 @@ int pym_sink_open(struct pym_sink *s, const char *path)
 	unsigned long long salt = (unsigned long long)ts.tv_nsec;
 	for (int attempt = 0; attempt < 100; attempt++) {
 		len = 0;
-		if (put(s->tmp, sizeof s->tmp, &len, path) || put(s->tmp, sizeof s->tmp, &len, ".") ||
+		if (put(s->tmp, sizeof s->tmp, &len, path) ||
+		    put(s->tmp, sizeof s->tmp, &len, ".") ||
 		    put_u64(s->tmp, sizeof s->tmp, &len, (unsigned long long)getpid()) ||
 		    put(s->tmp, sizeof s->tmp, &len, ".") ||
 		    put_u64(s->tmp, sizeof s->tmp, &len, salt + (unsigned long long)attempt) ||

@@ -4,9 +4,7 @@
  * no Python code, never releases the GIL; its memory is anonymous mmap. */
 #include <Python.h>
 #include <structmember.h>
-#if PY_VERSION_HEX < 0x030B0000
 #include <frameobject.h>
-#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,8 +71,8 @@ static int mm_grow(void **p, size_t *cap, size_t need)
  * 4 KiB bitmaps are found through a small open-addressing table. A dense
  * heap costs well under one byte per object; no per-object allocation. */
 
-#define REG_SHIFT 18
-#define BM_BYTES ((1u << REG_SHIFT) / 8 / 8)
+#define REG_SHIFT    18
+#define BM_BYTES     ((1u << REG_SHIFT) / 8 / 8)
 #define BM_PER_CHUNK 64
 
 struct vset {
@@ -255,8 +253,8 @@ static void amap_free(struct amap *m)
 
 /* ---- the walk --------------------------------------------------------- */
 
-#define TI_SIZEOF_C 1u  /* sizeof_fn is the type's C __sizeof__ */
-#define TI_APPROX 2u    /* __sizeof__ is not C: layout size only */
+#define TI_SIZEOF_C 1u /* sizeof_fn is the type's C __sizeof__ */
+#define TI_APPROX   2u /* __sizeof__ is not C: layout size only */
 
 /* What an object's type says about how to walk it, decided once per type. */
 enum tkind {
@@ -300,14 +298,14 @@ struct slotinfo {
 	uint32_t name_id;
 };
 
-#define VAL_CAP (PYM_VALUE_MAX + 8)
-#define STR_PREVIEW 120
-#define BYTES_PREVIEW 32
-#define INT_DIGITS_MAX 100     /* decimal digits kept in an int preview */
-#define INT_EXACT_LIMBS 400    /* larger ints get an approximate preview */
-#define CLAIM_WINDOW 64
-#define TYPE_CACHE 64
-#define STR_CACHE 1024
+#define VAL_CAP         (PYM_VALUE_MAX + 8)
+#define STR_PREVIEW     120
+#define BYTES_PREVIEW   32
+#define INT_DIGITS_MAX  100 /* decimal digits kept in an int preview */
+#define INT_EXACT_LIMBS 400 /* larger ints get an approximate preview */
+#define CLAIM_WINDOW    64
+#define TYPE_CACHE      64
+#define STR_CACHE       1024
 
 struct walk {
 	struct pym_writer *w;
@@ -324,7 +322,7 @@ struct walk {
 	size_t nti, ti_cap;
 	struct slotinfo *slots;
 	size_t nslots, slots_cap;
-	struct amap strs; /* str object or C string address -> string id */
+	struct amap strs;                    /* str object or C string address -> string id */
 	PyTypeObject *type_ckey[TYPE_CACHE]; /* direct-mapped caches */
 	uint32_t type_cidx[TYPE_CACHE];
 	PyObject *str_ckey[STR_CACHE];
@@ -415,7 +413,8 @@ static int cstr_id(struct walk *wk, const char *s, uint32_t *id)
 {
 	if (amap_get(&wk->strs, (uintptr_t)s, id))
 		return 0;
-	if (pym_writer_string(wk->w, s, strlen(s), id) < 0 || amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
+	if (pym_writer_string(wk->w, s, strlen(s), id) < 0 ||
+	    amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
 		return fail(wk);
 	return 0;
 }
@@ -429,7 +428,8 @@ static int str_id(struct walk *wk, PyObject *s, uint32_t *id)
 	}
 	if (!amap_get(&wk->strs, (uintptr_t)s, id)) {
 		size_t n = str_text(s, wk->name, 512);
-		if (pym_writer_string(wk->w, wk->name, n, id) < 0 || amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
+		if (pym_writer_string(wk->w, wk->name, n, id) < 0 ||
+		    amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
 			return fail(wk);
 	}
 	wk->str_ckey[c] = s;
@@ -477,7 +477,8 @@ static int ref_add(struct walk *wk, const void *addr, uint64_t label, int claime
 	if ((wk->nrefs + 1) * sizeof(struct pym_ref) > wk->refs_cap) {
 		void *p = wk->refs, *q = wk->claimed;
 		if (mm_grow(&p, &wk->refs_cap, (wk->nrefs + 1) * sizeof(struct pym_ref)) < 0 ||
-		    (wk->refs = p, mm_grow(&q, &wk->claimed_cap, wk->refs_cap / sizeof(struct pym_ref)) < 0))
+		    (wk->refs = p,
+		     mm_grow(&q, &wk->claimed_cap, wk->refs_cap / sizeof(struct pym_ref)) < 0))
 			return fail(wk);
 		wk->claimed = q;
 	}
@@ -533,7 +534,8 @@ static size_t type_name(PyTypeObject *tp, char *out, size_t cap)
 	Py_ssize_t pos = 0;
 	int t;
 	while (dict && PyDict_Next(dict, &pos, &k, &v)) {
-		if (PyUnicode_Check(k) && PyUnicode_GET_LENGTH(k) == 10 && PyUnicode_KIND(k) == PyUnicode_1BYTE_KIND &&
+		if (PyUnicode_Check(k) && PyUnicode_GET_LENGTH(k) == 10 &&
+		    PyUnicode_KIND(k) == PyUnicode_1BYTE_KIND &&
 		    memcmp(PyUnicode_DATA(k), "__module__", 10) == 0) {
 			mod = v;
 			break;
@@ -569,7 +571,8 @@ static int type_slots(struct walk *wk, PyTypeObject *tp, struct tinfo *ti)
 		for (Py_ssize_t i = 0; i < n; i++, mp++) {
 			if (mp->type != T_OBJECT_EX) /* what subtype_traverse visits */
 				continue;
-			size_t need = (wk->nslots + 1) * sizeof(struct slotinfo), capb = wk->slots_cap;
+			size_t need = (wk->nslots + 1) * sizeof(struct slotinfo),
+			       capb = wk->slots_cap;
 			void *p = wk->slots;
 			if (mm_grow(&p, &capb, need) < 0)
 				return fail(wk);
@@ -608,7 +611,8 @@ static uint32_t value_kind(PyTypeObject *tp)
 		return V_TYPE;
 	if (PyType_IsSubtype(tp, &PyCFunction_Type))
 		return V_CFUNCTION;
-	if (PyType_FastSubclass(tp, Py_TPFLAGS_LIST_SUBCLASS | Py_TPFLAGS_TUPLE_SUBCLASS | Py_TPFLAGS_DICT_SUBCLASS) ||
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_LIST_SUBCLASS | Py_TPFLAGS_TUPLE_SUBCLASS |
+	                                    Py_TPFLAGS_DICT_SUBCLASS) ||
 	    PyType_IsSubtype(tp, &PyByteArray_Type) || PyType_IsSubtype(tp, &PySet_Type) ||
 	    PyType_IsSubtype(tp, &PyFrozenSet_Type))
 		return V_CONTAINER;
@@ -642,7 +646,8 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 		PyObject *d = name_sizeof ? _PyType_Lookup(tp, name_sizeof) : NULL;
 		if (d && Py_TYPE(d) == &PyMethodDescr_Type) {
 			PyMethodDef *md = ((PyMethodDescrObject *)d)->d_method;
-			if ((md->ml_flags & (METH_NOARGS | METH_CLASS | METH_STATIC)) == METH_NOARGS) {
+			if ((md->ml_flags & (METH_NOARGS | METH_CLASS | METH_STATIC)) ==
+			    METH_NOARGS) {
 				ti->sizeof_fn = md->ml_meth;
 				ti->flags |= TI_SIZEOF_C;
 			}
@@ -699,8 +704,8 @@ static size_t int_preview(struct walk *wk, PyObject *o, char *out, int *trunc)
 	}
 	if (nd > INT_EXACT_LIMBS) {
 		/* Too big to print exactly here: leading digits from a double. */
-		double top = (double)d[nd - 1] * 1073741824.0 * 1073741824.0 + (double)d[nd - 2] * 1073741824.0 +
-		             (double)d[nd - 3];
+		double top = (double)d[nd - 1] * 1073741824.0 * 1073741824.0 +
+		             (double)d[nd - 2] * 1073741824.0 + (double)d[nd - 3];
 		double e10 = log10(top) + (double)(nd - 3) * 30.0 * 0.30102999566398119521;
 		double ex = floor(e10);
 		uint64_t mant = (uint64_t)(pow(10.0, e10 - ex) * 1e14);
@@ -811,7 +816,8 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 	if (PyLong_Check(o))
 		return int_preview(wk, o, v, trunc);
 	if (PyFloat_Check(o)) {
-		char *s = PyOS_double_to_string(PyFloat_AS_DOUBLE(o), 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+		char *s = PyOS_double_to_string(PyFloat_AS_DOUBLE(o), 'r', 0, Py_DTSF_ADD_DOT_0,
+		                                NULL);
 		if (!s) {
 			PyErr_Clear();
 			wk->skip_float++;
@@ -861,7 +867,8 @@ static int has_length(PyObject *o, uint64_t *len)
 			return 0;
 #endif
 		*len = (uint64_t)PyUnicode_GET_LENGTH(o);
-	} else if (PyBytes_Check(o) || PyByteArray_Check(o) || PyList_Check(o) || PyTuple_Check(o)) {
+	} else if (PyBytes_Check(o) || PyByteArray_Check(o) || PyList_Check(o) ||
+	           PyTuple_Check(o)) {
 		*len = (uint64_t)Py_SIZE(o);
 	} else if (PyDict_Check(o)) {
 		*len = (uint64_t)((PyDictObject *)o)->ma_used;
@@ -883,7 +890,7 @@ static int has_length(PyObject *o, uint64_t *len)
 
 /* range keeps its struct private; the layout is stable in 3.8-3.13. */
 struct range_layout {
-	PyObject_HEAD
+	PyObject ob_base;
 	PyObject *start, *stop, *step, *length;
 };
 
@@ -984,12 +991,46 @@ static void frame_refs(struct walk *wk, PyFrameObject *f)
 		if (!groups[g] || !PyTuple_Check(groups[g]))
 			continue;
 		for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(groups[g]); i++, k++)
-			claim(wk, f->f_localsplus[k], key_label(wk, PyTuple_GET_ITEM(groups[g], i), PYM_LABEL_ATTR));
+			claim(wk, f->f_localsplus[k],
+			      key_label(wk, PyTuple_GET_ITEM(groups[g], i), PYM_LABEL_ATTR));
 	}
 }
 #endif
 
-static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti, uint64_t *extra)
+#if PY_VERSION_HEX >= 0x030B0000
+/* Labels what traverse reported for a frame's data by field and local name. */
+static void frame_data_refs(struct walk *wk, void *frame)
+{
+	struct pyi_frame fi;
+	pyi_frame_info(frame, &fi);
+	claim(wk, fi.code, attr_label(wk, "f_code"));
+	claim(wk, fi.func, attr_label(wk, "f_func"));
+	claim(wk, fi.locals, attr_label(wk, "f_locals"));
+	PyObject *names = fi.code && PyCode_Check(fi.code)
+	                          ? ((PyCodeObject *)fi.code)->co_localsplusnames
+	                          : NULL;
+	for (int i = 0; i < fi.nnamed; i++)
+		if (fi.localsplus[i] && names && PyTuple_Check(names) &&
+		    i < PyTuple_GET_SIZE(names))
+			claim(wk, fi.localsplus[i],
+			      key_label(wk, PyTuple_GET_ITEM(names, i), PYM_LABEL_ATTR));
+}
+
+/* Frame objects that own their frame data (the function has returned, a
+ * traceback keeps them). */
+static void frame_object_refs(struct walk *wk, PyObject *o)
+{
+	PyObject *back, *trace;
+	void *frame = pyi_frame_object(o, &back, &trace);
+	claim(wk, back, attr_label(wk, "f_back"));
+	claim(wk, trace, attr_label(wk, "f_trace"));
+	if (frame)
+		frame_data_refs(wk, frame);
+}
+#endif
+
+static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti,
+                          uint64_t *extra)
 {
 	if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
 		claim(wk, tp, attr_label(wk, "__class__"));
@@ -1002,8 +1043,9 @@ static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct
 	if (md) {
 		claim(wk, md, attr_label(wk, "__dict__"));
 	} else if (tp->tp_dictoffset && !(tp->tp_flags & MANAGED_DICT_FLAG)) {
-		PyObject **dp = tp->tp_dictoffset > 0 ? (PyObject **)(void *)((char *)o + tp->tp_dictoffset)
-		                                      : _PyObject_GetDictPtr(o);
+		PyObject **dp = tp->tp_dictoffset > 0
+		                        ? (PyObject **)(void *)((char *)o + tp->tp_dictoffset)
+		                        : _PyObject_GetDictPtr(o);
 		if (dp)
 			claim(wk, *dp, attr_label(wk, "__dict__"));
 	}
@@ -1013,12 +1055,14 @@ static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct
 	Py_ssize_t n = pyi_inline_values(o, &vals, &stride, &names, &ex);
 	for (Py_ssize_t i = 0; i < n; i++)
 		if (vals[i])
-			claim(wk, vals[i], key_label(wk, pyi_inline_name(names, stride, i), PYM_LABEL_ATTR));
+			claim(wk, vals[i],
+			      key_label(wk, pyi_inline_name(names, stride, i), PYM_LABEL_ATTR));
 	*extra = ex;
 }
 
 /* Fills wk->refs with everything o holds; *extra gets uncounted memory. */
-static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti, uint64_t *extra)
+static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti,
+                         uint64_t *extra)
 {
 	wk->nrefs = 0;
 	wk->cursor = 0;
@@ -1042,14 +1086,19 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 		return;
 	}
 	if (ti->kind == K_LIST || ti->kind == K_TUPLE) {
-		PyObject **items = ti->kind == K_LIST ? ((PyListObject *)o)->ob_item : ((PyTupleObject *)o)->ob_item;
+		PyObject **items = ti->kind == K_LIST ? ((PyListObject *)o)->ob_item
+		                                      : ((PyTupleObject *)o)->ob_item;
 		for (Py_ssize_t i = 0; i < Py_SIZE(o); i++)
 			if (items[i])
-				ref_add(wk, items[i], ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX, 1);
+				ref_add(wk, items[i],
+				        ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX, 1);
 		return;
 	}
 	if (tp->tp_traverse && PyObject_IS_GC(o))
 		tp->tp_traverse(o, visit_cb, wk);
+#if PY_VERSION_HEX >= 0x030B0000
+	void *gframe;
+#endif
 	if (PyType_Check(o))
 		type_refs(wk, (PyTypeObject *)o);
 	else if (PyCode_Check(o))
@@ -1062,14 +1111,23 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	} else if (PyMethod_Check(o)) {
 		claim(wk, PyMethod_GET_FUNCTION(o), attr_label(wk, "__func__"));
 		claim(wk, PyMethod_GET_SELF(o), attr_label(wk, "__self__"));
+	} else if (PyGen_CheckExact(o) || PyCoro_CheckExact(o) || PyAsyncGen_CheckExact(o)) {
+		/* the three share _PyGenObject_HEAD */
+		claim(wk, ((PyGenObject *)o)->gi_name, attr_label(wk, "__name__"));
+		claim(wk, ((PyGenObject *)o)->gi_qualname, attr_label(wk, "__qualname__"));
+#if PY_VERSION_HEX >= 0x030B0000
+		if ((gframe = pyi_gen_frame(o)) != NULL)
+			frame_data_refs(wk, gframe);
+#endif
 	} else if (PyCell_Check(o)) {
 		claim(wk, PyCell_GET(o), attr_label(wk, "cell_contents"));
 	} else if (PyWeakref_Check(o)) {
 		PyObject *r = ((PyWeakReference *)o)->wr_object;
 		if (r && r != Py_None)
 			ref_add(wk, r, PYM_LABEL_WEAK, 1);
-	} else if (tp == &PyMethodDescr_Type || tp == &PyClassMethodDescr_Type || tp == &PyMemberDescr_Type ||
-	           tp == &PyGetSetDescr_Type || tp == &PyWrapperDescr_Type) {
+	} else if (tp == &PyMethodDescr_Type || tp == &PyClassMethodDescr_Type ||
+	           tp == &PyMemberDescr_Type || tp == &PyGetSetDescr_Type ||
+	           tp == &PyWrapperDescr_Type) {
 		PyDescrObject *d = (PyDescrObject *)o;
 		claim(wk, d->d_type, attr_label(wk, "__objclass__"));
 		claim(wk, d->d_name, attr_label(wk, "__name__"));
@@ -1089,6 +1147,9 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 #if PY_VERSION_HEX < 0x030B0000
 	else if (PyFrame_Check(o))
 		frame_refs(wk, (PyFrameObject *)o);
+#else
+	else if (PyFrame_Check(o))
+		frame_object_refs(wk, o);
 #endif
 	if (PyDict_Check(o)) { /* subclasses: label values, add str keys */
 		Py_ssize_t pos = 0;
@@ -1098,7 +1159,8 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 			claim(wk, v, key_label(wk, k, PYM_LABEL_KEY));
 		}
 	} else if (PyList_Check(o) || PyTuple_Check(o)) {
-		PyObject **items = PyList_Check(o) ? ((PyListObject *)o)->ob_item : ((PyTupleObject *)o)->ob_item;
+		PyObject **items = PyList_Check(o) ? ((PyListObject *)o)->ob_item
+		                                   : ((PyTupleObject *)o)->ob_item;
 		for (Py_ssize_t i = 0; i < Py_SIZE(o); i++)
 			claim(wk, items[i], ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX);
 	}
@@ -1231,7 +1293,8 @@ static int root(struct walk *wk, PyObject *o, unsigned kind, const char *name)
 }
 
 /* Writes a synthetic record from wk->refs and pushes its referents. */
-static int emit_synthetic(struct walk *wk, const void *addr, uint32_t type, const char *value, size_t vlen)
+static int emit_synthetic(struct walk *wk, const void *addr, uint32_t type, const char *value,
+                          size_t vlen)
 {
 	struct pym_object rec;
 	memset(&rec, 0, sizeof rec);
@@ -1251,7 +1314,8 @@ static int emit_synthetic(struct walk *wk, const void *addr, uint32_t type, cons
 static int push_refs_from(struct walk *wk, size_t from)
 {
 	for (size_t i = from; i < wk->nrefs; i++)
-		if (!(wk->refs[i].label == PYM_LABEL_WEAK) && push(wk, (PyObject *)(uintptr_t)wk->refs[i].addr) < 0)
+		if (!(wk->refs[i].label == PYM_LABEL_WEAK) &&
+		    push(wk, (PyObject *)(uintptr_t)wk->refs[i].addr) < 0)
 			return -1;
 	return 0;
 }
@@ -1308,7 +1372,78 @@ static int emit_frame(struct walk *wk, void *frame)
 	return push_refs_from(wk, 0);
 }
 
-static int emit_threads(struct walk *wk)
+/* The value of the str key `name` in dict d, found by scanning (no hashing,
+ * no comparison that could run code). NULL when absent. */
+static PyObject *dict_find(PyObject *d, const char *name)
+{
+	size_t len = strlen(name);
+	Py_ssize_t pos = 0;
+	PyObject *k, *v;
+	if (!d || !PyDict_Check(d))
+		return NULL;
+	while (PyDict_Next(d, &pos, &k, &v))
+		if (PyUnicode_Check(k) && (size_t)PyUnicode_GET_LENGTH(k) == len &&
+		    PyUnicode_KIND(k) == PyUnicode_1BYTE_KIND &&
+		    memcmp(PyUnicode_DATA(k), name, len) == 0)
+			return v;
+	return NULL;
+}
+
+/* An instance attribute without creating a __dict__: managed dict, inline
+ * values or tp_dictoffset. NULL when absent. */
+static PyObject *attr_find(PyObject *o, const char *name)
+{
+	PyObject *md = pyi_managed_dict(o);
+	if (md)
+		return dict_find(md, name);
+	PyObject *const *vals;
+	const char *names;
+	size_t stride, extra, len = strlen(name);
+	Py_ssize_t n = pyi_inline_values(o, &vals, &stride, &names, &extra);
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *k = pyi_inline_name(names, stride, i);
+		if (vals[i] && PyUnicode_Check(k) && (size_t)PyUnicode_GET_LENGTH(k) == len &&
+		    PyUnicode_KIND(k) == PyUnicode_1BYTE_KIND &&
+		    memcmp(PyUnicode_DATA(k), name, len) == 0)
+			return vals[i];
+	}
+	Py_ssize_t off = Py_TYPE(o)->tp_dictoffset;
+	if (n == 0 && off > 0 && !(Py_TYPE(o)->tp_flags & MANAGED_DICT_FLAG))
+		return dict_find(*(PyObject **)(void *)((char *)o + off), name);
+	return NULL;
+}
+
+/* threading._active[ident]._name, read without calling Python; NULL if
+ * threading is not imported or the thread is not a threading.Thread. */
+static PyObject *thread_name(PyObject *modules, unsigned long ident)
+{
+	PyObject *mod = dict_find(modules, "threading");
+	if (!mod || !PyModule_Check(mod))
+		return NULL;
+	PyObject *active = dict_find(PyModule_GetDict(mod), "_active"), *k, *v;
+	Py_ssize_t pos = 0;
+	if (!active || !PyDict_Check(active))
+		return NULL;
+	while (PyDict_Next(active, &pos, &k, &v)) {
+		size_t nd;
+		int neg;
+		if (!PyLong_Check(k))
+			continue;
+		const uint32_t *d = pyi_long_digits(k, &nd, &neg);
+		if (neg || nd > 3)
+			continue;
+		uint64_t x = 0;
+		for (size_t i = nd; i-- > 0;)
+			x = (x << 30) | d[i];
+		if (x == (uint64_t)ident) {
+			PyObject *nm = attr_find(v, "_name");
+			return nm && PyUnicode_Check(nm) ? nm : NULL;
+		}
+	}
+	return NULL;
+}
+
+static int emit_threads(struct walk *wk, PyObject *modules)
 {
 	for (PyThreadState *t = pyi_thread_first(); t; t = PyThreadState_Next(t)) {
 		/* Frames first (they reuse the refs buffer), then the thread. */
@@ -1327,16 +1462,22 @@ static int emit_threads(struct walk *wk)
 			ref_add(wk, f, ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX, 1);
 		if (wk->failed)
 			return -1;
-		char v[64];
+		char v[256];
 		size_t n = 0;
 		memcpy(v, "thread ", 7);
 		n = 7 + put_u64(v + 7, pyi_thread_id(t));
+		PyObject *name = thread_name(modules, pyi_thread_id(t));
+		if (name) {
+			v[n++] = ' ';
+			n += str_text(name, v + n, 128);
+		}
 		if (pyi_thread_is_main(t)) {
 			memcpy(v + n, " (main)", 7);
 			n += 7;
 		}
 		uint32_t id;
-		if (emit_synthetic(wk, t, wk->synth_thread, v, n) < 0 || cstr_id(wk, "thread", &id) < 0 ||
+		if (emit_synthetic(wk, t, wk->synth_thread, v, n) < 0 ||
+		    cstr_id(wk, "thread", &id) < 0 ||
 		    pym_writer_root(wk->w, PYM_ROOT_THREAD, (uintptr_t)t, (int64_t)id) < 0)
 			return fail(wk);
 		/* Only the Python objects: the frames were written above. */
@@ -1394,7 +1535,8 @@ static size_t argv_json(PyObject *sysdict, char *out, size_t cap)
 	PyObject *argv = NULL, *k, *v;
 	Py_ssize_t pos = 0;
 	while (sysdict && PyDict_Next(sysdict, &pos, &k, &v)) {
-		if (PyUnicode_Check(k) && PyUnicode_GET_LENGTH(k) == 4 && PyUnicode_KIND(k) == PyUnicode_1BYTE_KIND &&
+		if (PyUnicode_Check(k) && PyUnicode_GET_LENGTH(k) == 4 &&
+		    PyUnicode_KIND(k) == PyUnicode_1BYTE_KIND &&
 		    memcmp(PyUnicode_DATA(k), "argv", 4) == 0) {
 			argv = v;
 			break;
@@ -1459,7 +1601,8 @@ static int header_meta(struct walk *wk, const struct pyi_roots *r)
 	}
 	size_t an = argv_json(r->sysdict, argv, argv_cap);
 	int rc = meta(wk, "python_version", ver, vn) | meta(wk, "python", ver, strlen(ver)) |
-	         meta_u64(wk, "pointer_size", sizeof(void *)) | meta_u64(wk, "pid", (uint64_t)getpid()) |
+	         meta_u64(wk, "pointer_size", sizeof(void *)) |
+	         meta_u64(wk, "pid", (uint64_t)getpid()) |
 	         meta_u64(wk, "time", (uint64_t)time(NULL)) | meta(wk, "argv", argv, an) |
 	         meta_u64(wk, "rss", rss_bytes()) | meta(wk, "hostname", host, strlen(host)) |
 	         meta(wk, "writer", "pymple " PYMPLE_VERSION, strlen("pymple " PYMPLE_VERSION)) |
@@ -1476,8 +1619,10 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	if (header_meta(wk, &r) < 0)
 		return -1;
 	uint32_t sid;
-	if (pym_writer_string(wk->w, "<thread>", 8, &sid) < 0 || pym_writer_type(wk->w, sid, 0, &wk->synth_thread) < 0 ||
-	    pym_writer_string(wk->w, "<frame>", 7, &sid) < 0 || pym_writer_type(wk->w, sid, 0, &wk->synth_frame) < 0)
+	if (pym_writer_string(wk->w, "<thread>", 8, &sid) < 0 ||
+	    pym_writer_type(wk->w, sid, 0, &wk->synth_thread) < 0 ||
+	    pym_writer_string(wk->w, "<frame>", 7, &sid) < 0 ||
+	    pym_writer_type(wk->w, sid, 0, &wk->synth_frame) < 0)
 		return fail(wk);
 	if (root(wk, r.modules, PYM_ROOT_MODULES, "sys.modules") < 0 ||
 	    root(wk, r.builtins, PYM_ROOT_BUILTINS, "builtins") < 0 ||
@@ -1489,15 +1634,17 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	    root(wk, r.builtins_copy, PYM_ROOT_INTERP, "interp.builtins_copy") < 0 ||
 	    root(wk, r.codec_search_path, PYM_ROOT_INTERP, "interp.codec_search_path") < 0 ||
 	    root(wk, r.codec_search_cache, PYM_ROOT_INTERP, "interp.codec_search_cache") < 0 ||
-	    root(wk, r.codec_error_registry, PYM_ROOT_INTERP, "interp.codec_error_registry") < 0 || drain(wk) < 0)
+	    root(wk, r.codec_error_registry, PYM_ROOT_INTERP, "interp.codec_error_registry") < 0 ||
+	    drain(wk) < 0)
 		return -1;
-	if (emit_threads(wk) < 0)
+	if (emit_threads(wk, r.modules) < 0)
 		return -1;
 	if (pyi_gc_foreach(gc_cb, wk, &wk->gc_objects) != 0 || drain(wk) < 0)
 		return fail(wk);
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	uint64_t us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u + (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
+	uint64_t us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u +
+	              (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
 	char d[32];
 	size_t n = put_u64(d, us / 1000000u);
 	d[n++] = '.';
@@ -1507,11 +1654,14 @@ static int walk_all(struct walk *wk, struct timespec t0)
 		d[n++] = '0';
 	memcpy(d + n, frac, fn);
 	n += fn;
-	if (meta_u64(wk, "gc_objects", wk->gc_objects) < 0 || meta_u64(wk, "objects", pym_writer_objects(wk->w)) < 0 ||
-	    meta_u64(wk, "refs", wk->refs_total) < 0 || meta_u64(wk, "skipped.sizeof_python", wk->skip_sizeof_py) < 0 ||
+	if (meta_u64(wk, "gc_objects", wk->gc_objects) < 0 ||
+	    meta_u64(wk, "objects", pym_writer_objects(wk->w)) < 0 ||
+	    meta_u64(wk, "refs", wk->refs_total) < 0 ||
+	    meta_u64(wk, "skipped.sizeof_python", wk->skip_sizeof_py) < 0 ||
 	    meta_u64(wk, "skipped.sizeof_error", wk->skip_sizeof_err) < 0 ||
 	    meta_u64(wk, "skipped.str_not_ready", wk->skip_str) < 0 ||
-	    meta_u64(wk, "skipped.float_value", wk->skip_float) < 0 || meta(wk, "duration", d, n) < 0)
+	    meta_u64(wk, "skipped.float_value", wk->skip_float) < 0 ||
+	    meta(wk, "duration", d, n) < 0)
 		return -1;
 	return 0;
 }
@@ -1546,8 +1696,8 @@ static void set_err(char *errbuf, size_t errlen, const char *what, int e)
 	errbuf[n] = 0;
 }
 
-int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats *stats, char *errbuf,
-                size_t errlen)
+int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats *stats,
+                char *errbuf, size_t errlen)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1577,7 +1727,8 @@ int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats 
 		stats->objects = pym_writer_objects(wk->w);
 		stats->refs = wk->refs_total;
 		stats->bytes = pym_writer_bytes(wk->w);
-		stats->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		stats->seconds =
+		        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	}
 	if (wk->w)
 		pym_writer_close(wk->w);

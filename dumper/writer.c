@@ -5,6 +5,8 @@
 #include "writer.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -62,6 +64,19 @@ struct pym_writer {
 	uint64_t prev_addr; /* OBJECT address delta base; 0 at chunk start */
 	uint64_t objects, refs, strings, types, roots, chunks;
 	uint64_t bytes;
+
+	/* Threaded mode (pym_writer_threaded): the worker compresses and writes
+	 * job_raw while the caller fills raw. mu protects job, quit and werr;
+	 * the worker alone touches zs, out, chunks and bytes while job is set. */
+	int threaded;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int job, quit, werr;
+	unsigned char *spare; /* the second raw buffer (raw_cap bytes) */
+	unsigned char *job_raw;
+	size_t job_len;
+	void *stack;
 };
 
 /* zlib frees without a size, but munmap needs one: keep it in front. */
@@ -105,7 +120,8 @@ static int check(struct pym_writer *w)
 	return 0;
 }
 
-/* write(2) all of buf, retrying on EINTR and short writes. */
+/* write(2) all of buf, retrying on EINTR and short writes. Returns 0 or an
+ * errno value; leaves w->err alone (the worker thread calls it too). */
 static int write_all(struct pym_writer *w, const void *buf, size_t n)
 {
 	const unsigned char *p = buf;
@@ -114,10 +130,10 @@ static int write_all(struct pym_writer *w, const void *buf, size_t n)
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			return fail(w, errno);
+			return errno ? errno : EIO;
 		}
 		if (k == 0)
-			return fail(w, EIO);
+			return EIO;
 		p += k;
 		n -= (size_t)k;
 		w->bytes += (uint64_t)k;
@@ -167,7 +183,7 @@ static inline unsigned char *put_str(unsigned char *p, const char *s, size_t n)
 }
 
 /* Chunk on disk:  tag[4] clen[4] ulen[4] crc[4] payload[clen]
- * crc = crc32(tag..ulen) continued over the payload. */
+ * crc = crc32(tag..ulen) continued over the payload. 0 or an errno value. */
 static int emit_chunk(struct pym_writer *w, const char *tag, const unsigned char *payload,
                       size_t clen, size_t ulen, unsigned char *hdr)
 {
@@ -179,29 +195,97 @@ static int emit_chunk(struct pym_writer *w, const char *tag, const unsigned char
 	put_le32(hdr + 12, (uint32_t)crc);
 	if (payload == hdr + PYM_CHUNK_HEADER_LEN)
 		return write_all(w, hdr, PYM_CHUNK_HEADER_LEN + clen);
-	if (write_all(w, hdr, PYM_CHUNK_HEADER_LEN) < 0)
-		return -1;
-	return write_all(w, payload, clen);
+	int e = write_all(w, hdr, PYM_CHUNK_HEADER_LEN);
+	return e ? e : write_all(w, payload, clen);
 }
 
-/* Compresses the raw buffer into one DATA chunk and writes it. */
-static int flush_chunk(struct pym_writer *w)
+/* Compresses len raw bytes into one DATA chunk and writes it. Returns 0 or
+ * an errno value; runs on the caller's thread or on the worker. */
+static int compress_write(struct pym_writer *w, const unsigned char *raw, size_t len)
 {
-	if (w->raw_len == 0)
-		return 0;
 	if (deflateReset(&w->zs) != Z_OK)
-		return fail(w, EIO);
-	w->zs.next_in = w->raw;
-	w->zs.avail_in = (uInt)w->raw_len;
+		return EIO;
+	w->zs.next_in = (Bytef *)(uintptr_t)raw;
+	w->zs.avail_in = (uInt)len;
 	w->zs.next_out = w->out + PYM_CHUNK_HEADER_LEN;
 	w->zs.avail_out = (uInt)(w->out_cap - PYM_CHUNK_HEADER_LEN);
 	int rc = deflate(&w->zs, Z_FINISH);
 	if (rc != Z_STREAM_END) /* out_cap >= deflateBound: cannot happen */
-		return fail(w, rc == Z_MEM_ERROR ? ENOMEM : EIO);
+		return rc == Z_MEM_ERROR ? ENOMEM : EIO;
 	size_t clen = w->out_cap - PYM_CHUNK_HEADER_LEN - w->zs.avail_out;
-	if (emit_chunk(w, PYM_TAG_DATA, w->out + PYM_CHUNK_HEADER_LEN, clen, w->raw_len, w->out) < 0)
-		return -1;
-	w->chunks++;
+	int e = emit_chunk(w, PYM_TAG_DATA, w->out + PYM_CHUNK_HEADER_LEN, clen, len, w->out);
+	if (!e)
+		w->chunks++;
+	return e;
+}
+
+/* Threaded mode: waits until the worker has no chunk in flight and picks up
+ * its error. Called with mu held. */
+static int wait_idle_locked(struct pym_writer *w)
+{
+	while (w->job)
+		pthread_cond_wait(&w->cv, &w->mu);
+	return w->werr;
+}
+
+static int wait_idle(struct pym_writer *w)
+{
+	if (!w->threaded)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	int e = wait_idle_locked(w);
+	pthread_mutex_unlock(&w->mu);
+	return e ? fail(w, e) : 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct pym_writer *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->job && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->job)
+			break;
+		int failed = w->werr != 0;
+		pthread_mutex_unlock(&w->mu);
+		int e = failed ? 0 : compress_write(w, w->job_raw, w->job_len);
+		pthread_mutex_lock(&w->mu);
+		if (e && !w->werr)
+			w->werr = e;
+		w->job = 0;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Ends the current chunk: compresses and writes it here, or hands it to the
+ * worker and continues in the spare buffer. */
+static int flush_chunk(struct pym_writer *w)
+{
+	if (w->raw_len == 0)
+		return 0;
+	if (w->threaded) {
+		pthread_mutex_lock(&w->mu);
+		int e = wait_idle_locked(w);
+		if (!e) {
+			unsigned char *full = w->raw;
+			w->raw = w->spare;
+			w->spare = full;
+			w->job_raw = full;
+			w->job_len = w->raw_len;
+			w->job = 1;
+			pthread_cond_broadcast(&w->cv);
+		}
+		pthread_mutex_unlock(&w->mu);
+		if (e)
+			return fail(w, e);
+	} else {
+		int e = compress_write(w, w->raw, w->raw_len);
+		if (e)
+			return fail(w, e);
+	}
 	w->raw_len = 0;
 	w->prev_addr = 0;
 	return 0;
@@ -214,19 +298,27 @@ static int grow_buffers(struct pym_writer *w, size_t need)
 {
 	if (need > PYM_CHUNK_MAX_ULEN)
 		return fail(w, EFBIG);
+	if (wait_idle(w) < 0) /* the worker uses out and spare until then */
+		return -1;
 	size_t out_cap = PYM_CHUNK_HEADER_LEN + deflateBound(&w->zs, (uLong)need);
 	unsigned char *raw = w->al.alloc(w->al.ctx, need);
 	unsigned char *out = w->al.alloc(w->al.ctx, out_cap);
-	if (!raw || !out) {
+	unsigned char *spare = w->threaded ? w->al.alloc(w->al.ctx, need) : NULL;
+	if (!raw || !out || (w->threaded && !spare)) {
 		if (raw)
 			w->al.free(w->al.ctx, raw, need);
 		if (out)
 			w->al.free(w->al.ctx, out, out_cap);
+		if (spare)
+			w->al.free(w->al.ctx, spare, need);
 		return fail(w, ENOMEM);
 	}
 	w->al.free(w->al.ctx, w->raw, w->raw_cap);
 	w->al.free(w->al.ctx, w->out, w->out_cap);
+	if (w->spare)
+		w->al.free(w->al.ctx, w->spare, w->raw_cap);
 	w->raw = raw;
+	w->spare = spare;
 	w->raw_cap = need;
 	w->out = out;
 	w->out_cap = out_cap;
@@ -261,7 +353,7 @@ struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int le
 {
 	if (!alloc)
 		alloc = &pym_alloc_mmap;
-	if (level < 0 || level > 9) {
+	if (level < Z_DEFAULT_COMPRESSION || level > 9) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -299,13 +391,52 @@ struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int le
 	h[10] = PYM_VERSION_MINOR & 0xff;
 	h[11] = PYM_VERSION_MINOR >> 8;
 	put_le32(h + 12, (uint32_t)crc32(0L, h, 12));
-	if (write_all(w, h, sizeof h) < 0) {
-		int e = errno;
+	int e = write_all(w, h, sizeof h);
+	if (e) {
 		pym_writer_close(w);
 		errno = e;
 		return NULL;
 	}
 	return w;
+}
+
+#define WORKER_STACK (256u << 10)
+
+int pym_writer_threaded(struct pym_writer *w)
+{
+	if (check(w) < 0)
+		return -1;
+	if (w->threaded)
+		return 0;
+	w->spare = w->al.alloc(w->al.ctx, w->raw_cap);
+	w->stack = w->al.alloc(w->al.ctx, WORKER_STACK);
+	if (!w->spare || !w->stack)
+		return fail(w, ENOMEM);
+	pthread_attr_t attr;
+	if (pthread_attr_init(&attr) != 0)
+		return fail(w, ENOMEM);
+	int e = pthread_attr_setstack(&attr, w->stack, WORKER_STACK);
+	if (!e)
+		e = pthread_mutex_init(&w->mu, NULL);
+	if (!e && (e = pthread_cond_init(&w->cv, NULL)) != 0)
+		pthread_mutex_destroy(&w->mu);
+	if (!e) {
+		/* the worker takes no signals: they belong to the caller's thread */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		e = pthread_create(&w->th, &attr, worker_main, w);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (e) {
+			pthread_cond_destroy(&w->cv);
+			pthread_mutex_destroy(&w->mu);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	if (e)
+		return fail(w, e);
+	w->threaded = 1;
+	return 0;
 }
 
 /* META: 0x01 str key, str value */
@@ -473,7 +604,7 @@ int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr, int64_t 
 /* TAIL: objects, refs, strings, types, roots, data chunks as u64 LE. */
 int pym_writer_finish(struct pym_writer *w)
 {
-	if (check(w) < 0 || flush_chunk(w) < 0)
+	if (check(w) < 0 || flush_chunk(w) < 0 || wait_idle(w) < 0)
 		return -1;
 	unsigned char t[PYM_CHUNK_HEADER_LEN + PYM_TAIL_LEN];
 	unsigned char *c = t + PYM_CHUNK_HEADER_LEN;
@@ -483,8 +614,9 @@ int pym_writer_finish(struct pym_writer *w)
 	put_le64(c + 24, w->types);
 	put_le64(c + 32, w->roots);
 	put_le64(c + 40, w->chunks);
-	if (emit_chunk(w, PYM_TAG_TAIL, c, PYM_TAIL_LEN, PYM_TAIL_LEN, t) < 0)
-		return -1;
+	int e = emit_chunk(w, PYM_TAG_TAIL, c, PYM_TAIL_LEN, PYM_TAIL_LEN, t);
+	if (e)
+		return fail(w, e);
 	w->err = EBADF; /* finished: further records are a caller bug */
 	return 0;
 }
@@ -493,6 +625,19 @@ void pym_writer_close(struct pym_writer *w)
 {
 	if (!w)
 		return;
+	if (w->threaded) {
+		pthread_mutex_lock(&w->mu);
+		w->quit = 1;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->th, NULL);
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+	}
+	if (w->stack)
+		w->al.free(w->al.ctx, w->stack, WORKER_STACK);
+	if (w->spare)
+		w->al.free(w->al.ctx, w->spare, w->raw_cap);
 	if (w->zinit)
 		deflateEnd(&w->zs);
 	struct pym_alloc al = w->al;

@@ -41,6 +41,16 @@ struct pym_writer;
  * errno on failure. level is the zlib level (1 is the default). */
 struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int level);
 
+/* Optional, at any time after pym_writer_open(): compression and write(2) move to
+ * one helper thread, so the caller's work (walk, encoding) overlaps zlib
+ * (about 250 ns/object at level 1) when a second core is free; on a busy
+ * machine it gains nothing. Its stack, buffers and zlib state come
+ * from the allocator too; it blocks every signal. Write errors then surface
+ * at the next chunk boundary or at pym_writer_finish(). Do not use it in a
+ * forked child of a multi-threaded process (pthread_create is not
+ * async-signal-safe). Returns 0, or -1 with errno. */
+int pym_writer_threaded(struct pym_writer *w);
+
 /* Each returns 0, or -1 with errno set (ENOMEM, EIO, ENOSPC, ...); after a
  * failure every later call fails too and pym_writer_close() must still run. */
 int pym_writer_meta(struct pym_writer *w, const char *key, const char *value, size_t value_len);
@@ -57,6 +67,6 @@ void pym_writer_close(struct pym_writer *w);
 
 /* Counts so far (for logs and the Python return value). */
 uint64_t pym_writer_objects(const struct pym_writer *w);
-uint64_t pym_writer_bytes(const struct pym_writer *w); /* bytes written to fd */
+uint64_t pym_writer_bytes(const struct pym_writer *w); /* bytes written to fd (exact after finish) */
 
 #endif

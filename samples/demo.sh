@@ -26,11 +26,6 @@ step() {
 	"$@"
 }
 
-# have CMD: true if this pymple-analyze knows subcommand CMD.
-have() {
-	"$AN" "$1" -h >/dev/null 2>&1
-}
-
 step "1. Run a program that leaks, dumping its heap after each round" \
 	"samples/registry_leak.py keeps every Session in a dict and never evicts one." \
 	env PYTHONPATH="$BUILD/python" "$PYTHON" "$HERE/registry_leak.py" \
@@ -43,20 +38,12 @@ step "2. What holds the memory after round 2?" \
 	"One row per type, largest first; the last line compares the dump with the RSS." \
 	"$AN" summary "$B" --limit 12
 
-if have diff; then
-	step "3. What grew between round 1 and round 2?" \
-		"Per-type change in count and bytes; a leak grows by about as much every round." \
-		"$AN" diff "$A" "$B" --limit 10
-else
-	printf '\n=== 3. (skipped: this pymple-analyze has no "diff" command yet)\n'
-fi
+step "3. What grew between round 1 and round 2?" \
+	"Per-type change in count and bytes; a leak grows by about as much every round." \
+	"$AN" diff "$A" "$B" --limit 10
 
-if have path; then
-	step "4. Who keeps the sessions alive?" \
-		"The shortest chain of references from a root to a few $LEAKER objects." \
-		"$AN" path "$B" --type "$LEAKER" --limit 2
-else
-	printf '\n=== 4. (skipped: this pymple-analyze has no "path" command yet)\n'
-fi
+step "4. Who keeps the sessions alive?" \
+	"The shortest chain of references from a root to a few $LEAKER objects." \
+	"$AN" path "$B" --type "$LEAKER" --limit 2
 
 printf '\nThe chain ends in the module-level SESSIONS dict: end_session() never removes entries.\n'

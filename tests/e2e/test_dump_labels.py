@@ -22,6 +22,20 @@ tup = tuple(seq)
 wr = weakref.ref(acct)
 def fn():
     return 1
+def fails():
+    held_by_frame = "held-%d" % pid
+    raise ValueError(held_by_frame)
+try:
+    fails()
+except ValueError as e:
+    tb = e.__traceback__
+    held = e.args[0]
+frame = tb.tb_next.tb_frame      # a finished frame that a traceback keeps
+def producer():
+    gen_local = "gen-%d" % pid
+    yield gen_local
+gen = producer()
+gen_value = next(gen)            # suspended generator: its frame holds gen_local
 pymple.dump("labels.dump")
 emit({
     "acct": id(acct), "owner": id(acct.owner), "acct_dict": id(acct.__dict__) if sys.version_info < (3, 11) else None,
@@ -29,6 +43,8 @@ emit({
     "config": id(config), "timeout": id(config["timeout"]), "five": id(config[5]),
     "seq": id(seq), "tup": id(tup), "d": id(seq[3]),
     "wr": id(wr), "fn": id(fn), "code": id(fn.__code__),
+    "frame": id(frame), "held": id(held), "gen": id(gen), "gen_local": id(gen_value),
+    "gen_frame": id(gen.gi_frame) if sys.version_info < (3, 11) else None,
 })
 '''
 
@@ -52,6 +68,9 @@ def test_dump_edge_labels(ctx):
         check_eq("__dict__ label", _labels(ctx, dump, t["acct"], t["acct_dict"]), [".__dict__"])
         check_eq("attribute via __dict__", _labels(ctx, dump, t["acct_dict"], t["owner"]), ["['owner']"])
     check_eq("function field label", _labels(ctx, dump, t["fn"], t["code"]), [".__code__"])
+    check_eq("local of a finished frame", _labels(ctx, dump, t["frame"], t["held"]), [".held_by_frame"])
+    holder = t["gen"] if t["gen_frame"] is None else t["gen_frame"]
+    check_eq("local of a suspended generator", _labels(ctx, dump, holder, t["gen_local"]), [".gen_local"])
     weak = sql(ctx, dump, "SELECT weak FROM refs WHERE src = %d AND dst = %d" % (t["wr"], t["acct"]))
     check_eq("weak reference flagged", [r["weak"] for r in weak], [1])
     assert json.dumps(t)

@@ -42,6 +42,8 @@ def test_dump_thread_frames(ctx):
     threads = sql(ctx, dump, "SELECT address, value FROM objects WHERE type = '<thread>' AND synthetic = 1")
     check_eq("thread records", len(threads), t["threads"])
     assert sum(1 for r in threads if r["value"].endswith("(main)")) == 1, threads
+    names = sorted(r["value"].split()[2] for r in threads)  # "thread <ident> <name> [(main)]"
+    check_eq("thread names from threading", names, ["MainThread", "worker-1"])
     roots = sql(ctx, dump, "SELECT address FROM roots WHERE kind = 'thread'")
     check_eq("thread roots", sorted(r["address"] for r in roots), sorted(r["address"] for r in threads))
     kinds = {r["kind"] for r in sql(ctx, dump, "SELECT DISTINCT kind FROM roots")}

@@ -31,12 +31,17 @@ static unsigned char *slurp_fd(int fd, size_t *len)
 
 typedef void (*fill_fn)(struct pym_writer *w);
 
+/* Set by the *_threaded tests: dump_mem then uses pym_writer_threaded(). */
+static int threaded;
+
 static unsigned char *dump_mem(fill_fn fill, size_t *len)
 {
 	int fd = memfd_create("dump", 0);
 	cr_assert(fd >= 0);
 	struct pym_writer *w = pym_writer_open(fd, NULL, 1);
 	cr_assert(w);
+	if (threaded)
+		cr_assert(pym_writer_threaded(w) == 0);
 	fill(w);
 	cr_assert(pym_writer_finish(w) == 0);
 	cr_assert(pym_writer_bytes(w) == (uint64_t)lseek(fd, 0, SEEK_END));
@@ -172,7 +177,7 @@ static void fill_small(struct pym_writer *w)
 	cr_assert(pym_writer_root(w, PYM_ROOT_THREAD, 0, -1) == 0);
 }
 
-Test(format, small_roundtrip_every_record_kind)
+static void small_roundtrip_every_record_kind_body(void)
 {
 	size_t len;
 	unsigned char *b = dump_mem(fill_small, &len);
@@ -270,7 +275,7 @@ static void fill_flags(struct pym_writer *w)
 	}
 }
 
-Test(format, every_flag_combination)
+static void every_flag_combination_body(void)
 {
 	size_t len;
 	unsigned char *b = dump_mem(fill_flags, &len);
@@ -331,7 +336,7 @@ static void fill_big(struct pym_writer *w)
 	}
 }
 
-Test(format, large_records_span_chunks)
+static void large_records_span_chunks_body(void)
 {
 	size_t len;
 	unsigned char *b = dump_mem(fill_big, &len);
@@ -381,7 +386,7 @@ static void fill_many(struct pym_writer *w)
 	cr_assert_eq(pym_writer_objects(w), MANY);
 }
 
-Test(format, many_chunks)
+static void many_chunks_body(void)
 {
 	size_t len;
 	unsigned char *b = dump_mem(fill_many, &len);
@@ -826,7 +831,7 @@ static void fill_huge(struct pym_writer *w)
 	cr_assert(pym_writer_string(w, "after", 5, &id) == 0);
 }
 
-Test(format, records_up_to_str_max)
+static void records_up_to_str_max_body(void)
 {
 	size_t len;
 	unsigned char *b = dump_mem(fill_huge, &len);
@@ -854,4 +859,59 @@ Test(format, records_up_to_str_max)
 	pym_writer_close(w);
 	close(fd);
 	free(huge);
+}
+
+Test(format, small_roundtrip_every_record_kind)
+{
+	small_roundtrip_every_record_kind_body();
+}
+
+Test(format, small_roundtrip_every_record_kind_threaded)
+{
+	threaded = 1;
+	small_roundtrip_every_record_kind_body();
+}
+
+Test(format, large_records_span_chunks)
+{
+	large_records_span_chunks_body();
+}
+
+Test(format, large_records_span_chunks_threaded)
+{
+	threaded = 1;
+	large_records_span_chunks_body();
+}
+
+Test(format, many_chunks)
+{
+	many_chunks_body();
+}
+
+Test(format, many_chunks_threaded)
+{
+	threaded = 1;
+	many_chunks_body();
+}
+
+Test(format, records_up_to_str_max)
+{
+	records_up_to_str_max_body();
+}
+
+Test(format, records_up_to_str_max_threaded)
+{
+	threaded = 1;
+	records_up_to_str_max_body();
+}
+
+Test(format, every_flag_combination)
+{
+	every_flag_combination_body();
+}
+
+Test(format, every_flag_combination_threaded)
+{
+	threaded = 1;
+	every_flag_combination_body();
 }

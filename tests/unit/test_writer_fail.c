@@ -47,13 +47,15 @@ Test(writer_fail, full_device)
 	close(fd);
 }
 
-Test(writer_fail, pipe_without_reader)
+static void pipe_without_reader(int threaded)
 {
 	signal(SIGPIPE, SIG_IGN);
 	int p[2];
 	cr_assert(pipe(p) == 0);
 	struct pym_writer *w = pym_writer_open(p[1], NULL, 1);
 	cr_assert(w, "the header fits in the pipe buffer");
+	if (threaded)
+		cr_assert(pym_writer_threaded(w) == 0);
 	close(p[0]);
 	cr_assert_eq(write_some(w, 100000), EPIPE);
 	/* sticky: later calls fail with the same error */
@@ -63,6 +65,16 @@ Test(writer_fail, pipe_without_reader)
 	cr_assert_eq(pym_writer_finish(w), -1);
 	pym_writer_close(w);
 	close(p[1]);
+}
+
+Test(writer_fail, pipe_without_reader)
+{
+	pipe_without_reader(0);
+}
+
+Test(writer_fail, pipe_without_reader_threaded)
+{
+	pipe_without_reader(1);
 }
 
 Test(writer_fail, closed_fd)
@@ -96,7 +108,7 @@ static void c_free(void *ctx, void *p, size_t n)
 	pym_alloc_mmap.free(pym_alloc_mmap.ctx, p, n);
 }
 
-Test(writer_fail, every_allocation_through_pym_alloc)
+static void every_allocation(int threaded)
 {
 	/* zlib's memory included: everything allocated is freed with the size
 	 * it was allocated with, on success and on each possible failure */
@@ -105,6 +117,8 @@ Test(writer_fail, every_allocation_through_pym_alloc)
 	struct pym_alloc al = {c_alloc, c_free, &c};
 	struct pym_writer *w = pym_writer_open(fd, &al, 1);
 	cr_assert(w);
+	if (threaded)
+		cr_assert(pym_writer_threaded(w) == 0);
 	cr_assert_eq(write_some(w, 20000), 0);
 	pym_writer_close(w);
 	cr_assert_eq(c.live, 0);
@@ -115,7 +129,7 @@ Test(writer_fail, every_allocation_through_pym_alloc)
 		struct pym_alloc fal = {c_alloc, c_free, &f};
 		w = pym_writer_open(fd, &fal, 1);
 		if (w) {
-			int e = write_some(w, 20000);
+			int e = threaded && pym_writer_threaded(w) < 0 ? errno : write_some(w, 20000);
 			cr_assert_eq(e, ENOMEM, "allocation %zu failed later but got %d", k, e);
 			pym_writer_close(w);
 		} else {
@@ -124,6 +138,16 @@ Test(writer_fail, every_allocation_through_pym_alloc)
 		cr_assert_eq(f.live, 0, "leak after failing allocation %zu", k);
 	}
 	close(fd);
+}
+
+Test(writer_fail, every_allocation_through_pym_alloc)
+{
+	every_allocation(0);
+}
+
+Test(writer_fail, every_allocation_through_pym_alloc_threaded)
+{
+	every_allocation(1);
 }
 
 /* Writes into a pipe drained by a thread while a timer keeps interrupting
