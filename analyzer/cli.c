@@ -119,7 +119,7 @@ int cli_option_error(int c, char **argv)
 	const char *arg = optind > 0 ? argv[optind - 1] : "";
 	/* A short option (maybe inside a cluster like -qx) is named by optopt;
 	 * a long one by its argument, up to any '='. */
-	int is_long = arg[0] == '-' && arg[1] == '-';
+	int is_long = strncmp(arg, "--", 2) == 0;
 	if (!is_long && optopt)
 		arg = shortopt;
 	int n = (int)strcspn(arg, "=");
