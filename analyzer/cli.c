@@ -156,3 +156,21 @@ int cli_sqlite_error(sqlite3 *db, const char *file, const char *what)
 	cli_error(file, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
 	return CLI_RUNTIME;
 }
+
+int cli_common_option(int c, char **argv, const char *const *usage, enum out_format *fmt,
+                      long long *limit)
+{
+	int rc;
+	switch (c) {
+	case 'f':
+		return (rc = cli_parse_format(optarg, fmt)) ? rc : CLI_MORE;
+	case 'l':
+		if (!limit)
+			break;
+		return (rc = cli_parse_limit(optarg, limit)) ? rc : CLI_MORE;
+	case 'h':
+		cli_usage(stdout, usage);
+		return CLI_OK;
+	}
+	return cli_option_error(c, argv);
+}

@@ -62,6 +62,14 @@ int cli_option_error(int c, char **argv);
  * returns CLI_BAD_INPUT on a bad value, 0 on success. */
 int cli_parse_format(const char *arg, enum out_format *f);
 int cli_parse_limit(const char *arg, long long *limit); /* N >= 0; 0 = no limit */
+/* The options the listing commands share, for the default case of their
+ * getopt_long switch: 'f' (--format), 'l' (--limit; only when limit is not
+ * NULL) and 'h' (--help, printed on stdout). Returns CLI_MORE when c was one
+ * of them and parsing goes on; otherwise the exit status to return at once:
+ * CLI_OK after the help, CLI_BAD_INPUT for a bad value or unknown option. */
+#define CLI_MORE (-1)
+int cli_common_option(int c, char **argv, const char *const *usage, enum out_format *fmt,
+                      long long *limit);
 /* A number >= 0 for option `opt` (named in the error, e.g. "--dot"). */
 int cli_parse_count(const char *opt, const char *arg, long long *v);
 

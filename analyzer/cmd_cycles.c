@@ -269,19 +269,10 @@ int cmd_cycles(int argc, char **argv)
 			if (cli_parse_count("--dot", optarg, &dot_id))
 				return CLI_BAD_INPUT;
 			break;
-		case 'f':
-			if ((rc = cli_parse_format(optarg, &fmt)))
-				return rc;
-			break;
-		case 'l':
-			if ((rc = cli_parse_limit(optarg, &limit)))
-				return rc;
-			break;
-		case 'h':
-			cli_usage(stdout, usage);
-			return CLI_OK;
 		default:
-			return cli_option_error(c, argv);
+			if ((rc = cli_common_option(c, argv, usage, &fmt, &limit)) != CLI_MORE)
+				return rc;
+			break;
 		}
 	}
 	if (argc - optind != 1) {

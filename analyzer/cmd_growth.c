@@ -67,19 +67,10 @@ int cmd_growth(int argc, char **argv)
 	leak_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			if ((rc = cli_parse_format(optarg, &fmt)))
-				return rc;
-			break;
-		case 'l':
-			if ((rc = cli_parse_limit(optarg, &limit)))
-				return rc;
-			break;
-		case 'h':
-			cli_usage(stdout, usage);
-			return CLI_OK;
 		default:
-			return cli_option_error(c, argv);
+			if ((rc = cli_common_option(c, argv, usage, &fmt, &limit)) != CLI_MORE)
+				return rc;
+			break;
 		}
 	}
 	int k = argc - optind;

@@ -321,19 +321,10 @@ int cmd_path(int argc, char **argv)
 		case 'w':
 			weak = 1;
 			break;
-		case 'f':
-			if ((rc = cli_parse_format(optarg, &fmt)))
-				return rc;
-			break;
-		case 'l':
-			if ((rc = cli_parse_limit(optarg, &limit)))
-				return rc;
-			break;
-		case 'h':
-			cli_usage(stdout, usage);
-			return CLI_OK;
 		default:
-			return cli_option_error(c, argv);
+			if ((rc = cli_common_option(c, argv, usage, &fmt, &limit)) != CLI_MORE)
+				return rc;
+			break;
 		}
 	}
 	int nargs = argc - optind;

@@ -33,15 +33,10 @@ int cmd_sql(int argc, char **argv)
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			if ((rc = cli_parse_format(optarg, &fmt)))
+		default:
+			if ((rc = cli_common_option(c, argv, usage, &fmt, NULL)) != CLI_MORE)
 				return rc;
 			break;
-		case 'h':
-			cli_usage(stdout, usage);
-			return CLI_OK;
-		default:
-			return cli_option_error(c, argv);
 		}
 	}
 	if (optind + 2 != argc)

@@ -113,15 +113,10 @@ int cmd_summary(int argc, char **argv)
 				return cli_usage_error("--sort: '%s' is not one of size, count", optarg);
 			}
 			break;
-		case 'f':
-			if ((rc = cli_parse_format(optarg, &fmt)))
+		default:
+			if ((rc = cli_common_option(c, argv, usage, &fmt, NULL)) != CLI_MORE)
 				return rc;
 			break;
-		case 'h':
-			cli_usage(stdout, usage);
-			return CLI_OK;
-		default:
-			return cli_option_error(c, argv);
 		}
 	}
 	if (optind + 1 != argc)
