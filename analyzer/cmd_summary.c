@@ -13,7 +13,7 @@
 #define DEFAULT_TABLE_LIMIT 20
 
 static const char *const usage[] = {
-    "summary DUMP|DB [--limit N] [--sort size|count] [--format table|csv|json]",
+    "summary DUMP|DB [--limit N] [--sort size|count] [--names] [--format table|csv|json]",
     "",
     "One row per type: how many objects and how many bytes (sys.getsizeof),",
     "largest first. The table shows human units (KiB = 1024 bytes) and ends",
@@ -25,6 +25,9 @@ static const char *const usage[] = {
     "",
     "  -n, --limit N     at most N types (0: all; default 20 in a table, all otherwise)",
     "  -s, --sort KEY    size (default) or count",
+    "      --names       one row per name for functions, classes and builtin",
+    "                    functions: `function (handle_request)` tells which",
+    "                    closure or lambda piles up (reads every object)",
     "  -f, --format F    table (default), csv or json",
     "  -h, --help        this help",
     NULL,
@@ -35,8 +38,26 @@ static int64_t col64(sqlite3_stmt *st, int i)
 	return sqlite3_column_int64(st, i);
 }
 
+/* The rows to list, as (type, count, size): the per-type table built at
+ * load, or with --names the named kinds split by the name that starts their
+ * value preview (a scan of those objects; type_stats covers the rest). */
+static const char by_type_sql[] =
+    "SELECT t.name AS type, s.count AS count, s.size AS size FROM type_stats s"
+    " JOIN types t ON t.id = s.type_id";
+static const char by_name_sql[] =
+    "SELECT t.name || CASE WHEN o.value IS NULL THEN '' ELSE ' (' ||"
+    "   substr(o.value, 1, CASE instr(o.value, ' ') WHEN 0 THEN length(o.value)"
+    "   ELSE instr(o.value, ' ') - 1 END) || ')' END AS type,"
+    "  count(*) AS count, sum(o.size) AS size"
+    " FROM object_data o JOIN types t ON t.id = o.type_id"
+    " WHERE t.name IN ('function', 'type', 'builtin_function_or_method')"
+    "  AND (o.flags & 64) = 0 GROUP BY 1"
+    " UNION ALL SELECT t.name, s.count, s.size FROM type_stats s JOIN types t ON t.id = s.type_id"
+    " WHERE t.name NOT IN ('function', 'type', 'builtin_function_or_method')";
+
 /* The closing lines of the table: what was left out, the totals and RSS. */
-static int footer(sqlite3 *db, const char *file, const char *order, long long shown)
+static int footer(sqlite3 *db, const char *file, const char *rows_sql, const char *order,
+                  long long shown)
 {
 	sqlite3_stmt *st = NULL;
 	char a[32], b[32], c[32], rssbuf[64];
@@ -48,24 +69,22 @@ static int footer(sqlite3 *db, const char *file, const char *order, long long sh
 		sqlite3_finalize(st);
 		return cli_sqlite_error(db, file, "cannot read the totals");
 	}
-	int64_t ntypes = col64(st, 0), count = col64(st, 1), size = col64(st, 2), extra = col64(st, 3);
+	int64_t count = col64(st, 1), size = col64(st, 2), extra = col64(st, 3);
 	sqlite3_finalize(st);
-	if (shown < ntypes) {
-		char sql[512];
-		snprintf(sql, sizeof sql,
-		         "SELECT coalesce(sum(count), 0), coalesce(sum(size), 0) FROM (SELECT s.count,"
-		         " s.size FROM type_stats s JOIN types t ON t.id = s.type_id ORDER BY %s"
-		         " LIMIT -1 OFFSET ?1)",
-		         order);
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 1, shown) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-			sqlite3_finalize(st);
-			return cli_sqlite_error(db, file, "cannot read the totals");
-		}
-		printf("... %lld more types: %s in %s objects\n", (long long)(ntypes - shown),
-		       out_human_size(col64(st, 1), a, sizeof a), out_human_count(col64(st, 0), b, sizeof b));
+	char sql[2048];
+	snprintf(sql, sizeof sql,
+	         "SELECT count(*), coalesce(sum(count), 0), coalesce(sum(size), 0) FROM"
+	         " (SELECT * FROM (%s) ORDER BY %s LIMIT -1 OFFSET ?1)",
+	         rows_sql, order);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, shown) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
+		return cli_sqlite_error(db, file, "cannot read the totals");
 	}
+	if (col64(st, 0) > 0)
+		printf("... %lld more rows: %s in %s objects\n", (long long)col64(st, 0),
+		       out_human_size(col64(st, 2), a, sizeof a), out_human_count(col64(st, 1), b, sizeof b));
+	sqlite3_finalize(st);
 	int64_t total = size + extra;
 	printf("%s in %s objects", out_human_size(total, a, sizeof a),
 	       out_human_count(count, b, sizeof b));
@@ -89,6 +108,7 @@ int cmd_summary(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"limit", required_argument, NULL, 'n'},
 	    {"sort", required_argument, NULL, 's'},
+	    {"names", no_argument, NULL, 'N'},
 	    {"format", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -96,7 +116,7 @@ int cmd_summary(int argc, char **argv)
 	static const char *const headers[] = {"types", "# objects", "total size"};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = -1;
-	int by_count = 0, c, rc;
+	int by_count = 0, by_name = 0, c, rc;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":n:s:f:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -112,6 +132,9 @@ int cmd_summary(int argc, char **argv)
 			else {
 				return cli_usage_error("--sort: '%s' is not one of size, count", optarg);
 			}
+			break;
+		case 'N':
+			by_name = 1;
 			break;
 		default:
 			if ((rc = cli_common_option(c, argv, usage, &fmt, NULL)) != CLI_MORE)
@@ -131,12 +154,10 @@ int cmd_summary(int argc, char **argv)
 		return rc;
 	sqlite3_stmt *st = NULL;
 	/* Fixed text chosen by the option, never user text. */
-	const char *order =
-	    by_count ? "s.count DESC, s.size DESC, t.name" : "s.size DESC, s.count DESC, t.name";
-	char sql[512];
-	snprintf(sql, sizeof sql,
-	         "SELECT t.name AS type, s.count AS count, s.size AS size FROM type_stats s"
-	         " JOIN types t ON t.id = s.type_id ORDER BY %s LIMIT ?1",
+	const char *order = by_count ? "count DESC, size DESC, type" : "size DESC, count DESC, type";
+	const char *rows_sql = by_name ? by_name_sql : by_type_sql;
+	char sql[2048];
+	snprintf(sql, sizeof sql, "SELECT type, count, size FROM (%s) ORDER BY %s LIMIT ?1", rows_sql,
 	         order);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		rc = cli_sqlite_error(db, file, "cannot read the per-type table");
@@ -152,7 +173,7 @@ int cmd_summary(int argc, char **argv)
 	} else {
 		rc = CLI_OK;
 		if (fmt == OUT_TABLE)
-			rc = footer(db, file, order, rows);
+			rc = footer(db, file, rows_sql, order, rows);
 	}
 	sqlite3_close(db);
 	return rc;
