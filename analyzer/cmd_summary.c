@@ -82,7 +82,8 @@ static int footer(sqlite3 *db, const char *file, const char *rows_sql, const cha
 		return cli_sqlite_error(db, file, "cannot read the totals");
 	}
 	if (col64(st, 0) > 0)
-		printf("... %lld more rows: %s in %s objects\n", (long long)col64(st, 0),
+		printf("... %lld more %s: %s in %s objects\n", (long long)col64(st, 0),
+		       rows_sql == by_type_sql ? "types" : "rows",
 		       out_human_size(col64(st, 2), a, sizeof a), out_human_count(col64(st, 1), b, sizeof b));
 	sqlite3_finalize(st);
 	int64_t total = size + extra;
