@@ -255,6 +255,7 @@ static void amap_free(struct amap *m)
 
 #define TI_SIZEOF_C 1u /* sizeof_fn is the type's C __sizeof__ */
 #define TI_APPROX   2u /* __sizeof__ is not C: layout size only */
+#define TI_LRU      4u /* functools._lru_cache_wrapper: see lru_dedupe() */
 
 /* What an object's type says about how to walk it, decided once per type. */
 enum tkind {
@@ -317,6 +318,15 @@ struct walk {
 	uint8_t *claimed;
 	size_t nrefs, refs_cap, claimed_cap; /* caps in bytes */
 	size_t cursor;
+	size_t ntrav; /* refs[0..ntrav) came from tp_traverse */
+	/* Index of refs[0..ntrav) by address, built by the first claim() of an
+	 * object with more than CLAIM_WINDOW of them: hkey/hhead map an address
+	 * to its first unclaimed entry, hnext chains entries of one address in
+	 * order. Reused from object to object. */
+	uint64_t *hkey;
+	uint32_t *hhead, *hnext;
+	size_t hslots, hkey_cap, hhead_cap, hnext_cap; /* caps in bytes */
+	int hbuilt;
 	struct amap types; /* type address -> index into tinfo */
 	struct tinfo *ti;
 	size_t nti, ti_cap;
@@ -332,6 +342,8 @@ struct walk {
 	char val[VAL_CAP];
 	char name[1024];
 	uint32_t synth_thread, synth_frame;
+	PyObject *interned; /* its references are not counted (mortal interned
+	                       strings) or point at immortals: all weak */
 	uint64_t gc_objects, refs_total;
 	uint64_t skip_sizeof_py, skip_sizeof_err, skip_str, skip_float;
 	int failed;
@@ -494,12 +506,76 @@ static int visit_cb(PyObject *o, void *arg)
 	return 0;
 }
 
+#define NO_REF UINT32_MAX
+
+static size_t hslot(const struct walk *wk, uint64_t addr)
+{
+	size_t j = mix64(addr) & (wk->hslots - 1);
+	while (wk->hkey[j] && wk->hkey[j] != addr)
+		j = (j + 1) & (wk->hslots - 1);
+	return j;
+}
+
+/* Builds the address index of refs[0..ntrav). 0 or -1 (ENOMEM). */
+static int claim_index(struct walk *wk)
+{
+	size_t n = wk->ntrav, slots = 256;
+	while (slots < 2 * n)
+		slots *= 2;
+	void *a = wk->hkey, *b = wk->hhead, *c = wk->hnext;
+	if (mm_grow(&a, &wk->hkey_cap, slots * sizeof(uint64_t)) < 0)
+		return fail(wk);
+	wk->hkey = a;
+	if (mm_grow(&b, &wk->hhead_cap, slots * sizeof(uint32_t)) < 0)
+		return fail(wk);
+	wk->hhead = b;
+	if (mm_grow(&c, &wk->hnext_cap, n * sizeof(uint32_t)) < 0)
+		return fail(wk);
+	wk->hnext = c;
+	wk->hslots = slots;
+	memset(wk->hkey, 0, slots * sizeof(uint64_t));
+	for (size_t i = n; i-- > 0;) { /* backwards: chains come out in order */
+		if (wk->claimed[i])
+			continue;
+		size_t j = hslot(wk, wk->refs[i].addr);
+		if (!wk->hkey[j]) {
+			wk->hkey[j] = wk->refs[i].addr;
+			wk->hhead[j] = NO_REF;
+		}
+		wk->hnext[i] = wk->hhead[j];
+		wk->hhead[j] = (uint32_t)i;
+	}
+	wk->hbuilt = 1;
+	return 0;
+}
+
 /* Labels the reference to p that tp_traverse reported (the first unclaimed
- * one near the cursor), or adds it when traverse did not report it. */
+ * one near the cursor, or through the index for objects with many), or adds
+ * it when traverse did not report it. A claim never matches an entry twice:
+ * each reference is recorded once, whatever path finds it. */
 static void claim(struct walk *wk, const void *p, uint64_t label)
 {
 	if (!p)
 		return;
+	if (wk->ntrav > CLAIM_WINDOW) {
+		if (!wk->hbuilt && claim_index(wk) < 0)
+			return;
+		size_t j = hslot(wk, (uintptr_t)p);
+		if (wk->hkey[j]) {
+			uint32_t i = wk->hhead[j];
+			while (i != NO_REF && wk->claimed[i])
+				i = wk->hnext[i];
+			if (i != NO_REF) {
+				wk->claimed[i] = 1;
+				wk->refs[i].label = label;
+				wk->hhead[j] = wk->hnext[i];
+				return;
+			}
+			wk->hhead[j] = NO_REF;
+		}
+		ref_add(wk, p, label, 1);
+		return;
+	}
 	size_t n = wk->nrefs;
 	size_t lim = n < CLAIM_WINDOW ? n : CLAIM_WINDOW;
 	for (size_t k = 0; k < lim; k++) {
@@ -654,6 +730,8 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 		}
 		if (!(ti->flags & TI_SIZEOF_C))
 			ti->flags |= TI_APPROX;
+		if (strcmp(tp->tp_name, "functools._lru_cache_wrapper") == 0)
+			ti->flags |= TI_LRU;
 		if (tp == &PyDict_Type)
 			ti->kind = K_DICT;
 		else if (tp == &PyList_Type)
@@ -899,7 +977,12 @@ static void type_refs(struct walk *wk, PyTypeObject *t)
 	claim(wk, pyi_type_dict(t), attr_label(wk, "__dict__"));
 	claim(wk, t->tp_mro, attr_label(wk, "__mro__"));
 	claim(wk, t->tp_bases, attr_label(wk, "__bases__"));
-	claim(wk, t->tp_base, attr_label(wk, "__base__"));
+	/* A static type does not own its tp_base (PyType_Ready stores it
+	 * without a reference): recorded as weak so that it does not count. */
+	if (t->tp_flags & Py_TPFLAGS_HEAPTYPE)
+		claim(wk, t->tp_base, attr_label(wk, "__base__"));
+	else
+		claim(wk, t->tp_base, PYM_LABEL_WEAK);
 	claim(wk, pyi_type_subclasses(t), attr_label(wk, "__subclasses__"));
 	claim(wk, t->tp_cache, attr_label(wk, "tp_cache"));
 	if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
@@ -1029,8 +1112,11 @@ static void frame_object_refs(struct walk *wk, PyObject *o)
 }
 #endif
 
+/* dict_done: the __dict__ the type-specific branch already claimed (types,
+ * functions and modules reach theirs through tp_dictoffset too); claiming
+ * it again would record the reference twice. */
 static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti,
-                          uint64_t *extra)
+                          const void *dict_done, uint64_t *extra)
 {
 	if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
 		claim(wk, tp, attr_label(wk, "__class__"));
@@ -1046,7 +1132,7 @@ static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct
 		PyObject **dp = tp->tp_dictoffset > 0
 		                        ? (PyObject **)(void *)((char *)o + tp->tp_dictoffset)
 		                        : _PyObject_GetDictPtr(o);
-		if (dp)
+		if (dp && *dp != dict_done)
 			claim(wk, *dp, attr_label(wk, "__dict__"));
 	}
 	PyObject *const *vals;
@@ -1060,12 +1146,60 @@ static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct
 	*extra = ex;
 }
 
+/* The label of a dict's references to its keys: a split-table dict (an
+ * instance __dict__ sharing its class's keys) does not own its keys, the
+ * shared keys object does, so they are weak there. Likewise the values of
+ * a 3.13 dict embedded in its object belong to the object (inline values,
+ * labelled there by name). */
+static uint64_t dict_key_label(PyObject *d)
+{
+	return ((PyDictObject *)d)->ma_values ? PYM_LABEL_WEAK : 0;
+}
+
+/* 3.11+ lru_cache_wrapper's traverse visits, for each of its (non-GC)
+ * cache links, the link's type: the link records that reference itself
+ * (__class__), so the wrapper keeps only one reference to each type. */
+static void lru_dedupe(struct walk *wk, PyTypeObject *tp)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < wk->nrefs; i++) {
+		PyObject *r = (PyObject *)(uintptr_t)wk->refs[i].addr;
+		int dup = 0;
+		if (PyType_Check(r) && r != (PyObject *)tp)
+			for (size_t j = 0; j < w && !dup; j++)
+				dup = wk->refs[j].addr == wk->refs[i].addr;
+		if (!dup)
+			wk->refs[w++] = wk->refs[i];
+	}
+	wk->nrefs = w;
+}
+
+/* 3.11's deep-frozen code objects and their constants are static data
+ * (refcount 999999999): they hold their referents without counting them
+ * (True, False, small ints, other static objects), so their references are
+ * recorded as weak. */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#define STATIC_REFCNT_MIN 500000000
+static int static_object(PyObject *o)
+{
+	return Py_REFCNT(o) >= STATIC_REFCNT_MIN;
+}
+#else
+static int static_object(PyObject *o)
+{
+	(void)o;
+	return 0;
+}
+#endif
+
 /* Fills wk->refs with everything o holds; *extra gets uncounted memory. */
 static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti,
                          uint64_t *extra)
 {
 	wk->nrefs = 0;
 	wk->cursor = 0;
+	wk->ntrav = 0;
+	wk->hbuilt = 0;
 	*extra = 0;
 	switch (ti->kind) {
 	case K_STR:
@@ -1079,9 +1213,11 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	if (ti->kind == K_DICT) {
 		Py_ssize_t pos = 0;
 		PyObject *k, *v;
+		uint64_t klabel = dict_key_label(o);
+		int vweak = pyi_dict_values_embedded(o);
 		while (PyDict_Next(o, &pos, &k, &v)) {
-			ref_add(wk, k, 0, 1);
-			ref_add(wk, v, key_label(wk, k, PYM_LABEL_KEY), 1);
+			ref_add(wk, k, klabel, 1);
+			ref_add(wk, v, vweak ? PYM_LABEL_WEAK : key_label(wk, k, PYM_LABEL_KEY), 1);
 		}
 		return;
 	}
@@ -1096,17 +1232,24 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	}
 	if (tp->tp_traverse && PyObject_IS_GC(o))
 		tp->tp_traverse(o, visit_cb, wk);
+	if (ti->flags & TI_LRU)
+		lru_dedupe(wk, tp);
+	wk->ntrav = wk->nrefs;
 #if PY_VERSION_HEX >= 0x030B0000
 	void *gframe;
 #endif
-	if (PyType_Check(o))
+	const void *dict_done = NULL;
+	if (PyType_Check(o)) {
 		type_refs(wk, (PyTypeObject *)o);
-	else if (PyCode_Check(o))
+		dict_done = pyi_type_dict((PyTypeObject *)o);
+	} else if (PyCode_Check(o))
 		code_refs(wk, (PyCodeObject *)o);
-	else if (PyFunction_Check(o))
+	else if (PyFunction_Check(o)) {
 		function_refs(wk, (PyFunctionObject *)o);
-	else if (PyModule_Check(o)) {
-		claim(wk, PyModule_GetDict(o), attr_label(wk, "__dict__"));
+		dict_done = ((PyFunctionObject *)o)->func_dict;
+	} else if (PyModule_Check(o)) {
+		dict_done = PyModule_GetDict(o);
+		claim(wk, dict_done, attr_label(wk, "__dict__"));
 		claim(wk, pyi_module_name(o), attr_label(wk, "__name__"));
 	} else if (PyMethod_Check(o)) {
 		claim(wk, PyMethod_GET_FUNCTION(o), attr_label(wk, "__func__"));
@@ -1154,9 +1297,11 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	if (PyDict_Check(o)) { /* subclasses: label values, add str keys */
 		Py_ssize_t pos = 0;
 		PyObject *k, *v;
+		uint64_t klabel = dict_key_label(o);
+		int vweak = pyi_dict_values_embedded(o);
 		while (PyDict_Next(o, &pos, &k, &v)) {
-			claim(wk, k, 0);
-			claim(wk, v, key_label(wk, k, PYM_LABEL_KEY));
+			claim(wk, k, klabel);
+			claim(wk, v, vweak ? PYM_LABEL_WEAK : key_label(wk, k, PYM_LABEL_KEY));
 		}
 	} else if (PyList_Check(o) || PyTuple_Check(o)) {
 		PyObject **items = PyList_Check(o) ? ((PyListObject *)o)->ob_item
@@ -1165,7 +1310,7 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 			claim(wk, items[i], ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX);
 	}
 	if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE || tp->tp_dictoffset)
-		instance_refs(wk, o, tp, ti, extra);
+		instance_refs(wk, o, tp, ti, dict_done, extra);
 }
 
 /* ---- one object -------------------------------------------------------- */
@@ -1231,6 +1376,9 @@ static int emit(struct walk *wk, PyObject *o)
 	collect_refs(wk, o, tp, ti, &rec.extra);
 	if (wk->failed)
 		return -1;
+	if (static_object(o) || o == wk->interned)
+		for (size_t i = 0; i < wk->nrefs; i++)
+			wk->refs[i].label = PYM_LABEL_WEAK;
 	if (rec.extra)
 		rec.flags |= PYM_F_EXTRA;
 	if (ti->vkind != V_NONE && has_length(o, &rec.length))
@@ -1329,10 +1477,11 @@ static int emit_frame(struct walk *wk, void *frame)
 	ref_add(wk, fi.code, attr_label(wk, "f_code"), 1);
 	if (fi.func)
 		ref_add(wk, fi.func, attr_label(wk, "f_func"), 1);
+	/* f_globals and f_builtins are borrowed by _PyInterpreterFrame: weak. */
 	if (fi.globals)
-		ref_add(wk, fi.globals, attr_label(wk, "f_globals"), 1);
+		ref_add(wk, fi.globals, PYM_LABEL_WEAK, 1);
 	if (fi.builtins)
-		ref_add(wk, fi.builtins, attr_label(wk, "f_builtins"), 1);
+		ref_add(wk, fi.builtins, PYM_LABEL_WEAK, 1);
 	if (fi.locals)
 		ref_add(wk, fi.locals, attr_label(wk, "f_locals"), 1);
 	if (fi.frame_obj)
@@ -1455,8 +1604,12 @@ static int emit_threads(struct walk *wk, PyObject *modules)
 		const char *names[64];
 		int nf = pyi_thread_fields(t, objs, names, 64);
 		wk->nrefs = 0;
+		/* tstate->frame (3.8-3.10) is borrowed: the C stack owns the frame. */
 		for (int i = 0; i < nf; i++)
-			ref_add(wk, objs[i], attr_label(wk, names[i]), 1);
+			ref_add(wk, objs[i],
+			        strcmp(names[i], "frame") == 0 ? PYM_LABEL_WEAK
+			                                       : attr_label(wk, names[i]),
+			        1);
 		size_t i = 0;
 		for (void *f = pyi_frame_first(t); f; f = pyi_frame_next(f), i++)
 			ref_add(wk, f, ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX, 1);
@@ -1616,6 +1769,7 @@ static int walk_all(struct walk *wk, struct timespec t0)
 {
 	struct pyi_roots r;
 	pyi_interp_roots(&r);
+	wk->interned = r.interned;
 	if (header_meta(wk, &r) < 0)
 		return -1;
 	uint32_t sid;
@@ -1672,6 +1826,9 @@ static void walk_release(struct walk *wk)
 	mm_free(wk->stack, wk->stack_cap);
 	mm_free(wk->refs, wk->refs_cap);
 	mm_free(wk->claimed, wk->claimed_cap);
+	mm_free(wk->hkey, wk->hkey_cap);
+	mm_free(wk->hhead, wk->hhead_cap);
+	mm_free(wk->hnext, wk->hnext_cap);
 	amap_free(&wk->types);
 	amap_free(&wk->strs);
 	mm_free(wk->ti, wk->ti_cap);
