@@ -11,6 +11,9 @@ struct pym_dump_opts {
 	int in_child; /* running in a forked child: no Python-level calls, no
 	                 locks, no malloc (mmap only); see walk.c */
 	int level;    /* zlib level, 1 by default */
+	/* The process the dump describes, for META: a forked child passes its
+	 * parent's pid and RSS, measured before fork(). 0 = measure here. */
+	uint64_t pid, rss;
 };
 
 struct pym_dump_stats {
@@ -24,6 +27,10 @@ struct pym_dump_stats {
  * was. Returns 0, or -1 with errno set and a one-line reason in errbuf. */
 int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats *stats,
                 char *errbuf, size_t errlen);
+
+/* This process's resident set size in bytes (/proc/self/statm), 0 if
+ * unknown. Async-signal-safe (open, read, close). */
+uint64_t pym_rss_bytes(void);
 
 /* Atomic output file: a temporary name in the target's directory (never
  * ending in ".dump"), mode 0600, fsync, rename, fsync of the directory. */

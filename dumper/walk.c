@@ -1659,7 +1659,7 @@ static int meta_u64(struct walk *wk, const char *key, uint64_t v)
 	return meta(wk, key, buf, n);
 }
 
-static uint64_t rss_bytes(void)
+uint64_t pym_rss_bytes(void)
 {
 	char buf[128];
 	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -1755,9 +1755,9 @@ static int header_meta(struct walk *wk, const struct pyi_roots *r)
 	size_t an = argv_json(r->sysdict, argv, argv_cap);
 	int rc = meta(wk, "python_version", ver, vn) | meta(wk, "python", ver, strlen(ver)) |
 	         meta_u64(wk, "pointer_size", sizeof(void *)) |
-	         meta_u64(wk, "pid", (uint64_t)getpid()) |
+	         meta_u64(wk, "pid", wk->opts->pid ? wk->opts->pid : (uint64_t)getpid()) |
 	         meta_u64(wk, "time", (uint64_t)time(NULL)) | meta(wk, "argv", argv, an) |
-	         meta_u64(wk, "rss", rss_bytes()) | meta(wk, "hostname", host, strlen(host)) |
+	         meta_u64(wk, "rss", wk->opts->rss ? wk->opts->rss : pym_rss_bytes()) | meta(wk, "hostname", host, strlen(host)) |
 	         meta(wk, "writer", "pymple " PYMPLE_VERSION, strlen("pymple " PYMPLE_VERSION)) |
 	         meta(wk, "values", wk->opts->values ? "1" : "0", 1) |
 	         meta(wk, "in_child", wk->opts->in_child ? "1" : "0", 1);

@@ -300,6 +300,16 @@ def run_two_dumps(ctx, mode, main_state, nmark=1234):
         os.listdir(outdir)  # no temporary file left
     n1 = check_marker_dump(ctx, first, nmark)
     n2 = check_marker_dump(ctx, second, nmark)
+    # META describes the service, also when a forked child wrote the dump.
+    for p in (first, second):
+        con = load(ctx, p)
+        try:
+            meta = dict(con.execute("SELECT key, value FROM meta"))
+        finally:
+            con.close()
+        assert int(meta["pid"]) == svc.pid, (p, meta["pid"], svc.pid)
+        assert meta["in_child"] == ("1" if mode == "fork" else "0"), meta["in_child"]
+        assert int(meta["rss"]) > 0, meta["rss"]
     # The log line's object count is the dump's.
     for p, n in ((first, n1), (second, n2)):
         line = [l for l in log_lines(svc, "wrote ") if p in l][0]
