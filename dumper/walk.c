@@ -291,7 +291,9 @@ struct tinfo {
 	uint32_t kind;  /* enum tkind */
 	uint32_t vkind; /* enum vkind */
 	PyCFunction sizeof_fn;
-	uint32_t slot0, nslots; /* into walk.slots */
+	int sizeof_flags;         /* its ml_flags: how to call it (call_sizeof) */
+	PyTypeObject *sizeof_cls; /* the class that defines it (METH_METHOD) */
+	uint32_t slot0, nslots;   /* into walk.slots */
 };
 
 struct slotinfo {
@@ -695,6 +697,55 @@ static uint32_t value_kind(PyTypeObject *tp)
 	return V_NONE;
 }
 
+/* The calling conventions a C __sizeof__ (no arguments) comes in: plain
+ * METH_NOARGS, and what Argument Clinic generates otherwise, notably
+ * METH_METHOD (defining class; 3.13's ctypes metatypes). */
+#define SIZEOF_CONV (METH_VARARGS | METH_KEYWORDS | METH_NOARGS | METH_O | METH_FASTCALL | SIZEOF_METHOD)
+#ifdef METH_METHOD
+#define SIZEOF_METHOD METH_METHOD
+#else
+#define SIZEOF_METHOD 0
+#endif
+typedef PyObject *(*fast_fn)(PyObject *, PyObject *const *, Py_ssize_t);
+typedef PyObject *(*fastkw_fn)(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
+typedef PyObject *(*cmethod_fn)(PyObject *, PyTypeObject *, PyObject *const *, size_t,
+                                PyObject *);
+
+static int sizeof_callable(int flags)
+{
+	if (flags & (METH_CLASS | METH_STATIC))
+		return 0;
+	switch (flags & SIZEOF_CONV) {
+	case METH_NOARGS:
+	case METH_FASTCALL:
+	case METH_FASTCALL | METH_KEYWORDS:
+#ifdef METH_METHOD
+	case METH_METHOD | METH_FASTCALL | METH_KEYWORDS:
+#endif
+		return 1;
+	default: /* METH_VARARGS would need an argument tuple: approximate */
+		return 0;
+	}
+}
+
+/* Calls the type's C __sizeof__ on o with no arguments, as CPython's
+ * method descriptors do for its calling convention. New reference or NULL. */
+static PyObject *call_sizeof(const struct tinfo *ti, PyObject *o)
+{
+	switch (ti->sizeof_flags & SIZEOF_CONV) {
+	case METH_FASTCALL:
+		return ((fast_fn)(void (*)(void))ti->sizeof_fn)(o, NULL, 0);
+	case METH_FASTCALL | METH_KEYWORDS:
+		return ((fastkw_fn)(void (*)(void))ti->sizeof_fn)(o, NULL, 0, NULL);
+#ifdef METH_METHOD
+	case METH_METHOD | METH_FASTCALL | METH_KEYWORDS:
+		return ((cmethod_fn)(void (*)(void))ti->sizeof_fn)(o, ti->sizeof_cls, NULL, 0, NULL);
+#endif
+	default:
+		return ti->sizeof_fn(o, NULL);
+	}
+}
+
 static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 {
 	uint32_t idx;
@@ -722,9 +773,10 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 		PyObject *d = name_sizeof ? _PyType_Lookup(tp, name_sizeof) : NULL;
 		if (d && Py_TYPE(d) == &PyMethodDescr_Type) {
 			PyMethodDef *md = ((PyMethodDescrObject *)d)->d_method;
-			if ((md->ml_flags & (METH_NOARGS | METH_CLASS | METH_STATIC)) ==
-			    METH_NOARGS) {
+			if (sizeof_callable(md->ml_flags)) {
 				ti->sizeof_fn = md->ml_meth;
+				ti->sizeof_flags = md->ml_flags;
+				ti->sizeof_cls = PyDescr_TYPE(d);
 				ti->flags |= TI_SIZEOF_C;
 			}
 		}
@@ -1352,7 +1404,7 @@ static int emit(struct walk *wk, PyObject *o)
 
 	int sized = 0;
 	if (ti->flags & TI_SIZEOF_C) {
-		PyObject *r = ti->sizeof_fn(o, NULL);
+		PyObject *r = call_sizeof(ti, o);
 		if (r && PyLong_Check(r)) {
 			Py_ssize_t s = PyLong_AsSsize_t(r);
 			if (s >= 0) {
