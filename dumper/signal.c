@@ -36,6 +36,17 @@
  *            the sink is async-signal-safe; it ends with _exit(). GC is not
  *            touched in the parent.
  *
+ * The fork child is visible to the application. For the length of a dump
+ * the service has a real child process that it did not create: os.wait(),
+ * os.waitpid(-1, ...), a test harness's reap_children(), psutil's
+ * children() and a SIGCHLD handler all see it (SIGCHLD is delivered when it
+ * exits). It is reaped at once: the dumper thread sits in waitpid(pid) from
+ * the moment fork() returns, so the child is never left as a zombie; if the
+ * application reaps it first (waitpid(-1), SIGCHLD set to SIG_IGN), waitpid
+ * fails with ECHILD and the report pipe still says how the dump went. If the
+ * service itself dies, the orphan finishes its file and is reaped by init.
+ * Services that must not see foreign children use fork=False.
+ *
  * One line per dump goes to fd 2 with write(2) (not sys.stderr: this thread
  * may not run Python I/O while it holds the GIL) unless quiet=True. Errors
  * are logged the same way, the temporary file is removed (by the sink, or by
