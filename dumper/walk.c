@@ -903,6 +903,60 @@ static size_t code_where(PyCodeObject *co, PyObject *name, char *out, size_t cap
 	return n;
 }
 
+/* repr(x) for the common floats, without CPython's dtoa (a big-number
+ * algorithm, the costliest part of a dump's values): 1e-4 <= |x| < 1e15 with
+ * at most 15 significant digits. For k = 0, 1, ... fractional digits it
+ * looks for an integer m < 10^15 with m / 10^k == x in double arithmetic.
+ * That test is exact (m and 10^k, k <= 22, are exact doubles and one
+ * division rounds correctly, as strtod does), and at 15 digits the decimal
+ * spacing exceeds the double spacing, so the first k that works gives the
+ * one shortest round-tripping decimal: repr's digits. Fixed notation, as
+ * repr uses below 1e16. Returns the length, or 0 to leave x to dtoa. */
+static size_t float_repr_fast(double x, char *out)
+{
+	static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+	                             1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	                             1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	double a = x < 0 ? -x : x;
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0; /* also NaN */
+	for (int k = 0; k <= 22; k++) {
+		double y = a * p10[k];
+		if (y >= 1e15)
+			return 0;
+		double r = floor(y + 0.5);
+		for (int d = -1; d <= 1; d++) {
+			double m = r + d;
+			if (m <= 0 || m >= 1e15 || m / p10[k] != a)
+				continue;
+			/* digits of m, with k of them after the point */
+			char dig[24];
+			uint64_t mi = (uint64_t)m;
+			size_t nd = put_u64(dig, mi), n = 0;
+			if (x < 0)
+				out[n++] = '-';
+			if (nd <= (size_t)k) { /* 0.000ddd */
+				out[n++] = '0';
+				out[n++] = '.';
+				for (size_t z = nd; z < (size_t)k; z++)
+					out[n++] = '0';
+				memcpy(out + n, dig, nd);
+				return n + nd;
+			}
+			memcpy(out + n, dig, nd - (size_t)k);
+			n += nd - (size_t)k;
+			out[n++] = '.';
+			if (k == 0) {
+				out[n++] = '0';
+				return n;
+			}
+			memcpy(out + n, dig + nd - (size_t)k, (size_t)k);
+			return n + (size_t)k;
+		}
+	}
+	return 0;
+}
+
 /* Writes the value preview of o into wk->val; returns its length. */
 static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 {
@@ -946,6 +1000,9 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 	if (PyLong_Check(o))
 		return int_preview(wk, o, v, trunc);
 	if (PyFloat_Check(o)) {
+		size_t fn = float_repr_fast(PyFloat_AS_DOUBLE(o), v);
+		if (fn)
+			return fn;
 		char *s = PyOS_double_to_string(PyFloat_AS_DOUBLE(o), 'r', 0, Py_DTSF_ADD_DOT_0,
 		                                NULL);
 		if (!s) {
@@ -1464,6 +1521,11 @@ static int drain(struct walk *wk)
 {
 	while (wk->nstack && !wk->failed) {
 		PyObject *o = wk->stack[--wk->nstack];
+		/* The walk waits on memory: start loading the next objects now. */
+		if (wk->nstack >= 2) {
+			__builtin_prefetch(wk->stack[wk->nstack - 1]);
+			__builtin_prefetch(wk->stack[wk->nstack - 2]);
+		}
 		if (emit(wk, o) < 0)
 			return -1;
 	}
@@ -1921,6 +1983,17 @@ int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats 
 	errno = 0;
 	wk->w = pym_writer_open(fd, &pym_alloc_mmap, opts->level > 0 ? opts->level : 1);
 	int rc = -1, e = 0;
+	/* zlib on a second thread overlaps the walk (about half the CPU of a
+	 * dump). Not in a forked child: pthread_create is not safe there. If
+	 * the thread cannot start, the dump goes on in this thread. */
+	if (wk->w && !opts->in_child && pym_writer_threaded(wk->w) < 0) {
+		pym_writer_close(wk->w);
+		if (lseek(fd, 0, SEEK_SET) == 0 && ftruncate(fd, 0) == 0)
+			wk->w = pym_writer_open(fd, &pym_alloc_mmap,
+			                        opts->level > 0 ? opts->level : 1);
+		else
+			wk->w = NULL;
+	}
 	if (!wk->w) {
 		e = errno ? errno : ENOMEM;
 		set_err(errbuf, errlen, "cannot start the dump", e);
