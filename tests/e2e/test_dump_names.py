@@ -119,7 +119,9 @@ def test_default_names_unique_and_sorted(ctx):
 
 def _frozen(ctx, sub, **env):
     so = build_shim(ctx)
-    d, t, err = run_dumps(ctx, sub, LD_PRELOAD=so, PYMPLE_TEST_FROZEN="1", **env)
+    # after any preload already there (a sanitizer runtime must stay first)
+    preload = (os.environ.get("LD_PRELOAD", "") + " " + so).strip()
+    d, t, err = run_dumps(ctx, sub, LD_PRELOAD=preload, PYMPLE_TEST_FROZEN="1", **env)
     names = t["paths"] + [t["quiet"]]
     base = names[0][:-len(".dump")]
     assert base.endswith("-20240102T030405.678901Z"), base
