@@ -1270,13 +1270,17 @@ static uint64_t dict_key_label(PyObject *d)
  * (__class__), so the wrapper keeps only one reference to each type. */
 static void lru_dedupe(struct walk *wk, PyTypeObject *tp)
 {
-	size_t w = 0;
+	uint64_t types[8]; /* the few types kept so far (link type, info type...) */
+	size_t w = 0, nt = 0;
 	for (size_t i = 0; i < wk->nrefs; i++) {
 		PyObject *r = (PyObject *)(uintptr_t)wk->refs[i].addr;
 		int dup = 0;
-		if (PyType_Check(r) && r != (PyObject *)tp)
-			for (size_t j = 0; j < w && !dup; j++)
-				dup = wk->refs[j].addr == wk->refs[i].addr;
+		if (PyType_Check(r) && r != (PyObject *)tp) {
+			for (size_t j = 0; j < nt && !dup; j++)
+				dup = types[j] == wk->refs[i].addr;
+			if (!dup && nt < 8)
+				types[nt++] = wk->refs[i].addr;
+		}
 		if (!dup)
 			wk->refs[w++] = wk->refs[i];
 	}
