@@ -13,31 +13,38 @@
 #include "signal.h"
 #include "walk.h"
 
-/* "pymple-<pid>-<UTC yyyymmddThhmmssZ>.dump" in the current directory. */
+/* "pymple-<pid>-<UTC yyyymmddThhmmss.ffffffZ>.dump" in the current
+ * directory: names sort by time; two dumps in one microsecond get "-N"
+ * from the sink (noreplace), never the same file. */
 static PyObject *default_path(void)
 {
-	char stamp[32], name[96];
-	time_t now = time(NULL);
+	char name[128];
+	struct timespec ts;
 	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(name, sizeof name, "pymple-%ld-%s.dump", (long)getpid(), stamp);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(name, sizeof name, "pymple-%ld-%04d%02d%02dT%02d%02d%02d.%06ldZ.dump",
+	         (long)getpid(), tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	         tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
 	return PyUnicode_DecodeFSDefault(name);
 }
 
-PyDoc_STRVAR(dump_doc, "dump(path=None, *, values=True) -> str\n\n"
-                       "Write a heap dump of this interpreter to path (default:\n"
-                       "pymple-<pid>-<UTC time>.dump in the current directory) and return\n"
-                       "the path. values=False leaves out value previews. Raises OSError\n"
+PyDoc_STRVAR(dump_doc, "dump(path=None, *, values=True, quiet=False) -> str\n\n"
+                       "Write a heap dump of this interpreter to path and return the path.\n"
+                       "The default name, pymple-<pid>-<UTC time to the microsecond>.dump in\n"
+                       "the current directory, never replaces an existing file (it takes a\n"
+                       "-N suffix instead); an explicit path is replaced atomically.\n"
+                       "values=False leaves out value previews. One line goes to sys.stderr\n"
+                       "(path, objects, bytes, seconds) unless quiet=True. Raises OSError\n"
                        "(no partial file is left) or MemoryError.");
 
 static PyObject *py_dump(PyObject *self, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = {"path", "values", NULL};
+	static char *kwlist[] = {"path", "values", "quiet", NULL};
 	PyObject *arg = Py_None, *path, *fspath = NULL;
-	int values = 1;
+	int values = 1, quiet = 0;
 	(void)self;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$p:dump", kwlist, &arg, &values))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$pp:dump", kwlist, &arg, &values, &quiet))
 		return NULL;
 	if (arg == Py_None) {
 		path = default_path();
@@ -73,19 +80,40 @@ static PyObject *py_dump(PyObject *self, PyObject *args, PyObject *kw)
 	const char *step = "open";
 	if (pym_sink_open(&sink, PyBytes_AS_STRING(fspath)) < 0) {
 		e = errno;
-	} else if (step = "dump", pym_dump_fd(sink.fd, &opts, &stats, err, sizeof err) < 0) {
-		e = errno;
-		pym_sink_abort(&sink);
-	} else if (step = "commit", pym_sink_commit(&sink) < 0) {
-		e = errno;
 	} else {
-		rc = 0;
+		sink.noreplace = arg == Py_None; /* only generated names */
+		if (step = "dump", pym_dump_fd(sink.fd, &opts, &stats, err, sizeof err) < 0) {
+			e = errno;
+			pym_sink_abort(&sink);
+		} else if (step = "commit", pym_sink_commit(&sink) < 0) {
+			e = errno;
+		} else {
+			rc = 0;
+		}
 	}
 	if (borrowed)
 		Py_INCREF(path);
+	if (rc == 0 && strcmp(sink.path, PyBytes_AS_STRING(fspath)) != 0) {
+		/* the default name was taken: the sink chose "<name>-N.dump" */
+		Py_DECREF(path);
+		path = PyUnicode_DecodeFSDefault(sink.path);
+		if (!path) {
+			Py_DECREF(fspath);
+			return NULL;
+		}
+	}
 	Py_DECREF(fspath);
-	if (rc == 0)
+	if (rc == 0) {
+		/* After the walk: the line does not change the heap it measured. */
+		if (!quiet) {
+			char nums[128];
+			snprintf(nums, sizeof nums, "%llu objects, %llu bytes, %.3f s",
+			         (unsigned long long)stats.objects, (unsigned long long)stats.bytes,
+			         stats.seconds);
+			PySys_FormatStderr("pymple: wrote %U (%s)\n", path, nums);
+		}
 		return path;
+	}
 	if (e == ENOMEM) {
 		PyErr_NoMemory();
 	} else if (step[0] == 'd' && err[0]) {

@@ -353,6 +353,17 @@ Py_ssize_t pyi_inline_values(PyObject *o, PyObject *const **values, size_t *name
 #endif
 }
 
+int pyi_dict_values_embedded(PyObject *d)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+	PyDictValues *v = ((PyDictObject *)d)->ma_values;
+	return v && v->embedded;
+#else
+	(void)d;
+	return 0;
+#endif
+}
+
 PyObject *pyi_managed_dict(PyObject *o)
 {
 #if PY_VERSION_HEX >= 0x030B0000

@@ -30,6 +30,10 @@ size_t pyi_getsizeof_extra(PyObject *o);
 /* 1 if the object is immortal (3.12+); 0 before. */
 int pyi_is_immortal(PyObject *o);
 
+/* 1 if dict d's values live inside the object that owns the dict (3.13
+ * embedded values): the object holds those references, not the dict. */
+int pyi_dict_values_embedded(PyObject *d);
+
 /* Interpreter-level roots (borrowed; any may be NULL). */
 struct pyi_roots {
 	PyObject *modules, *sysdict, *builtins, *dict, *interned;

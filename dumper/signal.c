@@ -36,6 +36,17 @@
  *            the sink is async-signal-safe; it ends with _exit(). GC is not
  *            touched in the parent.
  *
+ * The fork child is visible to the application. For the length of a dump
+ * the service has a real child process that it did not create: os.wait(),
+ * os.waitpid(-1, ...), a test harness's reap_children(), psutil's
+ * children() and a SIGCHLD handler all see it (SIGCHLD is delivered when it
+ * exits). It is reaped at once: the dumper thread sits in waitpid(pid) from
+ * the moment fork() returns, so the child is never left as a zombie; if the
+ * application reaps it first (waitpid(-1), SIGCHLD set to SIG_IGN), waitpid
+ * fails with ECHILD and the report pipe still says how the dump went. If the
+ * service itself dies, the orphan finishes its file and is reaped by init.
+ * Services that must not see foreign children use fork=False.
+ *
  * One line per dump goes to fd 2 with write(2) (not sys.stderr: this thread
  * may not run Python I/O while it holds the GIL) unless quiet=True. Errors
  * are logged the same way, the temporary file is removed (by the sink, or by
@@ -252,10 +263,16 @@ static void dump_in_process(struct pym_sink *sink)
 
 /* Runs in the forked child: only pym_dump_fd(in_child), the sink, write(2)
  * and _exit(). Never returns. */
-static void child_main_signal_safe(struct pym_sink *sink, int report_fd)
+static void child_main_signal_safe(struct pym_sink *sink, int report_fd, uint64_t parent_pid,
+                                   uint64_t parent_rss)
 {
 	static struct child_report rep; /* static: no stack surprise, COW page */
-	struct pym_dump_opts opts = {.values = cfg.values, .in_child = 1, .level = 1};
+	/* META describes the service, not this short-lived copy of it. */
+	struct pym_dump_opts opts = {.values = cfg.values,
+	                             .in_child = 1,
+	                             .level = 1,
+	                             .pid = parent_pid,
+	                             .rss = parent_rss};
 
 	/* Ten steps nicer than the application: on a busy machine the dump
 	 * yields the CPU to the service it snapshots (plain system calls). */
@@ -292,13 +309,15 @@ static void dump_forked(struct pym_sink *sink)
 		return;
 	}
 
+	/* Measured before the GIL is taken: it does not lengthen the pause. */
+	uint64_t parent_pid = (uint64_t)getpid(), parent_rss = pym_rss_bytes();
 	PyGILState_STATE g = PyGILState_Ensure();
 	double t0 = now_seconds();
 	pid = fork();
 	int fork_errno = errno;
 	if (pid == 0) {
 		close(rp[0]);
-		child_main_signal_safe(sink, rp[1]);
+		child_main_signal_safe(sink, rp[1], parent_pid, parent_rss);
 	}
 	double pause = now_seconds() - t0;
 	/* Close our copy of the file and of the report pipe's write end while

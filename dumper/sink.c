@@ -38,6 +38,7 @@ int pym_sink_open(struct pym_sink *s, const char *path)
 {
 	size_t len = 0, plen = strlen(path);
 	s->fd = -1;
+	s->noreplace = 0;
 	s->tmp[0] = 0;
 	if (plen == 0 || plen >= sizeof s->path) {
 		errno = plen ? ENAMETOOLONG : ENOENT;
@@ -99,6 +100,57 @@ static int sync_dir(const char *path)
 	return 0;
 }
 
+/* Moves tmp to path without replacing anything: 0, or -1 (errno). */
+static int place_new(const char *tmp, const char *path)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* No RENAME_NOREPLACE here: link() fails with EEXIST just the same. */
+	if (link(tmp, path) < 0)
+		return -1;
+	unlink(tmp);
+	return 0;
+}
+
+/* rename(2), or with noreplace the first free of path, <stem>-1<ext>, ... */
+static int publish(struct pym_sink *s)
+{
+	if (!s->noreplace)
+		return rename(s->tmp, s->path);
+	char base[sizeof s->path];
+	size_t blen = strlen(s->path), ext = blen;
+	memcpy(base, s->path, blen + 1);
+	const char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
+	if (dot && (!slash || dot > slash) && dot != base && dot[-1] != '/')
+		ext = (size_t)(dot - base);
+	for (unsigned n = 0; n < 1000; n++) {
+		if (n) {
+			size_t len = 0;
+			s->path[0] = 0;
+			if (ext + 8 + (blen - ext) >= sizeof s->path) {
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			memcpy(s->path, base, ext);
+			len = ext;
+			s->path[len++] = '-';
+			s->path[len] = 0;
+			put_u64(s->path, sizeof s->path, &len, n);
+			put(s->path, sizeof s->path, &len, base + ext);
+		}
+		if (place_new(s->tmp, s->path) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	int e = errno;
+	memcpy(s->path, base, blen + 1); /* errors name the requested path */
+	errno = e;
+	return -1;
+}
+
 int pym_sink_commit(struct pym_sink *s)
 {
 	if (s->fd < 0) {
@@ -113,7 +165,7 @@ int pym_sink_commit(struct pym_sink *s)
 	}
 	int rc = close(s->fd);
 	s->fd = -1;
-	if (rc < 0 || rename(s->tmp, s->path) < 0) {
+	if (rc < 0 || publish(s) < 0) {
 		int e = errno;
 		unlink(s->tmp);
 		s->tmp[0] = 0;

@@ -255,6 +255,7 @@ static void amap_free(struct amap *m)
 
 #define TI_SIZEOF_C 1u /* sizeof_fn is the type's C __sizeof__ */
 #define TI_APPROX   2u /* __sizeof__ is not C: layout size only */
+#define TI_LRU      4u /* functools._lru_cache_wrapper: see lru_dedupe() */
 
 /* What an object's type says about how to walk it, decided once per type. */
 enum tkind {
@@ -290,7 +291,9 @@ struct tinfo {
 	uint32_t kind;  /* enum tkind */
 	uint32_t vkind; /* enum vkind */
 	PyCFunction sizeof_fn;
-	uint32_t slot0, nslots; /* into walk.slots */
+	int sizeof_flags;         /* its ml_flags: how to call it (call_sizeof) */
+	PyTypeObject *sizeof_cls; /* the class that defines it (METH_METHOD) */
+	uint32_t slot0, nslots;   /* into walk.slots */
 };
 
 struct slotinfo {
@@ -317,6 +320,15 @@ struct walk {
 	uint8_t *claimed;
 	size_t nrefs, refs_cap, claimed_cap; /* caps in bytes */
 	size_t cursor;
+	size_t ntrav; /* refs[0..ntrav) came from tp_traverse */
+	/* Index of refs[0..ntrav) by address, built by the first claim() of an
+	 * object with more than CLAIM_WINDOW of them: hkey/hhead map an address
+	 * to its first unclaimed entry, hnext chains entries of one address in
+	 * order. Reused from object to object. */
+	uint64_t *hkey;
+	uint32_t *hhead, *hnext;
+	size_t hslots, hkey_cap, hhead_cap, hnext_cap; /* caps in bytes */
+	int hbuilt;
 	struct amap types; /* type address -> index into tinfo */
 	struct tinfo *ti;
 	size_t nti, ti_cap;
@@ -332,6 +344,8 @@ struct walk {
 	char val[VAL_CAP];
 	char name[1024];
 	uint32_t synth_thread, synth_frame;
+	PyObject *interned; /* its references are not counted (mortal interned
+	                       strings) or point at immortals: all weak */
 	uint64_t gc_objects, refs_total;
 	uint64_t skip_sizeof_py, skip_sizeof_err, skip_str, skip_float;
 	int failed;
@@ -494,12 +508,76 @@ static int visit_cb(PyObject *o, void *arg)
 	return 0;
 }
 
+#define NO_REF UINT32_MAX
+
+static size_t hslot(const struct walk *wk, uint64_t addr)
+{
+	size_t j = mix64(addr) & (wk->hslots - 1);
+	while (wk->hkey[j] && wk->hkey[j] != addr)
+		j = (j + 1) & (wk->hslots - 1);
+	return j;
+}
+
+/* Builds the address index of refs[0..ntrav). 0 or -1 (ENOMEM). */
+static int claim_index(struct walk *wk)
+{
+	size_t n = wk->ntrav, slots = 256;
+	while (slots < 2 * n)
+		slots *= 2;
+	void *a = wk->hkey, *b = wk->hhead, *c = wk->hnext;
+	if (mm_grow(&a, &wk->hkey_cap, slots * sizeof(uint64_t)) < 0)
+		return fail(wk);
+	wk->hkey = a;
+	if (mm_grow(&b, &wk->hhead_cap, slots * sizeof(uint32_t)) < 0)
+		return fail(wk);
+	wk->hhead = b;
+	if (mm_grow(&c, &wk->hnext_cap, n * sizeof(uint32_t)) < 0)
+		return fail(wk);
+	wk->hnext = c;
+	wk->hslots = slots;
+	memset(wk->hkey, 0, slots * sizeof(uint64_t));
+	for (size_t i = n; i-- > 0;) { /* backwards: chains come out in order */
+		if (wk->claimed[i])
+			continue;
+		size_t j = hslot(wk, wk->refs[i].addr);
+		if (!wk->hkey[j]) {
+			wk->hkey[j] = wk->refs[i].addr;
+			wk->hhead[j] = NO_REF;
+		}
+		wk->hnext[i] = wk->hhead[j];
+		wk->hhead[j] = (uint32_t)i;
+	}
+	wk->hbuilt = 1;
+	return 0;
+}
+
 /* Labels the reference to p that tp_traverse reported (the first unclaimed
- * one near the cursor), or adds it when traverse did not report it. */
+ * one near the cursor, or through the index for objects with many), or adds
+ * it when traverse did not report it. A claim never matches an entry twice:
+ * each reference is recorded once, whatever path finds it. */
 static void claim(struct walk *wk, const void *p, uint64_t label)
 {
 	if (!p)
 		return;
+	if (wk->ntrav > CLAIM_WINDOW) {
+		if (!wk->hbuilt && claim_index(wk) < 0)
+			return;
+		size_t j = hslot(wk, (uintptr_t)p);
+		if (wk->hkey[j]) {
+			uint32_t i = wk->hhead[j];
+			while (i != NO_REF && wk->claimed[i])
+				i = wk->hnext[i];
+			if (i != NO_REF) {
+				wk->claimed[i] = 1;
+				wk->refs[i].label = label;
+				wk->hhead[j] = wk->hnext[i];
+				return;
+			}
+			wk->hhead[j] = NO_REF;
+		}
+		ref_add(wk, p, label, 1);
+		return;
+	}
 	size_t n = wk->nrefs;
 	size_t lim = n < CLAIM_WINDOW ? n : CLAIM_WINDOW;
 	for (size_t k = 0; k < lim; k++) {
@@ -619,6 +697,55 @@ static uint32_t value_kind(PyTypeObject *tp)
 	return V_NONE;
 }
 
+/* The calling conventions a C __sizeof__ (no arguments) comes in: plain
+ * METH_NOARGS, and what Argument Clinic generates otherwise, notably
+ * METH_METHOD (defining class; 3.13's ctypes metatypes). */
+#define SIZEOF_CONV (METH_VARARGS | METH_KEYWORDS | METH_NOARGS | METH_O | METH_FASTCALL | SIZEOF_METHOD)
+#ifdef METH_METHOD
+#define SIZEOF_METHOD METH_METHOD
+#else
+#define SIZEOF_METHOD 0
+#endif
+typedef PyObject *(*fast_fn)(PyObject *, PyObject *const *, Py_ssize_t);
+typedef PyObject *(*fastkw_fn)(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
+typedef PyObject *(*cmethod_fn)(PyObject *, PyTypeObject *, PyObject *const *, size_t,
+                                PyObject *);
+
+static int sizeof_callable(int flags)
+{
+	if (flags & (METH_CLASS | METH_STATIC))
+		return 0;
+	switch (flags & SIZEOF_CONV) {
+	case METH_NOARGS:
+	case METH_FASTCALL:
+	case METH_FASTCALL | METH_KEYWORDS:
+#ifdef METH_METHOD
+	case METH_METHOD | METH_FASTCALL | METH_KEYWORDS:
+#endif
+		return 1;
+	default: /* METH_VARARGS would need an argument tuple: approximate */
+		return 0;
+	}
+}
+
+/* Calls the type's C __sizeof__ on o with no arguments, as CPython's
+ * method descriptors do for its calling convention. New reference or NULL. */
+static PyObject *call_sizeof(const struct tinfo *ti, PyObject *o)
+{
+	switch (ti->sizeof_flags & SIZEOF_CONV) {
+	case METH_FASTCALL:
+		return ((fast_fn)(void (*)(void))ti->sizeof_fn)(o, NULL, 0);
+	case METH_FASTCALL | METH_KEYWORDS:
+		return ((fastkw_fn)(void (*)(void))ti->sizeof_fn)(o, NULL, 0, NULL);
+#ifdef METH_METHOD
+	case METH_METHOD | METH_FASTCALL | METH_KEYWORDS:
+		return ((cmethod_fn)(void (*)(void))ti->sizeof_fn)(o, ti->sizeof_cls, NULL, 0, NULL);
+#endif
+	default:
+		return ti->sizeof_fn(o, NULL);
+	}
+}
+
 static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 {
 	uint32_t idx;
@@ -646,14 +773,17 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 		PyObject *d = name_sizeof ? _PyType_Lookup(tp, name_sizeof) : NULL;
 		if (d && Py_TYPE(d) == &PyMethodDescr_Type) {
 			PyMethodDef *md = ((PyMethodDescrObject *)d)->d_method;
-			if ((md->ml_flags & (METH_NOARGS | METH_CLASS | METH_STATIC)) ==
-			    METH_NOARGS) {
+			if (sizeof_callable(md->ml_flags)) {
 				ti->sizeof_fn = md->ml_meth;
+				ti->sizeof_flags = md->ml_flags;
+				ti->sizeof_cls = PyDescr_TYPE(d);
 				ti->flags |= TI_SIZEOF_C;
 			}
 		}
 		if (!(ti->flags & TI_SIZEOF_C))
 			ti->flags |= TI_APPROX;
+		if (strcmp(tp->tp_name, "functools._lru_cache_wrapper") == 0)
+			ti->flags |= TI_LRU;
 		if (tp == &PyDict_Type)
 			ti->kind = K_DICT;
 		else if (tp == &PyList_Type)
@@ -773,6 +903,60 @@ static size_t code_where(PyCodeObject *co, PyObject *name, char *out, size_t cap
 	return n;
 }
 
+/* repr(x) for the common floats, without CPython's dtoa (a big-number
+ * algorithm, the costliest part of a dump's values): 1e-4 <= |x| < 1e15 with
+ * at most 15 significant digits. For k = 0, 1, ... fractional digits it
+ * looks for an integer m < 10^15 with m / 10^k == x in double arithmetic.
+ * That test is exact (m and 10^k, k <= 22, are exact doubles and one
+ * division rounds correctly, as strtod does), and at 15 digits the decimal
+ * spacing exceeds the double spacing, so the first k that works gives the
+ * one shortest round-tripping decimal: repr's digits. Fixed notation, as
+ * repr uses below 1e16. Returns the length, or 0 to leave x to dtoa. */
+static size_t float_repr_fast(double x, char *out)
+{
+	static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+	                             1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	                             1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	double a = x < 0 ? -x : x;
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0; /* also NaN */
+	for (int k = 0; k <= 22; k++) {
+		double y = a * p10[k];
+		if (y >= 1e15)
+			return 0;
+		double r = floor(y + 0.5);
+		for (int d = -1; d <= 1; d++) {
+			double m = r + d;
+			if (m <= 0 || m >= 1e15 || m / p10[k] != a)
+				continue;
+			/* digits of m, with k of them after the point */
+			char dig[24];
+			uint64_t mi = (uint64_t)m;
+			size_t nd = put_u64(dig, mi), n = 0;
+			if (x < 0)
+				out[n++] = '-';
+			if (nd <= (size_t)k) { /* 0.000ddd */
+				out[n++] = '0';
+				out[n++] = '.';
+				for (size_t z = nd; z < (size_t)k; z++)
+					out[n++] = '0';
+				memcpy(out + n, dig, nd);
+				return n + nd;
+			}
+			memcpy(out + n, dig, nd - (size_t)k);
+			n += nd - (size_t)k;
+			out[n++] = '.';
+			if (k == 0) {
+				out[n++] = '0';
+				return n;
+			}
+			memcpy(out + n, dig + nd - (size_t)k, (size_t)k);
+			return n + (size_t)k;
+		}
+	}
+	return 0;
+}
+
 /* Writes the value preview of o into wk->val; returns its length. */
 static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 {
@@ -816,6 +1000,9 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 	if (PyLong_Check(o))
 		return int_preview(wk, o, v, trunc);
 	if (PyFloat_Check(o)) {
+		size_t fn = float_repr_fast(PyFloat_AS_DOUBLE(o), v);
+		if (fn)
+			return fn;
 		char *s = PyOS_double_to_string(PyFloat_AS_DOUBLE(o), 'r', 0, Py_DTSF_ADD_DOT_0,
 		                                NULL);
 		if (!s) {
@@ -899,7 +1086,12 @@ static void type_refs(struct walk *wk, PyTypeObject *t)
 	claim(wk, pyi_type_dict(t), attr_label(wk, "__dict__"));
 	claim(wk, t->tp_mro, attr_label(wk, "__mro__"));
 	claim(wk, t->tp_bases, attr_label(wk, "__bases__"));
-	claim(wk, t->tp_base, attr_label(wk, "__base__"));
+	/* A static type does not own its tp_base (PyType_Ready stores it
+	 * without a reference): recorded as weak so that it does not count. */
+	if (t->tp_flags & Py_TPFLAGS_HEAPTYPE)
+		claim(wk, t->tp_base, attr_label(wk, "__base__"));
+	else
+		claim(wk, t->tp_base, PYM_LABEL_WEAK);
 	claim(wk, pyi_type_subclasses(t), attr_label(wk, "__subclasses__"));
 	claim(wk, t->tp_cache, attr_label(wk, "tp_cache"));
 	if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
@@ -1029,8 +1221,11 @@ static void frame_object_refs(struct walk *wk, PyObject *o)
 }
 #endif
 
+/* dict_done: the __dict__ the type-specific branch already claimed (types,
+ * functions and modules reach theirs through tp_dictoffset too); claiming
+ * it again would record the reference twice. */
 static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti,
-                          uint64_t *extra)
+                          const void *dict_done, uint64_t *extra)
 {
 	if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
 		claim(wk, tp, attr_label(wk, "__class__"));
@@ -1046,7 +1241,7 @@ static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct
 		PyObject **dp = tp->tp_dictoffset > 0
 		                        ? (PyObject **)(void *)((char *)o + tp->tp_dictoffset)
 		                        : _PyObject_GetDictPtr(o);
-		if (dp)
+		if (dp && *dp != dict_done)
 			claim(wk, *dp, attr_label(wk, "__dict__"));
 	}
 	PyObject *const *vals;
@@ -1060,12 +1255,64 @@ static void instance_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct
 	*extra = ex;
 }
 
+/* The label of a dict's references to its keys: a split-table dict (an
+ * instance __dict__ sharing its class's keys) does not own its keys, the
+ * shared keys object does, so they are weak there. Likewise the values of
+ * a 3.13 dict embedded in its object belong to the object (inline values,
+ * labelled there by name). */
+static uint64_t dict_key_label(PyObject *d)
+{
+	return ((PyDictObject *)d)->ma_values ? PYM_LABEL_WEAK : 0;
+}
+
+/* 3.11+ lru_cache_wrapper's traverse visits, for each of its (non-GC)
+ * cache links, the link's type: the link records that reference itself
+ * (__class__), so the wrapper keeps only one reference to each type. */
+static void lru_dedupe(struct walk *wk, PyTypeObject *tp)
+{
+	uint64_t types[8]; /* the few types kept so far (link type, info type...) */
+	size_t w = 0, nt = 0;
+	for (size_t i = 0; i < wk->nrefs; i++) {
+		PyObject *r = (PyObject *)(uintptr_t)wk->refs[i].addr;
+		int dup = 0;
+		if (PyType_Check(r) && r != (PyObject *)tp) {
+			for (size_t j = 0; j < nt && !dup; j++)
+				dup = types[j] == wk->refs[i].addr;
+			if (!dup && nt < 8)
+				types[nt++] = wk->refs[i].addr;
+		}
+		if (!dup)
+			wk->refs[w++] = wk->refs[i];
+	}
+	wk->nrefs = w;
+}
+
+/* 3.11's deep-frozen code objects and their constants are static data
+ * (refcount 999999999): they hold their referents without counting them
+ * (True, False, small ints, other static objects), so their references are
+ * recorded as weak. */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#define STATIC_REFCNT_MIN 500000000
+static int static_object(PyObject *o)
+{
+	return Py_REFCNT(o) >= STATIC_REFCNT_MIN;
+}
+#else
+static int static_object(PyObject *o)
+{
+	(void)o;
+	return 0;
+}
+#endif
+
 /* Fills wk->refs with everything o holds; *extra gets uncounted memory. */
 static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti,
                          uint64_t *extra)
 {
 	wk->nrefs = 0;
 	wk->cursor = 0;
+	wk->ntrav = 0;
+	wk->hbuilt = 0;
 	*extra = 0;
 	switch (ti->kind) {
 	case K_STR:
@@ -1079,9 +1326,11 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	if (ti->kind == K_DICT) {
 		Py_ssize_t pos = 0;
 		PyObject *k, *v;
+		uint64_t klabel = dict_key_label(o);
+		int vweak = pyi_dict_values_embedded(o);
 		while (PyDict_Next(o, &pos, &k, &v)) {
-			ref_add(wk, k, 0, 1);
-			ref_add(wk, v, key_label(wk, k, PYM_LABEL_KEY), 1);
+			ref_add(wk, k, klabel, 1);
+			ref_add(wk, v, vweak ? PYM_LABEL_WEAK : key_label(wk, k, PYM_LABEL_KEY), 1);
 		}
 		return;
 	}
@@ -1096,17 +1345,24 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	}
 	if (tp->tp_traverse && PyObject_IS_GC(o))
 		tp->tp_traverse(o, visit_cb, wk);
+	if (ti->flags & TI_LRU)
+		lru_dedupe(wk, tp);
+	wk->ntrav = wk->nrefs;
 #if PY_VERSION_HEX >= 0x030B0000
 	void *gframe;
 #endif
-	if (PyType_Check(o))
+	const void *dict_done = NULL;
+	if (PyType_Check(o)) {
 		type_refs(wk, (PyTypeObject *)o);
-	else if (PyCode_Check(o))
+		dict_done = pyi_type_dict((PyTypeObject *)o);
+	} else if (PyCode_Check(o))
 		code_refs(wk, (PyCodeObject *)o);
-	else if (PyFunction_Check(o))
+	else if (PyFunction_Check(o)) {
 		function_refs(wk, (PyFunctionObject *)o);
-	else if (PyModule_Check(o)) {
-		claim(wk, PyModule_GetDict(o), attr_label(wk, "__dict__"));
+		dict_done = ((PyFunctionObject *)o)->func_dict;
+	} else if (PyModule_Check(o)) {
+		dict_done = PyModule_GetDict(o);
+		claim(wk, dict_done, attr_label(wk, "__dict__"));
 		claim(wk, pyi_module_name(o), attr_label(wk, "__name__"));
 	} else if (PyMethod_Check(o)) {
 		claim(wk, PyMethod_GET_FUNCTION(o), attr_label(wk, "__func__"));
@@ -1154,9 +1410,11 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	if (PyDict_Check(o)) { /* subclasses: label values, add str keys */
 		Py_ssize_t pos = 0;
 		PyObject *k, *v;
+		uint64_t klabel = dict_key_label(o);
+		int vweak = pyi_dict_values_embedded(o);
 		while (PyDict_Next(o, &pos, &k, &v)) {
-			claim(wk, k, 0);
-			claim(wk, v, key_label(wk, k, PYM_LABEL_KEY));
+			claim(wk, k, klabel);
+			claim(wk, v, vweak ? PYM_LABEL_WEAK : key_label(wk, k, PYM_LABEL_KEY));
 		}
 	} else if (PyList_Check(o) || PyTuple_Check(o)) {
 		PyObject **items = PyList_Check(o) ? ((PyListObject *)o)->ob_item
@@ -1165,7 +1423,7 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 			claim(wk, items[i], ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX);
 	}
 	if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE || tp->tp_dictoffset)
-		instance_refs(wk, o, tp, ti, extra);
+		instance_refs(wk, o, tp, ti, dict_done, extra);
 }
 
 /* ---- one object -------------------------------------------------------- */
@@ -1207,7 +1465,7 @@ static int emit(struct walk *wk, PyObject *o)
 
 	int sized = 0;
 	if (ti->flags & TI_SIZEOF_C) {
-		PyObject *r = ti->sizeof_fn(o, NULL);
+		PyObject *r = call_sizeof(ti, o);
 		if (r && PyLong_Check(r)) {
 			Py_ssize_t s = PyLong_AsSsize_t(r);
 			if (s >= 0) {
@@ -1231,6 +1489,9 @@ static int emit(struct walk *wk, PyObject *o)
 	collect_refs(wk, o, tp, ti, &rec.extra);
 	if (wk->failed)
 		return -1;
+	if (static_object(o) || o == wk->interned)
+		for (size_t i = 0; i < wk->nrefs; i++)
+			wk->refs[i].label = PYM_LABEL_WEAK;
 	if (rec.extra)
 		rec.flags |= PYM_F_EXTRA;
 	if (ti->vkind != V_NONE && has_length(o, &rec.length))
@@ -1264,6 +1525,11 @@ static int drain(struct walk *wk)
 {
 	while (wk->nstack && !wk->failed) {
 		PyObject *o = wk->stack[--wk->nstack];
+		/* The walk waits on memory: start loading the next objects now. */
+		if (wk->nstack >= 2) {
+			__builtin_prefetch(wk->stack[wk->nstack - 1]);
+			__builtin_prefetch(wk->stack[wk->nstack - 2]);
+		}
 		if (emit(wk, o) < 0)
 			return -1;
 	}
@@ -1329,10 +1595,11 @@ static int emit_frame(struct walk *wk, void *frame)
 	ref_add(wk, fi.code, attr_label(wk, "f_code"), 1);
 	if (fi.func)
 		ref_add(wk, fi.func, attr_label(wk, "f_func"), 1);
+	/* f_globals and f_builtins are borrowed by _PyInterpreterFrame: weak. */
 	if (fi.globals)
-		ref_add(wk, fi.globals, attr_label(wk, "f_globals"), 1);
+		ref_add(wk, fi.globals, PYM_LABEL_WEAK, 1);
 	if (fi.builtins)
-		ref_add(wk, fi.builtins, attr_label(wk, "f_builtins"), 1);
+		ref_add(wk, fi.builtins, PYM_LABEL_WEAK, 1);
 	if (fi.locals)
 		ref_add(wk, fi.locals, attr_label(wk, "f_locals"), 1);
 	if (fi.frame_obj)
@@ -1455,8 +1722,12 @@ static int emit_threads(struct walk *wk, PyObject *modules)
 		const char *names[64];
 		int nf = pyi_thread_fields(t, objs, names, 64);
 		wk->nrefs = 0;
+		/* tstate->frame (3.8-3.10) is borrowed: the C stack owns the frame. */
 		for (int i = 0; i < nf; i++)
-			ref_add(wk, objs[i], attr_label(wk, names[i]), 1);
+			ref_add(wk, objs[i],
+			        strcmp(names[i], "frame") == 0 ? PYM_LABEL_WEAK
+			                                       : attr_label(wk, names[i]),
+			        1);
 		size_t i = 0;
 		for (void *f = pyi_frame_first(t); f; f = pyi_frame_next(f), i++)
 			ref_add(wk, f, ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX, 1);
@@ -1506,7 +1777,7 @@ static int meta_u64(struct walk *wk, const char *key, uint64_t v)
 	return meta(wk, key, buf, n);
 }
 
-static uint64_t rss_bytes(void)
+uint64_t pym_rss_bytes(void)
 {
 	char buf[128];
 	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -1602,9 +1873,9 @@ static int header_meta(struct walk *wk, const struct pyi_roots *r)
 	size_t an = argv_json(r->sysdict, argv, argv_cap);
 	int rc = meta(wk, "python_version", ver, vn) | meta(wk, "python", ver, strlen(ver)) |
 	         meta_u64(wk, "pointer_size", sizeof(void *)) |
-	         meta_u64(wk, "pid", (uint64_t)getpid()) |
+	         meta_u64(wk, "pid", wk->opts->pid ? wk->opts->pid : (uint64_t)getpid()) |
 	         meta_u64(wk, "time", (uint64_t)time(NULL)) | meta(wk, "argv", argv, an) |
-	         meta_u64(wk, "rss", rss_bytes()) | meta(wk, "hostname", host, strlen(host)) |
+	         meta_u64(wk, "rss", wk->opts->rss ? wk->opts->rss : pym_rss_bytes()) | meta(wk, "hostname", host, strlen(host)) |
 	         meta(wk, "writer", "pymple " PYMPLE_VERSION, strlen("pymple " PYMPLE_VERSION)) |
 	         meta(wk, "values", wk->opts->values ? "1" : "0", 1) |
 	         meta(wk, "in_child", wk->opts->in_child ? "1" : "0", 1);
@@ -1616,6 +1887,7 @@ static int walk_all(struct walk *wk, struct timespec t0)
 {
 	struct pyi_roots r;
 	pyi_interp_roots(&r);
+	wk->interned = r.interned;
 	if (header_meta(wk, &r) < 0)
 		return -1;
 	uint32_t sid;
@@ -1672,6 +1944,9 @@ static void walk_release(struct walk *wk)
 	mm_free(wk->stack, wk->stack_cap);
 	mm_free(wk->refs, wk->refs_cap);
 	mm_free(wk->claimed, wk->claimed_cap);
+	mm_free(wk->hkey, wk->hkey_cap);
+	mm_free(wk->hhead, wk->hhead_cap);
+	mm_free(wk->hnext, wk->hnext_cap);
 	amap_free(&wk->types);
 	amap_free(&wk->strs);
 	mm_free(wk->ti, wk->ti_cap);
@@ -1712,6 +1987,17 @@ int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats 
 	errno = 0;
 	wk->w = pym_writer_open(fd, &pym_alloc_mmap, opts->level > 0 ? opts->level : 1);
 	int rc = -1, e = 0;
+	/* zlib on a second thread overlaps the walk (about half the CPU of a
+	 * dump). Not in a forked child: pthread_create is not safe there. If
+	 * the thread cannot start, the dump goes on in this thread. */
+	if (wk->w && !opts->in_child && pym_writer_threaded(wk->w) < 0) {
+		pym_writer_close(wk->w);
+		if (lseek(fd, 0, SEEK_SET) == 0 && ftruncate(fd, 0) == 0)
+			wk->w = pym_writer_open(fd, &pym_alloc_mmap,
+			                        opts->level > 0 ? opts->level : 1);
+		else
+			wk->w = NULL;
+	}
 	if (!wk->w) {
 		e = errno ? errno : ENOMEM;
 		set_err(errbuf, errlen, "cannot start the dump", e);

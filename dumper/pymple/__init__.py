@@ -1,6 +1,6 @@
 """pymple: heap dumps of a running CPython process, analyzed offline.
 
-dump(path=None, *, values=True) writes every live object to a file for
+dump(path=None, *, values=True, quiet=False) writes every live object to a file for
 pymple-analyze; install()/uninstall() arm a dump on a signal. This package
 only re-exports the C core (pymple._pymple); it holds no logic of its own.
 """

@@ -16,6 +16,15 @@ nodes[-1].next = nodes[0]                      # a cycle
 table = collections.OrderedDict((str(i), (i, float(i))) for i in range(300))
 refs = [weakref.ref(n) for n in nodes[:50]]
 frozen = frozenset(range(40)); mixed = {1: "a", (2, 3): b"b"}
+# C metatypes: ctypes' type objects carry their own C __sizeof__ (3.13:
+# a METH_METHOD one) and type data beyond PyHeapTypeObject.
+import ctypes
+class Point(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_double)]
+class Either(ctypes.Union):
+    _fields_ = [("i", ctypes.c_long), ("p", ctypes.c_void_p)]
+c_types = [Point, Either, ctypes.c_int * 7, ctypes.POINTER(Point),
+           ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int), Point(1, 2.0), (ctypes.c_char * 5)()]
 del a, b
 gc.collect()
 seen = stack = objs = sizes = gc_ids = gc_list = None

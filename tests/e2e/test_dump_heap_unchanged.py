@@ -92,7 +92,7 @@ def test_dump_state_and_files(ctx):
     check_eq("gc enabled after a dump with gc enabled", t["on"], True)
     check_eq("gc enabled after failed dumps", t["gc_after_error"], True)
     check_eq("file mode under umask 0", oct(t["mode"]), oct(0o600))
-    assert re.match(r"^pymple-%d-\d{8}T\d{6}Z\.dump$" % t["pid"], os.path.basename(t["default"])), t["default"]
+    assert re.match(r"^pymple-%d-\d{8}T\d{6}\.\d{6}Z\.dump$" % t["pid"], os.path.basename(t["default"])), t["default"]
     check_eq("default file exists", t["default_exists"], True)
     for bad, filename, has_errno, unchanged in t["errs"]:
         check_eq("OSError filename for %r" % bad, filename, bad)

@@ -84,3 +84,28 @@ def test_dump_values_off(ctx):
     check_eq("previews with values=False", rows[0]["n"], 0)
     got = _by_addr(ctx, dump, [a for a, _ in t["keys"]])
     check_eq("dict-key strs still dumped", len(got), len(t["keys"]))
+
+
+FLOATS = r'''
+import random, struct
+random.seed(7)
+fs = [i * 0.25 + 0.1 for i in range(2000)] + [i * 1.5 + 0.7 for i in range(2000)]
+fs += [random.random() * 10 ** random.randint(-6, 17) for _ in range(6000)]
+fs += [round(random.random() * 1000, random.randint(0, 12)) for _ in range(6000)]
+fs += [struct.unpack("d", struct.pack("Q", random.getrandbits(64)))[0] for _ in range(2000)]
+fs += [float(i) for i in range(-50, 50)] + [1e-4, 9.999e-5, 1e15, 1e15 - 1, 999999999999999.9,
+       0.1, 0.30000000000000004, 123456789012345.6, 5e-324, 1e16, 1e22, 2.0 ** 60]
+fs = [-f if i % 3 == 0 else f for i, f in enumerate(fs)]
+pymple.dump("floats.dump", quiet=True)
+emit([[id(f), repr(f)] for f in fs])
+'''
+
+
+def test_float_previews_are_repr(ctx):
+    """Every float's preview is repr(x), through the fast path for short decimals
+    and CPython's dtoa for the rest (random bit patterns, exponents, extremes)."""
+    t = run_traced(ctx, FLOATS)
+    got = {r["address"]: r["value"] for r in
+           sql(ctx, ctx.tmp + "/floats.dump", "SELECT address, value FROM objects WHERE type = 'float'")}
+    bad = [(r, got.get(a)) for a, r in t if got.get(a) != r]
+    check_eq("float previews different from repr", bad[:10], [])

@@ -300,6 +300,16 @@ def run_two_dumps(ctx, mode, main_state, nmark=1234):
         os.listdir(outdir)  # no temporary file left
     n1 = check_marker_dump(ctx, first, nmark)
     n2 = check_marker_dump(ctx, second, nmark)
+    # META describes the service, also when a forked child wrote the dump.
+    for p in (first, second):
+        con = load(ctx, p)
+        try:
+            meta = dict(con.execute("SELECT key, value FROM meta"))
+        finally:
+            con.close()
+        assert int(meta["pid"]) == svc.pid, (p, meta["pid"], svc.pid)
+        assert meta["in_child"] == ("1" if mode == "fork" else "0"), meta["in_child"]
+        assert int(meta["rss"]) > 0, meta["rss"]
     # The log line's object count is the dump's.
     for p, n in ((first, n1), (second, n2)):
         line = [l for l in log_lines(svc, "wrote ") if p in l][0]
@@ -699,3 +709,55 @@ def test_pymple_signal_environment_hook(ctx):
                        env=dict(env, PYMPLE_SIGNAL="NOPE"), timeout=TIMEOUT)
     assert r.returncode == 0 and r.stdout == "ran\n", (r.stdout, r.stderr)
     assert r.stderr.startswith("pymple: PYMPLE_SIGNAL=NOPE ignored: "), r.stderr
+
+
+REAPER = r'''
+import os, sys, threading, time
+import pymple
+class Marker:
+    def __init__(self, i):
+        self.text = "marker-%d" % i
+keep = [Marker(i) for i in range(3000)]
+pymple.install(directory=sys.argv[1], fork=True)
+seen, stop = [], threading.Event()
+def reap_children():            # what test harnesses do between tests
+    while not stop.is_set():
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            pid = 0
+        if pid:
+            seen.append(pid)
+        time.sleep(0.0002)
+t = threading.Thread(target=reap_children)
+t.start()
+print("READY", flush=True)
+sys.stdin.readline()
+stop.set()
+t.join()
+print("RESULT reaped=%d" % len(seen), flush=True)
+'''
+
+
+def test_fork_child_reaped_by_the_application(ctx):
+    """The fork child is a child of the service (documented in signal.c): an application
+    that reaps every child (waitpid(-1)) may reap it first; the dump is still complete
+    and logged as written, and no child or zombie is left."""
+    outdir = os.path.join(ctx.tmp, "out")
+    os.mkdir(outdir)
+    prog = os.path.join(ctx.tmp, "reaper.py")
+    with open(prog, "w") as f:
+        f.write(REAPER)
+    svc = Service(ctx, [ctx.python, prog, outdir])
+    try:
+        paths = [signal_and_wait_dump(svc, outdir) for _ in range(3)]
+        assert children(svc.pid) == [], children(svc.pid)
+        result = svc.finish()
+        assert result.startswith("RESULT reaped="), result
+    finally:
+        svc.kill()
+    for p in paths:
+        check_dump_file(p, svc.pid)
+        check_marker_dump(ctx, p, 3000, summary=False)
+    # Whoever reaped them, the application saw at most our three children.
+    assert int(result.split("=")[1]) <= 3, result
