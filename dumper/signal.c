@@ -76,6 +76,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -390,9 +391,15 @@ static void dump_once(void)
 
 /* --------------------------------------------------------- dumper thread */
 
+/* Posted once by a new dumper thread when it starts; start_thread() waits
+ * for it. Used only between those two, one thread start at a time (under
+ * the GIL, or in the single thread of a fresh fork child). */
+static sem_t thread_started;
+
 static void *dumper_main(void *arg)
 {
 	(void)arg;
+	sem_post(&thread_started);
 	for (;;) {
 		struct pollfd p = {.fd = wait_fd, .events = POLLIN};
 		if (poll(&p, 1, -1) < 0) {
@@ -418,14 +425,23 @@ static void *dumper_main(void *arg)
 }
 
 /* Starts the thread with every signal blocked (the thread keeps that mask,
- * and so does every child it forks). 0, or an errno value. */
+ * and so does every child it forks), and returns once it runs: then a signal
+ * right after install() is served, and an os.fork() right after install()
+ * never copies a thread caught half-way through its start (holding the
+ * allocator's locks, say). 0, or an errno value. */
 static int start_thread(void)
 {
 	sigset_t all, old;
+	if (sem_init(&thread_started, 0, 0) != 0)
+		return errno;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int e = pthread_create(&dumper_thread, NULL, dumper_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e == 0)
+		while (sem_wait(&thread_started) != 0 && errno == EINTR)
+			;
+	sem_destroy(&thread_started);
 	return e;
 }
 
