@@ -1145,10 +1145,11 @@ static int open_build_db(struct loader *L, const char *path)
 		return fail_sql(L, "cannot open");
 	/* A build-once database: no journal, no syncs (one fsync at the end), one
 	 * writer, a small page cache (appends touch few pages, and index sorts
-	 * spill to temporary files instead of growing the heap: this keeps the
-	 * peak near 50-70 bytes per object with two connections at work). */
+	 * spill to temporary files instead of growing the heap). 4 MiB per
+	 * connection loads as fast as 8 did and keeps the peak of a 1.1M-object
+	 * load near 93 bytes per object with two connections at work. */
 	if (exec(L, "PRAGMA page_size = 16384; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-	            " PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -8192;"
+	            " PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -4096;"
 	            " PRAGMA temp_store = FILE; PRAGMA foreign_keys = OFF;"
 	            " BEGIN") < 0 ||
 	    run_schema_part(L, 0) < 0)
