@@ -15,6 +15,20 @@ import pymple
 def emit(obj):
     sys.stdout.write("\n@@" + json.dumps(obj) + "\n")
     sys.stdout.flush()
+def reachable_objects():
+    """Truth for the dump: {id: obj} of everything gc.get_objects() holds and
+    gc.get_referents reaches from there, types included."""
+    seen = {}
+    stack = gc.get_objects()
+    for o in stack:
+        seen[id(o)] = o
+    while stack:
+        o = stack.pop()
+        for r in gc.get_referents(o) + [type(o)]:
+            if id(r) not in seen:
+                seen[id(r)] = r
+                stack.append(r)
+    return seen
 '''
 
 

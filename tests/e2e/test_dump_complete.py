@@ -27,22 +27,12 @@ c_types = [Point, Either, ctypes.c_int * 7, ctypes.POINTER(Point),
            ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int), Point(1, 2.0), (ctypes.c_char * 5)()]
 del a, b
 gc.collect()
-seen = stack = objs = sizes = gc_ids = gc_list = None
+seen = objs = sizes = gc_ids = gc_list = None
 gc_list = gc.get_objects()          # holds itself: leave it out
 gc_ids = [id(o) for o in gc_list if o is not gc_list]
-seen = {}
-stack = gc.get_objects()
-for o in stack:
-    seen[id(o)] = o
-while stack:
-    o = stack.pop()
-    for r in gc.get_referents(o) + [type(o)]:
-        if id(r) not in seen:
-            seen[id(r)] = r
-            stack.append(r)
-del o, r
+seen = reachable_objects()
 objs = list(seen.values())
-mutable = {id(seen), id(stack), id(objs), id(globals()), id(gc_ids), id(gc_list)}
+mutable = {id(seen), id(objs), id(globals()), id(gc_ids), id(gc_list)}
 sizes = [[id(x), sys.getsizeof(x)] for x in objs if id(x) not in mutable]
 pymple.dump("all.dump")
 emit({"gc": gc_ids, "sizes": sizes, "mutable": sorted(mutable)})

@@ -17,21 +17,12 @@ class Slot:
 emps = [Emp(i) for i in range(300)]
 slots = [Slot() for i in range(30)]
 def closure_counts():
-    seen = {}
-    stack = gc.get_objects()
-    for o in stack:
-        seen[id(o)] = o
-    while stack:
-        o = stack.pop()
-        for r in gc.get_referents(o) + [type(o)]:
-            if id(r) not in seen:
-                seen[id(r)] = r
-                stack.append(r)
+    seen = reachable_objects()
     counts = {}
     for o in seen.values():
         n = type(o).__name__
         counts[n] = counts.get(n, 0) + 1
-    del seen, stack, o
+    del seen, o
     return json.dumps(counts, sort_keys=True)
 gc.collect()
 gc.disable()
