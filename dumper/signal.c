@@ -137,7 +137,7 @@ static unsigned long dump_seq;
 
 /* ---------------------------------------------------------------- handler */
 
-/* 1 when fd is still our pipe's write end. Async-signal-safe (fstat). */
+/* 1 when fd is still one end of our pipe. Async-signal-safe (fstat). */
 static int wake_fd_intact_signal_safe(int fd)
 {
 	struct stat st;
@@ -425,7 +425,8 @@ static void *dumper_main(void *arg)
 			log_line("pymple: dumper thread stops: poll: %s", strerror(errno));
 			return NULL;
 		}
-		if (p.revents & (POLLNVAL | POLLERR) ||
+		/* Both ends of a pipe are the same inode: check the one we read. */
+		if (p.revents & (POLLNVAL | POLLERR) || !wake_fd_intact_signal_safe(wait_fd) ||
 		    !wake_fd_intact_signal_safe(atomic_load(&wake_fd))) {
 			/* The application closed our pipe: no signal can reach us. */
 			log_line("pymple: dumps on signal stop: the process closed pymple's pipe");
