@@ -152,6 +152,10 @@ def main(argv=None):
         if not argv or argv[0] in ("-h", "--help", "help"):
             print(USAGE)
             return 0 if argv else 2
+        if argv[0] == "--version":
+            from pymple import __version__
+            print("pymple %s" % __version__)
+            return 0
         if argv[0] != "run":
             raise UsageError("unknown command: %s" % argv[0])
         run(argv[1:])
