@@ -8,7 +8,8 @@ dist-info directory). It imports only the standard library, so building needs
 Python, make and a C compiler and nothing from a package index: not setuptools,
 not wheel. The version comes from schema/pymple_version.h; everything else in
 the metadata from pyproject.toml's [project] table.
-Must not write into the source tree: every build goes to a temporary directory.
+Must not write into the source tree: every build goes to a temporary directory
+(but an editable install's, which must outlive the install: build/editable-cpXY).
 """
 import base64
 import hashlib
@@ -315,20 +316,23 @@ def check_build_dependencies(tmp):
     return cc, include
 
 
-def build(tmp):
-    """Runs the Makefile for this interpreter into tmp/build; returns that BUILD."""
+def build(tmp, out):
+    """Runs the Makefile for this interpreter into the directory `out` (its BUILD);
+    tmp is a scratch directory."""
     cc, include = check_build_dependencies(tmp)
-    out = os.path.join(tmp, "build")
     # -o deps: a pip build never installs system packages (make's deps target
     # would); WARN=: release builds must not fail on a newer compiler's warning.
     cmd = ["make", "-C", ROOT, "-o", "deps", "-j2", "PYTHON=" + sys.executable,
            "BUILD=" + out, "CC=" + " ".join(shlex.quote(c) for c in cc), "WARN=",
            "PY_INCLUDES=-I" + include, "all"]
+    # A make that runs pip (make test-pip) passes its flags and command-line
+    # variables (SANITIZE=..., BUILD=...) down in MAKEFLAGS: this build is its own.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
     sys.stdout.flush()
-    rc = subprocess.run(cmd).returncode
+    rc = subprocess.run(cmd, env=env).returncode
     if rc != 0:
         _fail("build failed: make exited with status %d (its messages are above)" % rc)
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -399,7 +403,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     name, ver = proj["name"], proj["version"]
     tmp = tempfile.mkdtemp(prefix="pymple-wheel-")
     try:
-        out = build(tmp)
+        out = os.path.join(tmp, "build")
+        build(tmp, out)
         members = {}
         pkg = os.path.join(out, "python", "pymple")
         for n in sorted(os.listdir(pkg)):
@@ -419,15 +424,83 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     return wheel_name
 
 
+# PEP 660. An editable install imports the package's Python files from
+# dumper/pymple/ (edits are live) and the extension from a build directory; the
+# finder below, installed through a .pth file, joins the two into one package.
+_EDITABLE_FINDER = '''"""_pymple_editable.py — `pip install -e` of pymple: the package
+from the source tree, its extension from the build. Written by tools/build_backend.py."""
+import importlib.util
+import sys
+
+SRC = %r
+EXT = %r
+
+
+class PympleEditableFinder:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name != "pymple":
+            return None
+        return importlib.util.spec_from_file_location(
+            name, SRC + "/__init__.py", submodule_search_locations=[SRC, EXT])
+
+
+sys.meta_path.append(PympleEditableFinder)
+'''
+
+
+def get_requires_for_build_editable(config_settings=None):
+    return []
+
+
+def prepare_metadata_for_build_editable(metadata_directory, config_settings=None):
+    return prepare_metadata_for_build_wheel(metadata_directory, config_settings)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    """The extension and pymple-analyze are built into build/editable-cpXY (or the
+    config setting build-dir: pip install -e . -C build-dir=D) and stay there; after
+    a change to C code, run the install again."""
+    proj = project()
+    tag = _tag()
+    name, ver = proj["name"], proj["version"]
+    out = (config_settings or {}).get("build-dir") or os.path.join(ROOT, "build",
+                                                                   "editable-" + tag[0])
+    out = os.path.abspath(out)
+    tmp = tempfile.mkdtemp(prefix="pymple-editable-")
+    try:
+        build(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finder = _EDITABLE_FINDER % (os.path.join(ROOT, "dumper", "pymple"),
+                                 os.path.join(out, "python", "pymple"))
+    script = "#!/bin/sh\nexec %s \"$@\"\n" % shlex.quote(os.path.join(out, "bin", "pymple-analyze"))
+    members = {
+        "_pymple_editable.py": (finder.encode("utf-8"), 0o644),
+        "pymple-editable.pth": (b"import _pymple_editable\n", 0o644),
+        "%s-%s.data/scripts/pymple-analyze" % (name, ver): (script.encode("utf-8"), 0o755),
+    }
+    distinfo = _dist_info(proj)
+    members[distinfo + "/METADATA"] = (metadata(proj).encode("utf-8"), 0o644)
+    members[distinfo + "/WHEEL"] = (_wheel_text(tag).encode(), 0o644)
+    wheel_name = "%s-%s-%s.whl" % (name, ver, "-".join(tag))
+    _write_wheel(os.path.join(wheel_directory, wheel_name), members, distinfo)
+    return wheel_name
+
+
 def _source_files():
     """Files of the source tree: git's tracked and untracked-not-ignored files in
     a checkout; otherwise (an unpacked sdist) every file but build output."""
+    def git(*args):
+        return subprocess.run(["git", "-C", ROOT] + list(args), stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, check=True).stdout.decode()
+
     try:
-        out = subprocess.run(["git", "-C", ROOT, "ls-files", "-z", "--cached", "--others",
-                              "--exclude-standard"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, check=True).stdout
-        return sorted(p for p in out.decode().split("\0")
-                      if p and os.path.isfile(os.path.join(ROOT, p)))
+        # Only when ROOT is a checkout's top, not an sdist unpacked inside another one.
+        if os.path.samefile(git("rev-parse", "--show-toplevel").strip(), ROOT):
+            out = git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+            return sorted(p for p in out.split("\0")
+                          if p and os.path.isfile(os.path.join(ROOT, p)))
     except (OSError, subprocess.CalledProcessError):
         pass
     files = []

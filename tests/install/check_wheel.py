@@ -39,7 +39,8 @@ listed = {}
 for line in record:
     path, digest, size = line.rsplit(",", 2)
     listed[path] = (digest, size)
-check(set(listed) == set(names), "RECORD lists %s, the zip holds %s" % (sorted(listed), sorted(names)))
+check(set(listed) == set(names),
+      "RECORD lists %s, the zip holds %s" % (sorted(listed), sorted(names)))
 for path, (digest, size) in listed.items():
     if path == di + "RECORD":
         check(digest == "" and size == "", "RECORD's own line: " + path)
@@ -59,7 +60,8 @@ check("pymple/__init__.py" in names and "pymple/__main__.py" in names, "no packa
 wheel = email.parser.Parser().parsestr(z.read(di + "WHEEL").decode())
 check(wheel["Wheel-Version"] == "1.0", "Wheel-Version")
 check(wheel["Root-Is-Purelib"] == "false", "Root-Is-Purelib")
-check(wheel["Tag"] == "-".join(name[:-4].split("-")[2:]), "Tag %s vs name %s" % (wheel["Tag"], name))
+check(wheel["Tag"] == "-".join(name[:-4].split("-")[2:]),
+      "Tag %s vs name %s" % (wheel["Tag"], name))
 
 meta = email.parser.Parser().parsestr(z.read(di + "METADATA").decode("utf-8"))
 check(meta["Metadata-Version"] == "2.1", "Metadata-Version")

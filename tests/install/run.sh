@@ -50,7 +50,8 @@ use_tool() {
 	shift 3
 	got=$("$an" --version) || { fail "$label: pymple-analyze --version exited $?"; return; }
 	[ "${got#pymple-analyze $VERSION }" != "$got" ] || fail "$label: pymple-analyze --version: $got"
-	got=$(cd "$T" && env "$@" "$py" -m pymple --version) || { fail "$label: python -m pymple --version"; return; }
+	got=$(cd "$T" && env "$@" "$py" -m pymple --version) ||
+		{ fail "$label: python -m pymple --version"; return; }
 	[ "$got" = "pymple $VERSION" ] || fail "$label: python -m pymple --version: $got"
 	d="$T/$label.dump"
 	(cd "$T" && env "$@" "$py" prog.py "$d") || { fail "$label: the dump exited $?"; return; }
@@ -78,6 +79,9 @@ pip_route() {
 	(set +u && . "$v/bin/activate" && use_tool "pip-$label" pymple-analyze python)
 	readelf -d "$v/bin/pymple-analyze" | grep -q 'libsqlite3\.so' ||
 		fail "$label: pymple-analyze does not link the system's libsqlite3"
+	"$v/bin/python" -m pip uninstall -q -y pymple >"$T/pip.log" 2>&1 ||
+		{ cat "$T/pip.log"; fail "$label: pip uninstall"; }
+	[ ! -e "$v/bin/pymple-analyze" ] || fail "$label: pip uninstall left bin/pymple-analyze"
 }
 
 if [ "$QUICK" -eq 1 ]; then
@@ -108,13 +112,24 @@ if [ "$QUICK" -eq 0 ]; then
 	echo "install: === wheel and sdist ==="
 	(cd "$ROOT" && "$v/bin/python" -m pip wheel -q --no-build-isolation -w "$T/wheels" .) >"$T/pip.log" 2>&1 ||
 		{ cat "$T/pip.log"; fail "pip wheel"; }
-	"$v/bin/python" "$ROOT/tests/install/check_wheel.py" "$T"/wheels/pymple-*.whl "$ROOT" || fail "check_wheel.py"
-	(cd "$ROOT/tools" && "$v/bin/python" -c 'import sys, build_backend; print(build_backend.build_sdist(sys.argv[1]))' "$T") >/dev/null ||
-		fail "build_sdist"
+	"$v/bin/python" "$ROOT/tests/install/check_wheel.py" "$T"/wheels/pymple-*.whl "$ROOT" ||
+		fail "check_wheel.py"
+	(cd "$ROOT/tools" && "$v/bin/python" -c 'import sys, build_backend
+build_backend.build_sdist(sys.argv[1])' "$T") || fail "build_sdist"
 	v="$T/venv-sdist"
-	"$PYTHON" -m venv "$v" && "$v/bin/python" -m pip install -q --no-build-isolation "$T/pymple-$VERSION.tar.gz" >"$T/pip.log" 2>&1 ||
+	"$PYTHON" -m venv "$v" &&
+		"$v/bin/python" -m pip install -q --no-build-isolation "$T/pymple-$VERSION.tar.gz" >"$T/pip.log" 2>&1 ||
 		{ cat "$T/pip.log"; fail "pip install of the sdist"; }
 	(cd "$T" && use_tool sdist "$v/bin/pymple-analyze" "$v/bin/python")
+
+	# Editable: the package's Python files from the source tree, the build in build-dir.
+	echo "install: === pip install -e ==="
+	v="$T/venv-edit"
+	"$PYTHON" -m venv "$v" && (cd "$ROOT" && "$v/bin/python" -m pip install -q --no-build-isolation -e . \
+		-C build-dir="$T/edit-build") >"$T/pip.log" 2>&1 || { cat "$T/pip.log"; fail "pip install -e"; }
+	use_tool editable "$v/bin/pymple-analyze" "$v/bin/python"
+	got=$(cd "$T" && "$v/bin/python" -c 'import pymple.__main__ as m; print(m.__file__)')
+	[ "$got" = "$ROOT/dumper/pymple/__main__.py" ] || fail "editable: pymple.__main__ is $got"
 
 	# From a clone: the files git tracks (a clone of this tree once committed), built with make.
 	echo "install: === from a clone: make, make install ==="
@@ -134,6 +149,17 @@ if [ "$QUICK" -eq 0 ]; then
 		make -s -C "$c" -j2 PYTHON="$v/bin/python" BUILD="$T/make-build" PREFIX="$v" install >"$T/make.log" 2>&1 ||
 		{ cat "$T/make.log"; fail "make install PREFIX=venv"; }
 	use_tool make-install "$v/bin/pymple-analyze" "$v/bin/python"
+	# The default `sudo make install` (PREFIX /usr/local, python3's own site-packages),
+	# staged under DESTDIR.
+	s="$T/stage"
+	if make -s -C "$c" PYTHON="$v/bin/python" BUILD="$T/make-build" DESTDIR="$s" install \
+		>"$T/make.log" 2>&1; then
+		site=$("$v/bin/python" -c 'import sysconfig; print(sysconfig.get_path("platlib"))')
+		use_tool make-install-default "$s/usr/local/bin/pymple-analyze" "$v/bin/python" PYTHONPATH="$s$site"
+	else
+		cat "$T/make.log"
+		fail "make install DESTDIR=stage"
+	fi
 
 	# Missing build dependencies: one line that says what to install. No Python headers:
 	# an interpreter whose prefix has no include/ (as Debian's python3 without python3-dev):
@@ -160,7 +186,8 @@ if [ "$QUICK" -eq 0 ]; then
 	# What the backend itself prints, without pip's frame: exactly that line.
 	(cd "$ROOT/tools" && "$T/venv-nh/bin/python" -c 'import build_backend; build_backend.build_wheel(".")') \
 		>"$T/nh.out" 2>"$T/nh.err" && fail "build_wheel without headers succeeded"
-	[ ! -s "$T/nh.out" ] && [ "$(wc -l <"$T/nh.err")" -eq 1 ] || { cat "$T/nh.err"; fail "build_wheel: not one line"; }
+	[ ! -s "$T/nh.out" ] && [ "$(wc -l <"$T/nh.err")" -eq 1 ] ||
+		{ cat "$T/nh.err"; fail "build_wheel: not one line"; }
 	v="$T/venv-iso"
 	if (cd "$ROOT" && CC="$T/no/cc" "$v/bin/python" -m pip install --no-build-isolation .) >"$T/cc.log" 2>&1; then
 		fail "pip install without a compiler succeeded"
