@@ -508,7 +508,8 @@ def _source_files():
         rel = os.path.relpath(base, ROOT)
         dirs[:] = [d for d in dirs if not (rel == "." and d in ("build", "dist"))
                    and d not in (".git", "__pycache__")]
-        files += [os.path.normpath(os.path.join(rel, n)) for n in names if n != "PKG-INFO"]
+        files += [os.path.normpath(os.path.join(rel, n)) for n in names
+                  if not (rel == "." and n == "PKG-INFO")]
     return sorted(files)
 
 
