@@ -9,7 +9,7 @@
 #   once, with PYTHON: plain `pip install .` (build isolation), the wheel checked member
 #             by member (check_wheel.py), the sdist installed, `make install` into a venv,
 #             a build from a clone, and the one-line messages of a build without Python
-#             headers and without a C compiler.
+#             headers, a C compiler, the SQLite or the zlib development files.
 # Usage: run.sh [--quick] [PYTHON]   --quick: the pip route on PYTHON only (default python3)
 # Writes only under a temporary directory; never touches the source tree's build/.
 set -u
@@ -193,6 +193,38 @@ build_backend.build_sdist(sys.argv[1])' "$T") || fail "build_sdist"
 		fail "pip install without a compiler succeeded"
 	fi
 	expect_one_line "no compiler" "no C compiler ($T/no/cc; install build-essential)" "$T/cc.log"
+
+	# No libsqlite3-dev, no zlib1g-dev: this machine as a sysroot (cc --sysroot) without
+	# those packages' headers and link libraries. The backend itself, as pip runs it.
+	sysroot() { # DIR FILE...: /usr/include and /usr/lib of this machine without FILEs
+		r=$1
+		shift
+		arch=$(cc -print-multiarch)
+		mkdir -p "$r/usr/include" "$r/usr/lib/$arch" && ln -s usr/lib "$r/lib" && ln -s /lib64 "$r/lib64"
+		for f in /usr/include/* /usr/lib/"$arch"/* /usr/lib/*; do
+			case $f in /usr/include/*) d=usr/include ;; /usr/lib/"$arch"/*) d=usr/lib/$arch ;; *) d=usr/lib ;; esac
+			n=${f##*/}
+			for x in "$@"; do [ "$n" = "$x" ] && continue 2; done
+			[ -e "$r/$d/$n" ] || ln -s "$f" "$r/$d/$n"
+		done
+	}
+	no_dev() { # LABEL PATTERN ABSENT FILE...: a build in a sysroot without FILEs
+		label=$1 pattern=$2 absent=$3
+		shift 3
+		sysroot "$T/sysroot-$label" "$@"
+		(cd "$ROOT/tools" && CC="cc --sysroot=$T/sysroot-$label" "$PYTHON" -c 'import sys, build_backend
+build_backend.build_wheel(sys.argv[1])' "$T") >"$T/$label.out" 2>"$T/$label.err" &&
+			fail "$label: build_wheel succeeded"
+		if [ -s "$T/$label.out" ] || [ "$(wc -l <"$T/$label.err")" -ne 1 ] ||
+			! grep -q "^pymple: cannot build: .*$pattern" "$T/$label.err" || grep -q "$absent" "$T/$label.err"; then
+			cat "$T/$label.out" "$T/$label.err"
+			fail "$label: not the one line naming $pattern only"
+		fi
+	}
+	no_dev no-sqlite "no SQLite headers or library (install libsqlite3-dev)" zlib \
+		sqlite3.h sqlite3ext.h libsqlite3.so libsqlite3.a
+	no_dev no-zlib "no zlib headers or library (install zlib1g-dev)" SQLite \
+		zlib.h zconf.h libz.so libz.a
 fi
 
 if [ -s "$T/failures" ]; then
