@@ -40,8 +40,8 @@ AN_OBJS  := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_SRC) $(WRITER_SRC))
 LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(WRITER_SRC))
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
-.PHONY: all deps test unit e2e e2e-asan cli test-all-pythons asan valgrind fuzz bench demo \
-        install clean format style lint help
+.PHONY: all deps test unit e2e e2e-asan cli test-pip test-install test-all-pythons asan valgrind \
+        fuzz bench demo install clean format style lint help
 
 all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 
@@ -85,7 +85,7 @@ $(BUILD)/tests/unit: $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRC)) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS_AN)
 
-test: unit e2e cli ## run every test (unit, end-to-end, CLI) on $(PYTHON)
+test: unit e2e cli test-pip ## run every test (unit, end-to-end, CLI, pip install) on $(PYTHON)
 
 unit: $(BUILD)/tests/unit ## Criterion unit tests
 	$(BUILD)/tests/unit --jobs 2
@@ -100,6 +100,13 @@ cli: all $(BUILD)/tests/gendump ## golden tests of the command line
 $(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/dumper/writer.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
+
+# pip's build runs the Makefile itself (tools/build_backend.py), into its own temporary BUILD.
+test-pip: ## pip install --no-build-isolation . into a fresh venv of $(PYTHON), then use it
+	sh tests/install/run.sh --quick $(PYTHON)
+
+test-install: ## every install route (pip on every CPython 3.8-3.13, sdist, make install, clone)
+	sh tests/install/run.sh $(PYTHON)
 
 test-all-pythons: ## end-to-end tests on every installed CPython 3.8-3.13
 	sh tests/all-pythons.sh
