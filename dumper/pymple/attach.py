@@ -337,7 +337,7 @@ def main():
     # line's "time is up" and is never passed on.
     ex("handle all nostop noprint pass")
     ex("handle SIGINT nostop noprint pass")
-    ex("handle SIGCONT stop noprint nopass")
+    ex("handle SIGCONT stop print nopass")
     n = 0
     for name in NAMES:
         try:
