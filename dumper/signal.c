@@ -66,8 +66,8 @@
  * After os.fork() (multiprocessing, pre-fork servers) an os.register_at_fork
  * hook gives the child its own pipe and its own dumper thread, so each
  * worker can be dumped by pid. (Not pthread_atfork: that would also run in
- * our own raw-fork dump child, where nothing may be started or allocated.) Only the main interpreter is supported
- * (PyGILState_* does not work with sub-interpreters).
+ * our own raw-fork dump child, where nothing may be started or allocated.) Only the main
+ * interpreter is supported (PyGILState_* does not work with sub-interpreters).
  */
 #include "signal.h"
 
@@ -95,7 +95,7 @@
 #error "the signal handler needs lock-free atomic int"
 #endif
 
-#define SIG_BYTE 's'  /* a dump was requested */
+#define SIG_BYTE  's' /* a dump was requested */
 #define STOP_BYTE 'q' /* uninstall(): the thread must end */
 
 /* What install() chose. Written by install() and the after-fork hook (GIL
@@ -112,6 +112,13 @@ static struct {
  * dumper thread. wake_fd is read by the signal handler. */
 static atomic_int wake_fd = -1;
 static int wait_fd = -1;
+/* What the pipe's write end is (fstat), so that neither the handler nor
+ * uninstall() ever writes to the number once the application closed it (a
+ * closerange() before exec, a daemon closing every descriptor) and reused it
+ * for a file of its own. Written only while owner_pid is not this process
+ * (the handler does not read them then). */
+static dev_t wake_dev;
+static ino_t wake_ino;
 /* The process whose handler may write to wake_fd (0: none). Written under
  * the GIL, read by the handler. */
 static atomic_int owner_pid;
@@ -122,7 +129,7 @@ static atomic_int stopping;
 static int installed;
 static pthread_t dumper_thread;
 static struct sigaction prev_action;
-static PyObject *uninstall_fn; /* strong ref, registered with atexit */
+static PyObject *at_exit_fn; /* strong ref, registered with atexit */
 static int atexit_done, atfork_done;
 
 /* Dumper thread only (and the after-fork hook before the thread exists). */
@@ -130,14 +137,23 @@ static unsigned long dump_seq;
 
 /* ---------------------------------------------------------------- handler */
 
-/* Async-signal-safe: getpid(), write(2) on a non-blocking pipe, errno saved. */
+/* 1 when fd is still one end of our pipe. Async-signal-safe (fstat). */
+static int wake_fd_intact_signal_safe(int fd)
+{
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && st.st_dev == wake_dev &&
+	       st.st_ino == wake_ino;
+}
+
+/* Async-signal-safe: getpid(), fstat(2), write(2) on a non-blocking pipe,
+ * errno saved. */
 static void on_signal_signal_safe(int signo)
 {
 	int saved = errno;
 	(void)signo;
 	if (atomic_load(&owner_pid) == (int)getpid()) {
 		int fd = atomic_load(&wake_fd);
-		if (fd >= 0) {
+		if (wake_fd_intact_signal_safe(fd)) {
 			char b = SIG_BYTE;
 			ssize_t r = write(fd, &b, 1); /* EAGAIN: pipe full, a dump is pending */
 			(void)r;
@@ -204,7 +220,8 @@ static void log_result(const char *path, int rc, int err, const char *msg,
 		if (cfg.quiet)
 			return;
 		if (cfg.fork)
-			log_line("pymple: wrote %s (%llu objects, %llu bytes, %.3f s; fork pause %.1f ms)",
+			log_line("pymple: wrote %s (%llu objects, %llu bytes, %.3f s; fork pause "
+			         "%.1f ms)",
 			         path, (unsigned long long)st->objects,
 			         (unsigned long long)st->bytes, st->seconds, pause * 1e3);
 		else
@@ -408,6 +425,13 @@ static void *dumper_main(void *arg)
 			log_line("pymple: dumper thread stops: poll: %s", strerror(errno));
 			return NULL;
 		}
+		/* Both ends of a pipe are the same inode: check the one we read. */
+		if (p.revents & (POLLNVAL | POLLERR) || !wake_fd_intact_signal_safe(wait_fd) ||
+		    !wake_fd_intact_signal_safe(atomic_load(&wake_fd))) {
+			/* The application closed our pipe: no signal can reach us. */
+			log_line("pymple: dumps on signal stop: the process closed pymple's pipe");
+			return NULL;
+		}
 		/* Drain: every request so far is served by one dump. */
 		int want_dump = 0, want_stop = 0;
 		char buf[64];
@@ -451,23 +475,41 @@ static void stop_thread(void)
 {
 	char b = STOP_BYTE;
 	atomic_store(&stopping, 1);
-	ssize_t r = write(atomic_load(&wake_fd), &b, 1);
-	(void)r;
-	Py_BEGIN_ALLOW_THREADS
+	/* A thread whose pipe was closed has ended by itself (dumper_main). */
+	if (wake_fd_intact_signal_safe(atomic_load(&wake_fd))) {
+		ssize_t r = write(atomic_load(&wake_fd), &b, 1);
+		(void)r;
+	}
+	PyThreadState *ts = PyEval_SaveThread();
 	pthread_join(dumper_thread, NULL);
-	Py_END_ALLOW_THREADS
+	PyEval_RestoreThread(ts);
 	atomic_store(&stopping, 0);
+}
+
+/* Records what wake_fd is (see wake_dev). 0, or -1 with errno set. */
+static int remember_wake_fd(void)
+{
+	struct stat st;
+	if (fstat(atomic_load(&wake_fd), &st) != 0)
+		return -1;
+	wake_dev = st.st_dev;
+	wake_ino = st.st_ino;
+	return 0;
 }
 
 /* Creates the self-pipe if this process has none yet, and empties it. */
 static int ensure_pipe(void)
 {
-	if (wait_fd < 0) {
+	if (wait_fd < 0 || !wake_fd_intact_signal_safe(atomic_load(&wake_fd))) {
+		/* None yet, or the application closed ours (those numbers are
+		 * not ours to close any more): a new one. */
 		int p[2];
 		if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
 			return -1;
 		wait_fd = p[0];
 		atomic_store(&wake_fd, p[1]);
+		if (remember_wake_fd() != 0)
+			return -1;
 	}
 	char buf[64];
 	while (read(wait_fd, buf, sizeof buf) > 0) {
@@ -528,14 +570,71 @@ static int resolve_dir(PyObject *dirbytes, char *dst, size_t size)
 	return 0;
 }
 
-static PyObject *do_uninstall(void)
+/* Calls pymple.<module>.<fn>(args): the pure-Python parts (sigpolicy.py,
+ * advert.py), shared with the dump command. New reference or NULL. */
+static PyObject *call_helper(const char *module, const char *fn, const char *fmt, ...)
+{
+	PyObject *m = PyImport_ImportModule(module);
+	if (m == NULL)
+		return NULL;
+	PyObject *f = PyObject_GetAttrString(m, fn);
+	Py_DECREF(m);
+	if (f == NULL)
+		return NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	PyObject *args = Py_VaBuildValue(fmt, ap);
+	va_end(ap);
+	PyObject *r = args ? PyObject_CallObject(f, args) : NULL;
+	Py_XDECREF(args);
+	Py_DECREF(f);
+	return r;
+}
+
+/* advert.publish() for the current configuration: the file that lets
+ * `python3 -m pymple dump PID` check before it signals. Its failures are
+ * one line on stderr (advert.py); anything else is reported as unraisable:
+ * dumps on signal work without it. */
+static void advertise(void)
+{
+	PyObject *d = PyUnicode_DecodeFSDefault(cfg.dir);
+	PyObject *r = d ? call_helper("pymple.advert", "publish", "(iOi)", cfg.signum, d, cfg.fork)
+	                : NULL;
+	Py_XDECREF(d);
+	if (r == NULL)
+		PyErr_WriteUnraisable(NULL);
+	Py_XDECREF(r);
+}
+
+static void withdraw(void)
+{
+	PyObject *r = call_helper("pymple.advert", "withdraw", "()");
+	if (r == NULL)
+		PyErr_WriteUnraisable(NULL);
+	Py_XDECREF(r);
+}
+
+/* at_exit (the atexit hook): where the signal's action was SIG_DFL before
+ * install(), our handler stays, disarmed (owner_pid 0: it does nothing).
+ * A dump signal that arrives during interpreter shutdown (a late `pymple
+ * dump`, an atexit hook of the application) is then harmless instead of
+ * killing a process that is exiting normally. Not SIG_IGN: an ignored
+ * disposition survives exec(), so programs started by later atexit hooks
+ * would inherit it; a handler is reset to SIG_DFL by exec(). Every other
+ * previous action (SIG_IGN, a Python or C handler) is restored, as by an
+ * explicit uninstall(). */
+static PyObject *do_uninstall(int at_exit)
 {
 	if (!installed)
 		Py_RETURN_NONE;
+	withdraw();
 	/* Restore the handler first: no new request can arrive after this, and
 	 * one already in the pipe is still served before the thread ends. */
-	sigaction(cfg.signum, &prev_action, NULL);
+	int keep_disarmed = at_exit && !(prev_action.sa_flags & SA_SIGINFO) &&
+	                    prev_action.sa_handler == SIG_DFL;
 	atomic_store(&owner_pid, 0);
+	if (!keep_disarmed)
+		sigaction(cfg.signum, &prev_action, NULL);
 	stop_thread();
 	installed = 0;
 	Py_RETURN_NONE;
@@ -566,6 +665,7 @@ static PyObject *after_fork_child(PyObject *self, PyObject *unused)
 	atomic_store(&wake_fd, p[1]);
 	close(old_r);
 	close(old_w);
+	remember_wake_fd(); /* cannot fail: p[1] was just created */
 	atomic_store(&stopping, 0);
 	dump_seq = 0;
 	int e = start_thread();
@@ -577,6 +677,7 @@ static PyObject *after_fork_child(PyObject *self, PyObject *unused)
 		Py_RETURN_NONE;
 	}
 	atomic_store(&owner_pid, (int)getpid());
+	advertise(); /* this child, by its own pid */
 	Py_RETURN_NONE;
 }
 
@@ -590,7 +691,7 @@ static int register_hooks(void)
 		PyObject *r = PyImport_ImportModule("atexit");
 		if (r == NULL)
 			return -1;
-		PyObject *res = PyObject_CallMethod(r, "register", "O", uninstall_fn);
+		PyObject *res = PyObject_CallMethod(r, "register", "O", at_exit_fn);
 		Py_DECREF(r);
 		if (res == NULL)
 			return -1;
@@ -624,33 +725,43 @@ static int register_hooks(void)
 }
 
 PyDoc_STRVAR(install_doc,
-"install($module, /, signum=" Py_STRINGIFY(SIGUSR2) ", directory=None, *, fork=True, values=True,"
-" quiet=False)\n--\n\n"
-"Write a heap dump each time the process receives signum (default SIGUSR2).\n\n"
-"Dumps go to directory (default: $PYMPLE_DIR, else the current directory,\n"
-"resolved now) as pymple-<pid>-<UTC time>-<seq>.dump, mode 0600. With\n"
-"fork=True a forked child writes the dump from a copy-on-write snapshot and\n"
-"the process pauses only for the fork; with fork=False the dump is written\n"
-"in-process with the GIL held. Signals during a dump are coalesced into one\n"
-"more dump. One line per dump goes to stderr unless quiet (errors always).\n"
-"Replaces the signal's current handler; calling install() again replaces\n"
-"the previous configuration.");
+             "install($module, /, signum='SIGUSR2', directory=None, *, fork=True, values=True,"
+             " quiet=False)\n--\n\n"
+             "Write a heap dump each time the process receives signum (default SIGUSR2).\n\n"
+             "signum: SIGUSR1, SIGUSR2 or SIGRTMIN..SIGRTMAX, as an int, a signal.Signals\n"
+             "or a name ('USR2', 'SIGUSR2', 'RTMIN+2'); any other signal is a ValueError\n"
+             "saying why. The process advertises itself for 'python3 -m pymple dump PID'\n"
+             "(a 0600 file under $XDG_RUNTIME_DIR/pymple or /tmp/pymple-<uid>) until\n"
+             "uninstall() or exit.\n\n"
+             "Dumps go to directory (default: $PYMPLE_DIR, else the current directory,\n"
+             "resolved now) as pymple-<pid>-<UTC time>-<seq>.dump, mode 0600. With\n"
+             "fork=True a forked child writes the dump from a copy-on-write snapshot and\n"
+             "the process pauses only for the fork; with fork=False the dump is written\n"
+             "in-process with the GIL held. Signals during a dump are coalesced into one\n"
+             "more dump. One line per dump goes to stderr unless quiet (errors always).\n"
+             "Replaces the signal's current handler; calling install() again replaces\n"
+             "the previous configuration.");
 
 static PyObject *py_install(PyObject *self, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = {"signum", "directory", "fork", "values", "quiet", NULL};
 	int signum = SIGUSR2, fork_ = 1, values = 1, quiet = 0;
-	PyObject *dirbytes = NULL;
+	PyObject *sigobj = NULL, *dirbytes = NULL;
 	char dir[PATH_MAX];
 	(void)self;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|iO&$ppp:install", kwlist, &signum,
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO&$ppp:install", kwlist, &sigobj,
 	                                 dir_converter, &dirbytes, &fork_, &values, &quiet))
 		return NULL;
-	if (signum <= 0 || signum >= NSIG || signum == SIGKILL || signum == SIGSTOP) {
-		Py_XDECREF(dirbytes);
-		PyErr_Format(PyExc_ValueError, "pymple.install: cannot handle signal %d", signum);
-		return NULL;
+	if (sigobj != NULL) {
+		/* The one signal policy (sigpolicy.py): allowed signals, names. */
+		PyObject *n = call_helper("pymple.sigpolicy", "resolve", "(O)", sigobj);
+		signum = n ? PyLong_AsLong(n) : -1;
+		Py_XDECREF(n);
+		if (signum == -1 && PyErr_Occurred()) {
+			Py_XDECREF(dirbytes);
+			return NULL;
+		}
 	}
 	int r = resolve_dir(dirbytes, dir, sizeof dir);
 	Py_XDECREF(dirbytes);
@@ -669,7 +780,7 @@ static PyObject *py_install(PyObject *self, PyObject *args, PyObject *kw)
 	if (register_hooks() != 0)
 		return NULL;
 
-	PyObject *u = do_uninstall();
+	PyObject *u = do_uninstall(0);
 	if (u == NULL)
 		return NULL;
 	Py_DECREF(u);
@@ -702,37 +813,54 @@ static PyObject *py_install(PyObject *self, PyObject *args, PyObject *kw)
 		errno = se;
 		return PyErr_SetFromErrno(PyExc_OSError);
 	}
+	/* Our own handler, left disarmed by an earlier at-exit uninstall, stood
+	 * for SIG_DFL (do_uninstall). */
+	if (!(prev_action.sa_flags & SA_SIGINFO) &&
+	    prev_action.sa_handler == on_signal_signal_safe) {
+		prev_action.sa_handler = SIG_DFL;
+		prev_action.sa_flags = 0;
+	}
 	installed = 1;
+	advertise();
 	Py_RETURN_NONE;
 }
 
 PyDoc_STRVAR(uninstall_doc,
-"uninstall($module, /)\n--\n\n"
-"Restore the signal handler that install() replaced and stop the dumper\n"
-"thread (a dump in progress or already requested is finished first).\n"
-"Does nothing when not installed.");
+             "uninstall($module, /)\n--\n\n"
+             "Restore the signal handler that install() replaced and stop the dumper\n"
+             "thread (a dump in progress or already requested is finished first).\n"
+             "Does nothing when not installed.");
 
 static PyObject *py_uninstall(PyObject *self, PyObject *unused)
 {
 	(void)self;
 	(void)unused;
-	return do_uninstall();
+	return do_uninstall(0);
+}
+
+/* Registered with atexit by install(): see do_uninstall(at_exit). */
+static PyObject *py_uninstall_at_exit(PyObject *self, PyObject *unused)
+{
+	(void)self;
+	(void)unused;
+	return do_uninstall(1);
 }
 
 static PyMethodDef signal_methods[] = {
-	{"install", (PyCFunction)(void (*)(void))py_install, METH_VARARGS | METH_KEYWORDS,
-	 install_doc},
-	{"uninstall", py_uninstall, METH_NOARGS, uninstall_doc},
-	{NULL, NULL, 0, NULL},
+        {"install", (PyCFunction)(void (*)(void))py_install, METH_VARARGS | METH_KEYWORDS,
+         install_doc},
+        {"uninstall", py_uninstall, METH_NOARGS, uninstall_doc},
+        {"_uninstall_at_exit", py_uninstall_at_exit, METH_NOARGS, NULL},
+        {NULL, NULL, 0, NULL},
 };
 
 int pym_signal_init(PyObject *module)
 {
 	if (PyModule_AddFunctions(module, signal_methods) != 0)
 		return -1;
-	if (uninstall_fn == NULL) {
-		uninstall_fn = PyObject_GetAttrString(module, "uninstall");
-		if (uninstall_fn == NULL)
+	if (at_exit_fn == NULL) {
+		at_exit_fn = PyObject_GetAttrString(module, "_uninstall_at_exit");
+		if (at_exit_fn == NULL)
 			return -1;
 	}
 	return 0;

@@ -3,6 +3,7 @@
  * Async-signal-safe: only system calls, no malloc, no stdio, no Python. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,20 @@ static int put_u64(char *buf, size_t cap, size_t *len, unsigned long long v)
 	return put(buf, cap, len, tmp + i);
 }
 
+/* How many bytes of the final name's last component the temporary name
+ * keeps: all of them when they fit in NAME_MAX with the suffix, else fewer,
+ * never splitting a UTF-8 sequence. */
+static size_t tmp_stem_len(const char *base, size_t blen, size_t suffix_len)
+{
+	size_t room = NAME_MAX > suffix_len ? NAME_MAX - suffix_len : 0;
+	if (blen <= room)
+		return blen;
+	size_t n = room;
+	while (n > 0 && ((unsigned char)base[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
 int pym_sink_open(struct pym_sink *s, const char *path)
 {
 	size_t len = 0, plen = strlen(path);
@@ -45,22 +60,32 @@ int pym_sink_open(struct pym_sink *s, const char *path)
 		return -1;
 	}
 	memcpy(s->path, path, plen + 1);
-	/* "<path>.<pid>.<n>.tmp": same directory, never ending in ".dump". */
+	/* "<dir>/<name>.<pid>.<n>.tmp": same directory, never ending in ".dump".
+	 * <name> is the final name, cut short where the whole would exceed
+	 * NAME_MAX: any name valid for the dump gives a valid temporary name. */
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	unsigned long long salt = (unsigned long long)ts.tv_nsec;
 	for (int attempt = 0; attempt < 100; attempt++) {
-		len = 0;
-		if (put(s->tmp, sizeof s->tmp, &len, path) ||
-		    put(s->tmp, sizeof s->tmp, &len, ".") ||
-		    put_u64(s->tmp, sizeof s->tmp, &len, (unsigned long long)getpid()) ||
-		    put(s->tmp, sizeof s->tmp, &len, ".") ||
-		    put_u64(s->tmp, sizeof s->tmp, &len, salt + (unsigned long long)attempt) ||
-		    put(s->tmp, sizeof s->tmp, &len, ".tmp")) {
+		char suffix[64];
+		size_t slen = 0;
+		put(suffix, sizeof suffix, &slen, ".");
+		put_u64(suffix, sizeof suffix, &slen, (unsigned long long)getpid());
+		put(suffix, sizeof suffix, &slen, ".");
+		put_u64(suffix, sizeof suffix, &slen, salt + (unsigned long long)attempt);
+		put(suffix, sizeof suffix, &slen, ".tmp");
+		size_t keep = tmp_stem_len(path + dlen, plen - dlen, slen);
+		len = dlen + keep;
+		if (len + slen + 1 > sizeof s->tmp) {
 			errno = ENAMETOOLONG;
 			s->tmp[0] = 0;
 			return -1;
 		}
+		memcpy(s->tmp, path, len);
+		s->tmp[len] = 0;
+		put(s->tmp, sizeof s->tmp, &len, suffix);
 		s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (s->fd >= 0)
 			return 0;

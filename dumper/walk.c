@@ -256,6 +256,7 @@ static void amap_free(struct amap *m)
 #define TI_SIZEOF_C 1u /* sizeof_fn is the type's C __sizeof__ */
 #define TI_APPROX   2u /* __sizeof__ is not C: layout size only */
 #define TI_LRU      4u /* functools._lru_cache_wrapper: see lru_dedupe() */
+#define TI_FOREIGN  8u /* __sizeof__ is another class's C function: not called */
 
 /* What an object's type says about how to walk it, decided once per type. */
 enum tkind {
@@ -348,6 +349,7 @@ struct walk {
 	                       strings) or point at immortals: all weak */
 	uint64_t gc_objects, refs_total;
 	uint64_t skip_sizeof_py, skip_sizeof_err, skip_str, skip_float;
+	uint64_t skip_sizeof_foreign;
 	int failed;
 };
 
@@ -746,6 +748,34 @@ static PyObject *call_sizeof(const struct tinfo *ti, PyObject *o)
 	}
 }
 
+/* Decides how objects of tp are sized: by the C __sizeof__ found through
+ * its MRO (TI_SIZEOF_C), or by layout only (TI_APPROX, and TI_FOREIGN when
+ * that C function belongs to a class tp does not derive from). A method
+ * descriptor's C function assumes its own class's layout: a class that
+ * borrows one (`__sizeof__ = dict.__sizeof__`) would have it read a dict
+ * out of an object that is not one. CPython refuses that call (the
+ * descriptor checks PyObject_TypeCheck(self, d_type)); so do we, once per
+ * type, since every object sized through ti has exactly the type tp. */
+static void sizeof_choose(struct tinfo *ti, PyTypeObject *tp)
+{
+	PyObject *d = name_sizeof ? _PyType_Lookup(tp, name_sizeof) : NULL;
+	if (d && Py_TYPE(d) == &PyMethodDescr_Type) {
+		PyMethodDef *md = ((PyMethodDescrObject *)d)->d_method;
+		if (!PyType_IsSubtype(tp, PyDescr_TYPE(d))) {
+			ti->flags |= TI_APPROX | TI_FOREIGN;
+			return;
+		}
+		if (sizeof_callable(md->ml_flags)) {
+			ti->sizeof_fn = md->ml_meth;
+			ti->sizeof_flags = md->ml_flags;
+			ti->sizeof_cls = PyDescr_TYPE(d);
+			ti->flags |= TI_SIZEOF_C;
+			return;
+		}
+	}
+	ti->flags |= TI_APPROX;
+}
+
 static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 {
 	uint32_t idx;
@@ -770,18 +800,7 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 			fail(wk);
 			return NULL;
 		}
-		PyObject *d = name_sizeof ? _PyType_Lookup(tp, name_sizeof) : NULL;
-		if (d && Py_TYPE(d) == &PyMethodDescr_Type) {
-			PyMethodDef *md = ((PyMethodDescrObject *)d)->d_method;
-			if (sizeof_callable(md->ml_flags)) {
-				ti->sizeof_fn = md->ml_meth;
-				ti->sizeof_flags = md->ml_flags;
-				ti->sizeof_cls = PyDescr_TYPE(d);
-				ti->flags |= TI_SIZEOF_C;
-			}
-		}
-		if (!(ti->flags & TI_SIZEOF_C))
-			ti->flags |= TI_APPROX;
+		sizeof_choose(ti, tp);
 		if (strcmp(tp->tp_name, "functools._lru_cache_wrapper") == 0)
 			ti->flags |= TI_LRU;
 		if (tp == &PyDict_Type)
@@ -1478,6 +1497,8 @@ static int emit(struct walk *wk, PyObject *o)
 			PyErr_Clear();
 		if (!sized)
 			wk->skip_sizeof_err++;
+	} else if (ti->flags & TI_FOREIGN) {
+		wk->skip_sizeof_foreign++;
 	} else {
 		wk->skip_sizeof_py++;
 	}
@@ -1931,6 +1952,7 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	    meta_u64(wk, "refs", wk->refs_total) < 0 ||
 	    meta_u64(wk, "skipped.sizeof_python", wk->skip_sizeof_py) < 0 ||
 	    meta_u64(wk, "skipped.sizeof_error", wk->skip_sizeof_err) < 0 ||
+	    meta_u64(wk, "skipped.sizeof_foreign", wk->skip_sizeof_foreign) < 0 ||
 	    meta_u64(wk, "skipped.str_not_ready", wk->skip_str) < 0 ||
 	    meta_u64(wk, "skipped.float_value", wk->skip_float) < 0 ||
 	    meta(wk, "duration", d, n) < 0)

@@ -1,14 +1,21 @@
 """pymple: heap dumps of a running CPython process, analyzed offline.
 
 dump(path=None, *, values=True, quiet=False) writes every live object to a file for
-pymple-analyze; install()/uninstall() arm a dump on a signal. This package
-only re-exports the C core (pymple._pymple); it holds no logic of its own.
+pymple-analyze; install()/uninstall() arm a dump on a signal. This package re-exports
+the C core (pymple._pymple); its pure-Python modules (sigpolicy, advert, dumpcmd: the
+`python3 -m pymple dump` command) never import it, so that command also runs under a
+Python the core was not built for. There, `import pymple` works and using dump() or
+install() raises the ImportError.
 """
-from pymple._pymple import __version__, dump  # noqa: F401
-
 try:
-    from pymple._pymple import install, uninstall  # noqa: F401
-except ImportError:  # the signal support is not built in
-    pass
+    from pymple._pymple import __version__, dump, install, uninstall  # noqa: F401
+except ImportError as _e:
+    _core_error = _e
+
+    def __getattr__(name):
+        if name in ("dump", "install", "uninstall", "__version__"):
+            raise ImportError("pymple's C core cannot be loaded by this Python: %s"
+                              % _core_error)
+        raise AttributeError("module 'pymple' has no attribute %r" % name)
 
 __all__ = ["dump", "install", "uninstall", "__version__"]

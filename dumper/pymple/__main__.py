@@ -1,7 +1,9 @@
 """__main__.py — `python3 -m pymple run ...`: run a program with dump-on-signal installed,
-the way `python3 -m cProfile script.py` runs one under the profiler. Also holds
-install_from_environ(), used by the PYMPLE_SIGNAL start-up hook. Must not change what the
-program sees beyond that: sys.argv, sys.path[0] and __main__ are as if it had been run directly.
+the way `python3 -m cProfile script.py` runs one under the profiler; `python3 -m pymple
+dump PID` (dumpcmd.py) asks such a process for a dump. Also holds install_from_environ(),
+used by the PYMPLE_SIGNAL start-up hook. `run` must not change what the program sees beyond
+that: sys.argv, sys.path[0] and __main__ are as if it had been run directly. Imports the C
+core only for `run` and the hook: `dump` works under any Python.
 """
 import os
 import signal
@@ -10,13 +12,15 @@ import sys
 USAGE = """\
 usage: python3 -m pymple run [options] script.py [args...]
        python3 -m pymple run [options] -m module [args...]
+       python3 -m pymple dump [--signal SIG] [--timeout S] PID   (see dump -h)
 
 Runs the program as __main__ with pymple.install() in effect: each time the
 process receives the signal, a heap dump pymple-<pid>-<UTC time>-<seq>.dump is
 written (see the pymple README; analyze it with pymple-analyze).
 
 options:
-  --signal SIG   signal name or number (default USR2; also SIGUSR2, 12)
+  --signal SIG   USR1, USR2 (default), RTMIN..RTMAX (RTMIN+n); also SIGUSR2,
+                 12; any other signal is refused, with the reason
   --dir D        directory for the dumps (default $PYMPLE_DIR, else the
                  current directory)
   --no-fork      dump in-process with the GIL held instead of from a forked
@@ -27,7 +31,11 @@ options:
 
 For a program you cannot change, set PYMPLE_SIGNAL=USR2 (and optionally
 PYMPLE_DIR, PYMPLE_FORK=0, PYMPLE_VALUES=0, PYMPLE_QUIET=1) in its environment;
-this needs the start-up hook that `make install` puts in site-packages."""
+this needs the start-up hook that `make install` puts in site-packages.
+
+Then `python3 -m pymple dump PID` writes a dump and prints its path: it checks
+first that the process enabled dumps and catches the signal, so it never
+kills a process that did not (a bare `kill -USR2 PID` would)."""
 
 
 class UsageError(Exception):
@@ -35,19 +43,13 @@ class UsageError(Exception):
 
 
 def signum_from_name(text):
-    """'USR2', 'SIGUSR2', 'usr2' or '12' -> signal number; UsageError if unknown."""
-    t = text.strip()
-    if t.isdigit():
-        n = int(t)
-        if 0 < n < signal.NSIG:
-            return n
-        raise UsageError("bad signal number: %s" % text)
-    name = t.upper()
-    if not name.startswith("SIG"):
-        name = "SIG" + name
-    if name.startswith("SIG_") or not hasattr(signal, name):
-        raise UsageError("unknown signal: %s" % text)
-    return int(getattr(signal, name))
+    """'USR2', 'SIGUSR2', 'usr2', 'RTMIN+1' or '12' -> signal number, by the one signal
+    policy (sigpolicy.py); UsageError naming why a signal is refused."""
+    from pymple.sigpolicy import resolve
+    try:
+        return resolve(text)
+    except ValueError as e:
+        raise UsageError("--signal: %s" % e)
 
 
 def _flag(env, name, default):
@@ -60,13 +62,14 @@ def _flag(env, name, default):
 def install_from_environ(env=None):
     """Calls install() as PYMPLE_SIGNAL / PYMPLE_DIR / PYMPLE_FORK / PYMPLE_VALUES /
     PYMPLE_QUIET say; does nothing when PYMPLE_SIGNAL is unset or empty.
-    Raises UsageError or OSError (bad signal name, missing directory)."""
+    Raises ValueError (a signal refused by sigpolicy.py, with the reason) or OSError
+    (missing directory)."""
     env = os.environ if env is None else env
     name = env.get("PYMPLE_SIGNAL", "")
     if not name:
         return False
     from pymple import _pymple
-    _pymple.install(signum_from_name(name), env.get("PYMPLE_DIR") or None,
+    _pymple.install(name, env.get("PYMPLE_DIR") or None,
                     fork=_flag(env, "PYMPLE_FORK", True),
                     values=_flag(env, "PYMPLE_VALUES", True),
                     quiet=_flag(env, "PYMPLE_QUIET", False))
@@ -152,6 +155,9 @@ def main(argv=None):
         if not argv or argv[0] in ("-h", "--help", "help"):
             print(USAGE)
             return 0 if argv else 2
+        if argv[0] == "dump":
+            from pymple.dumpcmd import main as dump_main
+            return dump_main(argv[1:])
         if argv[0] != "run":
             raise UsageError("unknown command: %s" % argv[0])
         run(argv[1:])

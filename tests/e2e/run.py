@@ -30,8 +30,17 @@ class Ctx:
     def env(self, **extra):
         env = dict(os.environ)
         env["PYTHONPATH"] = self.pythonpath
+        # Where install() advertises a process for `python3 -m pymple dump`: this
+        # test's own, not the shared /tmp/pymple-<uid>.
+        env["XDG_RUNTIME_DIR"] = self.runtime_dir()
         env.update(extra)
         return env
+
+    def runtime_dir(self):
+        """A private directory next to tmp (tests list tmp itself), removed with it."""
+        d = self.tmp.rstrip("/") + ".xdg"
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        return d
 
 
 def main():
@@ -67,6 +76,7 @@ def main():
                 passed += 1
                 print("ok   %s (%.1fs)" % (full, time.monotonic() - t0))
                 shutil.rmtree(tmp, ignore_errors=True)
+                shutil.rmtree(tmp + ".xdg", ignore_errors=True)
             sys.stdout.flush()
     print("e2e: %d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed or not passed else 0)

@@ -151,3 +151,28 @@ emit({"a": a, "b": b, "grew": os.path.getsize("x.dump") > s1, "files": sorted(os
     check_eq("returned paths", (t["a"], t["b"]), ("x.dump", "x.dump"))
     check_eq("the second dump replaced the first", t["grew"], True)
     check_eq("files", t["files"], ["x.dump"])
+
+
+def test_longest_valid_names(ctx):
+    """Any name the file system accepts for the dump works (issue 12): the temporary
+    name, longer than the final one, used to exceed NAME_MAX for names of 230 bytes
+    and more. Here 250 and 255 bytes (NAME_MAX), and 245 bytes of two-byte UTF-8."""
+    t = run_traced(ctx, r'''
+names = ["a" * 245 + ".dump", "b" * 250 + ".dump", "\u00e9" * 120 + ".dump"]
+paths = [pymple.dump(n, quiet=True) for n in names]
+again = pymple.dump(names[0], quiet=True)      # replaces the first, atomically
+emit({"ok": paths == names and again == names[0],
+      "lens": [len(os.fsencode(n)) for n in names],
+      "files": sorted(os.listdir(".")), "names": sorted(names)})
+''')
+    check_eq("byte lengths", t["lens"], [250, 255, 245])
+    check_eq("returned paths", t["ok"], True)
+    check_eq("files (no temporary left)", t["files"], t["names"])
+    for i, n in enumerate(t["names"]):  # complete dumps (a short database name: the
+        db = os.path.join(ctx.tmp, "%d.db" % i)  # analyzer's own would be too long)
+        r = subprocess.run([ctx.analyzer, "load", os.path.join(ctx.tmp, n), "-o", db],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        r = subprocess.run([ctx.analyzer, "sql", db, "SELECT count(*) FROM objects",
+                            "--format", "csv"], capture_output=True, text=True)
+        assert r.returncode == 0 and int(r.stdout.split()[-1]) > 1000, (r.stdout, r.stderr)
