@@ -578,39 +578,3 @@ def _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log):
         return rest
     raise AttachError("process %d: %s" % (t.pid, rest))
 
-
-def main(argv):
-    """Temporary command line until `dump` exists: [--dir D] [--timeout S] [--no-fork] PID."""
-    opts = {"dir": None, "timeout": 30.0, "fork": True, "pid": None}
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a in ("--dir", "--timeout"):
-            if i + 1 >= len(argv):
-                raise AttachError("%s needs a value" % a)
-            opts[a[2:]] = argv[i + 1]
-            i += 1
-        elif a == "--no-fork":
-            opts["fork"] = False
-        elif a == "--attach":
-            pass
-        elif a.isdigit():
-            opts["pid"] = int(a)
-        else:
-            raise AttachError("unknown argument: %s" % a)
-        i += 1
-    if opts["pid"] is None:
-        raise AttachError("no PID given")
-    path = attach_dump(opts["pid"], opts["dir"], float(opts["timeout"]), opts["fork"],
-                       log=(lambda s: sys.stderr.write(s + "\n")) if os.environ.get(
-                           "PYMPLE_ATTACH_DEBUG") else None)
-    print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except AttachError as e:
-        sys.stderr.write("python3 -m pymple dump: %s\n" % e)
-        sys.exit(1)

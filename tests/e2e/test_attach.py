@@ -163,12 +163,10 @@ class Target:
 
 
 def attach(ctx, pid, *opts, python=None, prefix=(), timeout=60):
-    """Runs the command line as a script under python (no pymple package import)."""
-    script = os.path.join(ctx.pythonpath, "pymple", "attach.py")
-    argv = list(prefix) + [python or ctx.python, script, "--attach"] + list(opts) + [
-        "--timeout", str(timeout), str(pid)]
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
+    """Runs `python3 -m pymple dump --attach` (options in varying places)."""
+    argv = list(prefix) + [python or ctx.python, "-m", "pymple", "dump"] + list(opts) + [
+        str(pid), "--timeout", str(timeout), "--attach"]
+    env = ctx.env()
     return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, env=env, timeout=TIMEOUT + timeout)
 
@@ -340,12 +338,9 @@ def test_attach_target_exits_mid_attach(ctx):
     """gdb is attached and waiting (no thread runs Python); the target dies: one line."""
     proc = _idle(ctx, 3600)
     try:
-        script = os.path.join(ctx.pythonpath, "pymple", "attach.py")
-        env = dict(os.environ)
-        env.pop("PYTHONPATH", None)
-        a = subprocess.Popen([ctx.python, script, "--attach", "--dir", ctx.tmp, "--timeout",
-                              "100", str(proc.pid)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, universal_newlines=True, env=env)
+        a = subprocess.Popen([ctx.python, "-m", "pymple", "dump", "--attach", "--dir", ctx.tmp,
+                              "--timeout", "100", str(proc.pid)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True, env=ctx.env())
 
         def traced():
             with open("/proc/%d/status" % proc.pid) as f:
