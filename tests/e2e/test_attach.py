@@ -410,8 +410,41 @@ def test_attach_directory_not_writable_by_target(ctx):
         assert proc.stdout.readline().decode().startswith("READY")
         p = attach(ctx, proc.pid, "--dir", d)
         assert p.returncode == 1
-        assert p.stderr == ("python3 -m pymple dump: %s: process %d's user (uid 65534) cannot "
-                            "write there: choose another --dir\n" % (d, proc.pid)), p.stderr
+        minor = os.path.basename(os.readlink("/proc/%d/exe" % proc.pid))  # python3.Y
+        pkg = os.path.join(ctx.pythonpath, "pymple")
+        if not any(n.startswith("_pymple.cpython-%s-" % minor[6:].replace(".", ""))
+                   for n in os.listdir(pkg)):
+            # This build cannot load into Debian's python3: that refusal comes first.
+            assert "no pymple extension built for Python %s" % minor[6:] in p.stderr, p.stderr
+        else:
+            assert p.stderr == ("python3 -m pymple dump: %s: process %d's user (uid 65534) "
+                                "cannot write there: choose another --dir\n" % (d, proc.pid)), (
+                p.stderr)
+        with open("/proc/%d/status" % proc.pid) as f:
+            assert "TracerPid:\t0\n" in f.read()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_attach_no_build_for_the_version(ctx):
+    """A package without an extension for the target's version refuses, naming the
+    make command, and never traces the target."""
+    pkg = os.path.join(ctx.tmp, "pkg", "pymple")
+    os.makedirs(pkg)
+    for n in os.listdir(os.path.join(ctx.pythonpath, "pymple")):
+        if n.endswith(".py"):
+            shutil.copy(os.path.join(ctx.pythonpath, "pymple", n), pkg)
+    proc = _idle(ctx, 60)
+    try:
+        env = dict(os.environ, PYTHONPATH=os.path.dirname(pkg))
+        p = subprocess.run([ctx.python, "-m", "pymple", "dump", "--attach", str(proc.pid)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, env=env, cwd=ctx.tmp, timeout=TIMEOUT)
+        v = "%d.%d" % sys.version_info[:2] if ctx.python == sys.executable else None
+        assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+        assert "no pymple extension built for Python %s next to %s: build one with `make " \
+               "PYTHON=python%s`" % (v, pkg, v) in p.stderr or v is None, p.stderr
         with open("/proc/%d/status" % proc.pid) as f:
             assert "TracerPid:\t0\n" in f.read()
     finally:
