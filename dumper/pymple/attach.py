@@ -38,6 +38,7 @@ SAFE_POINTS = ("PyMem_Malloc", "PyMem_Calloc", "PyMem_Realloc", "PyMem_Free",
                "PyEval_RestoreThread")
 
 CAP_SYS_PTRACE = 19
+IDLE_WAIT = 1.0  # seconds at the safe points before the idle route is tried
 MIN_MINOR, MAX_MINOR = 8, 13
 
 
@@ -252,10 +253,15 @@ def _readable_by_target(t, path):
 # ---------------------------------------------------------------- gdb script
 
 GDB_SCRIPT = r'''
+import os
 import sys
+import time
+
 import gdb
 
 PID = %(pid)d
+DEADLINE = %(deadline)r
+IDLE_ROUTE = %(idle_route)r
 BLOB = %(blob)r
 SYM_AT = %(sym_at)d
 ARGS_AT = %(args_at)d
@@ -281,6 +287,86 @@ def alive():
 
 def val(expr):
     return int(gdb.parse_and_eval(expr))
+
+
+# The idle route: a thread blocked in one of these C library calls, made directly by
+# CPython code (libpython, the python binary or an extension module), holds no lock
+# of the C library; names are normalised by plain() (debug and export spellings).
+BLOCKING_CALLS = frozenset("""
+    clock_nanosleep nanosleep usleep select pselect pselect6 poll ppoll epoll_wait
+    epoll_pwait epoll_pwait2 read readv pread recv recvfrom recvmsg accept accept4
+    connect wait4 waitpid waitid pause sigsuspend sigtimedwait sigwaitinfo sigwait
+    sem_wait sem_timedwait sem_clockwait sem_wait_slow pthread_cond_wait
+    pthread_cond_timedwait pthread_cond_clockwait pthread_join pthread_timedjoin_np
+    pthread_clockjoin_np pthread_mutex_lock pthread_mutex_timedlock
+    pthread_mutex_clocklock""".split())
+# ... and the kernel says it sleeps in a waiting system call (x86_64 numbers).
+WAIT_SYSCALLS = frozenset([0, 7, 19, 17, 23, 34, 35, 42, 43, 45, 47, 61, 128, 130, 202,
+                           230, 232, 247, 270, 271, 281, 288, 441])
+
+
+def plain(name):
+    n = (name or "").split("@")[0]
+    for p in ("__GI_", "__libc_", "__new_"):
+        if n.startswith(p):
+            n = n[len(p):]
+    n = n.lstrip("_")
+    return n[:-2] if n.endswith("64") else n
+
+
+def in_libc(pc):
+    b = os.path.basename(gdb.solib_name(pc) or "")
+    return b.startswith(("libc.so", "libc-", "libpthread"))
+
+
+def in_python(pc):
+    s = gdb.solib_name(pc)
+    if s is None:
+        return True  # the program itself: a python binary (checked before attaching)
+    b = os.path.basename(s)
+    return b.startswith("libpython") or ".cpython-" in b
+
+
+def idle_safe(th):
+    """A reason string when th is parked in a blocking call made by CPython code, with
+    nothing of the C library's below it except the thread's start; else None."""
+    try:
+        with open("/proc/%%d/task/%%d/syscall" %% (PID, th.ptid[1])) as f:
+            nr = f.read().split()[0]
+    except (OSError, IndexError):
+        return None
+    if not nr.isdigit() or int(nr) not in WAIT_SYSCALLS:
+        return None
+    th.switch()
+    frames = []
+    f = gdb.newest_frame()
+    while f is not None:
+        frames.append(f)
+        if len(frames) > 5000:
+            return None
+        try:
+            f = f.older()
+        except gdb.error:
+            return None
+    libc = [in_libc(fr.pc()) for fr in frames]
+    if not libc[0] or False not in libc:
+        return None
+    k = libc.index(False)
+    if k > 8 or not in_python(frames[k].pc()) or any(libc[k:len(frames) - 3]):
+        return None
+    call = plain(frames[k - 1].name())
+    if call not in BLOCKING_CALLS:
+        return None
+    return "%%s (system call %%s)" %% (call, nr)
+
+
+def pick_idle_thread():
+    for th in sorted(gdb.selected_inferior().threads(), key=lambda t: t.num):
+        why = idle_safe(th)
+        if why:
+            th.switch()
+            return th, why
+    return None, None
 
 
 def inject():
@@ -349,22 +435,40 @@ def main():
         say("NOSYMBOLS")
         ex("detach")
         return
-    say("WAITING")
-    try:
-        ex("continue")
-    except gdb.error as e:
+    pokes = 0
+    while True:
+        say("WAITING")
+        del stops[:]
+        try:
+            ex("continue")
+        except gdb.error as e:
+            if not alive():
+                say("EXITED")
+                return
+            say("FAIL", "continue: %%s" %% e)
         if not alive():
             say("EXITED")
             return
-        say("FAIL", "continue: %%s" %% e)
-    if not alive():
-        say("EXITED")
-        return
-    ev = stops[-1] if stops else None
-    if isinstance(ev, gdb.BreakpointEvent):
+        ev = stops[-1] if stops else None
+        if isinstance(ev, gdb.BreakpointEvent):
+            where = "safe point"
+            break
+        if getattr(ev, "stop_signal", None) != "SIGCONT":
+            break
+        pokes += 1
+        # The first SIGCONT before the deadline: no thread runs Python now; is one
+        # parked where it holds no C library lock?
+        if pokes == 1 and IDLE_ROUTE and time.monotonic() < DEADLINE - 0.2:
+            th, where = pick_idle_thread()
+            if th is not None:
+                ev = "idle"
+                break
+            continue
+        break
+    if isinstance(ev, gdb.BreakpointEvent) or ev == "idle":
         ex("handle SIGCONT nostop noprint nopass")
         ex("delete")
-        say("HIT", gdb.selected_thread().ptid[1])
+        say("HIT", gdb.selected_thread().ptid[1], where)
         try:
             inject()
         except gdb.error as e:
@@ -454,16 +558,19 @@ def attach_dump(pid, directory=None, timeout=30.0, fork=True, log=None):
     args_at = len(blob)
     blob += args.encode() + b"\0"
 
+    # The idle route reads system call numbers, which are per architecture.
+    idle_route = os.uname().machine == "x86_64"
     tmp = tempfile.mkdtemp(prefix="pymple-attach-")
     script = os.path.join(tmp, "attach.py")
     with open(script, "w") as f:
-        f.write(GDB_SCRIPT % {"pid": pid, "blob": blob, "sym_at": sym_at, "args_at": args_at,
+        f.write(GDB_SCRIPT % {"pid": pid, "deadline": deadline, "idle_route": idle_route,
+                              "blob": blob, "sym_at": sym_at, "args_at": args_at,
                               "names": SAFE_POINTS})
     env = dict(os.environ, LC_ALL="C")
     env.pop("PYTHONPATH", None)
     env.pop("PYTHONHOME", None)
     try:
-        return _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log)
+        return _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log, idle_route)
     finally:
         _unlink(script)
         os.rmdir(tmp)
@@ -471,7 +578,7 @@ def attach_dump(pid, directory=None, timeout=30.0, fork=True, log=None):
             _unlink(t.local(copy))
 
 
-def _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log):
+def _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log, idle_route):
     cmd = [gdb_exe, "-nx", "-q", "-batch", "-iex", "set auto-load off",
            "-iex", "set debuginfod enabled off", "-x", script]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -481,6 +588,9 @@ def _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log):
     buf = {proc.stdout.fileno(): b"", proc.stderr.fileno(): b""}
     open_fds = set(buf)
     poked = 0.0
+    waiting = 0
+    waiting_since = None
+    idle_poked = not idle_route
     while open_fds:
         r, _, _ = select.select(list(open_fds), [], [], 0.2)
         for fd in r:
@@ -495,15 +605,26 @@ def _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log):
                 if fd == proc.stdout.fileno() and line.startswith("PYMPLE: "):
                     word, _, rest = line[8:].partition(" ")
                     events[word] = rest
+                    if word == "WAITING":
+                        waiting += 1
+                        waiting_since = waiting_since or time.monotonic()
                     if log:
                         log("gdb: %s %s" % (word, rest))
                 elif fd == proc.stderr.fileno() and line.strip():
                     errtext.append(line.strip())
         now = time.monotonic()
-        # Time is up and no thread has reached a safe point: SIGCONT makes gdb stop
-        # (and swallow it); repeated in case it raced with gdb's own stop.
-        if (now > deadline and "WAITING" in events and "HIT" not in events
-                and "TIMEOUT" not in events and now - poked > 0.5):
+        # SIGCONT makes gdb stop (and swallow it). The first, IDLE_WAIT after gdb
+        # started waiting, has it look for a parked thread (the idle route); at the
+        # deadline it means time is up, repeated in case it raced with another stop.
+        busy = "HIT" in events or "TIMEOUT" in events
+        if (not idle_poked and waiting == 1 and not busy
+                and now > waiting_since + IDLE_WAIT and now < deadline - 0.5):
+            idle_poked = True
+            try:
+                os.kill(t.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        if (now > deadline and waiting and not busy and now - poked > 0.5):
             poked = now
             try:
                 os.kill(t.pid, signal.SIGCONT)
@@ -524,9 +645,10 @@ def _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log):
         raise AttachError("process %d: gdb finds none of CPython's functions in it (%s); "
                           "nothing was changed" % (t.pid, ", ".join(SAFE_POINTS[:2])))
     if "TIMEOUT" in events:
-        raise AttachError("timeout: no thread of process %d ran Python code within %g s "
-                          "(every thread blocked, or a C call holding the GIL); nothing was "
-                          "changed" % (t.pid, timeout))
+        raise AttachError("timeout: no thread of process %d ran Python code or waited in "
+                          "a plain blocking call within %g s (a C call holding the GIL, or "
+                          "threads blocked inside C libraries); nothing was changed" %
+                          (t.pid, timeout))
     if "FAIL" in events:
         raise AttachError("process %d: %s; gdb detached" % (t.pid, events["FAIL"]))
     if "STARTED" not in events:

@@ -267,44 +267,82 @@ def test_attach_gil_held_in_c_times_out(ctx):
 
 
 IDLE = r'''
-import os, signal, sys, time
+import ctypes, gc, os, signal, sys, time
+class Marker:
+    pass
+markers = [Marker() for i in range(111)]
 seen = []
-signal.signal(signal.SIGCONT, lambda *a: seen.append(1))
-handlers = {n: repr(signal.getsignal(n)) for n in range(1, 32) if n not in (9, 19)}
-print("READY %d" % os.getpid(), flush=True)
-time.sleep(float(sys.argv[1]))
-same = handlers == {n: repr(signal.getsignal(n)) for n in range(1, 32) if n not in (9, 19)}
-print("RESULT %d %d %d" % (len(seen), same, len(os.listdir("/proc/self/task"))), flush=True)
+signal.signal(signal.SIGCONT, lambda *a: seen.append("CONT"))
+signal.signal(signal.SIGUSR1, lambda *a: seen.append("USR1"))
+def handlers():
+    return {n: repr(signal.getsignal(n)) for n in range(1, 32) if n not in (9, 19)}
+before = handlers()
+truth = sum(1 for o in gc.get_objects() if type(o) is Marker)
+print("READY %d %d" % (os.getpid(), truth), flush=True)
+if sys.argv[1] == "sleep":
+    time.sleep(float(sys.argv[2]))   # the only thread, asleep
+else:
+    ctypes.CDLL(None).pause()        # the only thread, in a C library call (libffi)
+print("RESULT %s %d %d" % (",".join(seen) or "-", handlers() == before,
+                           len(os.listdir("/proc/self/task"))), flush=True)
 '''
 
 
-def _idle(ctx, secs, prefix=()):
+def _idle(ctx, secs, how="sleep", prefix=()):
     path = os.path.join(ctx.tmp, "idle.py")
     with open(path, "w") as f:
         f.write(IDLE)
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    proc = subprocess.Popen(list(prefix) + [ctx.python, path, str(secs)],
+    proc = subprocess.Popen(list(prefix) + [ctx.python, path, how, str(secs)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     line = proc.stdout.readline().decode()
     assert line.startswith("READY"), line
+    proc.truth = int(line.split()[2])
     return proc
 
 
-def test_attach_idle_process_times_out(ctx):
-    """Only a main thread, asleep: no thread reaches a safe point. One line, and the
-    target never sees the SIGCONT that ends gdb's wait."""
+def test_attach_idle_process(ctx):
+    """Only a main thread, asleep in time.sleep: no thread reaches a safe point, so the
+    idle route injects on the sleeping thread. The target never sees the SIGCONT that
+    ended gdb's wait, and sleeps on."""
     out = os.path.join(ctx.tmp, "out")
     os.mkdir(out)
-    proc = _idle(ctx, 8)
+    proc = _idle(ctx, 5)
     try:
-        p = attach(ctx, proc.pid, "--dir", out, timeout=3)
-        assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
-        assert "timeout: no thread of process %d ran Python code" % proc.pid in p.stderr, p.stderr
-        assert "nothing was changed" in p.stderr
+        p = attach(ctx, proc.pid, "--dir", out)
+        assert p.returncode == 0, p.stderr
+        rows = sql(ctx, p.stdout.strip(),
+                   "SELECT count(*) AS n FROM objects WHERE type = '__main__.Marker'")
+        assert rows[0]["n"] == proc.truth == 111, (rows, proc.truth)
         line = proc.stdout.readline().decode().split()
         assert proc.wait(timeout=TIMEOUT) == 0
-        assert line == ["RESULT", "0", "1", "1"], line
+        assert line == ["RESULT", "-", "1", "1"], line
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_attach_no_safe_thread_times_out(ctx):
+    """The only thread waits inside a C library call made through libffi (not by
+    CPython itself): no safe point, no parked thread to trust. One timeout line, and
+    the target is untouched: it never saw a SIGCONT, and wakes on its own signal."""
+    out = os.path.join(ctx.tmp, "out")
+    os.mkdir(out)
+    proc = _idle(ctx, 0, how="pause")
+    try:
+        p = attach(ctx, proc.pid, "--dir", out, timeout=4)
+        assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+        assert p.stderr.startswith("python3 -m pymple dump: timeout: no thread of process "
+                                   "%d ran Python code" % proc.pid), p.stderr
+        assert "nothing was changed" in p.stderr
+        with open("/proc/%d/status" % proc.pid) as f:
+            assert "TracerPid:\t0\n" in f.read()
+        os.kill(proc.pid, signal.SIGUSR1)
+        line = proc.stdout.readline().decode().split()
+        assert proc.wait(timeout=TIMEOUT) == 0
+        assert line == ["RESULT", "USR1", "1", "1"], line
         assert os.listdir(out) == []
     finally:
         if proc.poll() is None:
@@ -336,7 +374,7 @@ def test_attach_no_such_process(ctx):
 
 def test_attach_target_exits_mid_attach(ctx):
     """gdb is attached and waiting (no thread runs Python); the target dies: one line."""
-    proc = _idle(ctx, 3600)
+    proc = _idle(ctx, 0, how="pause")
     try:
         a = subprocess.Popen([ctx.python, "-m", "pymple", "dump", "--attach", "--dir", ctx.tmp,
                               "--timeout", "100", str(proc.pid)], stdout=subprocess.PIPE,
