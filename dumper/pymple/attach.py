@@ -567,8 +567,8 @@ def attach_dump(pid, directory=None, timeout=30.0, fork=True, log=None):
                               "blob": blob, "sym_at": sym_at, "args_at": args_at,
                               "names": SAFE_POINTS})
     env = dict(os.environ, LC_ALL="C")
-    env.pop("PYTHONPATH", None)
-    env.pop("PYTHONHOME", None)
+    for k in ("PYTHONPATH", "PYTHONHOME", "LD_PRELOAD"):  # ours, not gdb's
+        env.pop(k, None)
     try:
         return _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log, idle_route)
     finally:
@@ -579,7 +579,7 @@ def attach_dump(pid, directory=None, timeout=30.0, fork=True, log=None):
 
 
 def _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log, idle_route):
-    cmd = [gdb_exe, "-nx", "-q", "-batch", "-iex", "set auto-load off",
+    cmd = [gdb_exe, "-nx", "-q", "-batch", "--readnever", "-iex", "set auto-load off",
            "-iex", "set debuginfod enabled off", "-x", script]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, start_new_session=True)
