@@ -12,8 +12,9 @@
  *   attach thread: PyGILState_Ensure(), then
  *        CLOCK_MONOTONIC > deadline  -> nothing at all (the command line has
  *                                       given up; a late dump helps no one)
- *        open(C, O_CREAT|O_EXCL) fails -> nothing (the command line created C
- *                                       first: it cancelled at its deadline)
+ *        open(C, O_CREAT|O_EXCL) fails -> nothing but removing C (the command
+ *                                       line created C first: it was
+ *                                       interrupted, and has left)
  *        otherwise the dump (forked child, or in-process), then one line in
  *        C: "ok <path>\n" or "error <reason>\n", written in one write(2).
  *
@@ -261,6 +262,10 @@ static void *attach_main(void *arg)
 	}
 	int claim_fd = open(req.claim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (claim_fd < 0) {
+		/* The command line cancelled (interrupted) and left the claim for us
+		 * to find; it is gone, so the file is ours to remove. */
+		if (errno == EEXIST)
+			unlink(req.claim);
 		PyGILState_Release(g);
 		goto out;
 	}

@@ -513,6 +513,17 @@ def _claim_result(local_claim):
     return data if data.endswith("\n") else None
 
 
+def _cancel(local_claim):
+    """Takes the claim first: True when this side won (the thread will do nothing)."""
+    try:
+        os.close(os.open(local_claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return True
+    except FileExistsError:
+        return False
+    except OSError:
+        return False
+
+
 def _unlink(path):
     try:
         os.unlink(path)
@@ -569,9 +580,20 @@ def attach_dump(pid, directory=None, timeout=30.0, fork=True, log=None):
     env = dict(os.environ, LC_ALL="C")
     for k in ("PYTHONPATH", "PYTHONHOME", "LD_PRELOAD"):  # ours, not gdb's
         env.pop(k, None)
+    old = {}
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt()
     try:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                old[sig] = signal.signal(sig, interrupt)
+            except (ValueError, OSError):  # not the main thread
+                pass
         return _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log, idle_route)
     finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
         _unlink(script)
         os.rmdir(tmp)
         if copy:
@@ -591,8 +613,19 @@ def _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log, idle_rout
     waiting = 0
     waiting_since = None
     idle_poked = not idle_route
+    interrupted = cancelled = False
     while open_fds:
-        r, _, _ = select.select(list(open_fds), [], [], 0.2)
+        try:
+            r, _, _ = select.select(list(open_fds), [], [], 0.2)
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: never leave gdb attached. Cancel first (a thread
+            # injected meanwhile then finds the claim taken), then end gdb's wait the
+            # usual way, and wait for it to detach.
+            if not interrupted:
+                interrupted = True
+                deadline = min(deadline, time.monotonic())
+                cancelled = _cancel(local_claim)
+            continue
         for fd in r:
             chunk = os.read(fd, 65536)
             if not chunk:
@@ -632,6 +665,19 @@ def _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log, idle_rout
                 pass
     proc.wait()
 
+    if interrupted:
+        if not cancelled:
+            _unlink(local_claim)  # the thread claimed it: its dump runs; we stop waiting
+            raise AttachError("interrupted; the dump of process %d already started will "
+                              "still be written" % t.pid)
+        if "STARTED" in events and "EXITED" not in events:
+            # Left in place: the thread, when it runs, must find the claim taken.
+            raise AttachError("interrupted; gdb detached; the thread started in process %d "
+                              "will end without dumping (%s stays for it)" %
+                              (t.pid, local_claim))
+        _unlink(local_claim)
+        raise AttachError("interrupted; gdb detached from process %d; nothing was changed"
+                          % t.pid)
     if "ATTACHFAIL" in events:
         msg = events["ATTACHFAIL"]
         if "not permitted" in msg:
@@ -664,24 +710,26 @@ def _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log, idle_rout
         raise AttachError("process %d: the dump thread did not start: %s" % (t.pid, why))
 
     # The thread runs; wait for its claim, or cancel at the deadline.
-    while time.monotonic() < deadline:
-        res = _claim_result(local_claim)
-        if res is not None or os.path.exists(local_claim):
-            break
-        if not t.alive():
-            raise AttachError("process %d exited before its dump thread ran" % t.pid)
-        time.sleep(0.05)
-    else:
-        try:
-            fd = os.open(local_claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # the thread claimed it just now: its dump runs
+    try:
+        while time.monotonic() < deadline:
+            res = _claim_result(local_claim)
+            if res is not None or os.path.exists(local_claim):
+                break
+            if not t.alive():
+                raise AttachError("process %d exited before its dump thread ran" % t.pid)
+            time.sleep(0.05)
         else:
-            os.close(fd)
-            _unlink(local_claim)
-            raise AttachError("timeout: process %d's dump thread did not get the GIL within "
-                              "%g s (a C call holding it?); it will end without dumping when "
-                              "it does" % (t.pid, timeout))
+            if _cancel(local_claim):
+                _unlink(local_claim)  # the thread checks the deadline before the claim
+                raise AttachError("timeout: process %d's dump thread did not get the GIL "
+                                  "within %g s (a C call holding it?); it will end without "
+                                  "dumping when it does" % (t.pid, timeout))
+    except KeyboardInterrupt:
+        if _cancel(local_claim):
+            raise AttachError("interrupted; the thread started in process %d will end "
+                              "without dumping (%s stays for it)" % (t.pid, local_claim))
+        raise AttachError("interrupted; the dump of process %d already started will still "
+                          "be written" % t.pid)
     try:
         while True:
             res = _claim_result(local_claim)
@@ -693,6 +741,9 @@ def _run(t, gdb_exe, script, env, deadline, timeout, local_claim, log, idle_rout
                     raise AttachError("process %d exited during its dump" % t.pid)
                 break
             time.sleep(0.05)
+    except KeyboardInterrupt:
+        raise AttachError("interrupted; the dump of process %d already started will still "
+                          "be written" % t.pid)
     finally:
         _unlink(local_claim)
     word, _, rest = res.strip().partition(" ")

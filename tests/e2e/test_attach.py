@@ -488,3 +488,40 @@ def test_attach_no_build_for_the_version(ctx):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_attach_interrupted(ctx):
+    """SIGTERM to the command while gdb waits: gdb still detaches cleanly, one line, the
+    target untouched (no tracer, no SIGCONT seen, no file left in the directory)."""
+    out = os.path.join(ctx.tmp, "out")
+    os.mkdir(out)
+    proc = _idle(ctx, 0, how="pause")
+    try:
+        a = subprocess.Popen([ctx.python, "-m", "pymple", "dump", "--attach", "--dir", out,
+                              str(proc.pid)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, env=ctx.env())
+
+        def tracer():
+            with open("/proc/%d/status" % proc.pid) as f:
+                return [l.split()[1] for l in f if l.startswith("TracerPid:")][0]
+        end = time.monotonic() + TIMEOUT
+        while tracer() == "0":
+            assert a.poll() is None, a.stderr.read()
+            assert time.monotonic() < end, "gdb never attached"
+            time.sleep(0.05)
+        time.sleep(1.5)  # past the idle check: gdb waits at its breakpoints
+        a.send_signal(signal.SIGTERM)
+        _, err = a.communicate(timeout=TIMEOUT)
+        assert a.returncode == 1, err
+        assert err == ("python3 -m pymple dump: interrupted; gdb detached from process %d; "
+                       "nothing was changed\n" % proc.pid), err
+        assert tracer() == "0"
+        assert os.listdir(out) == []
+        os.kill(proc.pid, signal.SIGUSR1)
+        line = proc.stdout.readline().decode().split()
+        assert proc.wait(timeout=TIMEOUT) == 0
+        assert line == ["RESULT", "USR1", "1", "1"], line
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
