@@ -57,12 +57,19 @@
  *
  * Lifetime: uninstall() restores the previous handler, wakes the thread with
  * STOP_BYTE and joins it with the GIL released (a dump in progress finishes,
- * a pending one is still written). install() registers uninstall() with
- * atexit so the thread is gone before the interpreter finalizes. The pipe is
- * never closed in the process that created it: a handler running right now
- * on another thread may still hold its fd number. The handler ignores a
+ * a pending one is still written). install() registers the at-exit variant
+ * of uninstall() with atexit so the thread is gone before the interpreter
+ * finalizes; that one leaves a disarmed handler where the action was SIG_DFL
+ * (see do_uninstall), so a late signal cannot kill an exiting process. The
+ * pipe is never closed in the process that created it: a handler running
+ * right now on another thread may still hold its fd number. If the
+ * application closes it, the handler and uninstall() see that (fstat, see
+ * wake_dev) and write nothing, and the thread ends. The handler ignores a
  * signal unless getpid() is the installing process, so a raw fork() child of
  * the application never wakes the parent's thread through the shared pipe.
+ * install() and the after-fork hook advertise the process for `python3 -m
+ * pymple dump` (advert.py); uninstall() withdraws it. The signal itself is
+ * chosen by sigpolicy.py, the policy the command line shares.
  * After os.fork() (multiprocessing, pre-fork servers) an os.register_at_fork
  * hook gives the child its own pipe and its own dumper thread, so each
  * worker can be dumped by pid. (Not pthread_atfork: that would also run in

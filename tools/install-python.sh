@@ -44,3 +44,19 @@ install -m 644 "$HOOK" "$DEST/pymple_signal_hook.py"
 printf 'import pymple_signal_hook\n' >"$DEST/pymple-signal.pth"
 chmod 644 "$DEST/pymple-signal.pth"
 echo "installed pymple into $DEST"
+# Python runs .pth files only in its site directories (not in PYTHONPATH entries): say so
+# when SITE is not one of them, or the PYMPLE_SIGNAL hook silently does nothing.
+if ! "$PYTHON" - "$SITE" <<'PY'
+import os, site, sys
+target = os.path.realpath(sys.argv[1])
+dirs = list(site.getsitepackages())
+if site.ENABLE_USER_SITE:
+    dirs.append(site.getusersitepackages())
+sys.exit(0 if any(os.path.realpath(d) == target for d in dirs) else 1)
+PY
+then
+	echo "install-python.sh: warning: $SITE is not a site directory of $PYTHON: its .pth files" \
+	     "do not run (PYTHONPATH does not run them either), so PYMPLE_SIGNAL does nothing for" \
+	     "programs that find pymple there; use pymple.install() or 'python3 -m pymple run'," \
+	     "or make it a site directory (site.addsitedir, a venv, or install without PREFIX)" >&2
+fi

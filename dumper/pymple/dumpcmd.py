@@ -45,9 +45,9 @@ Such a process advertises itself in $XDG_RUNTIME_DIR/pymple/PID or
 what the command checks, in order:
   1. the process exists, and its advertisement is there, owned by its user,
      and written by this very process (start time; no reused pid)
-  2. /proc/PID/status SigCgt: the advertised signal is caught right now
-     (a program may have replaced or removed the handler since)
-  3. --signal, if given, is the advertised signal
+  2. --signal, if given, is the advertised signal
+  3. /proc/PID/status SigCgt: that signal is caught right now (a program
+     may have replaced or removed the handler since)
 then it sends the signal and waits for a new pymple-PID-*.dump in the
 advertised directory.
 
