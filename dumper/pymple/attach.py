@@ -11,9 +11,11 @@ The route, in three steps (each failure is one line and leaves the target as it 
     thread there holds no libc lock: it is not inside malloc or the loader). The first
     thread to stop there runs, through inferior calls, mmap (a page for the arguments),
     dlopen (the extension) and pymple_attach_start (which copies the arguments and starts
-    one thread), then gdb detaches. No Python runs on the interrupted thread. Until a
-    thread stops there gdb only waits: at the deadline this side sends the target a
-    SIGCONT, which gdb stops on and swallows (never passed on), then gdb detaches.
+    one thread), then gdb detaches. No Python runs on the interrupted thread. When no
+    thread gets there within IDLE_WAIT, a SIGCONT (which gdb stops on and swallows:
+    never passed on) has gdb look for a thread parked in a plain blocking call made by
+    CPython code (the idle route) and inject there instead; a second SIGCONT at the
+    deadline ends the wait, and gdb detaches.
  3. the started thread takes the GIL the ordinary way and dumps, unless the deadline has
     passed or this side has cancelled (an exclusive create of the claim file decides);
     it reports "ok PATH" or "error ..." in the claim file, which this side reads.
@@ -25,7 +27,6 @@ import re
 import select
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
