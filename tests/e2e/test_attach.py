@@ -525,3 +525,56 @@ def test_attach_interrupted(ctx):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_attach_other_user_and_private_build(ctx):
+    """A target running as nobody, dumped by root from a build nobody cannot read: the
+    build is handed over as a copy in the dump directory (removed after loading), and
+    the dump belongs to nobody, mode 0600, with the target's markers exactly."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        print("  (skipped: needs root and setpriv)")
+        return
+    exe = "/usr/bin/python3"
+    if not os.access(exe, os.X_OK):
+        print("  (skipped: no /usr/bin/python3 to run as nobody)")
+        return
+    ver = subprocess.run([exe, "-c", "import sys; print('%d%d' % sys.version_info[:2])"],
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+    src = os.path.join(ctx.pythonpath, "pymple")
+    if not any(n.startswith("_pymple.cpython-%s-" % ver) for n in os.listdir(src)):
+        print("  (skipped: this build has no extension for %s's Python)" % exe)
+        return
+    private = os.path.join(ctx.tmp, "private")
+    shutil.copytree(src, os.path.join(private, "pymple"))
+    os.chmod(private, 0o700)
+    os.chmod(ctx.tmp, 0o755)
+    out = os.path.join(ctx.tmp, "out")
+    os.mkdir(out)
+    os.chown(out, 65534, 65534)
+    path = os.path.join(ctx.tmp, "idle.py")
+    with open(path, "w") as f:
+        f.write(IDLE)
+    os.chmod(path, 0o644)
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", exe,
+                             path, "sleep", "60"], stdout=subprocess.PIPE, env=env, cwd="/")
+    try:
+        line = proc.stdout.readline().decode().split()
+        assert line[0] == "READY", line
+        p = subprocess.run([ctx.python, "-m", "pymple", "dump", "--attach", "--dir", out,
+                            line[1]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, env=dict(os.environ, PYTHONPATH=private),
+                           timeout=TIMEOUT)
+        assert p.returncode == 0, p.stderr
+        dump = p.stdout.strip()
+        assert os.listdir(out) == [os.path.basename(dump)], os.listdir(out)
+        st = os.stat(dump)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 65534, 0o600), st
+        rows = sql(ctx, dump, "SELECT count(*) AS n FROM objects WHERE type = '__main__.Marker'")
+        assert rows[0]["n"] == int(line[2]) == 111, rows
+        with open("/proc/%s/maps" % line[1]) as f:
+            assert any(".pymple-attach-" in l and "(deleted)" in l for l in f)
+    finally:
+        proc.kill()
+        proc.wait()
