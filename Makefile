@@ -27,6 +27,10 @@ PY_INCLUDES := $(shell $(PYCONFIG) --includes 2>/dev/null || \
 PY_EXT      := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
 PYDIR       := $(BUILD)/python
 EXT         := $(PYDIR)/pymple/_pymple$(PY_EXT)
+# One object directory per interpreter ABI, so `make PYTHON=python3.8` and
+# `make PYTHON=python3.12` can share one BUILD: both extensions land side by
+# side in $(PYDIR)/pymple, where `dump --attach` picks the one a target needs.
+EXTOBJ       = $(OBJ)/ext$(basename $(PY_EXT))
 
 ANALYZER_SRC := $(wildcard analyzer/*.c)
 ANALYZER_LIB := $(filter-out analyzer/main.c,$(ANALYZER_SRC))
@@ -68,15 +72,15 @@ $(ANALYZE): $(AN_OBJS)
 
 # The extension's objects get -fPIC and the Python headers; a file may add
 # its own flags with a target-specific variable below.
-$(OBJ)/ext/%.o: dumper/%.c $(wildcard schema/*.h dumper/*.h) | deps
+$(EXTOBJ)/%.o: dumper/%.c $(wildcard schema/*.h dumper/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden $(PY_INCLUDES) -c $< -o $@
 
 # pyint.c reads CPython internals (Py_BUILD_CORE); those headers need two
 # warnings off.
-$(OBJ)/ext/pyint.o: CFLAGS += -Wno-cast-qual -Wno-undef
+$(EXTOBJ)/pyint.o: CFLAGS += -Wno-cast-qual -Wno-undef
 
-$(EXT): $(patsubst dumper/%.c,$(OBJ)/ext/%.o,$(DUMPER_SRC)) $(DUMPER_PY)
+$(EXT): $(patsubst dumper/%.c,$(EXTOBJ)/%.o,$(DUMPER_SRC)) $(DUMPER_PY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) -shared $(LDFLAGS) -o $@ $(filter %.o,$^) -lz
 	cp $(DUMPER_PY) $(PYDIR)/pymple/

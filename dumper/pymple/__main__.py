@@ -13,6 +13,7 @@ USAGE = """\
 usage: python3 -m pymple run [options] script.py [args...]
        python3 -m pymple run [options] -m module [args...]
        python3 -m pymple dump [--signal SIG] [--timeout S] PID   (see dump -h)
+       python3 -m pymple dump --attach [--dir D] [--timeout S] [--no-fork] PID
 
 Runs the program as __main__ with pymple.install() in effect: each time the
 process receives the signal, a heap dump pymple-<pid>-<UTC time>-<seq>.dump is
