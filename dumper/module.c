@@ -11,6 +11,7 @@
 
 #include "dump.h"
 #include "signal.h"
+#include "snapshot.h"
 #include "walk.h"
 
 /* "pymple-<pid>-<UTC yyyymmddThhmmss.ffffffZ>.dump" in the current
@@ -132,6 +133,8 @@ static PyObject *py_dump(PyObject *self, PyObject *args, PyObject *kw)
 
 static PyMethodDef methods[] = {
         {"dump", (PyCFunction)(void (*)(void))py_dump, METH_VARARGS | METH_KEYWORDS, dump_doc},
+        {"snapshot", (PyCFunction)(void (*)(void))pym_snapshot, METH_VARARGS | METH_KEYWORDS,
+         pym_snapshot_doc},
         {NULL, NULL, 0, NULL},
 };
 
@@ -158,7 +161,7 @@ __attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__pymple(void)
 	if (!m)
 		return NULL;
 	if (PyModule_AddStringConstant(m, "__version__", PYMPLE_VERSION) < 0 ||
-	    pym_signal_init(m) < 0) {
+	    pym_signal_init(m) < 0 || pym_snapshot_init(m) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}
