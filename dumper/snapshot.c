@@ -40,14 +40,17 @@ struct snap_obj {
 	uint64_t addr, size, refcount;
 	uint64_t fp;   /* fingerprint of immutable content, 0 for others */
 	uint64_t ref0; /* its references: refs[ref0 .. ref0 + nrefs) */
+	uint64_t voff; /* its kept name: text[voff .. voff + vlen); 0 when none
+	                  (the arena never starts with a name) */
+	uint32_t vlen;
 	uint32_t nrefs;
 	uint32_t type;  /* index into types */
-	uint32_t vlen;  /* its kept name: text[voff .. voff + vlen) */
-	uint64_t voff;  /* 0 when none (the arena never starts with a name) */
 	uint16_t flags; /* low PYM_F_* bits */
 	uint8_t pre;    /* bytes before the object in its allocation */
 	uint8_t root;   /* 1 root record, 2 thread root */
 };
+
+_Static_assert(sizeof(struct snap_obj) == 64, "one cache line per object");
 
 #define NONE32 UINT32_MAX
 
