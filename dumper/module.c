@@ -133,8 +133,6 @@ static PyObject *py_dump(PyObject *self, PyObject *args, PyObject *kw)
 
 static PyMethodDef methods[] = {
         {"dump", (PyCFunction)(void (*)(void))py_dump, METH_VARARGS | METH_KEYWORDS, dump_doc},
-        {"snapshot", (PyCFunction)(void (*)(void))pym_snapshot, METH_VARARGS | METH_KEYWORDS,
-         pym_snapshot_doc},
         {NULL, NULL, 0, NULL},
 };
 

@@ -22,13 +22,14 @@
 extern PyObject *_PyTraceMalloc_GetTraceback(unsigned int domain, uintptr_t ptr);
 #endif
 
-/* What a type says about its objects, decided once per type. */
+/* What a type says about its objects, decided once per type. NAMED: keep
+ * the value preview (module, function, type, synthetic thread and frame
+ * records), for names on a path. */
 #define ST_IMMUTABLE 1u /* content never changes: fingerprint it */
-#define ST_NAMED                                                                                   \
-	2u           /* keep the value preview (module, function, type,                            \
-	                synthetic thread/frame): names on a path */
-#define ST_SELF   4u /* a Snapshot: the check's own object, left out */
-#define ST_MODULE 8u /* a root for paths, as in the analyzer */
+#define ST_NAMED     2u
+#define ST_SELF      4u  /* a Snapshot: the check's own object, left out */
+#define ST_MODULE    8u  /* a root for paths, as in the analyzer */
+#define ST_STR       16u /* exact str: its size is not part of its identity */
 
 struct snap_type {
 	uint64_t addr; /* 0 for synthetic records */
@@ -44,13 +45,13 @@ struct snap_obj {
 	                  (the arena never starts with a name) */
 	uint32_t vlen;
 	uint32_t nrefs;
-	uint32_t type;  /* index into types */
-	uint16_t flags; /* low PYM_F_* bits */
-	uint8_t pre;    /* bytes before the object in its allocation */
-	uint8_t root;   /* 1 root record, 2 thread root */
+	uint32_t type;   /* index into types */
+	uint16_t flags;  /* low PYM_F_* bits */
+	uint8_t pre;     /* bytes before the object in its allocation */
+	uint8_t root;    /* 1 root record, 2 thread root */
+	uint64_t serial; /* creation serial (3.13 reference tracer), 0 when
+	                    created before the tracing began or not tracing */
 };
-
-_Static_assert(sizeof(struct snap_obj) == 64, "one cache line per object");
 
 #define NONE32 UINT32_MAX
 
@@ -78,6 +79,7 @@ struct snapshot {
 	uint64_t *rev_off, *rev;
 	PyObject **type_names; /* str per type, created on demand */
 	int tracebacks;
+	uint64_t epoch; /* the serial tracing session it was taken in, 0: none */
 	double seconds;
 };
 
@@ -105,6 +107,147 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 0x100000001b3ULL;
 	return h;
+}
+
+/* ---- creation serials (3.13+: PyRefTracer) -----------------------------
+ * While a check runs, every object created gets the next serial, kept by
+ * address until the address is reused; a destroyed object's entry drops to
+ * 0. Two snapshots of one session then tell objects apart exactly, even
+ * at a reused address. The tracer calls the one it replaced (tracemalloc
+ * uses it on 3.13). Everything here is protected by the GIL. */
+
+struct serials {
+	uint64_t *keys, *vals; /* address -> serial; keys are never removed */
+	size_t cap, used;
+	uint64_t next, epoch;
+	int depth;  /* nested serials_start() calls */
+	int broken; /* an allocation failed or the tracer was replaced */
+#if PY_VERSION_HEX >= 0x030D0000
+	PyRefTracer prev;
+	void *prev_data;
+#endif
+};
+static struct serials serials;
+
+static size_t addr_slot(uint64_t a, size_t cap);
+
+static uint64_t *serial_slot(uint64_t addr, int add)
+{
+	struct serials *t = &serials;
+	if (add && (t->used + 1) * 2 > t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 4096;
+		uint64_t *nk = calloc(ncap, sizeof *nk), *nv = malloc(ncap * sizeof *nv);
+		if (!nk || !nv) {
+			free(nk);
+			free(nv);
+			t->broken = 1;
+			return NULL;
+		}
+		for (size_t i = 0; i < t->cap; i++) {
+			if (!t->keys[i])
+				continue;
+			size_t j = addr_slot(t->keys[i], ncap);
+			while (nk[j])
+				j = (j + 1) & (ncap - 1);
+			nk[j] = t->keys[i];
+			nv[j] = t->vals[i];
+		}
+		free(t->keys);
+		free(t->vals);
+		t->keys = nk;
+		t->vals = nv;
+		t->cap = ncap;
+	}
+	if (!t->cap)
+		return NULL;
+	size_t j = addr_slot(addr, t->cap);
+	while (t->keys[j] && t->keys[j] != addr)
+		j = (j + 1) & (t->cap - 1);
+	if (!t->keys[j]) {
+		if (!add)
+			return NULL;
+		t->keys[j] = addr;
+		t->used++;
+	}
+	return &t->vals[j];
+}
+
+static uint64_t serial_of(uint64_t addr)
+{
+	uint64_t *v = serials.depth ? serial_slot(addr, 0) : NULL;
+	return v ? *v : 0;
+}
+
+#if PY_VERSION_HEX >= 0x030D0000
+static int serial_tracer(PyObject *o, PyRefTracerEvent ev, void *data)
+{
+	(void)data;
+	uint64_t *v = serial_slot((uintptr_t)o, ev == PyRefTracer_CREATE);
+	if (v)
+		*v = ev == PyRefTracer_CREATE ? ++serials.next : 0;
+	return serials.prev ? serials.prev(o, ev, serials.prev_data) : 0;
+}
+
+static int serials_ours(void)
+{
+	void *data;
+	return PyRefTracer_GetTracer(&data) == serial_tracer;
+}
+#endif
+
+PyDoc_STRVAR(serials_start_doc,
+             "serials_start() -> bool\n\n"
+             "Starts numbering the objects created from now on (3.13+, through the\n"
+             "reference tracer), so that snapshots taken until serials_stop() tell\n"
+             "objects apart exactly. Nests. False when the interpreter cannot.");
+
+static PyObject *serials_start(PyObject *mod, PyObject *unused)
+{
+	(void)mod;
+	(void)unused;
+#if PY_VERSION_HEX >= 0x030D0000
+	if (serials.depth) {
+		serials.depth++;
+		return PyBool_FromLong(!serials.broken && serials_ours());
+	}
+	serials.prev = PyRefTracer_GetTracer(&serials.prev_data);
+	if (PyRefTracer_SetTracer(serial_tracer, NULL) < 0)
+		return NULL;
+	serials.depth = 1;
+	serials.broken = 0;
+	serials.epoch++;
+	Py_RETURN_TRUE;
+#else
+	Py_RETURN_FALSE;
+#endif
+}
+
+PyDoc_STRVAR(serials_stop_doc,
+             "serials_stop() -> bool\n\n"
+             "Ends what serials_start() began; True when every creation since was\n"
+             "numbered (the tracer stayed in place, no allocation failed).");
+
+static PyObject *serials_stop(PyObject *mod, PyObject *unused)
+{
+	(void)mod;
+	(void)unused;
+#if PY_VERSION_HEX >= 0x030D0000
+	if (!serials.depth)
+		Py_RETURN_FALSE;
+	int ok = !serials.broken && serials_ours();
+	if (--serials.depth)
+		return PyBool_FromLong(ok);
+	/* Put back the tracer we replaced, unless someone replaced ours. */
+	if (serials_ours() && PyRefTracer_SetTracer(serials.prev, serials.prev_data) < 0)
+		return NULL;
+	free(serials.keys);
+	free(serials.vals);
+	serials.keys = serials.vals = NULL;
+	serials.cap = serials.used = 0;
+	return PyBool_FromLong(ok);
+#else
+	Py_RETURN_FALSE;
+#endif
 }
 
 /* ---- records from the walk (GIL held, objects alive, no Python objects) */
@@ -158,9 +301,11 @@ static int on_type(void *ctx, uint32_t index, uint32_t name_id, uint64_t type_ad
 		t->st = ST_NAMED;
 	} else if (tp == &SnapshotType) {
 		t->st = ST_SELF;
-	} else if (tp == &PyUnicode_Type || tp == &PyBytes_Type || tp == &PyLong_Type ||
-	           tp == &PyFloat_Type || tp == &PyTuple_Type || tp == &PyFrozenSet_Type ||
-	           tp == &PyBool_Type || tp == &PyComplex_Type) {
+	} else if (tp == &PyUnicode_Type) {
+		t->st = ST_IMMUTABLE | ST_STR;
+	} else if (tp == &PyBytes_Type || tp == &PyLong_Type || tp == &PyFloat_Type ||
+	           tp == &PyTuple_Type || tp == &PyFrozenSet_Type || tp == &PyBool_Type ||
+	           tp == &PyComplex_Type) {
 		t->st = ST_IMMUTABLE;
 	} else if (PyType_IsSubtype(tp, &PyModule_Type)) {
 		t->st = ST_NAMED | ST_MODULE;
@@ -197,7 +342,9 @@ static int on_object(void *ctx, const struct pym_object *o)
 	if (t->st & ST_IMMUTABLE) {
 		/* size, length, value preview and referents: what an object of
 		 * the same type at the same address would have to repeat */
-		uint64_t h = fnv(0xcbf29ce484222325ULL, &o->size, sizeof o->size);
+		uint64_t h = 0xcbf29ce484222325ULL;
+		if (!(t->st & ST_STR)) /* a str grows when its UTF-8 form is cached */
+			h = fnv(h, &o->size, sizeof o->size);
 		h = fnv(h, &o->length, sizeof o->length);
 		if (o->flags & PYM_F_VALUE)
 			h = fnv(h, o->value, o->value_len);
@@ -210,6 +357,7 @@ static int on_object(void *ctx, const struct pym_object *o)
 			return -1;
 		s->vlen = o->value_len;
 	}
+	s->serial = serial_of(o->addr);
 	if (sn->tracebacks && t->addr)
 		s->pre = (uint8_t)pyi_getsizeof_extra((PyObject *)(uintptr_t)o->addr);
 	sn->nobjs++;
@@ -389,29 +537,38 @@ static Py_ssize_t snapshot_len(PyObject *self)
 	return (Py_ssize_t)((struct snapshot *)self)->nobjs;
 }
 
-/* Same object in both snapshots: address and type, and for immutable
- * types the fingerprint of their content (README "Identity"). */
-static int same_object(const struct snapshot *a, uint32_t ia, const struct snapshot *b, uint32_t ib)
+/* Same object in both snapshots (the address agrees): with exact serials,
+ * the creation serial; otherwise the type and, for immutable types, the
+ * fingerprint of their content (README "Identity"). */
+static int same_object(const struct snapshot *a, uint32_t ia, const struct snapshot *b, uint32_t ib,
+                       int exact)
 {
 	const struct snap_obj *x = &a->objs[ia], *y = &b->objs[ib];
+	if (exact)
+		return x->serial == y->serial && a->types[x->type].addr == b->types[y->type].addr;
 	return a->types[x->type].addr == b->types[y->type].addr && x->fp == y->fp;
 }
 
 PyDoc_STRVAR(new_objects_doc,
-             "new_objects(older) -> list of (address, type name, size)\n\n"
+             "new_objects(older, exact=False) -> list of (address, type name, size)\n\n"
              "The Python objects of this snapshot that older does not have: an object\n"
              "counts as the same when address and type agree and, for immutable\n"
              "types (str, bytes, int, float, tuple, frozenset), size, value and\n"
-             "items too. Thread and frame records are left out.");
+             "items too. exact=True (pass serials_stop()'s answer) compares creation\n"
+             "serials instead when both snapshots were taken in one serials session.\n"
+             "Thread and frame records are left out.");
 
-static PyObject *snapshot_new_objects(PyObject *self, PyObject *arg)
+static PyObject *snapshot_new_objects(PyObject *self, PyObject *args, PyObject *kw)
 {
+	static char *kwlist[] = {"older", "exact", NULL};
 	struct snapshot *sn = (struct snapshot *)self;
-	if (!PyObject_TypeCheck(arg, &SnapshotType)) {
-		PyErr_SetString(PyExc_TypeError, "new_objects() wants a Snapshot");
+	PyObject *arg;
+	int exact = 0;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|p:new_objects", kwlist, &SnapshotType, &arg,
+	                                 &exact))
 		return NULL;
-	}
 	const struct snapshot *old = (const struct snapshot *)arg;
+	exact = exact && sn->epoch && sn->epoch == old->epoch;
 	PyObject *out = PyList_New(0);
 	if (!out)
 		return NULL;
@@ -420,7 +577,7 @@ static PyObject *snapshot_new_objects(PyObject *self, PyObject *arg)
 		if (o->flags & PYM_F_SYNTHETIC)
 			continue;
 		uint32_t j = find(old, o->addr);
-		if (j != NONE32 && same_object(old, j, sn, (uint32_t)i))
+		if (j != NONE32 && same_object(old, j, sn, (uint32_t)i, exact))
 			continue;
 		PyObject *tn = type_name(sn, o->type);
 		PyObject *t = tn ? Py_BuildValue("(KNK)", (unsigned long long)o->addr, tn,
@@ -628,7 +785,8 @@ static PyObject *snapshot_get_refs(PyObject *self, void *closure)
 }
 
 static PyMethodDef snapshot_methods[] = {
-        {"new_objects", snapshot_new_objects, METH_O, new_objects_doc},
+        {"new_objects", (PyCFunction)(void (*)(void))snapshot_new_objects,
+         METH_VARARGS | METH_KEYWORDS, new_objects_doc},
         {"path", snapshot_path, METH_O, path_doc},
         {"info", snapshot_info, METH_O, info_doc},
         {"allocated", snapshot_allocated, METH_O, allocated_doc},
@@ -655,13 +813,13 @@ static PyTypeObject SnapshotType = {
         .tp_getset = snapshot_getset,
 };
 
-const char pym_snapshot_doc[] =
-        ("snapshot(*, tracebacks=False) -> Snapshot\n\n"
-         "Walks the heap as dump() does, into memory. tracebacks=True keeps what\n"
-         "allocated() needs (when tracemalloc traces). Snapshot objects are\n"
-         "left out of every snapshot. Raises MemoryError.");
+PyDoc_STRVAR(snapshot_doc,
+             "snapshot(*, tracebacks=False) -> Snapshot\n\n"
+             "Walks the heap as dump() does, into memory. tracebacks=True keeps what\n"
+             "allocated() needs (when tracemalloc traces). Snapshot objects are\n"
+             "left out of every snapshot. Raises MemoryError.");
 
-PyObject *pym_snapshot(PyObject *mod, PyObject *args, PyObject *kw)
+static PyObject *snapshot(PyObject *mod, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = {"tracebacks", NULL};
 	int tracebacks = 0;
@@ -673,6 +831,7 @@ PyObject *pym_snapshot(PyObject *mod, PyObject *args, PyObject *kw)
 		return NULL;
 	memset((char *)sn + sizeof(PyObject), 0, sizeof *sn - sizeof(PyObject));
 	sn->tracebacks = tracebacks;
+	sn->epoch = serials.depth ? serials.epoch : 0;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct pym_records rec = {on_string, on_type, on_object, on_root, sn};
@@ -696,8 +855,18 @@ PyObject *pym_snapshot(PyObject *mod, PyObject *args, PyObject *kw)
 	return (PyObject *)sn;
 }
 
+static PyMethodDef functions[] = {
+        {"snapshot", (PyCFunction)(void (*)(void))snapshot, METH_VARARGS | METH_KEYWORDS,
+         snapshot_doc},
+        {"serials_start", serials_start, METH_NOARGS, serials_start_doc},
+        {"serials_stop", serials_stop, METH_NOARGS, serials_stop_doc},
+        {NULL, NULL, 0, NULL},
+};
+
 int pym_snapshot_init(PyObject *m)
 {
+	if (PyModule_AddFunctions(m, functions) < 0)
+		return -1;
 	if (PyType_Ready(&SnapshotType) < 0)
 		return -1;
 	Py_INCREF(&SnapshotType);

@@ -5,13 +5,8 @@
 
 #include <Python.h>
 
-/* snapshot(*, tracebacks=False) -> Snapshot. New reference, or NULL with
- * an exception set. Requires the GIL. */
-PyObject *pym_snapshot(PyObject *mod, PyObject *args, PyObject *kw);
-
-extern const char pym_snapshot_doc[];
-
-/* Adds the Snapshot type to module m. 0, or -1 with an exception set. */
+/* Adds the Snapshot type and the functions snapshot(), serials_start()
+ * and serials_stop() to module m. 0, or -1 with an exception set. */
 int pym_snapshot_init(PyObject *m);
 
 #endif

@@ -115,15 +115,15 @@ def _groups(objs, ignore, skip):
     return count, size
 
 
-def _compare(a, m, b, calls, ignore):
+def _compare(a, m, b, calls, ignore, exact):
     """Leak groups between snapshots a (baseline), m (after one call; None when
-    calls == 1) and b (after all calls)."""
+    calls == 1) and b (after all calls); exact: creation serials identify objects."""
     skip = _running_frames()
-    new_b = b.new_objects(a)
+    new_b = b.new_objects(a, exact)
     count_b, size_b = _groups(new_b, ignore, skip)
     if m is not None:
-        count_m, size_m = _groups(m.new_objects(a), ignore, skip)
-        late = b.new_objects(m)  # alive at the end and created after m
+        count_m, size_m = _groups(m.new_objects(a, exact), ignore, skip)
+        late = b.new_objects(m, exact)  # alive at the end and created after m
         span = calls - 1
     else:
         count_m, size_m = {}, {}
@@ -180,19 +180,23 @@ def check_call(func, args=(), kwargs=None, repeat=3, warmup=1, ignore=()):
         func(*args, **kwargs)
     tracebacks = _tracing()
     # Everything the check keeps from here to the last snapshot exists now,
-    # or is a Snapshot (never in a snapshot).
-    gc.collect()
-    a = _pymple.snapshot(tracebacks=tracebacks)
-    func(*args, **kwargs)
-    m = None
-    if repeat > 1:
+    # or is a Snapshot (never in a snapshot), or a small int or bool.
+    exact = _pymple.serials_start()
+    try:
         gc.collect()
-        m = _pymple.snapshot(tracebacks=tracebacks)
-        for _ in range(repeat - 1):
-            func(*args, **kwargs)
-    gc.collect()
-    b = _pymple.snapshot(tracebacks=tracebacks)
-    leaks = _compare(a, m, b, repeat, ignore)
+        a = _pymple.snapshot(tracebacks=tracebacks)
+        func(*args, **kwargs)
+        m = None
+        if repeat > 1:
+            gc.collect()
+            m = _pymple.snapshot(tracebacks=tracebacks)
+            for _ in range(repeat - 1):
+                func(*args, **kwargs)
+        gc.collect()
+        b = _pymple.snapshot(tracebacks=tracebacks)
+    finally:
+        exact = _pymple.serials_stop() and exact
+    leaks = _compare(a, m, b, repeat, ignore, exact)
     if leaks:
         raise LeakError(_report(leaks, repeat, warmup), leaks)
 
@@ -204,10 +208,12 @@ class _Block:
     def __init__(self, ignore):
         self._ignore = frozenset(_type_name(t) for t in ignore)
         self._tracebacks = False
+        self._exact = False
         self._a = None
 
     def __enter__(self):
         self._tracebacks = _tracing()
+        self._exact = _pymple.serials_start()
         gc.collect()
         self._a = _pymple.snapshot(tracebacks=self._tracebacks)
         return self
@@ -216,11 +222,15 @@ class _Block:
         __tracebackhide__ = True
         if exc_type is not None:
             self._a = None
+            _pymple.serials_stop()
             return False
-        gc.collect()
-        b = _pymple.snapshot(tracebacks=self._tracebacks)
+        try:
+            gc.collect()
+            b = _pymple.snapshot(tracebacks=self._tracebacks)
+        finally:
+            exact = _pymple.serials_stop() and self._exact
         a, self._a = self._a, None
-        leaks = _compare(a, None, b, 1, self._ignore)
+        leaks = _compare(a, None, b, 1, self._ignore, exact)
         if leaks:
             raise LeakError(_report(leaks, 1, 0), leaks)
         return False
