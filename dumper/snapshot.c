@@ -83,24 +83,24 @@ struct snapshot {
 	double seconds;
 };
 
-/* Grows an array to hold need elements (doubling). 0, or -1 (ENOMEM). */
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+/* p (capacity *cap elements of elem bytes) with room for need elements:
+ * p itself, or a larger copy (doubling; *cap updated). NULL and ENOMEM on
+ * failure, p untouched. Never NULL on success, even for need 0. */
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 {
-	if (need <= *cap)
-		return 0;
+	if (p && need <= *cap)
+		return p;
 	size_t n = *cap ? *cap * 2 : 1024;
 	while (n < need)
 		n *= 2;
-	void *q = realloc(*p, n * elem);
+	void *q = realloc(p, n * elem);
 	if (!q) {
 		errno = ENOMEM;
-		return -1;
+		return NULL;
 	}
-	*p = q;
 	*cap = n;
-	return 0;
+	return q;
 }
-
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -255,8 +255,10 @@ static PyObject *serials_stop(PyObject *mod, PyObject *unused)
 /* Copies n bytes into the arena; *off gets where. 0 or -1 (ENOMEM). */
 static int append_text(struct snapshot *sn, const char *s, size_t n, uint64_t *off)
 {
-	if (grow((void **)&sn->text, &sn->text_cap, sn->ntext + n + 1, 1) < 0)
+	char *text = grow(sn->text, &sn->text_cap, sn->ntext + n + 1, 1);
+	if (!text)
 		return -1;
+	sn->text = text;
 	if (!sn->ntext)
 		sn->text[sn->ntext++] = 0; /* offset 0 means "no name" */
 	memcpy(sn->text + sn->ntext, s, n);
@@ -269,16 +271,21 @@ static int on_string(void *ctx, uint32_t id, const char *s, size_t n)
 {
 	struct snapshot *sn = ctx;
 	uint64_t off;
-	if (id != sn->nstrs || append_text(sn, s, n, &off) < 0 ||
-	    grow((void **)&sn->str_off, &sn->strs_cap, sn->nstrs + 1, sizeof *sn->str_off) < 0)
+	if (id != sn->nstrs || append_text(sn, s, n, &off) < 0)
 		return -1;
-	/* str_len grows with str_off: same capacity */
-	void *q = realloc(sn->str_len, sn->strs_cap * sizeof *sn->str_len);
-	if (!q) {
-		errno = ENOMEM;
-		return -1;
+	if (sn->nstrs == sn->strs_cap) { /* str_off and str_len share strs_cap */
+		size_t cap = sn->strs_cap ? sn->strs_cap * 2 : 1024;
+		uint64_t *offs = realloc(sn->str_off, cap * sizeof *offs);
+		if (offs)
+			sn->str_off = offs;
+		uint32_t *lens = offs ? realloc(sn->str_len, cap * sizeof *lens) : NULL;
+		if (!lens) {
+			errno = ENOMEM;
+			return -1;
+		}
+		sn->str_len = lens;
+		sn->strs_cap = cap;
 	}
-	sn->str_len = q;
 	sn->str_off[sn->nstrs] = off;
 	sn->str_len[sn->nstrs++] = (uint32_t)n;
 	return 0;
@@ -289,9 +296,10 @@ static PyTypeObject SnapshotType;
 static int on_type(void *ctx, uint32_t index, uint32_t name_id, uint64_t type_addr)
 {
 	struct snapshot *sn = ctx;
-	if (index != sn->ntypes ||
-	    grow((void **)&sn->types, &sn->types_cap, sn->ntypes + 1, sizeof *sn->types) < 0)
+	struct snap_type *types = grow(sn->types, &sn->types_cap, sn->ntypes + 1, sizeof *types);
+	if (index != sn->ntypes || !types)
 		return -1;
+	sn->types = types;
 	struct snap_type *t = &sn->types[sn->ntypes++];
 	t->addr = type_addr;
 	t->name = name_id;
@@ -325,9 +333,14 @@ static int on_object(void *ctx, const struct pym_object *o)
 	const struct snap_type *t = &sn->types[o->type];
 	if (t->st & ST_SELF)
 		return 0;
-	if (grow((void **)&sn->objs, &sn->objs_cap, sn->nobjs + 1, sizeof *sn->objs) < 0 ||
-	    grow((void **)&sn->refs, &sn->refs_cap, sn->nrefs + o->nrefs, sizeof *sn->refs) < 0)
+	struct snap_obj *objs = grow(sn->objs, &sn->objs_cap, sn->nobjs + 1, sizeof *objs);
+	if (!objs)
 		return -1;
+	sn->objs = objs;
+	struct pym_ref *refs = grow(sn->refs, &sn->refs_cap, sn->nrefs + o->nrefs, sizeof *refs);
+	if (!refs)
+		return -1;
+	sn->refs = refs;
 	struct snap_obj *s = &sn->objs[sn->nobjs];
 	memset(s, 0, sizeof *s);
 	s->addr = o->addr;
@@ -368,8 +381,10 @@ static int on_root(void *ctx, unsigned kind, uint64_t addr, int64_t name_id)
 {
 	struct snapshot *sn = ctx;
 	(void)name_id;
-	if (grow((void **)&sn->roots, &sn->roots_cap, sn->nroots + 1, sizeof *sn->roots) < 0)
+	void *roots = grow(sn->roots, &sn->roots_cap, sn->nroots + 1, sizeof *sn->roots);
+	if (!roots)
 		return -1;
+	sn->roots = roots;
 	sn->roots[sn->nroots].addr = addr;
 	sn->roots[sn->nroots++].kind = kind;
 	return 0;
