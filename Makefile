@@ -59,8 +59,8 @@ $(BUILD)/gen/schema_sql.h: schema/schema.sql
 	  echo 'static const char schema_sql[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@
-$(OBJ)/analyzer/load.o: $(BUILD)/gen/schema_sql.h
-$(OBJ)/analyzer/load.o: ALLCFLAGS += -I$(BUILD)/gen
+$(OBJ)/analyzer/store.o: $(BUILD)/gen/schema_sql.h
+$(OBJ)/analyzer/store.o: ALLCFLAGS += -I$(BUILD)/gen
 
 $(ANALYZE): $(AN_OBJS)
 	@mkdir -p $(dir $@)
