@@ -21,6 +21,7 @@ static const char *const usage[] = {
         "referrers and so on up to depth N, as a tree: every line is an object that",
         "refers to the object above it, with the label of that reference.",
         "An object met twice is shown again but not expanded (\"seen above\").",
+        "Past depth 24 a line shows \"(depth N)\" instead of more indentation.",
         "",
         "  --depth N          levels of referrers (default 3)",
         "  --limit N          at most N referrers per object (default 20, 0 = all)",

@@ -141,6 +141,7 @@ const char *heap_view_label(struct heap_view *v, uint64_t e, int *err)
 				memcpy(p + q, s, n);
 				q += n;
 			} else {
+				n = strnlen(s, n); /* quote() stops at a NUL */
 				p[q++] = '[';
 				p[q++] = '\'';
 				for (size_t i = 0; i < n; i++) {

@@ -124,7 +124,8 @@ static const char *label_text(const struct strtab *t, unsigned kind, uint64_t l,
 		memcpy(p, s, len);
 		p += len;
 	} else {
-		/* quote(): single quotes around, each ' doubled */
+		/* quote(): single quotes around, each ' doubled, cut at a NUL */
+		len = strnlen(s, len);
 		*p++ = '[';
 		*p++ = '\'';
 		for (size_t i = 0; i < len; i++) {
