@@ -1,8 +1,9 @@
 """setup.py — the pymple C extension for pip/setuptools (see pyproject.toml).
 
-Builds every dumper/*.c into pymple._pymple, like the Makefile. Only schema/
-is on the include path: dumper/ headers are included with quotes, and
-dumper/signal.h must not shadow the system <signal.h> for pyint.c.
+Builds every dumper/*.c and format/writer.c into pymple._pymple, like the
+Makefile. Only schema/ and format/ are on the include path: dumper/ headers
+are included with quotes, and dumper/signal.h must not shadow the system
+<signal.h> for pyint.c.
 """
 import glob
 
@@ -14,9 +15,10 @@ setup(
     ext_modules=[
         Extension(
             "pymple._pymple",
-            sources=sorted(glob.glob("dumper/*.c")),
-            depends=sorted(glob.glob("dumper/*.h") + glob.glob("schema/*.h")),
-            include_dirs=["schema"],
+            sources=sorted(glob.glob("dumper/*.c")) + ["format/writer.c"],
+            depends=sorted(glob.glob("dumper/*.h") + glob.glob("format/*.h")
+                           + glob.glob("schema/*.h")),
+            include_dirs=["schema", "format"],
             define_macros=[("_GNU_SOURCE", None)],
             extra_compile_args=["-std=c11", "-fvisibility=hidden"],
             libraries=["z"],
