@@ -41,6 +41,7 @@ void heap_builder_release(struct heap_builder *b)
 	free(b->refcount);
 	free(b->type_addr);
 	free(b->named);
+	free(b->named_id);
 	addrmap_release(&b->am);
 	memset(b, 0, sizeof *b);
 }
@@ -55,7 +56,9 @@ int heap_builder_type(struct heap_builder *b, uint64_t addr)
 
 int heap_builder_named_root(struct heap_builder *b, uint64_t addr)
 {
-	if (grow(&b->named, sizeof *b->named, b->nnamed + 1, &b->ncap) < 0)
+	uint64_t cap = b->ncap;
+	if (grow(&b->named_id, sizeof *b->named_id, b->nnamed + 1, &cap) < 0 ||
+	    grow(&b->named, sizeof *b->named, b->nnamed + 1, &b->ncap) < 0)
 		return -1;
 	b->named[b->nnamed++] = addr;
 	return 0;
@@ -147,9 +150,28 @@ int heap_builder_finish(struct heap_builder *b)
 	if (grow_objects(b) < 0)
 		return -1;
 	h->off[h->n] = h->m;
+	/* Give back the growth slack before the graph work adds its arrays. */
+#define SHRINK(p, count)                                                                           \
+	do {                                                                                       \
+		if ((p) && (count)) {                                                              \
+			void *q_ = realloc((p), (size_t)(count) * sizeof *(p));                    \
+			if (q_)                                                                    \
+				(p) = q_;                                                          \
+		}                                                                                  \
+	} while (0)
+	SHRINK(h->addr, (uint64_t)h->n + 1);
+	SHRINK(h->type, (uint64_t)h->n + 1);
+	SHRINK(h->flags, (uint64_t)h->n + 1);
+	SHRINK(h->off, (uint64_t)h->n + 1);
+	SHRINK(b->refcount, (uint64_t)h->n + 1);
+	SHRINK(b->taddr, h->m);
+	SHRINK(h->kind, h->m);
+	SHRINK(h->label, h->m);
+#undef SHRINK
+	b->ocap = (uint64_t)h->n + 1;
+	b->ecap = h->m;
 	if (addrmap_build(&b->am, h->addr, h->n) < 0)
 		return -1;
-	b->dups = b->am.dups;
 	/* Resolve targets in place: uint32 ids over the uint64 addresses (slot
 	 * e's bytes 4e.. are those of addresses already read). */
 	uint32_t *dst = (uint32_t *)(void *)b->taddr;
@@ -178,9 +200,12 @@ int heap_builder_finish(struct heap_builder *b)
 	}
 	for (size_t i = 0; i < b->nnamed; i++) {
 		uint32_t t = addrmap_find(&b->am, b->named[i]);
+		b->named_id[i] = t;
 		if (t != ADDRMAP_NONE)
 			h->flags[t] |= HEAP_NAMED;
 	}
+	b->dups = b->am.dups;
+	addrmap_release(&b->am); /* not needed any more: ids are resolved */
 	if (heap_analyze(h, b->refcount) < 0)
 		return -1;
 	free(b->refcount);

@@ -13,14 +13,17 @@
 #include "reader.h"
 
 struct heap_builder {
-	struct heap h;     /* the result, valid after heap_builder_finish */
-	struct addrmap am; /* address -> id over h.addr, valid after finish */
-	uint64_t dups;     /* objects at an address seen before (first wins) */
+	struct heap h;      /* the result, valid after heap_builder_finish */
+	uint32_t *named_id; /* per heap_builder_named_root call: the object's id
+	                       (first at that address) or HEAP_NONE, after finish */
+	uint64_t nnamed;
+	uint64_t dups; /* objects at an address seen before (first wins) */
 	/* private */
 	uint64_t *taddr; /* per reference: target address until resolved */
 	uint32_t *refcount;
+	struct addrmap am;
 	uint64_t *type_addr, *named;
-	uint64_t ocap, ecap, tcap, ncap, wcap, nnamed;
+	uint64_t ocap, ecap, tcap, ncap, wcap;
 };
 
 void heap_builder_init(struct heap_builder *b);

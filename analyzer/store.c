@@ -429,8 +429,8 @@ int store_finish_rows(struct loader *L, const struct stat *sb, struct load_stats
 			goto out;
 	}
 	for (size_t i = 0; i < L->nroots; i++) {
-		uint32_t t = addrmap_find(&L->b.am, L->roots[i].addr);
-		if (t == ADDRMAP_NONE)
+		uint32_t t = L->b.named_id[i]; /* ROOT records, in order */
+		if (t == HEAP_NONE)
 			sqlite3_bind_null(rt, 1);
 		else
 			sqlite3_bind_int64(rt, 1, t);
