@@ -3,6 +3,8 @@
  * the objects rows streamed from a second read of the dump, and the
  * per-type totals, roots and meta keys. The only file of a load that names
  * private tables (besides heap_store.c for heap_chunk). Never prints. */
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,8 +83,11 @@ int store_open_build(struct loader *L, const char *path)
 
 /* ---- pass 2: the objects rows ------------------------------------------- */
 
-/* An eponymous virtual table read by one INSERT ... SELECT, so rows go from
- * the reader into the b-tree without a bind/step/reset round per row. */
+/* Two threads: a decoder reads the dump again (the one reader), checks each
+ * object against pass 1, computes its fingerprint and fills batches of rows;
+ * this thread inserts them through an eponymous virtual table read by one
+ * INSERT ... SELECT (no bind/step/reset round per row). Only this thread
+ * touches SQLite and calls the progress callback. */
 enum {
 	OC_ID,
 	OC_ADDRESS,
@@ -100,20 +105,182 @@ enum {
 	OC_SERIAL
 };
 
+#define BATCH_ROWS 4096
+#define NBATCH     4
+
+struct row {
+	uint64_t addr, size, extra, refcount, length, serial, fp;
+	uint32_t id, type, flags, value_len;
+	size_t value_off;
+};
+
+struct batch {
+	struct row rows[BATCH_ROWS];
+	size_t n;
+	char *text; /* the rows' values, back to back */
+	size_t text_len, text_cap;
+	uint64_t offset; /* dump bytes read when the batch was full */
+};
+
+struct feed {
+	struct loader *L;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch *b[NBATCH];
+	size_t head, count;  /* full batches: b[head], b[head + 1], ... (mod NBATCH) */
+	int done, cancel;    /* decoder finished (check err); consumer gave up */
+	struct db_error err; /* the decoder's failure, if any */
+	int failed;
+	size_t cur, pos; /* consumer: current batch index, row in it (cur == NBATCH: none) */
+	uint64_t rows_taken;
+};
+
+static int feed_fail(struct feed *f, int status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static int feed_fail(struct feed *f, int status, const char *fmt, ...)
+{
+	va_list ap;
+	f->err.status = status;
+	snprintf(f->err.file, sizeof f->err.file, "%s", f->L->dump);
+	va_start(ap, fmt);
+	vsnprintf(f->err.msg, sizeof f->err.msg, fmt, ap);
+	va_end(ap);
+	f->failed = 1;
+	return -1;
+}
+
+/* The fingerprint (schema.sql: object_data.fingerprint) of rec, object v. */
+static uint64_t fingerprint(const struct loader *L, const struct pym_record *rec, uint32_t v)
+{
+	const struct heap *h = &L->b.h;
+	uint64_t x = identity_fnv_u64(LOAD_FNV_OFFSET, L->thash[rec->type_index]);
+	x = identity_fnv_u64(x, rec->size);
+	x = identity_fnv_u64(x, (rec->flags & PYM_F_LENGTH) ? rec->length : UINT64_MAX);
+	if (rec->flags & PYM_F_VALUE)
+		x = load_fnv1a(x, rec->value, rec->value_len);
+	x = load_fnv1a(x, "", 1);
+	for (uint64_t e = h->off[v]; e < h->off[v + 1]; e++)
+		x = identity_fnv_u64(x, h->dst[e] == HEAP_NONE ? 0 : L->thash[h->type[h->dst[e]]]);
+	return x;
+}
+
+/* Hands a full batch over; waits for a free one. 0, or -1 if cancelled. */
+static int publish(struct feed *f, struct batch *bt, size_t slot)
+{
+	pthread_mutex_lock(&f->mu);
+	f->count++;
+	pthread_cond_broadcast(&f->cv);
+	(void)bt;
+	(void)slot;
+	while (f->count == NBATCH && !f->cancel)
+		pthread_cond_wait(&f->cv, &f->mu);
+	int rc = f->cancel ? -1 : 0;
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+static void *decoder_main(void *arg)
+{
+	struct feed *f = arg;
+	struct loader *L = f->L;
+	const struct heap *h = &L->b.h;
+	struct pym_error e = {0};
+	struct pym_record rec;
+	uint32_t v = 0;
+	size_t slot = 0;
+	int got;
+	struct pym_reader *r = pym_reader_open(L->dump, &e);
+	if (!r) {
+		char buf[sizeof e.msg];
+		feed_fail(f, e.code == PYM_ERR_NOMEM ? 1 : 2, "%s",
+		          pym_error_text(&e, buf, sizeof buf));
+		goto out;
+	}
+	struct batch *bt = f->b[slot];
+	bt->n = bt->text_len = 0;
+	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
+		if (rec.type != PYM_R_OBJECT)
+			continue;
+		if (v >= h->n || rec.addr != h->addr[v] || rec.nrefs != h->off[v + 1] - h->off[v]) {
+			feed_fail(f, 2, "the dump changed while it was being loaded");
+			goto out;
+		}
+		uint32_t vl = (rec.flags & PYM_F_VALUE) ? rec.value_len : 0;
+		if (bt->text_len + vl > bt->text_cap) {
+			size_t cap = bt->text_cap ? 2 * bt->text_cap : 65536;
+			while (cap < bt->text_len + vl)
+				cap *= 2;
+			char *q = realloc(bt->text, cap);
+			if (!q) {
+				feed_fail(f, 1, "out of memory loading the dump");
+				goto out;
+			}
+			bt->text = q;
+			bt->text_cap = cap;
+		}
+		struct row *w = &bt->rows[bt->n++];
+		w->id = v;
+		w->addr = rec.addr;
+		w->type = rec.type_index;
+		w->size = rec.size;
+		w->extra = (rec.flags & PYM_F_EXTRA) ? rec.extra : 0;
+		w->refcount = rec.refcount;
+		w->length = rec.length;
+		w->flags = rec.flags;
+		w->serial = rec.serial;
+		w->value_len = vl;
+		w->value_off = bt->text_len;
+		if (vl)
+			memcpy(bt->text + bt->text_len, rec.value, vl);
+		bt->text_len += vl;
+		w->fp = fingerprint(L, &rec, v);
+		if (!(h->flags[v] & HEAP_REACHED) && !(rec.flags & PYM_F_SYNTHETIC)) {
+			L->tstat[rec.type_index].unreach++; /* only this thread, until joined */
+			L->tstat[rec.type_index].unreach_size += rec.size;
+		}
+		v++;
+		if (bt->n == BATCH_ROWS) {
+			bt->offset = pym_reader_offset(r);
+			if (publish(f, bt, slot) < 0)
+				goto out;
+			slot = (slot + 1) % NBATCH;
+			bt = f->b[slot];
+			bt->n = bt->text_len = 0;
+		}
+	}
+	if (got < 0) {
+		char buf[sizeof e.msg];
+		feed_fail(f, e.code == PYM_ERR_NOMEM ? 1 : 2, "%s",
+		          pym_error_text(&e, buf, sizeof buf));
+		goto out;
+	}
+	if (v != h->n) {
+		feed_fail(f, 2, "the dump changed while it was being loaded");
+		goto out;
+	}
+	bt->offset = pym_reader_offset(r);
+	if (bt->n && publish(f, bt, slot) < 0)
+		goto out;
+out:
+	pym_reader_close(r);
+	pthread_mutex_lock(&f->mu);
+	f->done = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
 struct stream_vtab {
 	sqlite3_vtab base;
-	struct loader *L;
+	struct feed *f;
 };
 
 struct stream_cursor {
 	sqlite3_vtab_cursor base;
-	struct loader *L;
+	struct feed *f;
+	const struct row *row;
+	const struct batch *bt;
 	int eof;
-	struct pym_reader *r;
-	struct pym_record rec;
-	uint32_t v;  /* id of rec's object; ids count from 0 in dump order */
-	uint64_t fp; /* rec's fingerprint */
-	uint64_t records;
 };
 
 static int stream_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
@@ -129,7 +296,7 @@ static int stream_connect(sqlite3 *db, void *aux, int argc, const char *const *a
 	if (!t)
 		return SQLITE_NOMEM;
 	memset(t, 0, sizeof *t);
-	t->L = aux;
+	t->f = aux;
 	*out = &t->base;
 	return SQLITE_OK;
 }
@@ -148,12 +315,11 @@ static int stream_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
 
 static int stream_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
 {
-	struct stream_vtab *t = (struct stream_vtab *)vt;
 	struct stream_cursor *c = sqlite3_malloc(sizeof *c);
 	if (!c)
 		return SQLITE_NOMEM;
 	memset(c, 0, sizeof *c);
-	c->L = t->L;
+	c->f = ((struct stream_vtab *)vt)->f;
 	c->eof = 1;
 	*out = &c->base;
 	return SQLITE_OK;
@@ -161,107 +327,57 @@ static int stream_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
 
 static int stream_close(sqlite3_vtab_cursor *cur)
 {
-	struct stream_cursor *c = (struct stream_cursor *)cur;
-	pym_reader_close(c->r);
-	sqlite3_free(c);
+	sqlite3_free(cur);
 	return SQLITE_OK;
 }
 
-/* Marks the stream failed (err already filled) for the caller to report. */
-static int stream_fail(struct stream_cursor *c)
+/* Moves to the next row, waiting for the decoder; sets eof at its end.
+ * SQLITE_ERROR if the decoder failed (its err is reported by the caller). */
+static int stream_advance(struct stream_cursor *c)
 {
-	c->L->stream_failed = 1;
-	c->eof = 1;
-	return SQLITE_ERROR;
-}
-
-/* Reads the next OBJECT record into c->rec; sets eof at the verified end.
- * The dump must be the one pass 1 read: same objects, same references. */
-static int stream_object(struct stream_cursor *c)
-{
-	struct loader *L = c->L;
-	const struct heap *h = &L->b.h;
-	struct pym_error e = {0};
-	int got;
-	for (;;) {
-		got = pym_reader_next(c->r, &c->rec, &e);
-		if (got < 0) {
-			load_fail_reader(L, &e);
-			return stream_fail(c);
-		}
-		if (got == 0) {
-			if (c->v != h->n) {
-				load_fail(L, 2, L->dump,
-				          "the dump changed while it was being loaded");
-				return stream_fail(c);
-			}
-			load_progress(L, 2, c->r);
-			c->eof = 1;
-			return SQLITE_OK;
-		}
-		if (++c->records % PROGRESS_EVERY == 0)
-			load_progress(L, 2, c->r);
-		if (c->rec.type != PYM_R_OBJECT)
-			continue;
-		if (c->v >= h->n || c->rec.addr != h->addr[c->v] ||
-		    c->rec.nrefs != h->off[c->v + 1] - h->off[c->v]) {
-			load_fail(L, 2, L->dump, "the dump changed while it was being loaded");
-			return stream_fail(c);
-		}
+	struct feed *f = c->f;
+	struct loader *L = f->L;
+	if (f->cur < NBATCH && ++f->pos < f->b[f->cur]->n) {
+		c->row = &f->b[f->cur]->rows[f->pos];
 		return SQLITE_OK;
 	}
-}
-
-/* The fingerprint (schema.sql: object_data.fingerprint) and the per-type
- * unreachable totals of the current object. */
-static void stream_row(struct stream_cursor *c)
-{
-	struct loader *L = c->L;
-	const struct heap *h = &L->b.h;
-	const struct pym_record *rec = &c->rec;
-	uint64_t x = identity_fnv_u64(LOAD_FNV_OFFSET, L->thash[rec->type_index]);
-	x = identity_fnv_u64(x, rec->size);
-	x = identity_fnv_u64(x, (rec->flags & PYM_F_LENGTH) ? rec->length : UINT64_MAX);
-	if (rec->flags & PYM_F_VALUE)
-		x = load_fnv1a(x, rec->value, rec->value_len);
-	x = load_fnv1a(x, "", 1);
-	for (uint64_t e = h->off[c->v]; e < h->off[c->v + 1]; e++)
-		x = identity_fnv_u64(x, h->dst[e] == HEAP_NONE ? 0 : L->thash[h->type[h->dst[e]]]);
-	c->fp = x;
-	if (!(h->flags[c->v] & HEAP_REACHED) && !(rec->flags & PYM_F_SYNTHETIC)) {
-		L->tstat[rec->type_index].unreach++;
-		L->tstat[rec->type_index].unreach_size += rec->size;
+	pthread_mutex_lock(&f->mu);
+	if (f->cur < NBATCH) { /* give the finished batch back */
+		f->head = (f->head + 1) % NBATCH;
+		f->count--;
+		f->cur = NBATCH;
+		pthread_cond_broadcast(&f->cv);
 	}
+	while (f->count == 0 && !f->done)
+		pthread_cond_wait(&f->cv, &f->mu);
+	int have = f->count > 0, failed = f->failed;
+	if (have) {
+		f->cur = f->head;
+		f->pos = 0;
+	}
+	pthread_mutex_unlock(&f->mu);
+	if (!have) {
+		c->eof = 1;
+		return failed ? SQLITE_ERROR : SQLITE_OK;
+	}
+	c->bt = f->b[f->cur];
+	c->row = &c->bt->rows[0];
+	if (L->progress)
+		L->progress(L->progress_ctx, 2, c->bt->offset, L->file_size);
+	return SQLITE_OK;
 }
 
 static int stream_filter(sqlite3_vtab_cursor *cur, int idxnum, const char *idxstr, int argc,
                          sqlite3_value **argv)
 {
 	struct stream_cursor *c = (struct stream_cursor *)cur;
-	struct pym_error e = {0};
-	pym_reader_close(c->r);
-	c->v = 0;
 	c->eof = 0;
-	c->r = pym_reader_open(c->L->dump, &e);
-	if (!c->r) {
-		load_fail_reader(c->L, &e);
-		return stream_fail(c);
-	}
-	int rc = stream_object(c);
-	if (rc == SQLITE_OK && !c->eof)
-		stream_row(c);
-	return rc;
+	return stream_advance(c);
 }
 
 static int stream_next(sqlite3_vtab_cursor *cur)
 {
-	struct stream_cursor *c = (struct stream_cursor *)cur;
-	c->v++;
-	int rc = stream_object(c);
-	if (rc != SQLITE_OK || c->eof)
-		return rc;
-	stream_row(c);
-	return SQLITE_OK;
+	return stream_advance((struct stream_cursor *)cur);
 }
 
 static int stream_eof(sqlite3_vtab_cursor *cur)
@@ -271,69 +387,68 @@ static int stream_eof(sqlite3_vtab_cursor *cur)
 
 static int stream_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
 {
-	*rowid = (sqlite3_int64)((struct stream_cursor *)cur)->v;
+	*rowid = (sqlite3_int64)((struct stream_cursor *)cur)->row->id;
 	return SQLITE_OK;
 }
 
 static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 {
 	struct stream_cursor *c = (struct stream_cursor *)cur;
-	const struct pym_record *rec = &c->rec;
-	const struct heap *h = &c->L->b.h;
+	const struct row *w = c->row;
+	const struct heap *h = &c->f->L->b.h;
 	switch (col) {
 	case OC_ID:
-		sqlite3_result_int64(ctx, c->v);
+		sqlite3_result_int64(ctx, w->id);
 		break;
 	case OC_ADDRESS:
-		sqlite3_result_int64(ctx, (sqlite3_int64)rec->addr);
+		sqlite3_result_int64(ctx, (sqlite3_int64)w->addr);
 		break;
 	case OC_TYPE:
-		sqlite3_result_int64(ctx, rec->type_index);
+		sqlite3_result_int64(ctx, w->type);
 		break;
 	case OC_SIZE:
-		sqlite3_result_int64(ctx, (sqlite3_int64)rec->size);
+		sqlite3_result_int64(ctx, (sqlite3_int64)w->size);
 		break;
 	case OC_EXTRA:
-		sqlite3_result_int64(ctx,
-		                     (rec->flags & PYM_F_EXTRA) ? (sqlite3_int64)rec->extra : 0);
+		sqlite3_result_int64(ctx, (sqlite3_int64)w->extra);
 		break;
 	case OC_REFCOUNT:
-		sqlite3_result_int64(ctx, (sqlite3_int64)rec->refcount);
+		sqlite3_result_int64(ctx, (sqlite3_int64)w->refcount);
 		break;
 	case OC_LENGTH:
-		if (rec->flags & PYM_F_LENGTH)
-			sqlite3_result_int64(ctx, (sqlite3_int64)rec->length);
+		if (w->flags & PYM_F_LENGTH)
+			sqlite3_result_int64(ctx, (sqlite3_int64)w->length);
 		else
 			sqlite3_result_null(ctx);
 		break;
 	case OC_FLAGS:
-		sqlite3_result_int64(ctx, rec->flags);
+		sqlite3_result_int64(ctx, w->flags);
 		break;
 	case OC_VALUE:
-		if (rec->flags & PYM_F_VALUE)
-			sqlite3_result_text(ctx, rec->value ? rec->value : "", (int)rec->value_len,
-			                    SQLITE_TRANSIENT);
+		if (w->flags & PYM_F_VALUE)
+			sqlite3_result_text(ctx, c->bt->text ? c->bt->text + w->value_off : "",
+			                    (int)w->value_len, SQLITE_TRANSIENT);
 		else
 			sqlite3_result_null(ctx);
 		break;
 	case OC_REACHABLE:
-		sqlite3_result_int(ctx, (h->flags[c->v] & HEAP_REACHED) != 0);
+		sqlite3_result_int(ctx, (h->flags[w->id] & HEAP_REACHED) != 0);
 		break;
 	case OC_ROOT:
-		sqlite3_result_int(ctx, (h->flags[c->v] & HEAP_ROOT) != 0);
+		sqlite3_result_int(ctx, (h->flags[w->id] & HEAP_ROOT) != 0);
 		break;
 	case OC_SCC:
-		if (h->scc[c->v] == HEAP_NONE)
+		if (h->scc[w->id] == HEAP_NONE)
 			sqlite3_result_null(ctx);
 		else
-			sqlite3_result_int64(ctx, h->scc[c->v]);
+			sqlite3_result_int64(ctx, h->scc[w->id]);
 		break;
 	case OC_FINGERPRINT:
-		sqlite3_result_int64(ctx, (sqlite3_int64)c->fp);
+		sqlite3_result_int64(ctx, (sqlite3_int64)w->fp);
 		break;
 	case OC_SERIAL:
-		if (rec->flags & PYM_F_SERIAL)
-			sqlite3_result_int64(ctx, (sqlite3_int64)rec->serial);
+		if (w->flags & PYM_F_SERIAL)
+			sqlite3_result_int64(ctx, (sqlite3_int64)w->serial);
 		else
 			sqlite3_result_null(ctx);
 		break;
@@ -358,20 +473,67 @@ static const sqlite3_module stream_module = {
 
 int store_objects(struct loader *L)
 {
-	if (sqlite3_create_module_v2(L->db, "pym_objects", &stream_module, L, NULL) != SQLITE_OK)
-		return load_fail_sql(L, "cannot register the dump reader");
-	L->stream_failed = 0;
-	if (sqlite3_exec(L->db,
-	                 "INSERT INTO object_data(id, address, type_id, size, extra_size, refcount,"
-	                 " length, flags, value, reachable, root, scc, fingerprint, serial)"
-	                 " SELECT id, address, type_id, size, extra_size, refcount, length, flags,"
-	                 " value, reachable, root, scc, fingerprint, serial FROM pym_objects",
-	                 NULL, NULL, NULL) != SQLITE_OK) {
-		if (L->stream_failed)
-			return -1; /* err says what was wrong with the dump */
-		return load_fail_sql(L, "cannot insert");
+	struct feed *f = calloc(1, sizeof *f);
+	pthread_t tid;
+	int rc = -1, started = 0;
+	if (!f)
+		return load_fail_oom(L);
+	f->L = L;
+	f->cur = NBATCH;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	for (int i = 0; i < NBATCH; i++)
+		if (!(f->b[i] = calloc(1, sizeof *f->b[i]))) {
+			load_fail_oom(L);
+			goto out;
+		}
+	if (sqlite3_create_module_v2(L->db, "pym_objects", &stream_module, f, NULL) != SQLITE_OK) {
+		load_fail_sql(L, "cannot register the dump reader");
+		goto out;
 	}
-	return 0;
+	if (pthread_create(&tid, NULL, decoder_main, f) != 0) {
+		load_fail(L, 1, L->dump, "cannot start the decoding thread");
+		goto out;
+	}
+	started = 1;
+	int sql = sqlite3_exec(L->db,
+	                       "INSERT INTO object_data(id, address, type_id, size, extra_size,"
+	                       " refcount, length, flags, value, reachable, root, scc, fingerprint,"
+	                       " serial) SELECT id, address, type_id, size, extra_size, refcount,"
+	                       " length, flags, value, reachable, root, scc, fingerprint, serial"
+	                       " FROM pym_objects",
+	                       NULL, NULL, NULL);
+	pthread_mutex_lock(&f->mu);
+	f->cancel = 1; /* a decoder still running (SQLite failed) stops */
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(tid, NULL);
+	started = 0;
+	if (f->failed)
+		*L->err = f->err; /* what was wrong with the dump */
+	else if (sql != SQLITE_OK)
+		load_fail_sql(L, "cannot insert");
+	else
+		rc = 0;
+out:
+	if (started) {
+		pthread_mutex_lock(&f->mu);
+		f->cancel = 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(tid, NULL);
+	}
+	/* the module stays registered with f as its data: unregister first */
+	sqlite3_create_module_v2(L->db, "pym_objects", NULL, NULL, NULL);
+	for (int i = 0; i < NBATCH; i++)
+		if (f->b[i]) {
+			free(f->b[i]->text);
+			free(f->b[i]);
+		}
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	free(f);
+	return rc;
 }
 
 /* ---- per-type totals, roots, meta ---------------------------------------- */
