@@ -76,7 +76,11 @@ int cmd_load(int argc, char **argv)
 	int rc = load_dump_refs(dump, out, refs, fn, &p, &s, &err);
 	cli_progress_end(&p);
 	if (rc < 0) {
-		cli_error(err.file[0] ? err.file : dump, "%s", err.msg);
+		if (cli_verbose && err.where) /* the words of `-v check` */
+			cli_error(err.file[0] ? err.file : dump, "%s [byte %llu, %s]", err.msg,
+			          (unsigned long long)err.offset, err.where);
+		else
+			cli_error(err.file[0] ? err.file : dump, "%s", err.msg);
 		free(dflt);
 		return err.status ? err.status : CLI_RUNTIME;
 	}

@@ -46,7 +46,10 @@ int load_fail_reader(struct loader *L, const struct pym_error *e)
 {
 	int status = e->code == PYM_ERR_NOMEM ? 1 : 2;
 	char buf[sizeof e->msg];
-	return load_fail(L, status, L->dump, "%s", pym_error_text(e, buf, sizeof buf));
+	load_fail(L, status, L->dump, "%s", pym_error_text(e, buf, sizeof buf));
+	L->err->offset = e->offset;
+	L->err->where = e->where;
+	return -1;
 }
 
 void load_progress(struct loader *L, int pass, struct pym_reader *r)

@@ -149,6 +149,15 @@ static int feed_fail(struct feed *f, int status, const char *fmt, ...)
 	return -1;
 }
 
+/* The reader's failure, with where it happened (as `-v check` reports it). */
+static void feed_reader_fail(struct feed *f, const struct pym_error *e)
+{
+	char buf[sizeof e->msg];
+	feed_fail(f, e->code == PYM_ERR_NOMEM ? 1 : 2, "%s", pym_error_text(e, buf, sizeof buf));
+	f->err.offset = e->offset;
+	f->err.where = e->where;
+}
+
 /* The fingerprint (schema.sql: object_data.fingerprint) of rec, object v. */
 static uint64_t fingerprint(const struct loader *L, const struct pym_record *rec, uint32_t v)
 {
@@ -191,9 +200,7 @@ static void *decoder_main(void *arg)
 	int got;
 	struct pym_reader *r = pym_reader_open(L->dump, &e);
 	if (!r) {
-		char buf[sizeof e.msg];
-		feed_fail(f, e.code == PYM_ERR_NOMEM ? 1 : 2, "%s",
-		          pym_error_text(&e, buf, sizeof buf));
+		feed_reader_fail(f, &e);
 		goto out;
 	}
 	struct batch *bt = f->b[slot];
@@ -249,9 +256,7 @@ static void *decoder_main(void *arg)
 		}
 	}
 	if (got < 0) {
-		char buf[sizeof e.msg];
-		feed_fail(f, e.code == PYM_ERR_NOMEM ? 1 : 2, "%s",
-		          pym_error_text(&e, buf, sizeof buf));
+		feed_reader_fail(f, &e);
 		goto out;
 	}
 	if (v != h->n) {
