@@ -203,7 +203,7 @@ int cmd_referrers(int argc, char **argv)
 	enum mode mode = dot ? M_DOT : fmt == OUT_CSV ? M_CSV : fmt == OUT_JSON ? M_JSON : M_TABLE;
 	const char *file = argv[optind];
 	struct heap_view hv;
-	if ((rc = heap_view_open(&hv, file)))
+	if ((rc = heap_view_open_input(&hv, file)))
 		return rc;
 	const struct heap *h = &hv.h;
 	sqlite3 *db = hv.db;

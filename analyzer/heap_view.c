@@ -7,7 +7,22 @@
 #include <string.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "heap_store.h"
+
+/* Set by main.c from its table; callers without main.c (unit tests) get
+ * everything. */
+unsigned cmd_needs = CMD_NEEDS_DB | CMD_NEEDS_HEAP;
+
+int heap_view_open_input(struct heap_view *v, const char *path)
+{
+	if (cmd_needs & CMD_NEEDS_HEAP)
+		return heap_view_open(v, path);
+	memset(v, 0, sizeof *v);
+	heap_init(&v->h);
+	v->file = path;
+	return cli_open(path, 0, &v->db);
+}
 
 int heap_view_open(struct heap_view *v, const char *path)
 {

@@ -30,6 +30,9 @@ struct heap_view {
  * builds the referrers. Returns 0, or prints the one error line and returns
  * the exit status. */
 int heap_view_open(struct heap_view *v, const char *path);
+/* The graph commands' prologue: what main.c's table says the running
+ * command needs (cmd_needs): the database, and the heap if CMD_NEEDS_HEAP. */
+int heap_view_open_input(struct heap_view *v, const char *path);
 void heap_view_close(struct heap_view *v);
 
 /* The type name of object id (never NULL). */
