@@ -333,6 +333,8 @@ static void *job_run(void *arg)
 			JOB_FAIL("chunk %zu does not decompress", i);
 			break;
 		}
+		free(c->data); /* decoded once: give the memory back at once */
+		c->data = NULL;
 		struct cursor cur = {j->raw, j->raw + ulen, 0};
 		int rc = c->part == 0 ? decode_objects(j, c, i, &cur) : decode_refs(j, c, &cur);
 		if (rc == 0 && (cur.bad || cur.p != cur.end))
