@@ -142,3 +142,27 @@ def test_readme_sql_examples_in_python_sqlite3(ctx):
             assert rows, "no rows: " + s
             assert "SCAN" not in plan, "%s scans: %s" % (s, plan)
     c.close()
+
+
+def test_database_of_the_old_layout(ctx):
+    """A DUMP.db the old loader wrote is rebuilt by any command given the dump;
+    given directly, it is refused in one line that says what to do."""
+    dump = os.path.join(ctx.tmp, "registry_leak.dump")
+    with open(os.path.join(ctx.root, "samples", "registry_leak.dump"), "rb") as f, \
+            open(dump, "wb") as g:
+        g.write(f.read())
+    old = old_analyzer(ctx)
+    load(old, dump, dump + ".db")
+    load(old, dump, os.path.join(ctx.tmp, "old.db"))
+    p = subprocess.run([ctx.analyzer, "-q", "garbage", dump], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True)
+    assert p.returncode == 0, p.stderr
+    c = sqlite3.connect(dump + ".db")
+    version = c.execute("SELECT value FROM meta WHERE key = 'load.version'").fetchone()[0]
+    c.close()
+    assert version != "4", "DUMP.db of the old layout was not rebuilt"
+    p = subprocess.run([ctx.analyzer, "path", os.path.join(ctx.tmp, "old.db"), "0x10"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert p.returncode == 2 and not p.stdout, (p.returncode, p.stdout)
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and "layout 4" in lines[0] and "load the dump again" in lines[0], lines
