@@ -743,3 +743,34 @@ Test(load, damaged_heap_is_refused, .init = setup, .fini = teardown)
 		db = NULL;
 	}
 }
+
+/* An index label of 33 bits or more (a list longer than 4G items) survives
+ * the heap's 32-bit label array, the database and the refs table. */
+Test(load, wide_index_label, .init = setup, .fini = teardown)
+{
+	int fd = open(dump, O_WRONLY | O_TRUNC, 0600);
+	struct pym_writer *w = pym_writer_open(fd, &pym_alloc_mmap, 1);
+	uint32_t s, t;
+	cr_assert_eq(pym_writer_string(w, "list", 4, &s), 0);
+	cr_assert_eq(pym_writer_type(w, s, 0x10, &t), 0);
+	struct pym_ref r[] = {{0x2000, fix_lab(5000000000ull, PYM_LABEL_INDEX)},
+	                      {0x2000, fix_lab(7, PYM_LABEL_INDEX)}};
+	struct pym_object a = {0x1000, t, 0, 64, 1, 0, 0, 0, NULL, 0, 2, r};
+	struct pym_object b = {0x2000, t, 0, 72, 2, 0, 0, 0, NULL, 0, 0, NULL};
+	cr_assert_eq(pym_writer_object(w, &a), 0);
+	cr_assert_eq(pym_writer_object(w, &b), 0);
+	cr_assert_eq(pym_writer_finish(w), 0);
+	pym_writer_close(w);
+	close(fd);
+	struct db_error err;
+	cr_assert_eq(load_dump_refs(dump, dbpath, 1, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_expect_str_eq(qs("SELECT group_concat(label, ' ') FROM refs"), "[5000000000] [7]");
+	struct heap h;
+	heap_init(&h);
+	cr_assert_eq(heap_load(db, dbpath, &h, &err), 0, "%s", err.msg);
+	cr_expect_eq(heap_label(&h, 0), 5000000000ull);
+	cr_expect_eq(heap_label(&h, 1), 7);
+	cr_expect_eq(h.nwide, 1);
+	heap_release(&h);
+}
