@@ -43,7 +43,7 @@ __attribute__((format(printf, 4, 5))) static int fail(struct db_error *err, int 
 
 static inline uint64_t zigzag(uint64_t d)
 {
-	return (d << 1) ^ (uint64_t)((int64_t)d >> 63);
+	return (d << 1) ^ (0 - (d >> 63)); /* all ones when d is negative */
 }
 
 static inline uint64_t unzigzag(uint64_t z)
