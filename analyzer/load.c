@@ -19,9 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dbcache.h"
 #include "graph.h"
 #include "pymple_format.h"
 #include "reader.h"
+#include "sqlguard.h"
 #include "schema_sql.h" /* generated from schema/schema.sql: schema_sql[] */
 
 const char *const load_schema_sql = schema_sql;
@@ -1085,6 +1087,14 @@ static int finish_rows(struct loader *L, const struct stat *sb, struct load_stat
 	    meta_putu(L, meta, "load.cycles", L->ncomp) < 0 ||
 	    meta_putu(L, meta, "load.serials", L->serials) < 0)
 		goto out;
+	struct dump_identity id; /* binds the database to this state of the dump */
+	struct dbcache_binding bind;
+	dbcache_identity(L->dump, sb, &id);
+	dbcache_binding(&id, &bind);
+	for (int i = 0; i < DBCACHE_NBIND; i++)
+		if (meta_put(L, meta, bind.key[i], strlen(bind.key[i]), bind.value[i],
+		             strlen(bind.value[i])) < 0)
+			goto out;
 	s->objects = L->n;
 	s->refs = L->refs_total;
 	s->missing_refs = L->missing;
@@ -1223,7 +1233,12 @@ static int is_pymple_db(const char *path)
 	close(fd);
 	if (n != (ssize_t)sizeof head || memcmp(head, magic, sizeof magic) != 0)
 		return 0;
+	/* meta must be a table (a view of a foreign file could run forever). */
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlguard_defend(db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+	                       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_finalize(st) == SQLITE_OK &&
 	    sqlite3_prepare_v2(db, "SELECT 1 FROM meta WHERE key = 'load.version'", -1, &st, NULL) ==
 	        SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
@@ -1256,32 +1271,38 @@ static int check_output(struct loader *L, const struct stat *dump_sb)
 	return 0;
 }
 
-/* Temporary files are "<db>.tmp.<pid>-<n>" and "<db>.tmp.<pid>-<n>-objects".
- * Removes those whose process is gone (a load killed with SIGKILL cannot
- * clean up after itself); files of live processes are left alone. */
+/* The directory part of path ("" for a bare name, else up to the slash). */
+static void dir_of(const char *path, char *dir, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dn = slash ? (size_t)(slash - path) + 1 : 0;
+	snprintf(dir, n, "%.*s", (int)dn, path);
+}
+
+/* Temporary files are ".pym-<pid>-<n>.tmp" and ".pym-<pid>-<n>-objects.tmp"
+ * in the directory of the database: short, so that any database name that
+ * fits NAME_MAX has temporaries that fit too. Removes those whose process is
+ * gone (a load killed with SIGKILL cannot clean up after itself); files of
+ * live processes are left alone. */
+#define TMP_PREFIX ".pym-"
 static void remove_stale_temporaries(const char *dbpath)
 {
-	const char *slash = strrchr(dbpath, '/');
 	char dir[4096];
-	const char *base = slash ? slash + 1 : dbpath;
-	size_t dn = slash ? (size_t)(slash - dbpath) + 1 : 0;
-	if (dn >= sizeof dir)
-		return;
-	memcpy(dir, dbpath, dn);
-	dir[dn] = 0;
-	DIR *d = opendir(dn ? dir : ".");
+	dir_of(dbpath, dir, sizeof dir);
+	DIR *d = opendir(dir[0] ? dir : ".");
 	if (!d)
 		return;
-	size_t bn = strlen(base);
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		const char *name = e->d_name;
-		if (strncmp(name, base, bn) != 0 || strncmp(name + bn, ".tmp.", 5) != 0)
+		const char *name = e->d_name, *num = name + strlen(TMP_PREFIX);
+		size_t len = strlen(name);
+		if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0 || len < 4 ||
+		    strcmp(name + len - 4, ".tmp") != 0)
 			continue;
 		char *end;
 		errno = 0;
-		long pid = strtol(name + bn + 5, &end, 10);
-		if (errno || end == name + bn + 5 || *end != '-' || pid <= 0 || pid > INT_MAX)
+		long pid = strtol(num, &end, 10);
+		if (errno || end == num || *end != '-' || pid <= 0 || pid > INT_MAX)
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue; /* alive (or not ours to judge) */
@@ -1319,8 +1340,11 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	if (check_output(&L, &sb) < 0)
 		return -1;
 	remove_stale_temporaries(dbpath);
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld-%u", dbpath, (long)getpid(),
-	             atomic_fetch_add(&seq, 1)) >= (int)sizeof tmp - 16)
+	char dir[4096];
+	unsigned n = atomic_fetch_add(&seq, 1);
+	dir_of(dbpath, dir, sizeof dir);
+	if (snprintf(tmp, sizeof tmp, "%s" TMP_PREFIX "%ld-%u.tmp", dir, (long)getpid(), n) >=
+	    (int)sizeof tmp - 16)
 		return fail(&L, 2, dbpath, "path too long");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -1328,7 +1352,8 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	close(fd);
 	/* Record the real names, then arm. */
 	snprintf(cleanup_main, sizeof cleanup_main, "%s", tmp);
-	snprintf(cleanup_side, sizeof cleanup_side, "%s-objects", tmp);
+	snprintf(cleanup_side, sizeof cleanup_side, "%s" TMP_PREFIX "%ld-%u-objects.tmp", dir,
+	         (long)getpid(), n);
 	cleanup_armed = 1;
 	job = malloc(sizeof *job);
 	if (!job) {
@@ -1336,7 +1361,7 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 		goto out;
 	}
 	*job = zero_job;
-	snprintf(job->path, sizeof job->path, "%s-objects", tmp);
+	snprintf(job->path, sizeof job->path, "%s", cleanup_side);
 	fd = open(job->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fail(&L, 1, dbpath, "cannot create: %s", errtext(errno, eb, sizeof eb));

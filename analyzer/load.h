@@ -18,11 +18,11 @@ struct load_stats {
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any
  * file there only once the load is complete: the rows go to a temporary
- * file "<dbpath>.tmp.<pid>-<n>" in the same directory, renamed into place
+ * file ".pym-<pid>-<n>.tmp" in the same directory, renamed into place
  * after COMMIT; on failure it is removed, as is the side file of objects
- * "<...>-objects" a worker thread builds next to it; temporaries left by a
- * process that no longer exists (kill -9) are removed at the next load of
- * dbpath). Refuses (status 2) a dbpath that is the dump itself (same name
+ * ".pym-<pid>-<n>-objects.tmp" a worker thread builds next to it;
+ * temporaries left by a process that no longer exists (kill -9) are removed
+ * at the next load into that directory). Refuses (status 2) a dbpath that is the dump itself (same name
  * or inode) or an existing file that is not a pymple database. Not
  * reentrant per dbpath, thread-safe otherwise. progress and stats may be
  * NULL. Returns 0, or -1 with err filled (status 2 for a bad dump or
