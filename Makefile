@@ -93,8 +93,9 @@ unit: $(BUILD)/tests/unit ## Criterion unit tests
 e2e: all ## end-to-end tests driving a real Python
 	$(PYTHON) tests/e2e/run.py --build $(BUILD)
 
-cli: all $(BUILD)/tests/gendump ## golden tests of the command line
+cli: all $(BUILD)/tests/gendump ## golden tests of the command line, hostile inputs
 	sh tests/cli/run.sh $(ANALYZE) $(BUILD)/tests/gendump
+	sh tests/cli/hostile.sh $(ANALYZE) $(BUILD)/tests/gendump
 
 # Synthetic dump generator (bench and CLI fixtures), built on the real writer.
 $(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/dumper/writer.o

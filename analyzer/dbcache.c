@@ -52,7 +52,8 @@ void dbcache_identity(const char *path, const struct stat *sb, struct dump_ident
 	    pread(fd, t, sizeof t, sb->st_size - (off_t)sizeof t) == (ssize_t)sizeof t &&
 	    memcmp(t, PYM_TAG_TAIL, 4) == 0 && le32(t + 4) == PYM_TAIL_LEN &&
 	    le32(t + 8) == PYM_TAIL_LEN &&
-	    (uint32_t)crc32(crc32(0L, t, 12), t + PYM_CHUNK_HEADER_LEN, PYM_TAIL_LEN) == le32(t + 12)) {
+	    (uint32_t)crc32(crc32(0L, t, 12), t + PYM_CHUNK_HEADER_LEN, PYM_TAIL_LEN) ==
+	            le32(t + 12)) {
 		id->crc = le32(t + 12);
 		id->has_crc = 1;
 	}
@@ -61,9 +62,9 @@ void dbcache_identity(const char *path, const struct stat *sb, struct dump_ident
 
 void dbcache_binding(const struct dump_identity *id, struct dbcache_binding *b)
 {
-	static const char *const keys[DBCACHE_NBIND] = {
-	    "load.source_dev", "load.source_ino", "load.source_size", "load.source_mtime_ns",
-	    "load.source_crc"};
+	static const char *const keys[DBCACHE_NBIND] = {"load.source_dev", "load.source_ino",
+	                                                "load.source_size", "load.source_mtime_ns",
+	                                                "load.source_crc"};
 	for (int i = 0; i < DBCACHE_NBIND; i++)
 		snprintf(b->key[i], sizeof b->key[i], "%s", keys[i]);
 	snprintf(b->value[0], sizeof b->value[0], "%llu", (unsigned long long)id->dev);
@@ -84,9 +85,9 @@ static char *expected_schema;
 static pthread_once_t expected_once = PTHREAD_ONCE_INIT;
 
 static const char master_query[] =
-    "SELECT group_concat(line, '') FROM (SELECT type || char(31) || name || char(31) ||"
-    " tbl_name || char(31) || coalesce(sql, '') || char(30) AS line FROM sqlite_master"
-    " ORDER BY type, name)";
+        "SELECT group_concat(line, '') FROM (SELECT type || char(31) || name || char(31) ||"
+        " tbl_name || char(31) || coalesce(sql, '') || char(30) AS line FROM sqlite_master"
+        " ORDER BY type, name)";
 
 static char *master_text(sqlite3 *db)
 {
@@ -148,17 +149,22 @@ void dbcache_judge(const char *dbpath, const struct dump_identity *id, struct db
 	}
 	int mine = sb.st_uid == geteuid();
 	int mode_ok = (sb.st_mode & 07777) == 0600;
+	if (!mine)
+		snprintf(j->why, sizeof j->why, "belongs to another user (uid %ld)",
+		         (long)sb.st_uid);
+	else
+		snprintf(j->why, sizeof j->why, "is not a database of this pymple-analyze");
 	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
-	        SQLITE_OK ||
+	            SQLITE_OK ||
 	    sqlguard_defend(db) != SQLITE_OK) {
-		snprintf(j->why, sizeof j->why, "is not a pymple database");
 		sqlite3_close(db);
 		return;
 	}
 	int schema = dbcache_schema_is_ours(db);
 	if (schema == 1) {
 		struct dbcache_binding b;
-		j->usable = meta_is(db, "load.complete", "1") && meta_is(db, "load.version", DB_LAYOUT_VERSION);
+		j->usable = meta_is(db, "load.complete", "1") &&
+		            meta_is(db, "load.version", DB_LAYOUT_VERSION);
 		if (id) {
 			dbcache_binding(id, &b);
 			for (int i = 0; i < DBCACHE_NBIND; i++)
@@ -166,19 +172,13 @@ void dbcache_judge(const char *dbpath, const struct dump_identity *id, struct db
 		}
 	}
 	sqlite3_close(db);
-	if (!mine) {
-		snprintf(j->why, sizeof j->why, "belongs to another user (uid %ld)", (long)sb.st_uid);
-		return;
-	}
-	if (schema != 1) {
-		/* Ours, but not a database this pymple wrote: never replaced. */
-		snprintf(j->why, sizeof j->why, "is not a database of this pymple-analyze");
-		return;
-	}
+	if (!mine || schema != 1)
+		return; /* not ours, or ours but not a database this pymple wrote: never replaced */
 	if (!mode_ok || !j->usable) {
 		j->verdict = DBC_STALE;
 		if (!mode_ok)
-			snprintf(j->why, sizeof j->why, "has mode %04o, not 0600", sb.st_mode & 07777);
+			snprintf(j->why, sizeof j->why, "has mode %04o, not 0600",
+			         sb.st_mode & 07777);
 		else
 			snprintf(j->why, sizeof j->why, "was made from another state of the dump");
 		return;
@@ -229,11 +229,13 @@ static int cache_dir(char *out, size_t n, struct db_error *err)
 			home = pw ? pw->pw_dir : NULL;
 		}
 		if (!home || home[0] != '/')
-			return fail(err, 1, "pymple-analyze",
-			            "no cache directory: set PYMPLE_CACHE_DIR, XDG_CACHE_HOME or HOME");
+			return fail(
+			        err, 1, "pymple-analyze",
+			        "no cache directory: set PYMPLE_CACHE_DIR, XDG_CACHE_HOME or HOME");
 		snprintf(base, sizeof base, "%s/.cache", home);
 		if (mkdir(base, 0700) < 0 && errno != EEXIST)
-			return fail(err, 1, base, "cannot create the cache directory: %s", strerror(errno));
+			return fail(err, 1, base, "cannot create the cache directory: %s",
+			            strerror(errno));
 	}
 	if ((size_t)snprintf(out, n, "%s/pymple", base) >= n)
 		return fail(err, 1, base, "cache directory path too long");
@@ -263,7 +265,8 @@ int dbcache_place(const char *dump, const struct stat *sb, const char *explicit_
 	if (explicit_db) {
 		/* The user's choice: reused when usable (a database of another
 		 * user is then read defensively), else (re)built there. */
-		if ((size_t)snprintf(pl->path, sizeof pl->path, "%s", explicit_db) >= sizeof pl->path)
+		if ((size_t)snprintf(pl->path, sizeof pl->path, "%s", explicit_db) >=
+		    sizeof pl->path)
 			return fail(err, 2, explicit_db, "path too long");
 		dbcache_judge(pl->path, &id, &j);
 		pl->reuse = j.usable;
@@ -283,7 +286,8 @@ int dbcache_place(const char *dump, const struct stat *sb, const char *explicit_
 			if (j.verdict == DBC_FOREIGN)
 				snprintf(pl->note, sizeof pl->note, "%.300s %s", pl->path, j.why);
 			else
-				snprintf(pl->note, sizeof pl->note, "the dump's directory is not writable");
+				snprintf(pl->note, sizeof pl->note,
+				         "the dump's directory is not writable");
 		} else {
 			snprintf(pl->note, sizeof pl->note, "the dump's name is too long");
 		}

@@ -50,8 +50,8 @@ enum dbcache_verdict {
 };
 struct dbcache_judgement {
 	enum dbcache_verdict verdict;
-	int usable;     /* a complete database of our schema bound to this dump, whoever owns it */
-	char why[160];  /* for DBC_FOREIGN/DBC_STALE: "belongs to uid 65534", "has mode 0644", ... */
+	int usable;    /* a complete database of our schema bound to this dump, whoever owns it */
+	char why[160]; /* for DBC_FOREIGN/DBC_STALE: "belongs to uid 65534", "has mode 0644", ... */
 };
 /* Judges the file at dbpath for the dump of identity id (NULL: for no dump,
  * `usable` then ignores the binding). Opens it read-only and defensively. */

@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
-double sqlguard_timeout = SQLGUARD_TIMEOUT_DEFAULT; /* set once by main.c */
+double sqlguard_timeout = SQLGUARD_TIMEOUT_DEFAULT;  /* set once by main.c */
 int64_t sqlguard_heap_limit = SQLGUARD_HEAP_DEFAULT; /* set once by main.c */
 
 /* The deadline of one connection: owned by the connection (freed when it
@@ -86,19 +86,19 @@ int sqlguard_limit(sqlite3 *db)
 
 /* Functions that reach outside the database or change the connection. */
 static const char *const denied_functions[] = {
-    "load_extension", "fts3_tokenizer", "readfile", "writefile", "edit", "fts5_tokenizer",
+        "load_extension", "fts3_tokenizer", "readfile", "writefile", "edit", "fts5_tokenizer",
 };
 
 /* Pragmas that only read: those whose argument names what to read, and
  * those allowed without an argument only (with one, they would write). */
 static const char *const naming_pragmas[] = {
-    "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
-    "foreign_key_list",
+        "table_info", "table_xinfo", "table_list",       "index_list",
+        "index_info", "index_xinfo", "foreign_key_list",
 };
 static const char *const reading_pragmas[] = {
-    "function_list", "module_list",    "pragma_list", "collation_list", "compile_options",
-    "database_list", "page_count",     "page_size",   "freelist_count", "encoding",
-    "user_version",  "application_id",
+        "function_list",   "module_list",   "pragma_list",  "collation_list",
+        "compile_options", "database_list", "page_count",   "page_size",
+        "freelist_count",  "encoding",      "user_version", "application_id",
 };
 
 static int in_list(const char *s, const char *const *list, size_t n)
@@ -119,15 +119,17 @@ static int authorize(void *ctx, int action, const char *a, const char *b, const 
 	case SQLITE_RECURSIVE:
 		return SQLITE_OK;
 	case SQLITE_FUNCTION: /* a: NULL, b: the function's name */
-		return in_list(b, denied_functions, sizeof denied_functions / sizeof *denied_functions)
-		           ? SQLITE_DENY
-		           : SQLITE_OK;
+		return in_list(b, denied_functions,
+		               sizeof denied_functions / sizeof *denied_functions)
+		               ? SQLITE_DENY
+		               : SQLITE_OK;
 	case SQLITE_PRAGMA: /* a: the pragma, b: its argument or value, or NULL */
 		if (in_list(a, naming_pragmas, sizeof naming_pragmas / sizeof *naming_pragmas))
 			return SQLITE_OK;
-		return !b && in_list(a, reading_pragmas, sizeof reading_pragmas / sizeof *reading_pragmas)
-		           ? SQLITE_OK
-		           : SQLITE_DENY;
+		return !b && in_list(a, reading_pragmas,
+		                     sizeof reading_pragmas / sizeof *reading_pragmas)
+		               ? SQLITE_OK
+		               : SQLITE_DENY;
 	default: /* writes, DDL, ATTACH/DETACH, transactions, ANALYZE, ... */
 		return SQLITE_DENY;
 	}

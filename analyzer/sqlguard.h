@@ -11,8 +11,8 @@
 #include <sqlite3.h>
 
 /* Defaults, stated in README (sql's limits). */
-#define SQLGUARD_TIMEOUT_DEFAULT 600.0           /* seconds of queries per connection */
-#define SQLGUARD_HEAP_DEFAULT (1ll << 30)        /* SQLite heap ceiling: 1 GiB */
+#define SQLGUARD_TIMEOUT_DEFAULT 600.0       /* seconds of queries per connection */
+#define SQLGUARD_HEAP_DEFAULT    (1ll << 30) /* SQLite heap ceiling: 1 GiB */
 
 /* Set once by main.c (--timeout, --max-memory) before any connection opens;
  * read-only afterwards. timeout <= 0: no time limit. */
