@@ -15,24 +15,24 @@
 #include "load.h"
 
 static const char *const usage[] = {
-        "load DUMP [-o DB]",
-        "",
-        "Loads DUMP into an SQLite database (default DUMP.db, or the cache",
-        "directory when DUMP's directory is not writable or DUMP.db is not ours),",
-        "replacing it once the load is complete. Other commands load a dump on",
-        "first use by themselves; `load` is for choosing the output or timing it.",
-        "",
-        "  -o, --output DB   write the database to DB (the same as --db DB)",
-        "  -h, --help        this help",
-        NULL,
+    "load DUMP [-o DB]",
+    "",
+    "Loads DUMP into an SQLite database (default DUMP.db, or the cache",
+    "directory when DUMP's directory is not writable or DUMP.db is not ours),",
+    "replacing it once the load is complete. Other commands load a dump on",
+    "first use by themselves; `load` is for choosing the output or timing it.",
+    "",
+    "  -o, --output DB   write the database to DB (the same as --db DB)",
+    "  -h, --help        this help",
+    NULL,
 };
 
 int cmd_load(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	        {"output", required_argument, NULL, 'o'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *out = NULL;
 	int c;
@@ -50,8 +50,7 @@ int cmd_load(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage_error(optind == argc ? "missing DUMP"
-		                                      : "expected one DUMP, got %d files",
+		return cli_usage_error(optind == argc ? "missing DUMP" : "expected one DUMP, got %d files",
 		                       argc - optind);
 	const char *dump = argv[optind];
 	struct dbcache_place *dflt = NULL;

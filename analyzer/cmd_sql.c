@@ -13,25 +13,25 @@
 #include "sqlguard.h"
 
 static const char *const usage[] = {
-        "sql DUMP|DB \"SELECT ...\" [--format table|csv|json]",
-        "",
-        "Runs one read-only SQL statement on the loaded dump and prints its rows.",
-        "Query the views objects, refs, roots and the table meta (schema/schema.sql).",
-        "json is an array of objects keyed by column name. Only reading is allowed",
-        "(no ATTACH, VACUUM, writes or pragma changes); a query stops after",
-        "--timeout seconds (default 600) or at --max-memory of SQLite heap (1G).",
-        "",
-        "  -f, --format F    table (default), csv or json",
-        "  -h, --help        this help",
-        NULL,
+    "sql DUMP|DB \"SELECT ...\" [--format table|csv|json]",
+    "",
+    "Runs one read-only SQL statement on the loaded dump and prints its rows.",
+    "Query the views objects, refs, roots and the table meta (schema/schema.sql).",
+    "json is an array of objects keyed by column name. Only reading is allowed",
+    "(no ATTACH, VACUUM, writes or pragma changes); a query stops after",
+    "--timeout seconds (default 600) or at --max-memory of SQLite heap (1G).",
+    "",
+    "  -f, --format F    table (default), csv or json",
+    "  -h, --help        this help",
+    NULL,
 };
 
 int cmd_sql(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	        {"format", required_argument, NULL, 'f'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	int c, rc;
@@ -67,9 +67,9 @@ int cmd_sql(int argc, char **argv)
 		tail++;
 	if (!st || (tail && *tail) || !sqlite3_stmt_readonly(st)) {
 		cli_error(file, "sql: %s",
-		          !st             ? "no statement given"
-		          : tail && *tail ? "give one statement only"
-		                          : "not a read-only statement");
+		          !st                 ? "no statement given"
+		          : tail && *tail     ? "give one statement only"
+		                              : "not a read-only statement");
 		sqlite3_finalize(st);
 		sqlite3_close(db);
 		return CLI_BAD_INPUT;

@@ -118,13 +118,13 @@ struct loader {
 	uint64_t *thash; /* FNV-1a of the type name */
 	struct tstat {
 		uint64_t count, size, extra, unreach, unreach_size;
-	} * tstat;
+	} *tstat;
 	/* ROOT records */
 	struct lroot {
 		uint64_t addr;
 		uint32_t kind;
 		int64_t name;
-	} * roots;
+	} *roots;
 	size_t nroots, rcap;
 	uint64_t strings, refs_total, missing, dup_addr, serials;
 	/* addresses of the type objects (TYPE records), for the SCC rule */
@@ -149,8 +149,7 @@ __attribute__((format(printf, 4, 5))) static int fail(struct loader *L, int stat
 
 static int fail_sql(struct loader *L, const char *what)
 {
-	return fail(L, 1, L->dbpath, "%s: %s", what,
-	            L->db ? sqlite3_errmsg(L->db) : "out of memory");
+	return fail(L, 1, L->dbpath, "%s: %s", what, L->db ? sqlite3_errmsg(L->db) : "out of memory");
 }
 
 static int fail_oom(struct loader *L)
@@ -346,8 +345,7 @@ static int pass1(struct loader *L)
 			uint32_t v = L->n++;
 			L->addr[v] = rec.addr;
 			L->type[v] = rec.type_index;
-			L->refcount[v] =
-			        rec.refcount >= UINT32_MAX ? UINT32_MAX : (uint32_t)rec.refcount;
+			L->refcount[v] = rec.refcount >= UINT32_MAX ? UINT32_MAX : (uint32_t)rec.refcount;
 			L->root[v] = (rec.flags & PYM_F_SYNTHETIC) != 0;
 			L->serials += (rec.flags & PYM_F_SERIAL) != 0;
 			L->off[v] = L->m;
@@ -357,7 +355,7 @@ static int pass1(struct loader *L)
 				if (rec.refs[i].kind == PYM_LABEL_WEAK)
 					L->weak[k / 8] |= (uint8_t)(1u << (k % 8));
 				else
-					L->weak[k / 8] &= (uint8_t) ~(1u << (k % 8));
+					L->weak[k / 8] &= (uint8_t)~(1u << (k % 8));
 			}
 			L->refs_total += rec.nrefs;
 			if (!(rec.flags & PYM_F_SYNTHETIC)) {
@@ -380,8 +378,8 @@ static int pass1(struct loader *L)
 			const char *name = pym_reader_string(r, rec.name_id, &len);
 			uint64_t tcap = L->tcap;
 			if (!name) {
-				fail(L, 2, L->dump, "corrupt: type %u names unknown string %u",
-				     rec.id, rec.name_id);
+				fail(L, 2, L->dump, "corrupt: type %u names unknown string %u", rec.id,
+				     rec.name_id);
 				goto out;
 			}
 			if (rec.id != L->ntypes) {
@@ -590,22 +588,8 @@ static int graph_phase(struct loader *L)
  * table read by one INSERT ... SELECT, so rows go from the reader into the
  * b-tree without a bind/step/reset round per row. Both only read the shared
  * arrays; each has its own reader and counters. */
-enum {
-	OC_ID,
-	OC_ADDRESS,
-	OC_TYPE,
-	OC_SIZE,
-	OC_EXTRA,
-	OC_REFCOUNT,
-	OC_LENGTH,
-	OC_FLAGS,
-	OC_VALUE,
-	OC_REACHABLE,
-	OC_ROOT,
-	OC_SCC,
-	OC_FINGERPRINT,
-	OC_SERIAL
-};
+enum { OC_ID, OC_ADDRESS, OC_TYPE, OC_SIZE, OC_EXTRA, OC_REFCOUNT, OC_LENGTH, OC_FLAGS, OC_VALUE,
+       OC_REACHABLE, OC_ROOT, OC_SCC, OC_FINGERPRINT, OC_SERIAL };
 enum { RC_SRC, RC_SEQ, RC_DST, RC_DST_ADDRESS, RC_KIND, RC_LABEL };
 
 struct stream_vtab {
@@ -620,10 +604,10 @@ struct stream_cursor {
 	int objects, eof;
 	struct pym_reader *r;
 	struct pym_record rec;
-	uint32_t v;            /* id of rec's object; ids count from 0 in dump order */
-	uint32_t ref;          /* refs stream: index of the current reference in rec */
-	uint32_t dst;          /* refs stream: id of its target, NO_ID if not in the dump */
-	uint64_t fp;           /* objects stream: rec's fingerprint */
+	uint32_t v;   /* id of rec's object; ids count from 0 in dump order */
+	uint32_t ref; /* refs stream: index of the current reference in rec */
+	uint32_t dst; /* refs stream: id of its target, NO_ID if not in the dump */
+	uint64_t fp;  /* objects stream: rec's fingerprint */
 	uint64_t rbase, rnext; /* dump-order index of rec's first reference, and past its last */
 	uint64_t records;
 };
@@ -634,8 +618,7 @@ static int stream_connect(sqlite3 *db, void *aux, int argc, const char *const *a
 	struct stream_vtab *t;
 	int objects = strcmp(argv[0], "pym_objects") == 0;
 	int rc = sqlite3_declare_vtab(
-	        db,
-	        objects ? "CREATE TABLE x(id, address, type_id, size, extra_size, refcount, length,"
+	    db, objects ? "CREATE TABLE x(id, address, type_id, size, extra_size, refcount, length,"
 	                  " flags, value, reachable, root, scc, fingerprint, serial)"
 	                : "CREATE TABLE x(src, seq, dst, dst_address, kind, label)");
 	if (rc != SQLITE_OK)
@@ -857,8 +840,7 @@ static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col
 		sqlite3_result_int64(ctx, (sqlite3_int64)rec->size);
 		break;
 	case OC_EXTRA:
-		sqlite3_result_int64(ctx,
-		                     (rec->flags & PYM_F_EXTRA) ? (sqlite3_int64)rec->extra : 0);
+		sqlite3_result_int64(ctx, (rec->flags & PYM_F_EXTRA) ? (sqlite3_int64)rec->extra : 0);
 		break;
 	case OC_REFCOUNT:
 		sqlite3_result_int64(ctx, (sqlite3_int64)rec->refcount);
@@ -906,17 +888,17 @@ static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col
 
 /* Eponymous-only (no xCreate): exists as soon as the module is registered. */
 static const sqlite3_module stream_module = {
-        .iVersion = 1,
-        .xConnect = stream_connect,
-        .xBestIndex = stream_best_index,
-        .xDisconnect = stream_disconnect,
-        .xOpen = stream_open,
-        .xClose = stream_close,
-        .xFilter = stream_filter,
-        .xNext = stream_next,
-        .xEof = stream_eof,
-        .xColumn = stream_column,
-        .xRowid = stream_rowid,
+    .iVersion = 1,
+    .xConnect = stream_connect,
+    .xBestIndex = stream_best_index,
+    .xDisconnect = stream_disconnect,
+    .xOpen = stream_open,
+    .xClose = stream_close,
+    .xFilter = stream_filter,
+    .xNext = stream_next,
+    .xEof = stream_eof,
+    .xColumn = stream_column,
+    .xRowid = stream_rowid,
 };
 
 /* pym_refin: the ref_in rows (dst, src, seq) from the graph phase's arrays,
@@ -1008,17 +990,17 @@ static int refin_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
 }
 
 static const sqlite3_module refin_module = {
-        .iVersion = 1,
-        .xConnect = refin_connect,
-        .xBestIndex = stream_best_index,
-        .xDisconnect = stream_disconnect,
-        .xOpen = refin_open,
-        .xClose = refin_close,
-        .xFilter = refin_filter,
-        .xNext = refin_next,
-        .xEof = refin_eof,
-        .xColumn = refin_column,
-        .xRowid = refin_rowid,
+    .iVersion = 1,
+    .xConnect = refin_connect,
+    .xBestIndex = stream_best_index,
+    .xDisconnect = stream_disconnect,
+    .xOpen = refin_open,
+    .xClose = refin_close,
+    .xFilter = refin_filter,
+    .xNext = refin_next,
+    .xEof = refin_eof,
+    .xColumn = refin_column,
+    .xRowid = refin_rowid,
 };
 
 static int insert_refin(struct loader *L)
@@ -1032,14 +1014,12 @@ static int pass2(struct loader *L, int objects)
 {
 	const char *name = objects ? "pym_objects" : "pym_refs";
 	const char *sql =
-	        objects ? "INSERT INTO object_data(id, address, type_id, size, extra_size, "
-	                  "refcount,"
-	                  " length, flags, value, reachable, root, scc, fingerprint, serial)"
-	                  " SELECT id, address, type_id, size, extra_size, refcount, length, "
-	                  "flags, value,"
-	                  " reachable, root, scc, fingerprint, serial FROM pym_objects"
-	                : "INSERT INTO ref_data(src, seq, dst, dst_address, kind, label)"
-	                  " SELECT src, seq, dst, dst_address, kind, label FROM pym_refs";
+	    objects ? "INSERT INTO object_data(id, address, type_id, size, extra_size, refcount,"
+	              " length, flags, value, reachable, root, scc, fingerprint, serial)"
+	              " SELECT id, address, type_id, size, extra_size, refcount, length, flags, value,"
+	              " reachable, root, scc, fingerprint, serial FROM pym_objects"
+	            : "INSERT INTO ref_data(src, seq, dst, dst_address, kind, label)"
+	              " SELECT src, seq, dst, dst_address, kind, label FROM pym_refs";
 	if (sqlite3_create_module_v2(L->db, name, &stream_module, L, NULL) != SQLITE_OK)
 		return fail_sql(L, "cannot register the dump reader");
 	L->stream_failed = 0;
@@ -1057,9 +1037,8 @@ static int finish_rows(struct loader *L, const struct stat *sb, struct load_stat
 	sqlite3_stmt *ts = NULL, *rt = NULL, *meta = NULL;
 	int rc = -1;
 	if (prep(L, "INSERT INTO type_stats VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &ts) < 0 ||
-	    prep(L,
-	         "INSERT INTO root_data(object, address, kind, name) VALUES (?1, ?2, ?3, "
-	         "(SELECT text FROM strings WHERE id = ?4))",
+	    prep(L, "INSERT INTO root_data(object, address, kind, name) VALUES (?1, ?2, ?3, "
+	            "(SELECT text FROM strings WHERE id = ?4))",
 	         &rt) < 0 ||
 	    prep(L, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &meta) < 0)
 		goto out;
@@ -1094,13 +1073,11 @@ static int finish_rows(struct loader *L, const struct stat *sb, struct load_stat
 		unreach += !L->reached[v];
 	}
 	char mt[64];
-	snprintf(mt, sizeof mt, "%lld.%09ld", (long long)sb->st_mtim.tv_sec,
-	         (long)sb->st_mtim.tv_nsec);
+	snprintf(mt, sizeof mt, "%lld.%09ld", (long long)sb->st_mtim.tv_sec, (long)sb->st_mtim.tv_nsec);
 	if (meta_put(L, meta, "load.source", 11, L->dump, strlen(L->dump)) < 0 ||
 	    meta_putu(L, meta, "load.source_size", (uint64_t)sb->st_size) < 0 ||
 	    meta_put(L, meta, "load.source_mtime", 17, mt, strlen(mt)) < 0 ||
-	    meta_put(L, meta, "load.version", 12, DB_LAYOUT_VERSION, strlen(DB_LAYOUT_VERSION)) <
-	            0 ||
+	    meta_put(L, meta, "load.version", 12, DB_LAYOUT_VERSION, strlen(DB_LAYOUT_VERSION)) < 0 ||
 	    meta_putu(L, meta, "load.objects", L->n) < 0 ||
 	    meta_putu(L, meta, "load.refs", L->refs_total) < 0 ||
 	    meta_putu(L, meta, "load.missing_refs", L->missing) < 0 ||
@@ -1138,12 +1115,12 @@ out:
 /* Frees every array (idempotent: pointers are reset). */
 static void loader_release(struct loader *L)
 {
-	void **arrays[] = {(void **)&L->addr,     (void **)&L->type,    (void **)&L->refcount,
-	                   (void **)&L->root,     (void **)&L->reached, (void **)&L->comp,
-	                   (void **)&L->off,      (void **)&L->edge,    (void **)&L->slot,
-	                   (void **)&L->thash,    (void **)&L->tstat,   (void **)&L->roots,
-	                   (void **)&L->taddr,    (void **)&L->weak,    (void **)&L->rid,
-	                   (void **)&L->in_start, (void **)&L->in_src,  (void **)&L->in_seq};
+	void **arrays[] = {(void **)&L->addr,  (void **)&L->type,  (void **)&L->refcount,
+	                   (void **)&L->root,  (void **)&L->reached, (void **)&L->comp,
+	                   (void **)&L->off,   (void **)&L->edge,  (void **)&L->slot,
+	                   (void **)&L->thash, (void **)&L->tstat, (void **)&L->roots,
+	                   (void **)&L->taddr, (void **)&L->weak, (void **)&L->rid,
+	                   (void **)&L->in_start, (void **)&L->in_src, (void **)&L->in_seq};
 	for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) {
 		free(*arrays[i]);
 		*arrays[i] = NULL;
@@ -1259,12 +1236,11 @@ static int is_pymple_db(const char *path)
 	/* meta must be a table (a view of a foreign file could run forever). */
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
 	    sqlguard_defend(db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db,
-	                       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+	    sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
 	                       -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW && sqlite3_finalize(st) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "SELECT 1 FROM meta WHERE key = 'load.version'", -1, &st,
-	                       NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT 1 FROM meta WHERE key = 'load.version'", -1, &st, NULL) ==
+	        SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		yes = 1;
 	sqlite3_finalize(st);
@@ -1280,8 +1256,7 @@ static int check_output(struct loader *L, const struct stat *dump_sb)
 	struct stat sb;
 	char eb[128];
 	if (strcmp(L->dump, L->dbpath) == 0 ||
-	    (stat(L->dbpath, &sb) == 0 && sb.st_dev == dump_sb->st_dev &&
-	     sb.st_ino == dump_sb->st_ino))
+	    (stat(L->dbpath, &sb) == 0 && sb.st_dev == dump_sb->st_dev && sb.st_ino == dump_sb->st_ino))
 		return fail(L, 2, L->dbpath, "is the dump being loaded: choose another output");
 	if (lstat(L->dbpath, &sb) < 0) {
 		if (errno == ENOENT)

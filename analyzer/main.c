@@ -22,42 +22,42 @@ struct command {
 
 /* Sorted by name; `help` prints it in this order. */
 static const struct command commands[] = {
-        {"check", cmd_check, "verify a dump's structure and checksums"},
-        {"cycles", cmd_cycles, "reference cycles grouped by type make-up"},
-        {"diff", cmd_diff, "per-type change between two dumps"},
-        {"garbage", cmd_garbage, "unreachable objects summarized by type"},
-        {"growth", cmd_growth, "types that grow at every step of a series of dumps"},
-        {"help", NULL, "list the commands, or show one command's help"},
-        {"inspect", cmd_inspect, "print a dump's records in readable form"},
-        {"load", cmd_load, "load a dump into an SQLite database"},
-        {"path", cmd_path, "shortest chain of references from a root to an object"},
-        {"referrers", cmd_referrers, "tree of the objects that refer to an object"},
-        {"sql", cmd_sql, "run a read-only SQL query on a loaded dump"},
-        {"summary", cmd_summary, "objects and bytes per type, and the share of RSS"},
+    {"check", cmd_check, "verify a dump's structure and checksums"},
+    {"cycles", cmd_cycles, "reference cycles grouped by type make-up"},
+    {"diff", cmd_diff, "per-type change between two dumps"},
+    {"garbage", cmd_garbage, "unreachable objects summarized by type"},
+    {"growth", cmd_growth, "types that grow at every step of a series of dumps"},
+    {"help", NULL, "list the commands, or show one command's help"},
+    {"inspect", cmd_inspect, "print a dump's records in readable form"},
+    {"load", cmd_load, "load a dump into an SQLite database"},
+    {"path", cmd_path, "shortest chain of references from a root to an object"},
+    {"referrers", cmd_referrers, "tree of the objects that refer to an object"},
+    {"sql", cmd_sql, "run a read-only SQL query on a loaded dump"},
+    {"summary", cmd_summary, "objects and bytes per type, and the share of RSS"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
 static const char *const usage[] = {
-        "[-q] [-v] <command> [<args>]",
-        "",
-        "Offline analysis of pymple heap dumps. Every command that takes DUMP|DB",
-        "accepts a dump (loaded on first use into DUMP.db, reused while the dump",
-        "is unchanged) or a database made by `load`.",
-        "",
-        "  -q, --quiet      no progress line, no load report",
-        "  -v, --verbose    more detail (load timings)",
-        "",
-        "These options go before or after the command:",
-        "  --db PATH           the database of the dump (default: DUMP.db next to it,",
-        "                      or the cache directory; see README)",
-        "  --timeout S         stop any query after S seconds (default 600, 0: none)",
-        "  --max-memory SIZE   refuse a dump that needs more memory to read, and cap",
-        "                      SQLite's heap (default: half the RAM up to 16G; 1G)",
-        "  -h, --help       this help",
-        "      --version    print the version",
-        "",
-        "exit status: 0 ok, 1 runtime failure, 2 bad input or usage",
-        NULL,
+    "[-q] [-v] <command> [<args>]",
+    "",
+    "Offline analysis of pymple heap dumps. Every command that takes DUMP|DB",
+    "accepts a dump (loaded on first use into DUMP.db, reused while the dump",
+    "is unchanged) or a database made by `load`.",
+    "",
+    "  -q, --quiet      no progress line, no load report",
+    "  -v, --verbose    more detail (load timings)",
+    "",
+    "These options go before or after the command:",
+    "  --db PATH           the database of the dump (default: DUMP.db next to it,",
+    "                      or the cache directory; see README)",
+    "  --timeout S         stop any query after S seconds (default 600, 0: none)",
+    "  --max-memory SIZE   refuse a dump that needs more memory to read, and cap",
+    "                      SQLite's heap (default: half the RAM up to 16G; 1G)",
+    "  -h, --help       this help",
+    "      --version    print the version",
+    "",
+    "exit status: 0 ok, 1 runtime failure, 2 bad input or usage",
+    NULL,
 };
 
 static const struct command *find(const char *name)
@@ -85,10 +85,10 @@ static void list_commands(FILE *fp)
 static int cmd_help(int argc, char **argv)
 {
 	static const char *const help_usage[] = {
-	        "help [<command>]",
-	        "",
-	        "Lists the commands, or shows the help of one command.",
-	        NULL,
+	    "help [<command>]",
+	    "",
+	    "Lists the commands, or shows the help of one command.",
+	    NULL,
 	};
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		cli_usage(stdout, help_usage);
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 	cli_command = c->name;
 	if (c->fn != cmd_load)
 		sqlguard_init(); /* memory statistics on: the heap ceiling needs them */
-	opterr = 0;              /* commands report option errors through cli_option_error */
+	opterr = 0; /* commands report option errors through cli_option_error */
 	int rc = c->fn(argc - i, argv + i);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_error(NULL, "cannot write the output");

@@ -53,8 +53,7 @@ static long long q1(const char *sql)
 	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
 	             sqlite3_errmsg(db));
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
-	long long v =
-	        sqlite3_column_type(st, 0) == SQLITE_NULL ? -999 : sqlite3_column_int64(st, 0);
+	long long v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -999 : sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
 }
@@ -92,8 +91,7 @@ Test(load, objects_rows, .init = setup, .fini = teardown)
 	cr_expect_eq(q1("SELECT id FROM objects WHERE address = 0xd000"), 11);
 	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'python_version'"), "3.12.1");
 	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.complete'"), "1");
-	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.version'"),
-	                 DB_LAYOUT_VERSION);
+	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.version'"), DB_LAYOUT_VERSION);
 }
 
 Test(load, references_and_labels, .init = setup, .fini = teardown)
@@ -114,10 +112,9 @@ Test(load, references_and_labels, .init = setup, .fini = teardown)
 	cr_expect_eq(q1("SELECT label IS NULL FROM refs WHERE src = 0xb000"), 1);
 	/* order of references within an object is kept */
 	cr_expect_eq(q1("SELECT dst FROM refs r WHERE src = 0x7000 AND label = '[1]'"), 0xd000);
-	cr_expect_eq(
-	        q1("SELECT d.address FROM ref_data r JOIN object_data o ON o.id = r.src"
-	           " JOIN object_data d ON d.id = r.dst WHERE o.address = 0x7000 AND r.seq = 1"),
-	        0xd000);
+	cr_expect_eq(q1("SELECT d.address FROM ref_data r JOIN object_data o ON o.id = r.src"
+	                " JOIN object_data d ON d.id = r.dst WHERE o.address = 0x7000 AND r.seq = 1"),
+	             0xd000);
 	/* dst_address is kept only where dst cannot give it */
 	cr_expect_eq(q1("SELECT count(*) FROM ref_data WHERE dst_address IS NOT NULL"), 1);
 }
@@ -150,13 +147,12 @@ Test(load, roots_reachability_cycles, .init = setup, .fini = teardown)
 Test(load, type_stats, .init = setup, .fini = teardown)
 {
 	load_fixture();
-	cr_expect_str_eq(
-	        qs("SELECT group_concat(x, ' ') FROM (SELECT t.name || ':' || s.count || ':'"
-	           " || s.size || ':' || s.extra_size || ':' || s.unreachable || ':' ||"
-	           " s.unreachable_size AS x FROM type_stats s JOIN types t ON t.id = s.type_id"
-	           " ORDER BY t.name)"),
-	        "__main__.A:1:48:16:0:0 dict:1:232:0:0:0 int:3:84:0:0:0 list:4:288:0:3:208"
-	        " str:2:107:0:1:53");
+	cr_expect_str_eq(qs("SELECT group_concat(x, ' ') FROM (SELECT t.name || ':' || s.count || ':'"
+	                    " || s.size || ':' || s.extra_size || ':' || s.unreachable || ':' ||"
+	                    " s.unreachable_size AS x FROM type_stats s JOIN types t ON t.id = s.type_id"
+	                    " ORDER BY t.name)"),
+	                 "__main__.A:1:48:16:0:0 dict:1:232:0:0:0 int:3:84:0:0:0 list:4:288:0:3:208"
+	                 " str:2:107:0:1:53");
 	/* the thread record is not a Python object: not counted */
 	cr_expect_eq(q1("SELECT count(*) FROM type_stats s JOIN types t ON t.id = s.type_id"
 	                " WHERE t.name = 'thread'"),
@@ -252,9 +248,8 @@ Test(load, dump_db_is_reused_while_unchanged, .init = setup, .fini = teardown)
 	cr_assert_eq(db_open_input(dump, NULL, &d, &err), 0, "%s", err.msg);
 	cr_assert_eq(access(dbpath, F_OK), 0);
 	/* mark this database: if it is reused, the mark is still there */
-	cr_assert_eq(
-	        sqlite3_exec(d, "INSERT INTO meta VALUES ('test.mark', 'x')", NULL, NULL, NULL),
-	        SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(d, "INSERT INTO meta VALUES ('test.mark', 'x')", NULL, NULL, NULL),
+	             SQLITE_OK);
 	sqlite3_close(d);
 	char v[16];
 	cr_assert_eq(db_open_input(dump, NULL, &d, &err), 0, "%s", err.msg);
@@ -338,25 +333,14 @@ Test(load, long_chain_and_wide_object, .init = setup, .fini = teardown)
 		uint32_t nr = i + 1 < N ? 1 : 0;
 		if (i % 1000 == 999 && nr)
 			nr = 2;
-		struct pym_object o = {0x100000 + 16 * i,
-		                       tl,
-		                       PYM_F_LENGTH,
-		                       64,
-		                       i ? 1 : 2,
-		                       nr,
-		                       0,
-		                       0,
-		                       NULL,
-		                       0,
-		                       nr,
-		                       r};
+		struct pym_object o = {0x100000 + 16 * i, tl, PYM_F_LENGTH, 64, i ? 1 : 2, nr, 0, 0,
+		                       NULL, 0, nr, r};
 		cr_assert_eq(pym_writer_object(w, &o), 0);
 	}
 	for (uint32_t i = 0; i < WIDE; i++)
-		refs[i] = (struct pym_ref){0x100000 + 16 * (uint64_t)(i % N),
-		                           fix_lab(i, PYM_LABEL_INDEX)};
-	struct pym_object wide = {0x90000000, tl, PYM_F_LENGTH, 8 * WIDE, 1,    WIDE,
-	                          0,          0,  NULL,         0,        WIDE, refs};
+		refs[i] = (struct pym_ref){0x100000 + 16 * (uint64_t)(i % N), fix_lab(i, PYM_LABEL_INDEX)};
+	struct pym_object wide = {0x90000000, tl, PYM_F_LENGTH, 8 * WIDE, 1, WIDE, 0, 0, NULL, 0, WIDE,
+	                          refs};
 	cr_assert_eq(pym_writer_object(w, &wide), 0);
 	cr_assert_eq(pym_writer_finish(w), 0);
 	pym_writer_close(w);
@@ -469,8 +453,7 @@ Test(load, refs_view_filters_use_indexes, .init = setup, .fini = teardown)
 	load_fixture();
 	const char *p = plan("SELECT * FROM refs WHERE dst = 12288");
 	cr_expect(strstr(p, "SCAN") == NULL, "refs WHERE dst scans:\n%s", p);
-	cr_expect(strstr(p, "object_address") && strstr(p, "SEARCH i USING PRIMARY KEY (dst=?)") &&
-	                  strstr(p, "ref_missing"),
+	cr_expect(strstr(p, "object_address") && strstr(p, "SEARCH i USING PRIMARY KEY (dst=?)") && strstr(p, "ref_missing"),
 	          "refs WHERE dst:\n%s", p);
 	p = plan("SELECT * FROM refs WHERE src = 8192");
 	cr_expect(strstr(p, "SCAN") == NULL, "refs WHERE src scans:\n%s", p);
@@ -513,18 +496,16 @@ Test(load, scc_ignores_references_into_classes, .init = setup, .fini = teardown)
 	struct pym_ref r300[] = {{0x400, fix_lab(0, PYM_LABEL_NONE)}};
 	struct pym_ref r400[] = {{0x500, fix_lab(0, PYM_LABEL_NONE)}};
 	struct pym_ref r500[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)}};
-	struct pym_ref r600[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)},
-	                         {0x700, fix_lab(0, PYM_LABEL_NONE)}};
-	struct pym_ref r700[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)},
-	                         {0x600, fix_lab(0, PYM_LABEL_NONE)}};
+	struct pym_ref r600[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)}, {0x700, fix_lab(0, PYM_LABEL_NONE)}};
+	struct pym_ref r700[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)}, {0x600, fix_lab(0, PYM_LABEL_NONE)}};
 	struct pym_object o[] = {
-	        {0x100, tt, 0, 900, 9, 0, 0, 0, NULL, 0, 1, r100},
-	        {0x200, td, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r200},
-	        {0x300, tf, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r300},
-	        {0x400, td, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r400},
-	        {0x500, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 1, r500},
-	        {0x600, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 2, r600},
-	        {0x700, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 2, r700},
+	    {0x100, tt, 0, 900, 9, 0, 0, 0, NULL, 0, 1, r100},
+	    {0x200, td, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r200},
+	    {0x300, tf, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r300},
+	    {0x400, td, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r400},
+	    {0x500, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 1, r500},
+	    {0x600, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 2, r600},
+	    {0x700, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 2, r700},
 	};
 	for (size_t i = 0; i < sizeof o / sizeof *o; i++)
 		cr_assert_eq(pym_writer_object(w, &o[i]), 0);
@@ -534,11 +515,10 @@ Test(load, scc_ignores_references_into_classes, .init = setup, .fini = teardown)
 	struct db_error err;
 	cr_assert_eq(load_dump(dump, dbpath, NULL, NULL, NULL, &err), 0, "%s", err.msg);
 	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	cr_expect_eq(
-	        q1("SELECT count(*) FROM object_data WHERE address <= 1280 AND scc IS NOT NULL"),
-	        0);
-	cr_expect_eq(
-	        q1("SELECT count(DISTINCT scc) FROM object_data WHERE address IN (1536, 1792)"), 1);
+	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE address <= 1280 AND scc IS NOT NULL"),
+	             0);
+	cr_expect_eq(q1("SELECT count(DISTINCT scc) FROM object_data WHERE address IN (1536, 1792)"),
+	             1);
 	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE scc = (SELECT scc FROM object_data"
 	                " WHERE address = 1536)"),
 	             2);
@@ -567,18 +547,9 @@ static void write_serial_dump(const char *path, const char *pid, const struct so
 	cr_assert_eq(pym_writer_string(w, "str", 3, &s), 0);
 	cr_assert_eq(pym_writer_type(w, s, 0x90, &t), 0);
 	for (int i = 0; i < n; i++) {
-		struct pym_object o = {so[i].addr,
-		                       t,
-		                       PYM_F_VALUE | (so[i].serial ? PYM_F_SERIAL : 0),
-		                       so[i].size,
-		                       2,
-		                       0,
-		                       0,
-		                       so[i].serial,
-		                       so[i].value,
-		                       (uint32_t)strlen(so[i].value),
-		                       0,
-		                       NULL};
+		struct pym_object o = {so[i].addr, t, PYM_F_VALUE | (so[i].serial ? PYM_F_SERIAL : 0),
+		                       so[i].size, 2, 0, 0, so[i].serial, so[i].value,
+		                       (uint32_t)strlen(so[i].value), 0, NULL};
 		cr_assert_eq(pym_writer_object(w, &o), 0);
 	}
 	cr_assert_eq(pym_writer_finish(w), 0);
@@ -612,18 +583,15 @@ static const char *diff_new(char *a, char *b)
 
 Test(load, serials_give_exact_identity_in_diff, .init = setup, .fini = teardown)
 {
-	char *a = fix_path(dir, "a.dump"), *b = fix_path(dir, "b.dump"),
-	     *c = fix_path(dir, "c.dump");
+	char *a = fix_path(dir, "a.dump"), *b = fix_path(dir, "b.dump"), *c = fix_path(dir, "c.dump");
 	/* 1000: the same object (serial 1) whose value changed (a new fingerprint);
 	 * 2000: freed and its address reused by an identical-looking new object
 	 * (serial 7): only the serial tells; 3000: new; 4000: no serial on
 	 * either side, unchanged: matched by fingerprint. */
-	const struct sobj sa[] = {
-	        {0x1000, 50, 1, "old"}, {0x2000, 60, 2, "same"}, {0x4000, 70, 0, "pre"}};
-	const struct sobj sb[] = {{0x1000, 52, 1, "newer"},
-	                          {0x2000, 60, 7, "same"},
-	                          {0x3000, 80, 8, "fresh"},
+	const struct sobj sa[] = {{0x1000, 50, 1, "old"}, {0x2000, 60, 2, "same"},
 	                          {0x4000, 70, 0, "pre"}};
+	const struct sobj sb[] = {{0x1000, 52, 1, "newer"}, {0x2000, 60, 7, "same"},
+	                          {0x3000, 80, 8, "fresh"}, {0x4000, 70, 0, "pre"}};
 	write_serial_dump(a, "42", sa, 3);
 	write_serial_dump(b, "42", sb, 4);
 	write_serial_dump(c, "43", sb, 4); /* another process: serials not comparable */
