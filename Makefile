@@ -93,12 +93,17 @@ unit: $(BUILD)/tests/unit ## Criterion unit tests
 e2e: all ## end-to-end tests driving a real Python
 	$(PYTHON) tests/e2e/run.py --build $(BUILD)
 
-cli: all $(BUILD)/tests/gendump ## golden tests of the command line, hostile inputs
+cli: all $(BUILD)/tests/gendump $(BUILD)/tests/genbomb ## golden tests of the command line, hostile inputs
 	sh tests/cli/run.sh $(ANALYZE) $(BUILD)/tests/gendump
-	sh tests/cli/hostile.sh $(ANALYZE) $(BUILD)/tests/gendump
+	sh tests/cli/hostile.sh $(ANALYZE) $(BUILD)/tests/gendump $(BUILD)/tests/genbomb
 
 # Synthetic dump generator (bench and CLI fixtures), built on the real writer.
 $(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/dumper/writer.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
+
+# Decompression bombs with valid checksums (tests/cli/hostile.sh).
+$(BUILD)/tests/genbomb: tests/tools/genbomb.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
 

@@ -4,6 +4,7 @@
  * call into it. */
 #include "cli.h"
 
+#include "load.h"
 #include "sqlguard.h"
 
 #include <errno.h>
@@ -255,9 +256,20 @@ int cli_global_options(int *argc, char **argv)
 				return cli_usage_error("--max-memory: '%s' is not a size (e.g. 512M, 4G)", val);
 			cli_max_memory = (uint64_t)b;
 			sqlguard_heap_limit = b;
+			load_max_memory = (uint64_t)b;
 		}
 	}
 	argv[out] = NULL;
 	*argc = out;
+	load_max_memory = cli_memory_budget();
 	return 0;
+}
+
+uint64_t cli_memory_budget(void)
+{
+	if (cli_max_memory)
+		return cli_max_memory;
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	uint64_t half = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize / 2 : 0;
+	return half && half < CLI_MEMORY_DEFAULT_MAX ? half : CLI_MEMORY_DEFAULT_MAX;
 }

@@ -32,6 +32,11 @@ extern uint64_t cli_max_memory; /* --max-memory: bytes a dump may cost to read (
  * Returns 0, or prints one usage-error line and returns CLI_BAD_INPUT. */
 int cli_global_options(int *argc, char **argv);
 
+/* The memory a command may spend reading one dump: --max-memory, or by
+ * default half the physical memory, at most CLI_MEMORY_DEFAULT_MAX. */
+#define CLI_MEMORY_DEFAULT_MAX (16ull << 30)
+uint64_t cli_memory_budget(void);
+
 /* Prints "pymple-analyze: <file>: <message>\n" to stderr (file may be NULL:
  * then "pymple-analyze: <message>"). */
 void cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -34,6 +34,7 @@ const char *const load_schema_sql = schema_sql;
  * Written only by load_dump on the loading thread (paths first, then the
  * flag); read by signal handlers. One load at a time per process. */
 static char cleanup_main[4200], cleanup_side[4200];
+uint64_t load_max_memory; /* set once by the CLI before any load */
 static volatile sig_atomic_t cleanup_armed;
 
 void load_cleanup_signal_safe(void)
@@ -307,6 +308,26 @@ static void progress(struct loader *L, int pass, struct pym_reader *r)
 		L->progress(L->progress_ctx, pass, pym_reader_offset(r), L->file_size);
 }
 
+/* Refuses a dump whose trailer says the load would need more than
+ * load_max_memory, and puts the reader on that budget. */
+static int check_memory(struct loader *L, struct pym_reader *r)
+{
+	uint64_t t[6];
+	pym_reader_set_budget(r, load_max_memory);
+	if (!load_max_memory || !pym_reader_trailer(r, t))
+		return 0;
+	long double need = (long double)t[0] * LOAD_BYTES_PER_OBJECT +
+	                   (long double)t[1] * LOAD_BYTES_PER_REF +
+	                   (long double)t[2] * LOAD_BYTES_PER_STRING;
+	if (need <= (long double)load_max_memory)
+		return 0;
+	return fail(L, 2, L->dump,
+	            "loading it needs about %.0Lf MiB of memory (%llu objects, %llu references, "
+	            "%llu strings), more than --max-memory %llu MiB",
+	            need / (1 << 20), (unsigned long long)t[0], (unsigned long long)t[1],
+	            (unsigned long long)t[2], (unsigned long long)(load_max_memory >> 20));
+}
+
 /* Pass 1: meta, strings and types go straight to SQLite; objects, strong
  * edges and roots into the flat arrays. */
 static int pass1(struct loader *L)
@@ -320,6 +341,8 @@ static int pass1(struct loader *L)
 	if (!r)
 		return fail_reader(L, &e);
 	L->file_size = pym_reader_file_size(r);
+	if (check_memory(L, r) < 0)
+		goto out;
 	if (prep(L, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &meta) < 0 ||
 	    prep(L, "INSERT INTO strings(id, text) VALUES (?1, ?2)", &str) < 0 ||
 	    prep(L, "INSERT INTO types(id, name, address) VALUES (?1, ?2, ?3)", &typ) < 0)
@@ -753,6 +776,7 @@ static int stream_filter(sqlite3_vtab_cursor *cur, int idxnum, const char *idxst
 		fail_reader(c->L, &e);
 		return stream_fail(c);
 	}
+	pym_reader_set_budget(c->r, load_max_memory);
 	int rc = stream_object(c);
 	if (rc == SQLITE_OK && !c->eof)
 		stream_row(c);

@@ -30,6 +30,15 @@ struct load_stats {
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress, void *progress_ctx,
               struct load_stats *stats, struct db_error *err);
 
+/* The memory a load may use (0: no limit), set once by the CLI before any
+ * load (--max-memory). A load is refused up front (status 2) when the counts
+ * in the dump's trailer say it would need more (LOAD_BYTES_PER_* below),
+ * and the reader's own tables are kept within it while it reads. */
+extern uint64_t load_max_memory;
+#define LOAD_BYTES_PER_OBJECT 100u /* flat arrays, address index, graph passes */
+#define LOAD_BYTES_PER_REF 80u     /* edges, reverse index, one object's gathered refs */
+#define LOAD_BYTES_PER_STRING 32u  /* the reader's string table, besides the text */
+
 /* Removes the temporary files of a load in progress in this process, if
  * any. Async-signal-safe: meant for a SIGINT/SIGTERM handler (which should
  * then restore the default action and re-raise the signal). */

@@ -7,12 +7,14 @@
 # limits. Runs as root (setpriv to two unprivileged uids); it never changes
 # anything outside its own temporary directory.
 #
-# usage: tests/cli/hostile.sh PATH/TO/pymple-analyze PATH/TO/gendump
+# usage: tests/cli/hostile.sh PATH/TO/pymple-analyze PATH/TO/gendump PATH/TO/genbomb
 
-A=${1:?usage: hostile.sh ANALYZER GENDUMP}
-G=${2:?usage: hostile.sh ANALYZER GENDUMP}
+A=${1:?usage: hostile.sh ANALYZER GENDUMP GENBOMB}
+G=${2:?usage: hostile.sh ANALYZER GENDUMP GENBOMB}
+B=${3:?usage: hostile.sh ANALYZER GENDUMP GENBOMB}
 case $A in /*) ;; *) A=$(pwd)/$A ;; esac
 case $G in /*) ;; *) G=$(pwd)/$G ;; esac
+case $B in /*) ;; *) B=$(pwd)/$B ;; esac
 PY=/usr/bin/python3
 T=$(mktemp -d /tmp/pymple-hostile-XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -153,6 +155,52 @@ expect_status "zeroblob bomb" 2
 if grep -q "^pymple-analyze: g.dump: sql: needs more than 64 MiB of memory (--max-memory)$" err; then ok; else bad "zeroblob bomb: $(cat err)"; fi
 run "$A" sql g.dump "SELECT count(*) AS n FROM objects" --timeout 30 --max-memory 64M
 expect_status "sql within its limits" 0
+
+# ---- decompression bombs (valid checksums, true trailers) ----
+# peak KiB of the command in "$@" (VmHWM through GNU time), status in rc
+peak() {
+	/usr/bin/time -f %M -o peak.txt "$@" >out 2>err
+	rc=$?
+	kib=$(tail -1 peak.txt)
+}
+# check holds one chunk (at most 16 MiB raw and its compressed form) and no
+# table: FORMAT.md's bound for it, stated as 48 MiB of peak memory in all.
+"$B" morerefs morerefs.dump 32000000    # 62 KB: one object, 32M references
+"$B" morerefs manyrefs.dump 500000000   # 1 MB: one object, 500M references
+"$B" strings strings.dump 130000000     # 253 KB: 130M empty strings
+"$B" objects objects.dump 20000000      # 350 KB: 20M objects
+for f in morerefs manyrefs strings objects; do
+	size=$(stat -c %s $f.dump)
+	peak "$A" check $f.dump
+	expect_status "check $f.dump ($size bytes)" 0
+	if [ "$kib" -lt 49152 ]; then ok; else bad "check $f.dump: peak $kib KiB, over 48 MiB"; fi
+	if [ $f = manyrefs ]; then
+		if grep -q "^references  500000000$" out; then ok; else bad "check manyrefs.dump: $(cat out)"; fi
+	fi
+done
+# load: refused up front, with one line, when the trailer's counts say it
+# would need more than --max-memory
+for f in morerefs manyrefs strings objects; do
+	peak "$A" --max-memory 512M load $f.dump -o $f.db
+	expect_status "load $f.dump --max-memory 512M" 2
+	if [ "$(wc -l <err)" -eq 1 ] && grep -q "^pymple-analyze: $f.dump: loading it needs about [0-9]* MiB of memory .*more than --max-memory 512 MiB$" err; then ok; else bad "load $f.dump: $(cat err)"; fi
+	if [ "$kib" -lt 65536 ]; then ok; else bad "refused load of $f.dump: peak $kib KiB"; fi
+	if [ -e $f.db ]; then bad "refused load of $f.dump left $f.db"; else ok; fi
+done
+# a load within the budget stays within what it promised: 2M references
+# of one object in a 4 KB file cost at most LOAD_BYTES_PER_REF (80) each
+# on top of a small dump's load
+"$B" morerefs wide.dump 2000000
+peak "$A" -q load g.dump -o base.db
+base=$kib
+peak "$A" --max-memory 256M -q load wide.dump -o wide.db
+expect_status "load wide.dump" 0
+limit=$((base + 2000000 * 80 / 1024))
+if [ "$kib" -le "$limit" ]; then ok; else bad "load wide.dump: peak $kib KiB, over $limit KiB"; fi
+# a reader budget too small for one chunk: one line, exit 2
+peak "$A" --max-memory 1M check morerefs.dump
+expect_status "check --max-memory 1M" 2
+if grep -q "needs more than 1 MiB of memory" err; then ok; else bad "check --max-memory 1M: $(cat err)"; fi
 
 echo "hostile: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
