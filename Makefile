@@ -7,6 +7,7 @@ BUILD    ?= build
 PREFIX   ?= /usr/local
 CC       ?= cc
 SANITIZE ?=
+FUZZ_SECONDS ?= 20
 
 STD  = -std=c11 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -40,7 +41,7 @@ AN_OBJS  := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_SRC) $(WRITER_SRC))
 LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(WRITER_SRC))
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
-.PHONY: all deps test unit e2e e2e-asan cli test-all-pythons asan valgrind fuzz bench demo \
+.PHONY: all deps test unit e2e e2e-asan cli test-all-pythons asan valgrind fuzz fuzz-coverage bench demo \
         install clean format style lint help
 
 all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
@@ -124,8 +125,11 @@ e2e-asan: all
 valgrind: ## unit tests and a load under valgrind
 	sh tests/valgrind.sh
 
-fuzz: ## build and briefly run the dump-reader fuzzer (clang libFuzzer)
-	sh tests/fuzz/run.sh
+fuzz: ## build and briefly run each fuzz target (clang libFuzzer; FUZZ_SECONDS each, default 20)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+fuzz-coverage: ## line coverage of the analyzer by the fuzz corpus and what fuzzing found
+	sh tests/fuzz/run.sh --coverage
 
 bench: all ## the ~1M-object benchmark (medians of several runs)
 	$(PYTHON) bench/bench.py --build $(BUILD)
