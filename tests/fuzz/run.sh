@@ -51,9 +51,9 @@ if [ "${1:-}" = "--coverage" ]; then
 	done
 	llvm-profdata merge -o "$OUT/all.profdata" "$OUT"/*.profraw
 	objs=""
-	for t in $TARGETS; do objs="$objs -object $OUT/bin/$t-cov"; done
+	for t in $TARGETS; do objs="${objs:+$objs -object }$OUT/bin/$t-cov"; done
 	# shellcheck disable=SC2086
-	llvm-cov report $objs -instr-profile="$OUT/all.profdata" analyzer/*.c
+	llvm-cov report $objs -instr-profile="$OUT/all.profdata" | grep -E "^(Filename|analyzer/.*\.c|TOTAL)"
 	exit 0
 fi
 suffix=
