@@ -198,8 +198,16 @@ int db_open_input(const char *path, const struct db_open_opts *opts, sqlite3 **o
 		goto out;
 	}
 	memset(err, 0, sizeof *err);
-	if (load_dump(path, pl->path, opts->progress, opts->progress_ctx, NULL, err) < 0)
-		goto out;
+	if (load_dump(path, pl->path, opts->progress, opts->progress_ctx, NULL, err) < 0) {
+		/* A file that appeared at DUMP.db during the load (someone else's,
+		 * in a sticky directory) must not block: the cache then. */
+		if (opts->dbpath || pl->in_cache || err->status != 1 ||
+		    dbcache_place_cache(path, &sb, "DUMP.db could not be replaced", pl, err) < 0)
+			goto out;
+		memset(err, 0, sizeof *err);
+		if (load_dump(path, pl->path, opts->progress, opts->progress_ctx, NULL, err) < 0)
+			goto out;
+	}
 	if (pl->note[0] && opts->notice)
 		opts->notice(opts->progress_ctx, pl->path, pl->note);
 	rc = open_db(pl->path, opts->readonly, out, err);

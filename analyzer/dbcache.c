@@ -132,6 +132,22 @@ static int meta_is(sqlite3 *db, const char *key, const char *want)
 	return db_meta(db, key, v, sizeof v) == 1 && strcmp(v, want) == 0;
 }
 
+/* 1 when db has a table (not a view) named meta with a load.version row. */
+static int table_meta_has_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int yes = sqlite3_prepare_v2(
+	                  db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+	                  -1, &st, NULL) == SQLITE_OK &&
+	          sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (yes) {
+		char v[64];
+		yes = db_meta(db, "load.version", v, sizeof v) == 1;
+	}
+	return yes;
+}
+
 void dbcache_judge(const char *dbpath, const struct dump_identity *id, struct dbcache_judgement *j)
 {
 	struct stat sb;
@@ -171,9 +187,18 @@ void dbcache_judge(const char *dbpath, const struct dump_identity *id, struct db
 				j->usable &= meta_is(db, b.key[i], b.value[i]);
 		}
 	}
+	/* Ours but of another schema: a pymple database (meta is a table with
+	 * load.version) of another version is ours to replace; anything else
+	 * of ours is not a database we wrote and is never replaced. */
+	int older = mine && schema == 0 && table_meta_has_version(db);
 	sqlite3_close(db);
+	if (older) {
+		j->verdict = DBC_STALE;
+		snprintf(j->why, sizeof j->why, "was made by another version of pymple-analyze");
+		return;
+	}
 	if (!mine || schema != 1)
-		return; /* not ours, or ours but not a database this pymple wrote: never replaced */
+		return;
 	if (!mode_ok || !j->usable) {
 		j->verdict = DBC_STALE;
 		if (!mode_ok)
@@ -255,6 +280,38 @@ static int dir_writable(const char *file)
 	return faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0;
 }
 
+/* The place in the cache directory; keeps pl->note. */
+static int place_in_cache(const struct dump_identity *id, struct dbcache_place *pl,
+                          struct db_error *err)
+{
+	struct dbcache_judgement j;
+	char dir[4096];
+	if (cache_dir(dir, sizeof dir, err) < 0)
+		return -1;
+	snprintf(pl->path, sizeof pl->path, "%s/%llx-%llx-%llx-%llx.db", dir,
+	         (unsigned long long)id->dev, (unsigned long long)id->ino,
+	         (unsigned long long)id->size, (unsigned long long)id->mtime_ns);
+	pl->reuse = 0;
+	dbcache_judge(pl->path, id, &j);
+	if (j.verdict == DBC_OURS) {
+		pl->reuse = 1;
+		pl->note[0] = 0; /* said when it was built */
+		return 0;
+	}
+	if (j.verdict == DBC_FOREIGN && unlink(pl->path) < 0 && errno != ENOENT)
+		return fail(err, 1, pl->path, "cannot replace: %s", strerror(errno));
+	return 0;
+}
+
+int dbcache_place_cache(const char *dump, const struct stat *sb, const char *why,
+                        struct dbcache_place *pl, struct db_error *err)
+{
+	struct dump_identity id;
+	dbcache_identity(dump, sb, &id);
+	snprintf(pl->note, sizeof pl->note, "%s", why);
+	return place_in_cache(&id, pl, err);
+}
+
 int dbcache_place(const char *dump, const struct stat *sb, const char *explicit_db,
                   struct dbcache_place *pl, struct db_error *err)
 {
@@ -292,19 +349,6 @@ int dbcache_place(const char *dump, const struct stat *sb, const char *explicit_
 			snprintf(pl->note, sizeof pl->note, "the dump's name is too long");
 		}
 	}
-	char dir[4096];
-	if (cache_dir(dir, sizeof dir, err) < 0)
-		return -1;
-	snprintf(pl->path, sizeof pl->path, "%s/%llx-%llx-%llx-%llx.db", dir,
-	         (unsigned long long)id.dev, (unsigned long long)id.ino,
-	         (unsigned long long)id.size, (unsigned long long)id.mtime_ns);
-	dbcache_judge(pl->path, &id, &j);
-	if (j.verdict == DBC_OURS) {
-		pl->reuse = 1;
-		pl->note[0] = 0; /* said when it was built */
-		return 0;
-	}
-	if (j.verdict == DBC_FOREIGN && j.why[0] && unlink(pl->path) < 0 && errno != ENOENT)
-		return fail(err, 1, pl->path, "cannot replace: %s", strerror(errno));
-	return 0;
+	pl->in_cache = 1;
+	return place_in_cache(&id, pl, err);
 }

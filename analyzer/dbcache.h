@@ -61,6 +61,7 @@ void dbcache_judge(const char *dbpath, const struct dump_identity *id, struct db
 struct dbcache_place {
 	char path[4200];
 	int reuse;      /* 1: an existing database at path is usable for this dump */
+	int in_cache;   /* path is in the cache directory */
 	char note[512]; /* when it went to the cache directory: why (else "") */
 };
 /* Chooses the place for dump (stat sb) given the --db path explicit (or
@@ -72,5 +73,11 @@ struct dbcache_place {
  * with err filled (status 1: no usable cache directory). */
 int dbcache_place(const char *dump, const struct stat *sb, const char *explicit_db,
                   struct dbcache_place *pl, struct db_error *err);
+
+/* The place in the cache directory, with why as the note: for a load next
+ * to the dump that could not complete there (another user put a file at
+ * DUMP.db while it ran, in a sticky directory). */
+int dbcache_place_cache(const char *dump, const struct stat *sb, const char *why,
+                        struct dbcache_place *pl, struct db_error *err);
 
 #endif

@@ -127,6 +127,13 @@ run env PYMPLE_CACHE_DIR="$T/pcache" "$A" summary g.dump
 expect_status "PYMPLE_CACHE_DIR" 0
 if [ ! -e g.dump.db ] && ls pcache/*.db >/dev/null 2>&1; then ok; else bad "PYMPLE_CACHE_DIR: $(ls pcache)"; fi
 
+# ---- our own database of another schema (an older pymple) is rebuilt in place ----
+"$A" -q load g.dump
+sqlite g.dump.db "CREATE TABLE older_layout(a)"
+run "$A" sql g.dump "SELECT count(*) AS n FROM sqlite_master WHERE name = 'older_layout'"
+expect_status "our database of another schema" 0
+if [ ! -s err ] && grep -q '^0$' out; then ok; else bad "our database of another schema was not rebuilt in place: $(cat err) $(cat out)"; fi
+
 # ---- a 250-character dump name ----
 long=$(printf 'd%.0s' $(seq 1 245)).dump
 "$G" "$long" 1000 >/dev/null
