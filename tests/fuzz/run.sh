@@ -5,23 +5,26 @@
 #   fuzz_reader       reader.c in memory mode (tables kept, references whole)
 #   fuzz_reader_file  reader.c in file mode, as check and load read
 #   fuzz_load         dump -> database -> summary, garbage, cycles
-# A target for opening a persisted graph joins this list when the loader
-# writes one (the heap redesign, issue 7).
-#   run.sh --regen      rewrites the committed seeds (tests/fuzz/gen_corpus.c)
+#   fuzz_heap         opening a persisted heap (heap_store.c), seeds in
+#                     tests/fuzz/corpus-heap (tests/fuzz/heapdb.h: their layout)
+#   run.sh --regen      rewrites the committed seeds (tests/fuzz/gen_corpus.c,
+#                       tests/fuzz/gen_heap_corpus.py)
 #   run.sh --coverage   replays the corpus and what fuzzing found through a
 #                       coverage build of each target; prints llvm-cov's
 #                       line coverage of the analyzer's files
 set -eu
 cd "$(dirname "$0")/../.."
 OUT=build/fuzz
-TARGETS="fuzz_reader fuzz_reader_file fuzz_load"
+TARGETS="fuzz_reader fuzz_reader_file fuzz_load fuzz_heap"
 mkdir -p "$OUT/bin"
 INC="-iquote schema -iquote format -iquote analyzer -iquote tests/fuzz -I$OUT/gen"
 if [ "${1:-}" = "--regen" ]; then
 	cc -std=c11 -D_GNU_SOURCE -O1 $INC tests/fuzz/gen_corpus.c format/writer.c -lz -o "$OUT/gen_corpus"
-	rm -f tests/fuzz/corpus/*
+	rm -f tests/fuzz/corpus/* tests/fuzz/corpus-heap/*
 	"$OUT/gen_corpus" tests/fuzz/corpus
-	ls -l tests/fuzz/corpus
+	make -s all
+	python3 tests/fuzz/gen_heap_corpus.py build/bin/pymple-analyze tests/fuzz/corpus-heap
+	ls -l tests/fuzz/corpus tests/fuzz/corpus-heap
 	exit 0
 fi
 command -v clang >/dev/null || { echo "fuzz: clang is required (apt-get install clang)" >&2; exit 1; }
@@ -31,23 +34,36 @@ mkdir -p "$OUT/gen"
   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$/\\n"/' schema/schema.sql;
   echo ';'; } >"$OUT/gen/schema_sql.h"
 LIB="$(ls analyzer/*.c | grep -v analyzer/main.c) format/reader.c"
-build() { # target flags...
-	t=$1
-	shift
-	case $t in
-	fuzz_load) src="tests/fuzz/$t.c $LIB" ;;
-	*) src="tests/fuzz/$t.c format/reader.c" ;;
-	esac
-	clang -std=c11 -D_GNU_SOURCE -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -g -O1 "$@" \
-		$INC $src -lsqlite3 -lz -lm -lpthread -o "$OUT/bin/$t$suffix"
+seeds() { # the committed seeds of a target
+	if [ "$1" = fuzz_heap ]; then echo tests/fuzz/corpus-heap; else echo tests/fuzz/corpus; fi
+}
+CFLAGS_FUZZ="-std=c11 -D_GNU_SOURCE -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -g -O1"
+build() { # flags...: the analyzer's objects once (two compilers at a time), then each target
+	obj="$OUT/obj$suffix"
+	rm -rf "$obj"
+	mkdir -p "$obj"
+	# shellcheck disable=SC2086
+	echo $LIB | tr ' ' '\n' | xargs -P2 -I{} sh -c \
+		'clang '"$CFLAGS_FUZZ $* $INC"' -c {} -o '"$obj"'/$(basename {} .c).o'
+	for t in $TARGETS; do
+		case $t in
+		fuzz_load | fuzz_heap) objs=$(ls "$obj"/*.o) ;;
+		*) objs="$obj/reader.o" ;;
+		esac
+		# shellcheck disable=SC2086
+		clang $CFLAGS_FUZZ "$@" $INC "tests/fuzz/$t.c" $objs -lsqlite3 -lz -lm -lpthread \
+			-o "$OUT/bin/$t$suffix" &
+		[ $t = fuzz_reader_file ] && wait
+	done
+	wait
 }
 if [ "${1:-}" = "--coverage" ]; then
 	suffix=-cov
 	rm -f "$OUT"/*.profraw
+	build -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping
 	for t in $TARGETS; do
-		build $t -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping
 		mkdir -p "$OUT/$t"
-		LLVM_PROFILE_FILE="$OUT/$t.profraw" "$OUT/bin/$t-cov" -runs=0 tests/fuzz/corpus "$OUT/$t" 2>/dev/null
+		LLVM_PROFILE_FILE="$OUT/$t.profraw" "$OUT/bin/$t-cov" -runs=0 "$(seeds $t)" "$OUT/$t" 2>/dev/null
 	done
 	llvm-profdata merge -o "$OUT/all.profdata" "$OUT"/*.profraw
 	objs=""
@@ -57,15 +73,11 @@ if [ "${1:-}" = "--coverage" ]; then
 	exit 0
 fi
 suffix=
-for t in $TARGETS; do # two at a time (make -j2 is the house limit)
-	build $t -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all &
-	[ $t = fuzz_reader_file ] && wait
-done
-wait
+build -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 for t in $TARGETS; do
 	[ -x "$OUT/bin/$t" ] || { echo "fuzz: $t did not build" >&2; exit 1; }
 	mkdir -p "$OUT/$t"
-	cp tests/fuzz/corpus/* "$OUT/$t/"
+	cp "$(seeds $t)"/* "$OUT/$t/"
 	echo "fuzz: $t for ${FUZZ_SECONDS:-20} s"
 	"$OUT/bin/$t" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
 		-artifact_prefix="$OUT/$t-" -print_final_stats=1 "$OUT/$t" 2>&1 | tail -12

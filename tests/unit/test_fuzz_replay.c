@@ -4,7 +4,8 @@
  * pieces without tables, file gathered whole) and load into a database that
  * opens; bad-* are refused in every mode with a clean error, and by the
  * loader with status 2 and no database left. Inputs starting with 'R' are
- * framed as the fuzz targets frame them (tests/fuzz/frame.h). */
+ * framed as the fuzz targets frame them (tests/fuzz/frame.h). The heap
+ * target's seeds (tests/fuzz/corpus-heap) likewise, through heap_load. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -14,7 +15,10 @@
 #include <unistd.h>
 
 #include "../fuzz/frame.h"
+#include "../fuzz/heapdb.h"
 #include "db.h"
+#include "heap.h"
+#include "heap_store.h"
 #include "load.h"
 #include "reader.h"
 
@@ -114,4 +118,54 @@ Test(fuzz_replay, every_seed_has_its_named_outcome)
 	cr_expect_eq(system(cmd), 0);
 	cr_expect_geq(oks, 5, "the corpus holds valid dumps");
 	cr_expect_geq(bads, 5, "the corpus holds damaged files");
+}
+
+/* The seeds of the heap target (tests/fuzz/corpus-heap, layout in
+ * tests/fuzz/heapdb.h): ok-* open into a heap that holds heap_check's
+ * invariants; bad-* are refused with status 2 and one clean line. */
+Test(fuzz_replay, every_heap_seed_has_its_named_outcome)
+{
+	DIR *d = opendir("tests/fuzz/corpus-heap");
+	cr_assert(d, "run from the repository root (tests/fuzz/corpus-heap)");
+	struct dirent *ent;
+	int oks = 0, bads = 0;
+	while ((ent = readdir(d))) {
+		const char *name = ent->d_name;
+		if (name[0] == '.')
+			continue;
+		int ok = strncmp(name, "ok-", 3) == 0;
+		cr_assert(ok || strncmp(name, "bad-", 4) == 0, "seed %s: name it ok-* or bad-*", name);
+		char path[512];
+		snprintf(path, sizeof path, "tests/fuzz/corpus-heap/%s", name);
+		FILE *f = fopen(path, "rb");
+		cr_assert(f, "%s", path);
+		unsigned char *buf = malloc(1 << 20);
+		size_t n = fread(buf, 1, 1 << 20, f);
+		fclose(f);
+		sqlite3 *db;
+		cr_assert_eq(heapdb_build(buf, n, &db), 0, "%s: no database", name);
+		struct heap h;
+		struct db_error err;
+		heap_init(&h);
+		memset(&err, 0, sizeof err);
+		int rc = heap_load(db, name, &h, &err);
+		if (ok) {
+			char why[200] = "";
+			cr_expect_eq(rc, 0, "%s: %s", name, err.msg);
+			cr_expect_eq(heap_check(&h, why, sizeof why), 0, "%s: %s", name, why);
+			oks++;
+		} else {
+			cr_expect_eq(rc, -1, "%s was opened", name);
+			cr_expect_eq(err.status, 2, "%s: status %d (%s)", name, err.status, err.msg);
+			cr_expect(err.msg[0] && !strchr(err.msg, '\n'), "%s: unclean error '%s'", name,
+			          err.msg);
+			bads++;
+		}
+		heap_release(&h);
+		sqlite3_close(db);
+		free(buf);
+	}
+	closedir(d);
+	cr_expect_geq(oks, 4, "the heap corpus holds valid heaps");
+	cr_expect_geq(bads, 6, "the heap corpus holds damaged heaps");
 }
