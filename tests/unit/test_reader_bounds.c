@@ -2,15 +2,21 @@
  * pieces equal those gathered whole (in order, labels and all), the NO_TABLES
  * mode counts what it does not keep, a trailer that says less than the file
  * holds is refused as soon as the file goes past it, and the budget stops
- * the reader with PYM_ERR_LIMIT. Dumps are written with the real writer. */
+ * the reader with PYM_ERR_LIMIT, and the loader, reading in pieces, keeps
+ * every reference. Dumps are written with the real writer. */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "db.h"
+#include "heap.h"
+#include "heap_store.h"
+#include "load.h"
 #include "pymple_format.h"
 #include "reader.h"
 #include "writer.h"
@@ -215,4 +221,53 @@ Test(reader_bounds, budget)
 	cr_expect_eq(got, 0, "%s", err.msg);
 	pym_reader_close(r);
 	free(b);
+}
+
+/* The loader reads references in pieces: the heap it keeps with the database
+ * holds every reference of the wide object, in order, with its kind, label
+ * and target, as the writer was given them. */
+Test(reader_bounds, load_keeps_every_piece)
+{
+	size_t len;
+	unsigned char *b = wide_dump(&len);
+	char dir[] = "/tmp/pymple-pieces-XXXXXX", dump[64], db[64];
+	cr_assert(mkdtemp(dir));
+	snprintf(dump, sizeof dump, "%s/wide.dump", dir);
+	snprintf(db, sizeof db, "%s/wide.db", dir);
+	FILE *f = fopen(dump, "wb");
+	cr_assert(f);
+	cr_assert_eq(fwrite(b, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+	free(b);
+	struct db_error err;
+	cr_assert_eq(load_dump(dump, db, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	sqlite3 *d;
+	cr_assert_eq(db_open_input(db, NULL, &d, &err), 0, "%s", err.msg);
+	struct heap h;
+	heap_init(&h);
+	cr_assert_eq(heap_load(d, db, &h, &err), 0, "%s", err.msg);
+	cr_assert_eq(h.n, 3);
+	cr_assert_eq(h.m, (uint64_t)WIDE + 4);
+	cr_expect_eq(h.off[1], 2);
+	cr_expect_eq(h.off[2], (uint64_t)WIDE + 2);
+	cr_expect_eq(h.nmissing, (uint64_t)WIDE + 4); /* no target is in the dump */
+	for (uint32_t i = 0; i < WIDE; i++) {
+		uint64_t e = 2 + (uint64_t)i;
+		unsigned kind = i % 3 == 0   ? HEAP_REF_INDEX
+		                : i % 3 == 1 ? HEAP_REF_KEY
+		                             : HEAP_REF_WEAK;
+		uint64_t label = i % 3 == 0 ? i : i % 3 == 1 ? 1 : 0;
+		if (h.dst[e] != HEAP_NONE ||
+		    h.missing[e] != 0x1000 + (uint64_t)((i * 7919u) % WIDE) * 16 ||
+		    h.kind[e] != kind || heap_label(&h, e) != label) {
+			cr_expect_fail(
+			        "reference %u of the wide object differs from what was written", i);
+			break;
+		}
+	}
+	heap_release(&h);
+	sqlite3_close(d);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
 }
