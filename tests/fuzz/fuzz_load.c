@@ -4,8 +4,8 @@
  * input must end in a clean error or a complete database, never a crash, a
  * leak or a hang. Works in a private directory under /dev/shm (fsync is
  * cheap there); stdout goes to /dev/null. Inputs starting with 'R' are raw
- * records (frame.h). When the loader keeps a persisted graph, opening it
- * belongs here too (see tests/fuzz/run.sh). */
+ * records (frame.h). garbage opens the heap the load kept; damaged heaps
+ * are fuzz_heap.c's. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
