@@ -1,6 +1,8 @@
 /* load_records.c — pass 1 of a load: every record of the dump through the
  * one reader; META, STRING and TYPE rows go straight to SQLite, OBJECTs and
- * ROOTs into the heap builder (heap_build.h). Never prints. */
+ * ROOTs into the heap builder (heap_build.h). References come in pieces
+ * (PYM_READ_PIECES): the reader never gathers an object's whole list beside
+ * the heap's copy. Never prints. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +71,34 @@ static int add_type(struct loader *L, struct pym_reader *r, const struct pym_rec
 	return step_done(L, typ);
 }
 
+/* Refuses a dump whose trailer says the load would need more than
+ * load_max_memory, and puts the reader on that budget. */
+static int check_memory(struct loader *L, struct pym_reader *r)
+{
+	uint64_t t[6];
+	pym_reader_set_budget(r, load_max_memory);
+	if (!load_max_memory || !pym_reader_trailer(r, t))
+		return 0;
+	long double need = (long double)t[0] * LOAD_BYTES_PER_OBJECT +
+	                   (long double)t[1] * LOAD_BYTES_PER_REF +
+	                   (long double)t[2] * LOAD_BYTES_PER_STRING;
+	if (need <= (long double)load_max_memory)
+		return 0;
+	return load_fail(
+	        L, 2, L->dump,
+	        "loading it needs about %.0Lf MiB of memory (%llu objects, %llu references, "
+	        "%llu strings), more than --max-memory %llu MiB",
+	        need / (1 << 20), (unsigned long long)t[0], (unsigned long long)t[1],
+	        (unsigned long long)t[2], (unsigned long long)(load_max_memory >> 20));
+}
+
+static int too_many_or_oom(struct loader *L, uint32_t nrefs)
+{
+	if (L->b.h.n >= HEAP_MAX_OBJECTS || L->b.h.m + nrefs > HEAP_MAX_REFS)
+		return load_fail(L, 1, L->dump, "too many objects or references for one load");
+	return load_fail_oom(L);
+}
+
 int load_records(struct loader *L)
 {
 	struct pym_error e = {0};
@@ -80,6 +110,10 @@ int load_records(struct loader *L)
 	if (!r)
 		return load_fail_reader(L, &e);
 	L->file_size = pym_reader_file_size(r);
+	/* References in pieces: a long list never sits whole in the reader. */
+	pym_reader_set_mode(r, PYM_READ_PIECES);
+	if (check_memory(L, r) < 0)
+		goto out;
 	if (prep(L, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &meta) < 0 ||
 	    prep(L, "INSERT INTO strings(id, text) VALUES (?1, ?2)", &str) < 0 ||
 	    prep(L, "INSERT INTO types(id, name, address) VALUES (?1, ?2, ?3)", &typ) < 0)
@@ -96,12 +130,7 @@ int load_records(struct loader *L)
 				goto out;
 			}
 			if (heap_builder_object(&L->b, &rec) < 0) {
-				if (L->b.h.n >= HEAP_MAX_OBJECTS ||
-				    L->b.h.m + rec.nrefs > HEAP_MAX_REFS)
-					load_fail(L, 1, L->dump,
-					          "too many objects or references for one load");
-				else
-					load_fail_oom(L);
+				too_many_or_oom(L, rec.nrefs);
 				goto out;
 			}
 			L->serials += (rec.flags & PYM_F_SERIAL) != 0;
@@ -112,6 +141,20 @@ int load_records(struct loader *L)
 				t->extra += (rec.flags & PYM_F_EXTRA) ? rec.extra : 0;
 			}
 			break;
+		case PYM_R_REFS: {
+			int brc = heap_builder_refs(&L->b, &rec);
+			if (brc == -2) {
+				load_fail(L, 2, L->dump,
+				          "corrupt: references of 0x%llx out of place",
+				          (unsigned long long)rec.addr);
+				goto out;
+			}
+			if (brc < 0) {
+				too_many_or_oom(L, rec.nrefs);
+				goto out;
+			}
+			break;
+		}
 		case PYM_R_STRING:
 			sqlite3_bind_int64(str, 1, rec.id);
 			sqlite3_bind_text(str, 2, rec.text, (int)rec.text_len, SQLITE_STATIC);

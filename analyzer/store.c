@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbcache.h"
 #include "load.h"
 #include "load_int.h"
 #include "pymple_format.h"
@@ -202,12 +203,17 @@ static void *decoder_main(void *arg)
 		feed_reader_fail(f, &e);
 		goto out;
 	}
+	/* Only the objects' own fields: references in pieces (skipped), no
+	 * string table; the reader holds one chunk. */
+	pym_reader_set_mode(r, PYM_READ_PIECES | PYM_READ_NO_TABLES);
+	pym_reader_set_budget(r, load_max_memory);
 	struct batch *bt = f->b[slot];
 	bt->n = bt->text_len = 0;
 	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
 		if (rec.type != PYM_R_OBJECT)
 			continue;
-		if (v >= h->n || rec.addr != h->addr[v] || rec.nrefs != h->off[v + 1] - h->off[v]) {
+		if (v >= h->n || rec.addr != h->addr[v] ||
+		    rec.refs_total != h->off[v + 1] - h->off[v]) {
 			feed_fail(f, 2, "the dump changed while it was being loaded");
 			goto out;
 		}
@@ -627,6 +633,13 @@ int store_finish_rows(struct loader *L, const struct stat *sb, struct load_stats
 	    meta_putu(L, meta, "load.cycles", h->ncycles) < 0 ||
 	    meta_putu(L, meta, "load.serials", L->serials) < 0)
 		goto out;
+	struct dump_identity id; /* binds the database to this state of the dump */
+	struct dbcache_binding bind;
+	dbcache_identity(L->dump, sb, &id);
+	dbcache_binding(&id, &bind);
+	for (int i = 0; i < DBCACHE_NBIND; i++)
+		if (meta_put(L, meta, bind.key[i], bind.value[i]) < 0)
+			goto out;
 	s->objects = h->n;
 	s->refs = h->m;
 	s->missing_refs = h->nmissing;

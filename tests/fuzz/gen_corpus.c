@@ -1,6 +1,10 @@
 /* gen_corpus.c — writes the fuzz seed corpus (tests/fuzz/corpus/): small valid
  * dumps of every record kind and shape through writer.c, plus hand-framed
  * files (skippable records, ancillary chunks, versions) and damaged copies.
+ * Each name says the outcome the replay test (tests/unit/test_fuzz_replay.c)
+ * asserts: ok-* read to a verified end and load, bad-* are refused cleanly
+ * (raw-record seeds, bad-R-*, are framed with a trailer of unknown counts,
+ * so they decode to the end and are refused there).
  * Run by `tests/fuzz/run.sh --regen`; the corpus is committed. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -176,16 +180,16 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		fill_fn fill;
-	} seeds[] = {{"empty-dump", fill_empty}, {"small", fill_small}, {"flags", fill_flags},
-	             {"more-refs", fill_more_refs}, {"chunks", fill_chunks}};
+	} seeds[] = {{"ok-empty-dump", fill_empty}, {"ok-small", fill_small}, {"ok-flags", fill_flags},
+	             {"ok-more-refs", fill_more_refs}, {"ok-chunks", fill_chunks}};
 	for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
 		size_t n;
 		unsigned char *b = dump(seeds[i].fill, &n);
 		save(seeds[i].name, b, n);
 		if (seeds[i].fill == fill_small) {
-			save("small-truncated", b, n - 30);
+			save("bad-small-truncated", b, n - 30);
 			b[40] ^= 0x20;
-			save("small-flipped", b, n);
+			save("bad-small-flipped", b, n);
 		}
 		free(b);
 	}
@@ -199,30 +203,32 @@ int main(int argc, char **argv)
 	                                   "\x05\x03\x80\x01\x01";
 	uint64_t counts[6] = {2, 4, 1, 1, 1, 1};
 	unsigned char b[8192];
-	save("crafted", b, crafted(b, 1, raw, sizeof raw - 1, counts, 0));
-	save("crafted-note", b, crafted(b, 1, raw, sizeof raw - 1, counts, 1));
-	save("future-major", b, crafted(b, 2, raw, sizeof raw - 1, counts, 0));
+	save("ok-crafted", b, crafted(b, 1, raw, sizeof raw - 1, counts, 0));
+	save("ok-crafted-note", b, crafted(b, 1, raw, sizeof raw - 1, counts, 1));
+	save("bad-future-major", b, crafted(b, 2, raw, sizeof raw - 1, counts, 0));
 	counts[0] = 3;
-	save("tail-mismatch", b, crafted(b, 1, raw, sizeof raw - 1, counts, 0));
+	save("bad-tail-mismatch", b, crafted(b, 1, raw, sizeof raw - 1, counts, 0));
+	counts[0] = 1; /* a trailer that says fewer objects: refused at the second */
+	save("bad-tail-short", b, crafted(b, 1, raw, sizeof raw - 1, counts, 0));
 	/* raw-record seeds ('R' + records; fuzz_reader.c frames them) */
 	b[0] = 'R';
 	memcpy(b + 1, raw, sizeof raw - 1);
-	save("R-crafted", b, sizeof raw);
+	save("bad-R-crafted", b, sizeof raw);
 	size_t n;
 	unsigned char *s = dump(fill_small, &n);
 	uLongf ul = sizeof b - 1;
 	uint32_t clen = (uint32_t)s[20] | (uint32_t)s[21] << 8;
 	if (uncompress(b + 1, &ul, s + 32, clen) != Z_OK)
 		exit(1);
-	save("R-small", b, 1 + ul);
+	save("bad-R-small", b, 1 + ul);
 	free(s);
 	s = dump(fill_flags, &n);
 	ul = sizeof b - 1;
 	clen = (uint32_t)s[20] | (uint32_t)s[21] << 8;
 	if (uncompress(b + 1, &ul, s + 32, clen) != Z_OK)
 		exit(1);
-	save("R-flags", b, 1 + ul);
+	save("bad-R-flags", b, 1 + ul);
 	free(s);
-	save("foreign", (const unsigned char *)"PK\x03\x04 not a dump", 17);
+	save("bad-foreign", (const unsigned char *)"PK\x03\x04 not a dump", 17);
 	return 0;
 }

@@ -747,40 +747,7 @@ Test(format, writer_refuses_bad_arguments_and_stays_failed)
 	cr_assert_eq(errno, EBADF);
 }
 
-/* ---- the fuzz corpus replays in every `make test` ------------------------- */
-
-Test(format, fuzz_corpus_replay)
-{
-	DIR *d = opendir("tests/fuzz/corpus");
-	cr_assert(d, "run from the repository root (tests/fuzz/corpus)");
-	struct dirent *e;
-	int files = 0, ok = 0;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char path[512];
-		snprintf(path, sizeof path, "tests/fuzz/corpus/%s", e->d_name);
-		FILE *f = fopen(path, "rb");
-		cr_assert(f, "%s", path);
-		unsigned char *buf = malloc(1 << 20);
-		size_t n = fread(buf, 1, 1 << 20, f);
-		fclose(f);
-		unsigned char *exact = malloc(n ? n : 1);
-		memcpy(exact, buf, n);
-		free(buf);
-		struct pym_error err;
-		int rc = read_all(exact, n, &err, NULL);
-		cr_assert(rc == 0 || (rc == -1 && err.code > PYM_OK && err.code <= PYM_ERR_NOMEM &&
-		                      err.msg[0]),
-		          "%s: rc %d", path, rc);
-		ok += rc == 0;
-		files++;
-		free(exact);
-	}
-	closedir(d);
-	cr_assert_gt(files, 5);
-	cr_assert_gt(ok, 0, "the corpus holds valid dumps too");
-}
+/* ---- the fuzz corpus: replayed with its named outcomes by test_fuzz_replay.c */
 
 /* ---- the worked example of FORMAT.md, byte for byte ------------------------ */
 
