@@ -20,14 +20,20 @@
 #include "walk.h"
 #include "writer.h"
 
-/* Interned at import by pym_walk_prepare(); read-only afterwards. */
-static PyObject *name_sizeof;
+/* Set at import by pym_walk_prepare(); read-only afterwards. */
+static PyObject *name_sizeof;    /* interned "__sizeof__" */
+static PyCFunction object_sizeof; /* the C function of object.__sizeof__ */
 
 int pym_walk_prepare(void)
 {
 	if (!name_sizeof)
 		name_sizeof = PyUnicode_InternFromString("__sizeof__");
-	return name_sizeof ? 0 : -1;
+	if (!name_sizeof)
+		return -1;
+	PyObject *d = _PyType_Lookup(&PyBaseObject_Type, name_sizeof);
+	if (d && Py_TYPE(d) == &PyMethodDescr_Type)
+		object_sizeof = ((PyMethodDescrObject *)d)->d_method->ml_meth;
+	return 0;
 }
 
 /* ---- anonymous memory ------------------------------------------------ */
@@ -122,11 +128,11 @@ static int vset_rehash(struct vset *s, size_t ncap)
 	return 0;
 }
 
-static uint8_t *vset_region(struct vset *s, uint64_t key)
+/* The bitmap of region key, added when new; the cache is checked by the
+ * caller (vset_add). NULL on ENOMEM. */
+__attribute__((noinline)) static uint8_t *vset_region(struct vset *s, uint64_t key)
 {
 	size_t c = key & 255;
-	if (s->ckey[c] == key)
-		return s->cbm[c];
 	if (s->used * 2 >= s->cap && vset_rehash(s, s->cap ? s->cap * 2 : 1024) < 0)
 		return NULL;
 	size_t j = mix64(key) & (s->cap - 1);
@@ -161,9 +167,11 @@ static uint8_t *vset_region(struct vset *s, uint64_t key)
 }
 
 /* 1 if addr was already in the set, 0 if it was added now, -1 on ENOMEM. */
-static int vset_add(struct vset *s, uintptr_t addr)
+static inline int vset_add(struct vset *s, uintptr_t addr)
 {
-	uint8_t *bm = vset_region(s, ((uint64_t)addr >> REG_SHIFT) + 1);
+	uint64_t key = ((uint64_t)addr >> REG_SHIFT) + 1;
+	size_t c = key & 255;
+	uint8_t *bm = s->ckey[c] == key ? s->cbm[c] : vset_region(s, key);
 	if (!bm)
 		return -1;
 	size_t bit = (addr & ((1u << REG_SHIFT) - 1)) >> 3;
@@ -256,6 +264,10 @@ static void amap_free(struct amap *m)
 #define TI_SIZEOF_C 1u /* sizeof_fn is the type's C __sizeof__ */
 #define TI_APPROX   2u /* __sizeof__ is not C: layout size only */
 #define TI_LRU      4u /* functools._lru_cache_wrapper: see lru_dedupe() */
+/* __sizeof__ is object.__sizeof__ and instances have no items: its result
+ * is the type's (tp_basicsize), so it is called once per type. */
+#define TI_SIZE_BY_TYPE 8u
+#define TI_SIZE_KNOWN   16u /* type_size holds that result */
 
 /* What an object's type says about how to walk it, decided once per type. */
 enum tkind {
@@ -317,6 +329,7 @@ struct tinfo {
 	int sizeof_flags;         /* its ml_flags: how to call it (call_sizeof) */
 	PyTypeObject *sizeof_cls; /* the class that defines it (METH_METHOD) */
 	uint32_t slot0, nslots;   /* into walk.slots */
+	uint64_t type_size;       /* with TI_SIZE_KNOWN */
 };
 
 struct slotinfo {
@@ -500,35 +513,44 @@ static uint64_t key_label(struct walk *wk, PyObject *key, unsigned kind)
 	return ((uint64_t)id << PYM_LABEL_SHIFT) | kind;
 }
 
-static int push(struct walk *wk, PyObject *o)
+__attribute__((noinline)) static int stack_grow(struct walk *wk)
+{
+	size_t capb = wk->stack_cap;
+	void *p = wk->stack;
+	if (mm_grow(&p, &capb, (wk->nstack + 1) * sizeof(PyObject *)) < 0)
+		return fail(wk);
+	wk->stack = p;
+	wk->stack_cap = capb;
+	return 0;
+}
+
+static inline int push(struct walk *wk, PyObject *o)
 {
 	int r = vset_add(&wk->seen, (uintptr_t)o);
 	if (r < 0)
 		return fail(wk);
 	if (r)
 		return 0;
-	if ((wk->nstack + 1) * sizeof(PyObject *) > wk->stack_cap) {
-		size_t capb = wk->stack_cap;
-		void *p = wk->stack;
-		if (mm_grow(&p, &capb, (wk->nstack + 1) * sizeof(PyObject *)) < 0)
-			return fail(wk);
-		wk->stack = p;
-		wk->stack_cap = capb;
-	}
+	if ((wk->nstack + 1) * sizeof(PyObject *) > wk->stack_cap && stack_grow(wk) < 0)
+		return -1;
 	wk->stack[wk->nstack++] = o;
 	return 0;
 }
 
-static int ref_add(struct walk *wk, const void *addr, uint64_t label, int claimed)
+__attribute__((noinline)) static int refs_grow(struct walk *wk)
 {
-	if ((wk->nrefs + 1) * sizeof(struct pym_ref) > wk->refs_cap) {
-		void *p = wk->refs, *q = wk->claimed;
-		if (mm_grow(&p, &wk->refs_cap, (wk->nrefs + 1) * sizeof(struct pym_ref)) < 0 ||
-		    (wk->refs = p,
-		     mm_grow(&q, &wk->claimed_cap, wk->refs_cap / sizeof(struct pym_ref)) < 0))
-			return fail(wk);
-		wk->claimed = q;
-	}
+	void *p = wk->refs, *q = wk->claimed;
+	if (mm_grow(&p, &wk->refs_cap, (wk->nrefs + 1) * sizeof(struct pym_ref)) < 0 ||
+	    (wk->refs = p, mm_grow(&q, &wk->claimed_cap, wk->refs_cap / sizeof(struct pym_ref)) < 0))
+		return fail(wk);
+	wk->claimed = q;
+	return 0;
+}
+
+static inline int ref_add(struct walk *wk, const void *addr, uint64_t label, int claimed)
+{
+	if ((wk->nrefs + 1) * sizeof(struct pym_ref) > wk->refs_cap && refs_grow(wk) < 0)
+		return -1;
 	wk->refs[wk->nrefs].addr = (uintptr_t)addr;
 	wk->refs[wk->nrefs].label = label;
 	wk->claimed[wk->nrefs++] = (uint8_t)claimed;
@@ -871,6 +893,8 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 		}
 		if (!(ti->flags & TI_SIZEOF_C))
 			ti->flags |= TI_APPROX;
+		else if (ti->sizeof_fn == object_sizeof && object_sizeof && tp->tp_itemsize == 0)
+			ti->flags |= TI_SIZE_BY_TYPE;
 		if (strcmp(tp->tp_name, "functools._lru_cache_wrapper") == 0)
 			ti->flags |= TI_LRU;
 		if (tp == &PyDict_Type)
@@ -1054,6 +1078,17 @@ static size_t float_repr_fast(double x, char *out)
 	return 0;
 }
 
+/* "000102...ff": the two hex digits of every byte value. */
+static const char hex_pairs[513] =
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+        "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+        "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+        "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+        "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+        "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+        "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 /* Writes the value preview of o into wk->val; returns its length. vkind is
  * value_kind(Py_TYPE(o)), decided once per type. */
 static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
@@ -1081,16 +1116,13 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 #endif
 		return utf8_of(o, v, PYM_VALUE_MAX, STR_PREVIEW, trunc);
 	case V_BYTES: {
-		static const char hex[] = "0123456789abcdef";
 		Py_ssize_t len = PyBytes_GET_SIZE(o);
 		const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(o);
-		size_t n = 0;
-		for (Py_ssize_t i = 0; i < len && i < BYTES_PREVIEW; i++) {
-			v[n++] = hex[b[i] >> 4];
-			v[n++] = hex[b[i] & 15];
-		}
+		size_t n = (size_t)(len < BYTES_PREVIEW ? len : BYTES_PREVIEW);
+		for (size_t i = 0; i < n; i++)
+			memcpy(v + 2 * i, hex_pairs + 2 * b[i], 2);
 		*trunc = len > BYTES_PREVIEW;
-		return n;
+		return 2 * n;
 	}
 	case V_INT:
 		return int_preview(wk, o, v, trunc);
@@ -1581,7 +1613,10 @@ static int emit(struct walk *wk, PyObject *o)
 		rec.flags |= PYM_F_GC_TRACKED;
 
 	int sized = 0;
-	if (ti->flags & TI_SIZEOF_C) {
+	if (ti->flags & TI_SIZE_KNOWN) {
+		rec.size = ti->type_size + pyi_getsizeof_extra(o);
+		sized = 1;
+	} else if (ti->flags & TI_SIZEOF_C) {
 		PyObject *r = call_sizeof(ti, o);
 		if (r && PyLong_Check(r)) {
 			Py_ssize_t s = PyLong_AsSsize_t(r);
@@ -1601,6 +1636,9 @@ static int emit(struct walk *wk, PyObject *o)
 	if (!sized) {
 		rec.size = layout_size(o, tp) + pyi_getsizeof_extra(o);
 		rec.flags |= PYM_F_SIZE_APPROX;
+	} else if ((ti->flags & (TI_SIZE_BY_TYPE | TI_SIZE_KNOWN)) == TI_SIZE_BY_TYPE) {
+		ti->type_size = rec.size - pyi_getsizeof_extra(o);
+		ti->flags |= TI_SIZE_KNOWN;
 	}
 
 	collect_refs(wk, o, tp, ti, &rec.extra);
