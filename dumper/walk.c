@@ -21,7 +21,7 @@
 #include "writer.h"
 
 /* Set at import by pym_walk_prepare(); read-only afterwards. */
-static PyObject *name_sizeof;    /* interned "__sizeof__" */
+static PyObject *name_sizeof;     /* interned "__sizeof__" */
 static PyCFunction object_sizeof; /* the C function of object.__sizeof__ */
 
 int pym_walk_prepare(void)
@@ -279,7 +279,7 @@ enum tkind {
 	K_BYTES,
 	K_INT,
 	K_FLOAT,
-	K_DICT_SUB,  /* subclasses: traversed, then labelled */
+	K_DICT_SUB, /* subclasses: traversed, then labelled */
 	K_LIST_SUB,
 	K_TUPLE_SUB,
 };
@@ -541,7 +541,8 @@ __attribute__((noinline)) static int refs_grow(struct walk *wk)
 {
 	void *p = wk->refs, *q = wk->claimed;
 	if (mm_grow(&p, &wk->refs_cap, (wk->nrefs + 1) * sizeof(struct pym_ref)) < 0 ||
-	    (wk->refs = p, mm_grow(&q, &wk->claimed_cap, wk->refs_cap / sizeof(struct pym_ref)) < 0))
+	    (wk->refs = p,
+	     mm_grow(&q, &wk->claimed_cap, wk->refs_cap / sizeof(struct pym_ref)) < 0))
 		return fail(wk);
 	wk->claimed = q;
 	return 0;
@@ -1567,7 +1568,7 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 		}
 	} else if (ti->kind == K_LIST_SUB || ti->kind == K_TUPLE_SUB) {
 		PyObject **items = ti->kind == K_LIST_SUB ? ((PyListObject *)o)->ob_item
-		                                   : ((PyTupleObject *)o)->ob_item;
+		                                          : ((PyTupleObject *)o)->ob_item;
 		for (Py_ssize_t i = 0; i < Py_SIZE(o); i++)
 			claim(wk, items[i], ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX);
 	}

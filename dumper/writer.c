@@ -215,11 +215,13 @@ static int compress_write(struct pym_writer *w, const unsigned char *raw, size_t
 {
 #ifdef PYM_LIBDEFLATE
 	if (w->ldc) {
-		size_t clen = libdeflate_zlib_compress(w->ldc, raw, len, w->out + PYM_CHUNK_HEADER_LEN,
-		                                       w->out_cap - PYM_CHUNK_HEADER_LEN);
+		size_t clen =
+		        libdeflate_zlib_compress(w->ldc, raw, len, w->out + PYM_CHUNK_HEADER_LEN,
+		                                 w->out_cap - PYM_CHUNK_HEADER_LEN);
 		if (!clen) /* out_cap >= the compress bound: cannot happen */
 			return EIO;
-		int e = emit_chunk(w, PYM_TAG_DATA, w->out + PYM_CHUNK_HEADER_LEN, clen, len, w->out);
+		int e = emit_chunk(w, PYM_TAG_DATA, w->out + PYM_CHUNK_HEADER_LEN, clen, len,
+		                   w->out);
 		if (!e)
 			w->chunks++;
 		return e;
