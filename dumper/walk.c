@@ -2052,12 +2052,6 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	    pym_writer_string(wk->w, "<frame>", 7, &sid) < 0 ||
 	    pym_writer_type(wk->w, sid, 0, &wk->synth_frame) < 0)
 		return fail(wk);
-	/* The GC lists first: each object is written while the list walk has
-	 * just brought its header into the cache (the lists hop through memory;
-	 * walking them after the roots costs a second cache miss per GC
-	 * object, a third of the walk on a heap of many small containers). */
-	if (pyi_gc_foreach(gc_cb, wk, &wk->gc_objects) != 0 || drain(wk) < 0)
-		return fail(wk);
 	if (root(wk, r.modules, PYM_ROOT_MODULES, "sys.modules") < 0 ||
 	    root(wk, r.builtins, PYM_ROOT_BUILTINS, "builtins") < 0 ||
 	    root(wk, r.sysdict, PYM_ROOT_SYSDICT, "sys") < 0 ||
@@ -2073,6 +2067,8 @@ static int walk_all(struct walk *wk, struct timespec t0)
 		return -1;
 	if (emit_threads(wk, r.modules) < 0)
 		return -1;
+	if (pyi_gc_foreach(gc_cb, wk, &wk->gc_objects) != 0 || drain(wk) < 0)
+		return fail(wk);
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	uint64_t us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u +
