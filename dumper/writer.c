@@ -220,12 +220,17 @@ static int compress_write(struct pym_writer *w, const unsigned char *raw, size_t
 		                                 w->out_cap - PYM_CHUNK_HEADER_LEN);
 		if (!clen) /* out_cap >= the compress bound: cannot happen */
 			return EIO;
+		/* FORMAT.md bounds clen by zlib's compressBound; libdeflate falls
+		 * back to stored blocks well within it, but zlib decides if not. */
+		if (clen > compressBound((uLong)len))
+			goto zlib;
 		int e = emit_chunk(w, PYM_TAG_DATA, w->out + PYM_CHUNK_HEADER_LEN, clen, len,
 		                   w->out);
 		if (!e)
 			w->chunks++;
 		return e;
 	}
+zlib:
 #endif
 	if (deflateReset(&w->zs) != Z_OK)
 		return EIO;
