@@ -1,7 +1,8 @@
 /* writer.c — encoder of the pymple dump format (schema/FORMAT.md): records,
  * varints, zlib chunks, checksums, the TAIL. Pure C: no Python, no stdio, and
  * every byte of memory (zlib's too) comes from the caller's struct pym_alloc,
- * so it runs in a forked child. It never prints. */
+ * so it runs in a forked child; only threaded mode built with libdeflate
+ * mallocs (its compressor). It never prints. */
 #include "writer.h"
 
 #include <errno.h>
