@@ -1,7 +1,8 @@
 /* writer.h — encoder for the pymple dump format (schema/FORMAT.md).
  * Pure C: no Python, no stdio, no malloc after pym_writer_open() unless the
  * caller's allocator does it (or pym_writer_threaded() with libdeflate).
- * Safe in a forked child when given an mmap-backed allocator. Writes with write(2) to a caller-owned fd. */
+ * Safe in a forked child when given an mmap-backed allocator. Writes with
+ * write(2) to a caller-owned fd. */
 #ifndef PYMPLE_WRITER_H
 #define PYMPLE_WRITER_H
 
