@@ -10,7 +10,10 @@ the same frozen heap one after the other, so addresses are comparable. What
 may differ is only the refcounts of what the running frames hold and of
 the two dump() functions (each holds a reference to itself while called) and of strs (both walkers' type lookups
 go through CPython's type attribute cache, which holds the names it caches),
-and the synthetic thread and frame records."""
+and the synthetic thread and frame records.
+
+BASELINE is the walker this one must equal; a change that means to alter
+what the walk writes moves BASELINE to the commit that makes it."""
 import os
 import shutil
 import sqlite3
