@@ -83,13 +83,21 @@ $(OBJ)/ext/format/%.o: format/%.c $(wildcard schema/*.h format/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
+# libdeflate (libdeflate-dev), when installed, compresses the in-process
+# dumps (writer.c, PYM_LIBDEFLATE); without it zlib does.
+HAVE_LIBDEFLATE := $(shell printf '\043include <libdeflate.h>\n' | $(CC) -E - >/dev/null 2>&1 && echo 1)
+ifeq ($(HAVE_LIBDEFLATE),1)
+$(OBJ)/ext/writer.o: CFLAGS += -DPYM_LIBDEFLATE
+EXT_LIBS = -ldeflate
+endif
+
 # pyint.c reads CPython internals (Py_BUILD_CORE); those headers need two
 # warnings off.
 $(EXTOBJ)/pyint.o: CFLAGS += -Wno-cast-qual -Wno-undef
 
 $(EXT): $(patsubst dumper/%.c,$(EXTOBJ)/%.o,$(DUMPER_SRC)) $(OBJ)/ext/format/writer.o $(DUMPER_PY)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDSAN) -shared $(LDFLAGS) -o $@ $(filter %.o,$^) -lz
+	$(CC) $(LDSAN) -shared $(LDFLAGS) -o $@ $(filter %.o,$^) $(EXT_LIBS) -lz
 	cp $(DUMPER_PY) $(PYDIR)/pymple/
 
 $(BUILD)/tests/unit: $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRC)) $(LIB_OBJS)

@@ -224,6 +224,12 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rep.data, f, indent=1, sort_keys=True)
+    # Issue 16: the dump against the pure-Python walk on the bench heap and
+    # a real heap, in one process (bench/walk_speed.py prints its own table).
+    print("\n== issue 16: dump vs pure-Python walk (bench/walk_speed.py)", flush=True)
+    if subprocess.run([args.python, os.path.join(HERE, "walk_speed.py"), "--build", build,
+                       "--objects", str(args.objects)]).returncode:
+        note("bench/walk_speed.py failed")
     pause = os.path.join(HERE, "pause.py")
     if os.path.exists(pause):
         # Issue 4 numbers (the pause a signal dump causes) come from the

@@ -1,7 +1,8 @@
 /* writer.h — encoder for the pymple dump format (schema/FORMAT.md).
  * Pure C: no Python, no stdio, no malloc after pym_writer_open() unless the
- * caller's allocator does it. Safe in a forked child when given an
- * mmap-backed allocator. Writes with write(2) to a caller-owned fd. */
+ * caller's allocator does it (or pym_writer_threaded() with libdeflate).
+ * Safe in a forked child when given an mmap-backed allocator. Writes with
+ * write(2) to a caller-owned fd. */
 #ifndef PYMPLE_WRITER_H
 #define PYMPLE_WRITER_H
 
@@ -45,7 +46,9 @@ struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int le
  * one helper thread, so the caller's work (walk, encoding) overlaps zlib
  * (about 250 ns/object at level 1) when a second core is free; on a busy
  * machine it gains nothing. Its stack, buffers and zlib state come
- * from the allocator too; it blocks every signal. Write errors then surface
+ * from the allocator too, except that a writer built with PYM_LIBDEFLATE
+ * then compresses with libdeflate (the same zlib format, about twice as
+ * fast), whose state comes from malloc; it blocks every signal. Write errors then surface
  * at the next chunk boundary or at pym_writer_finish(). Do not use it in a
  * forked child of a multi-threaded process (pthread_create is not
  * async-signal-safe). Returns 0, or -1 with errno. */
