@@ -22,6 +22,10 @@ import subprocess
 from dumper_util import check_eq, run_traced
 
 BASELINE = "eeb64f8"
+# The baseline read a GC header in front of every type object, also of static
+# types, which have none (16 bytes before the object: ASan found it), and so
+# called some static types tracked; the walker now asks PyObject_IS_GC first.
+GC_TRACKED = 1 << 2
 
 WORKLOAD = r'''
 import importlib.machinery, importlib.util
@@ -179,14 +183,10 @@ def records(db):
             if syn:
                 synth.add(a)
             objs[a] = [t, size, extra, length, value, flags, rc, []]
-        rows = con.execute(
-            "SELECT s.address, r.seq, COALESCE(d.address, r.dst_address), r.kind, "
-            "CASE WHEN r.kind IN (2, 3) THEN k.text ELSE r.label END "
-            "FROM ref_data r JOIN object_data s ON s.id = r.src "
-            "LEFT JOIN object_data d ON d.id = r.dst "
-            "LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label ORDER BY r.src, r.seq")
-        for src, _seq, dst, kind, label in rows:
-            objs[src][7].append((dst, kind, label))
+        # refs (load --refs) lists each object's references in dump order.
+        for src, dst, label, weak in con.execute(
+                "SELECT src, dst, label, weak FROM refs ORDER BY rowid"):
+            objs[src][7].append((dst, weak, label))
         return objs, synth
     finally:
         con.close()
@@ -194,7 +194,7 @@ def records(db):
 
 def load(ctx, dump):
     db = dump + ".db"
-    subprocess.run([ctx.analyzer, "-q", "load", dump, "-o", db], check=True)
+    subprocess.run([ctx.analyzer, "-q", "load", "--refs", dump, "-o", db], check=True)
     return records(db)
 
 
@@ -222,6 +222,8 @@ def test_walk_same_as_baseline(ctx):
     for a in sorted(old_real):
         o, n = old_real[a], new_real[a]
         for i, name in enumerate(fields):
-            if o[i] != n[i] and not (name == "refcount" and (a in held or o[0] == "str")):
+            if o[i] != n[i] and not (name == "refcount" and (a in held or o[0] == "str")) \
+                    and not (name == "flags" and o[0] == "type" and o[i] ^ n[i] == GC_TRACKED
+                             and n[i] & GC_TRACKED == 0):
                 diffs.append("0x%x %s: %s: old %r, new %r" % (a, o[0], name, o[i], n[i]))
     check_eq("objects that differ (of %d)" % len(old_real), diffs[:10], [])
