@@ -1,217 +1,176 @@
 /* cmd_path.c — `pymple-analyze path DUMP ADDRESS|--type T`: the shortest
  * chain of references from a root to an object. Breadth-first search
- * backwards from the target over ref_in (the referrers table), stopping at the first
- * root met: the nearest root, found without loading the whole graph (MAT's
- * "path to GC roots"). Reads the database only. */
+ * backwards from the target over the heap's referrers (heap.h), stopping at
+ * the first root met: the nearest root (MAT's "path to GC roots"). SQL only
+ * for the values of the lines printed. Reads the database only. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "heap_view.h"
 #include "leak_cli.h"
 #include "output.h"
 
 static const char *const usage[] = {
-	"path DUMP ADDRESS|--type T [--weak] [--format table|csv|json] [--limit N]",
-	"",
-	"The shortest chain of references from a root to the object at ADDRESS",
-	"(0x-hex or decimal), or to up to N reachable instances of type T, one step",
-	"per line, the root first; each line ends with the label of the reference",
-	"to the next line's object ([7] index, ['key'] dict key, .name attribute):",
-	"  module app",
-	"  -> dict ['CACHE']",
-	"  -> list [7]",
-	"  -> app.Session at 0x7f3a...",
-	"",
-	"  --type T           paths to instances of T (builtins bare: dict; others",
-	"                     module.qualname)",
-	"  --weak             also follow weak references (left out by default)",
-	"  --format F         table (default), csv or json",
-	"  --limit N          with --type: at most N instances (default 3)",
-	"  -h, --help         this help",
-	"",
-	"JSON: [{\"address\", \"type\", \"edge\", \"value\"}, ...] from the root to the target;",
-	"      with --type an array of such arrays. CSV: path, step, address, type,",
-	"      edge, value.",
-	NULL,
+        "path DUMP ADDRESS|--type T [--weak] [--format table|csv|json] [--limit N]",
+        "",
+        "The shortest chain of references from a root to the object at ADDRESS",
+        "(0x-hex or decimal), or to up to N reachable instances of type T, one step",
+        "per line, the root first; each line ends with the label of the reference",
+        "to the next line's object ([7] index, ['key'] dict key, .name attribute):",
+        "  module app",
+        "  -> dict ['CACHE']",
+        "  -> list [7]",
+        "  -> app.Session at 0x7f3a...",
+        "",
+        "  --type T           paths to instances of T (builtins bare: dict; others",
+        "                     module.qualname)",
+        "  --weak             also follow weak references (left out by default)",
+        "  --format F         table (default), csv or json",
+        "  --limit N          with --type: at most N instances (default 3)",
+        "  -h, --help         this help",
+        "",
+        "JSON: [{\"address\", \"type\", \"edge\", \"value\"}, ...] from the root to the target;",
+        "      with --type an array of such arrays. CSV: path, step, address, type,",
+        "      edge, value.",
+        NULL,
 };
 
 /* Where a path may start: a root, or a module. Modules are where users look
  * for the owner of a leak (`module app -> ...`), and a module held by
  * sys.modules is a root by the rules of issue 3 even when its refcount is
  * fully explained by references inside the dump (sys.modules, an import). */
-#define PATH_ROOT_SQL "(o.root OR t.name = 'module')"
+static int is_start(const struct heap *h, const uint8_t *module_type, uint32_t v)
+{
+	return (h->flags[v] & HEAP_ROOT) || module_type[h->type[v]];
+}
 
-/* BFS state: node i is object ids[i], reached from node next[i] (one step
- * nearer the target; -1 for the target) by a reference of kind/label from
- * ids[i] to ids[next[i]]. Nodes are appended in BFS order, so the arrays are
- * also the queue. ix is an open-addressing set of node indices by id. */
+/* BFS state: the queue doubles as the result. Entry i is object node[i],
+ * reached from entry next[i] (one step nearer the target; -1 for the
+ * target) by its reference edge[i] into that entry's object. seen is a bit
+ * per object. */
 struct bfs {
 	size_t n, cap;
-	int64_t *ids, *labels, *next;
-	int *kinds;
-	size_t ixcap; /* power of two */
-	int64_t *ix;  /* node index + 1, 0 = empty */
+	uint32_t *node, *edge;
+	int64_t *next;
+	uint8_t *seen;
 };
 
 static void bfs_release(struct bfs *b)
 {
-	free(b->ids);
-	free(b->labels);
+	free(b->node);
+	free(b->edge);
 	free(b->next);
-	free(b->kinds);
-	free(b->ix);
+	free(b->seen);
 	memset(b, 0, sizeof *b);
 }
 
-static size_t slot_of(const struct bfs *b, int64_t id)
+static int bfs_add(struct bfs *b, uint32_t v, int64_t next, uint32_t edge)
 {
-	uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15u;
-	size_t i = (size_t)(h >> 20) & (b->ixcap - 1);
-	while (b->ix[i] && b->ids[b->ix[i] - 1] != id)
-		i = (i + 1) & (b->ixcap - 1);
-	return i;
-}
-
-/* Adds id unless seen; returns 1 added, 0 seen, -1 out of memory. */
-static int bfs_add(struct bfs *b, int64_t id, int64_t next, int kind, int64_t label)
-{
-	if (2 * (b->n + 1) > b->ixcap) {
-		size_t ncap = b->ixcap ? b->ixcap * 2 : 1024;
-		int64_t *nix = calloc(ncap, sizeof *nix), *old = b->ix;
-		if (!nix)
-			return -1;
-		b->ix = nix;
-		b->ixcap = ncap;
-		for (size_t i = 0; i < b->n; i++)
-			b->ix[slot_of(b, b->ids[i])] = (int64_t)i + 1;
-		free(old);
-	}
-	size_t s = slot_of(b, id);
-	if (b->ix[s])
-		return 0;
 	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 1024;
-		int64_t *a = realloc(b->ids, ncap * sizeof *a);
-		if (a)
-			b->ids = a;
-		int64_t *l = realloc(b->labels, ncap * sizeof *l);
-		if (l)
-			b->labels = l;
-		int64_t *x = realloc(b->next, ncap * sizeof *x);
+		size_t cap = b->cap ? 2 * b->cap : 1024;
+		uint32_t *x = realloc(b->node, cap * sizeof *x);
 		if (x)
-			b->next = x;
-		int *k = realloc(b->kinds, ncap * sizeof *k);
-		if (k)
-			b->kinds = k;
-		if (!a || !l || !x || !k)
+			b->node = x;
+		uint32_t *y = realloc(b->edge, cap * sizeof *y);
+		if (y)
+			b->edge = y;
+		int64_t *z = realloc(b->next, cap * sizeof *z);
+		if (z)
+			b->next = z;
+		if (!x || !y || !z)
 			return -1;
-		b->cap = ncap;
+		b->cap = cap;
 	}
-	b->ids[b->n] = id;
+	b->node[b->n] = v;
 	b->next[b->n] = next;
-	b->kinds[b->n] = kind;
-	b->labels[b->n] = label;
-	b->ix[s] = (int64_t)++b->n;
-	return 1;
+	b->edge[b->n] = edge;
+	b->seen[v >> 3] |= (uint8_t)(1u << (v & 7));
+	b->n++;
+	return 0;
 }
 
-/* Finds the nearest root above target. Returns the node index of the root
- * (its chain of next[] leads to the target, node 0), -1 if no root holds the
- * target, -2 on an SQLite error, -3 out of memory. */
-static long find_root(sqlite3 *db, struct bfs *b, int64_t target, int weak)
+/* Finds the nearest start above target by a breadth-first search over the
+ * referrers, in (referrer id, position) order. Returns the queue index of
+ * that start (its chain of next[] leads to the target, entry 0), -1 if none
+ * holds the target, -3 out of memory. */
+static long find_root(const struct heap *h, const uint8_t *module_type, struct bfs *b,
+                      uint32_t target, int weak)
 {
-	sqlite3_stmt *st;
-	long found = -1;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT r.src, r.kind, r.label, " PATH_ROOT_SQL " FROM ref_in i"
-	                       " JOIN ref_data r ON r.src = i.src AND r.seq = i.seq"
-	                       " JOIN object_data o ON o.id = r.src JOIN types t ON t.id = o.type_id"
-	                       " WHERE i.dst = ?1 AND (?2 OR r.kind != 4)",
-	                       -1, &st, NULL))
-		return -2;
-	sqlite3_bind_int(st, 2, weak);
-	if (bfs_add(b, target, -1, 0, 0) < 0) {
-		found = -3;
-		goto out;
-	}
-	for (size_t head = 0; head < b->n && found == -1; head++) {
-		sqlite3_bind_int64(st, 1, b->ids[head]);
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			int added = bfs_add(b, sqlite3_column_int64(st, 0), (int64_t)head,
-			                    sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2));
-			if (added < 0) {
-				found = -3;
-				break;
-			}
-			if (added && sqlite3_column_int(st, 3)) {
-				found = (long)b->n - 1;
-				break;
-			}
+	b->seen = calloc(((size_t)h->n + 8) / 8, 1);
+	if (!b->seen || bfs_add(b, target, -1, 0) < 0)
+		return -3;
+	for (size_t head = 0; head < b->n; head++) {
+		uint32_t v = b->node[head];
+		for (uint64_t k = h->roff[v]; k < h->roff[v + 1]; k++) {
+			uint32_t s = h->rsrc[k], e = h->redge[k];
+			if ((!weak && h->kind[e] == HEAP_REF_WEAK) ||
+			    (b->seen[s >> 3] & (1u << (s & 7))))
+				continue;
+			if (bfs_add(b, s, (int64_t)head, e) < 0)
+				return -3;
+			if (is_start(h, module_type, s))
+				return (long)b->n - 1;
 		}
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			found = -2;
-		sqlite3_reset(st);
 	}
-out:
-	sqlite3_finalize(st);
-	return found;
+	return -1;
 }
 
-/* One step of a path: its object, and the reference into it (kind < 0: none). */
-static const char step_sql[] =
-	"SELECT o.address, t.name, o.value, " LEAK_LABEL_SQL ","
-	" json_object('address', o.address, 'type', t.name, 'edge', " LEAK_LABEL_SQL
-	", 'value', o.value)"
-	" FROM object_data o JOIN types t ON t.id = o.type_id"
-	" LEFT JOIN (SELECT ?2 AS kind, ?3 AS label) r"
-	" LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label WHERE o.id = ?1";
-
-/* Prints the chain from root node `root` down to the target (node 0).
- * nth: 1-based path number (for --type), 0 for a single path. */
-static int print_chain(sqlite3 *db, const struct bfs *b, long root, enum out_format fmt, int nth,
-                       long long *jsonrows)
+/* Prints the chain from queue entry `root` down to the target (entry 0).
+ * nth: 1-based path number (for --type), 0 for a single path. Values are
+ * read only where printed (every step in csv and json, the ends in a table). */
+static int print_chain(struct heap_view *hv, const struct bfs *b, long root, enum out_format fmt,
+                       int nth, long long *jsonrows)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, step_sql, -1, &st, NULL))
+	const struct heap *h = &hv->h;
+	sqlite3_stmt *js = NULL;
+	int step = 0, bad = 0;
+	int64_t prev_edge = -1;
+	char *edge_copy = NULL;
+	if (fmt == OUT_JSON &&
+	    sqlite3_prepare_v2(hv->db,
+	                       "SELECT json_object('address', ?1, 'type', ?2, 'edge', ?3, 'value',"
+	                       " (SELECT value FROM object_data WHERE id = ?4))",
+	                       -1, &js, NULL) != SQLITE_OK)
 		return -1;
-	int step = 0, rc = 0;
-	int64_t prev_kind = -1, prev_label = 0;
 	if (fmt == OUT_JSON)
 		fputs(nth ? (*jsonrows ? ",\n[\n" : "[\n") : "[\n", stdout);
-	for (long i = root; i >= 0; i = (long)b->next[i], step++) {
-		sqlite3_bind_int64(st, 1, b->ids[i]);
-		if (prev_kind < 0) {
-			sqlite3_bind_null(st, 2);
-			sqlite3_bind_null(st, 3);
-		} else {
-			sqlite3_bind_int64(st, 2, prev_kind);
-			sqlite3_bind_int64(st, 3, prev_label);
-		}
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			rc = -1;
-			break;
-		}
-		/* The reference from this step into the next one. */
-		prev_kind = b->kinds[i];
-		prev_label = b->labels[i];
-		uint64_t addr = (uint64_t)sqlite3_column_int64(st, 0);
-		const char *type = (const char *)sqlite3_column_text(st, 1);
-		const char *value = (const char *)sqlite3_column_text(st, 2);
-		const char *edge = (const char *)sqlite3_column_text(st, 3);
+	for (long i = root; i >= 0 && !bad; i = (long)b->next[i], step++) {
+		uint32_t v = b->node[i];
+		uint64_t addr = h->addr[v];
+		const char *type = heap_view_type(hv, v);
+		const char *edge =
+		        prev_edge < 0 ? NULL : heap_view_label(hv, (uint64_t)prev_edge, &bad);
 		int last = b->next[i] < 0;
+		/* The reference from this step into the next one. */
+		prev_edge = b->edge[i];
 		if (fmt == OUT_JSON) {
-			printf("%s%s", step ? ",\n" : "", (const char *)sqlite3_column_text(st, 4));
+			sqlite3_bind_int64(js, 1, (sqlite3_int64)addr);
+			sqlite3_bind_text(js, 2, type, -1, SQLITE_STATIC);
+			if (edge)
+				sqlite3_bind_text(js, 3, edge, -1, SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_null(js, 3);
+			sqlite3_bind_int64(js, 4, v);
+			if (sqlite3_step(js) != SQLITE_ROW) {
+				bad = 1;
+				break;
+			}
+			printf("%s%s", step ? ",\n" : "", (const char *)sqlite3_column_text(js, 0));
+			sqlite3_reset(js);
 		} else if (fmt == OUT_CSV) {
+			free(edge_copy);
+			edge_copy = edge ? strdup(edge) : NULL;
+			const char *value = heap_view_value(hv, v, &bad);
 			if (nth <= 1 && step == 0)
 				fputs("path,step,address,type,edge,value\r\n", stdout);
 			printf("%d,%d,%llu,", nth ? nth : 1, step, (unsigned long long)addr);
-			out_csv_field(stdout, type ? type : "", type ? strlen(type) : 0);
+			out_csv_field(stdout, type, strlen(type));
 			putchar(',');
-			if (edge)
-				out_csv_field(stdout, edge, strlen(edge));
+			if (edge_copy)
+				out_csv_field(stdout, edge_copy, strlen(edge_copy));
 			putchar(',');
 			if (value)
 				out_csv_field(stdout, value, strlen(value));
@@ -226,57 +185,43 @@ static int print_chain(sqlite3 *db, const struct bfs *b, long root, enum out_for
 					printf(" %s", edge);
 				fputs("\n-> ", stdout);
 			}
-			fputs(type ? type : "?", stdout);
+			fputs(type, stdout);
 			/* Names (module app, function f) for the root and the target. */
-			if (value && (step == 0 || last))
+			const char *value = step == 0 || last ? heap_view_value(hv, v, &bad) : NULL;
+			if (value)
 				printf(" %.60s%s", value, strlen(value) > 60 ? "..." : "");
 			if (last || (step == 0 && !value))
 				printf(" at 0x%llx", (unsigned long long)addr);
 			if (last)
 				putchar('\n');
 		}
-		sqlite3_reset(st);
 	}
 	if (fmt == OUT_JSON)
 		fputs("\n]", stdout);
 	(*jsonrows)++;
-	sqlite3_finalize(st);
-	return rc;
+	free(edge_copy);
+	sqlite3_finalize(js);
+	return bad ? -1 : 0;
 }
 
 /* The path to one object; *printed tells whether a chain was printed. */
-static int path_one(sqlite3 *db, const char *file, int64_t id, int weak, enum out_format fmt,
-                    int nth, long long *printed)
+static int path_one(struct heap_view *hv, const uint8_t *module_type, uint32_t id, int weak,
+                    enum out_format fmt, int nth, long long *printed)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT o.reachable, " PATH_ROOT_SQL ", o.address FROM object_data o"
-	                       " JOIN types t ON t.id = o.type_id WHERE o.id = ?1",
-	                       -1, &st, NULL))
-		return cli_sqlite_error(db, file, "path");
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return cli_sqlite_error(db, file, "path");
-	}
-	int reachable = sqlite3_column_int(st, 0), root = sqlite3_column_int(st, 1);
-	uint64_t addr = (uint64_t)sqlite3_column_int64(st, 2);
-	sqlite3_finalize(st);
+	const struct heap *h = &hv->h;
+	int reachable = (h->flags[id] & HEAP_REACHED) != 0, root = is_start(h, module_type, id);
+	uint64_t addr = h->addr[id];
 	struct bfs b = {0};
 	long r = -1;
 	if (root) {
-		if (bfs_add(&b, id, -1, 0, 0) < 0)
-			r = -3;
-		else
-			r = 0;
+		b.seen = calloc(((size_t)h->n + 8) / 8, 1);
+		r = !b.seen || bfs_add(&b, id, -1, 0) < 0 ? -3 : 0;
 	} else if (reachable || weak) {
-		r = find_root(db, &b, id, weak);
+		r = find_root(h, module_type, &b, id, weak);
 	}
 	int status = 0;
-	if (r == -2)
-		status = cli_sqlite_error(db, file, "path");
-	else if (r == -3) {
-		cli_error(file, "path: out of memory");
+	if (r == -3) {
+		cli_error(hv->file, "path: out of memory");
 		status = CLI_RUNTIME;
 	} else if (r == -1) {
 		if (fmt == OUT_TABLE)
@@ -290,8 +235,8 @@ static int path_one(sqlite3 *db, const char *file, int64_t id, int weak, enum ou
 	} else {
 		if (fmt == OUT_TABLE && nth > 1)
 			putchar('\n');
-		if (print_chain(db, &b, r, fmt, nth, printed) < 0)
-			status = cli_sqlite_error(db, file, "path");
+		if (print_chain(hv, &b, r, fmt, nth, printed) < 0)
+			status = cli_sqlite_error(hv->db, hv->file, "path");
 	}
 	if (r == -1 && fmt == OUT_JSON && !nth)
 		fputs("]\n", stdout);
@@ -304,9 +249,9 @@ static int path_one(sqlite3 *db, const char *file, int64_t id, int weak, enum ou
 int cmd_path(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"type", required_argument, NULL, 't'},  {"weak", no_argument, NULL, 'w'},
-		{"format", required_argument, NULL, 'f'}, {"limit", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	        {"type", required_argument, NULL, 't'},   {"weak", no_argument, NULL, 'w'},
+	        {"format", required_argument, NULL, 'f'}, {"limit", required_argument, NULL, 'l'},
+	        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = 3;
@@ -337,21 +282,32 @@ int cmd_path(int argc, char **argv)
 		return CLI_BAD_INPUT;
 	}
 	const char *file = argv[optind];
-	sqlite3 *db;
-	if ((rc = cli_open(file, 0, &db)))
+	struct heap_view hv;
+	if ((rc = heap_view_open_input(&hv, file)))
 		return rc;
+	sqlite3 *db = hv.db;
 	long long printed = 0;
+	uint8_t *module_type = calloc((size_t)hv.h.ntypes + 1, 1);
+	if (!module_type) {
+		cli_error(file, "path: out of memory");
+		heap_view_close(&hv);
+		return CLI_RUNTIME;
+	}
+	for (uint32_t t = 0; t < hv.h.ntypes; t++)
+		module_type[t] = hv.type_name[t] && strcmp(hv.type_name[t], "module") == 0;
 	if (!type) {
-		int64_t id;
-		int found = leak_object_id(db, addr, &id);
-		if (found < 0)
+		int bad = 0;
+		uint32_t id = heap_view_find(&hv, addr, &bad);
+		if (bad)
 			rc = cli_sqlite_error(db, file, "path");
-		else if (!found) {
-			cli_error(file, "no object at 0x%llx in this dump", (unsigned long long)addr);
+		else if (id == HEAP_NONE) {
+			cli_error(file, "no object at 0x%llx in this dump",
+			          (unsigned long long)addr);
 			rc = CLI_BAD_INPUT;
 		} else
-			rc = path_one(db, file, id, weak, fmt, 0, &printed);
-		sqlite3_close(db);
+			rc = path_one(&hv, module_type, id, weak, fmt, 0, &printed);
+		free(module_type);
+		heap_view_close(&hv);
 		return rc;
 	}
 	/* --type: the first reachable instances in dump order, else the first
@@ -368,7 +324,8 @@ int cmd_path(int argc, char **argv)
 	                       " LIMIT ?2",
 	                       -1, &st, NULL)) {
 		rc = cli_sqlite_error(db, file, "path");
-		sqlite3_close(db);
+		free(module_type);
+		heap_view_close(&hv);
 		return rc;
 	}
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
@@ -394,10 +351,11 @@ int cmd_path(int argc, char **argv)
 	if (!rc && fmt == OUT_JSON)
 		fputs("[\n", stdout);
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = path_one(db, file, ids[i], weak, fmt, (int)i + 1, &printed);
+		rc = path_one(&hv, module_type, (uint32_t)ids[i], weak, fmt, (int)i + 1, &printed);
 	if (!rc && fmt == OUT_JSON)
 		fputs(printed ? "\n]\n" : "]\n", stdout);
 	free(ids);
-	sqlite3_close(db);
+	free(module_type);
+	heap_view_close(&hv);
 	return rc;
 }
