@@ -78,9 +78,9 @@ $(OBJ)/ext/format/%.o: format/%.c $(wildcard schema/*.h format/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
-# pyint.c reads CPython internals (Py_BUILD_CORE); those headers need two
+# pyint.c and allocsite.c read CPython internals (Py_BUILD_CORE); those headers need two
 # warnings off.
-$(OBJ)/ext/pyint.o: CFLAGS += -Wno-cast-qual -Wno-undef
+$(OBJ)/ext/pyint.o $(OBJ)/ext/allocsite.o: CFLAGS += -Wno-cast-qual -Wno-undef
 
 $(EXT): $(patsubst dumper/%.c,$(OBJ)/ext/%.o,$(DUMPER_SRC)) $(OBJ)/ext/format/writer.o $(DUMPER_PY)
 	@mkdir -p $(dir $@)

@@ -134,7 +134,7 @@ int cmd_check(int argc, char **argv)
 		report(file, &err);
 		return fail_status(&err);
 	}
-	uint64_t n[PYM_R_ROOT + 1] = {0}, refs = 0, bytes = 0;
+	uint64_t n[PYM_R_SITE + 1] = {0}, refs = 0, bytes = 0;
 	struct meta_ent *meta = NULL;
 	size_t nmeta = 0, capmeta = 0;
 	struct pym_record rec;
@@ -186,6 +186,8 @@ int cmd_check(int argc, char **argv)
 		printf("strings     %llu\n", (unsigned long long)n[PYM_R_STRING]);
 		printf("types       %llu\n", (unsigned long long)n[PYM_R_TYPE]);
 		printf("roots       %llu\n", (unsigned long long)n[PYM_R_ROOT]);
+		if (n[PYM_R_SITE])
+			printf("sites       %llu\n", (unsigned long long)n[PYM_R_SITE]);
 		printf("meta        %llu\n", (unsigned long long)n[PYM_R_META]);
 		for (size_t k = 0; k < nmeta; k++) {
 			printf("  ");
@@ -256,6 +258,8 @@ static void put_object(const struct pym_reader *r, const struct pym_record *rec)
 		printf(" extra=%llu", (unsigned long long)rec->extra);
 	if (rec->flags & PYM_F_SERIAL)
 		printf(" serial=%llu", (unsigned long long)rec->serial);
+	if (rec->site)
+		printf(" site=%u", rec->site);
 	if (rec->flags & PYM_F_VALUE) {
 		printf(" value=");
 		put_quoted(rec->value, rec->value_len, PYM_VALUE_MAX);
@@ -325,6 +329,14 @@ int cmd_inspect(int argc, char **argv)
 		case PYM_R_OBJECT:
 			put_object(r, &rec);
 			continue;
+		case PYM_R_SITE:
+			printf("SITE #%u", rec.id);
+			for (uint32_t i = 0; i < rec.nframes; i++) {
+				putchar(' ');
+				put_string_id(r, rec.frames[i].file);
+				printf(":%u", rec.frames[i].line);
+			}
+			break;
 		case PYM_R_ROOT:
 			if (rec.root_kind < sizeof root_names / sizeof *root_names && root_names[rec.root_kind])
 				printf("ROOT %s", root_names[rec.root_kind]);
