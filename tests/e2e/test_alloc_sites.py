@@ -201,3 +201,37 @@ def test_type_counts_unchanged_with_tracemalloc(ctx):
     dump = os.path.join(ctx.tmp, "counts.dump")
     assert sql(ctx, dump, "SELECT count(*) AS n FROM objects WHERE type = '__main__.Emp'"
                           " AND alloc IS NOT NULL")[0]["n"] == 300
+
+
+RUN_SCRIPT = r'''
+import sys
+import pymple
+class K:
+    pass
+keep = [K() for _ in range(40)]; LINE = sys._getframe().f_lineno
+pymple.dump(sys.argv[1])
+print(LINE)
+'''
+
+
+def test_run_tracemalloc_option(ctx):
+    import subprocess
+    script = os.path.join(ctx.tmp, "runme.py")
+    with open(script, "w") as f:
+        f.write(RUN_SCRIPT)
+    dump = os.path.join(ctx.tmp, "run.dump")
+    p = subprocess.run([ctx.python, "-m", "pymple", "run", "--tracemalloc", "2", script, dump],
+                       env=ctx.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    assert p.returncode == 0, p.stderr
+    line = int(p.stdout.split()[-1])
+    rows = sql(ctx, dump, "SELECT alloc, count(*) AS n FROM objects WHERE type = '__main__.K'"
+                          " GROUP BY 1")
+    check_eq("K instances by site", rows, [{"alloc": "%s:%d" % (script, line), "n": 40}])
+    check_eq("alloc.frames", sql(ctx, dump, "SELECT value FROM meta WHERE key = 'alloc.frames'"),
+             [{"value": "2"}])
+    bad = subprocess.run([ctx.python, "-m", "pymple", "run", "--tracemalloc", "x", script, dump],
+                         env=ctx.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True)
+    assert bad.returncode == 2 and "--tracemalloc: 'x' is not a frame count" in bad.stderr, \
+        bad.stderr
