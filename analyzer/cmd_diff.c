@@ -45,8 +45,8 @@ static const char *const usage[] = {
 	"  --limit N          at most N rows (0 = all; default all, 100 with --new)",
 	"  -h, --help         this help",
 	"",
-	"JSON: [{\"type\" (the site with --by-site), \"count_a\", \"count_b\", \"count_delta\", \"size_a\",",
-	"        \"size_b\", \"size_delta\"}, ...]; with --new:",
+	"JSON: [{\"type\" (the site with --by-site), \"count_a\", \"count_b\",",
+	"        \"count_delta\", \"size_a\", \"size_b\", \"size_delta\"}, ...]; with --new:",
 	"      [{\"address\", \"type\", \"size\", \"value\"}, ...]",
 	NULL,
 };
@@ -134,9 +134,9 @@ static void fn_in_a(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 }
 
 /* Per allocation site (--by-site): the rows of run_types() from object_data. */
-#define SITE_ROWS(db)                                                                      \
-	" SELECT coalesce(s.alloc, '(no site)') AS type, count(*) AS c, sum(o.size) AS z"       \
-	"  FROM " db ".object_data o LEFT JOIN " db ".sites s ON s.id = o.site"                  \
+#define SITE_ROWS(db)                                                                              \
+	" SELECT coalesce(s.alloc, '(no site)') AS type, count(*) AS c, sum(o.size) AS z"          \
+	"  FROM " db ".object_data o LEFT JOIN " db ".sites s ON s.id = o.site"                    \
 	"  WHERE o.reachable AND (o.flags & 64) = 0 GROUP BY 1"
 static const char sites_x[] =
 	"WITH x AS (SELECT type, c AS ca, z AS sa, 0 AS cb, 0 AS sb FROM (" SITE_ROWS("a") ")"
@@ -322,7 +322,8 @@ int cmd_diff(int argc, char **argv)
 	} else {
 		sqlite3_close(dbs[0]);
 		dbs[0] = NULL;
-		rc = new_only ? run_new(dbs[1], b_name, fmt, limit) : run_types(dbs[1], b_name, fmt, limit, by_site);
+		rc = new_only ? run_new(dbs[1], b_name, fmt, limit)
+		              : run_types(dbs[1], b_name, fmt, limit, by_site);
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(dbs[0]);

@@ -276,9 +276,9 @@ def bench_alloc_sites(args, runs, an, pythonpath, tmp, rep, plain):
     bpo = median([d["size"] for d in ds]) / n
     off_t, off_b = rep.data.get("dump_s"), rep.data.get("dump_bytes_per_object")
     r = Report()
-    r.add("tm_build_ratio", "tracemalloc's own cost: heap build time", traced["build_s"] / plain["build_s"],
-          "%.2fx (%.1f s on, %.1f s off)" % (traced["build_s"] / plain["build_s"], traced["build_s"],
-                                             plain["build_s"]))
+    ratio = traced["build_s"] / plain["build_s"]
+    r.add("tm_build_ratio", "tracemalloc's own cost: heap build time", ratio,
+          "%.2fx (%.1f s on, %.1f s off)" % (ratio, traced["build_s"], plain["build_s"]))
     r.add("tm_rss_ratio", "  and RSS of the built heap", traced["rss"] / plain["rss"],
           "%.2fx (%.0f MB on, %.0f MB off)" % (traced["rss"] / plain["rss"], traced["rss"] / 1e6,
                                                plain["rss"] / 1e6))
