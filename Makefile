@@ -87,13 +87,13 @@ $(OBJ)/ext/format/%.o: format/%.c $(wildcard schema/*.h format/*.h) | deps
 # dumps (writer.c, PYM_LIBDEFLATE); without it zlib does.
 HAVE_LIBDEFLATE := $(shell printf '\043include <libdeflate.h>\n' | $(CC) -E - >/dev/null 2>&1 && echo 1)
 ifeq ($(HAVE_LIBDEFLATE),1)
-$(OBJ)/ext/writer.o: CFLAGS += -DPYM_LIBDEFLATE
+$(OBJ)/ext/format/writer.o: CFLAGS += -DPYM_LIBDEFLATE
 EXT_LIBS = -ldeflate
 endif
 
-# pyint.c reads CPython internals (Py_BUILD_CORE); those headers need two
+# pyint.c and allocsite.c read CPython internals (Py_BUILD_CORE); those headers need two
 # warnings off.
-$(EXTOBJ)/pyint.o: CFLAGS += -Wno-cast-qual -Wno-undef
+$(EXTOBJ)/pyint.o $(EXTOBJ)/allocsite.o: CFLAGS += -Wno-cast-qual -Wno-undef
 
 $(EXT): $(patsubst dumper/%.c,$(EXTOBJ)/%.o,$(DUMPER_SRC)) $(OBJ)/ext/format/writer.o $(DUMPER_PY)
 	@mkdir -p $(dir $@)

@@ -31,8 +31,10 @@ static const char *const inspect_usage[] = {
     "Prints the dump's records in file order, one per line: META, STRING (with",
     "its id), TYPE (with its index), OBJECT (address, type, size, refcount,",
     "flags, optional fields, value and references with their labels; at most",
-    "32 references per line, then a count of the rest) and ROOT. The last line",
-    "says whether the trailer verified. Decoding stops at the first damage.",
+    "32 references per line, then a count of the rest), ROOT and SITE (an",
+    "allocation traceback, innermost frame first; objects then show site=N).",
+    "The last line says whether the trailer verified. Decoding stops at the",
+    "first damage.",
     "",
     "  -n, --limit N   stop after N records (0: all, the default)",
     "  -h, --help      this help",
@@ -141,7 +143,7 @@ int cmd_check(int argc, char **argv)
 	 * (CHECK_META_MAX of them, CHECK_META_BYTES in all); the rest counted. */
 	pym_reader_set_mode(r, PYM_READ_PIECES | PYM_READ_NO_TABLES);
 	pym_reader_set_budget(r, cli_memory_budget());
-	uint64_t n[PYM_R_REFS + 1] = {0}, refs = 0, bytes = 0, meta_bytes = 0;
+	uint64_t n[PYM_R_SITE + 1] = {0}, refs = 0, bytes = 0, meta_bytes = 0;
 	struct meta_ent *meta = NULL;
 	size_t nmeta = 0, capmeta = 0;
 	struct pym_record rec;
@@ -195,6 +197,8 @@ int cmd_check(int argc, char **argv)
 		printf("strings     %llu\n", (unsigned long long)n[PYM_R_STRING]);
 		printf("types       %llu\n", (unsigned long long)n[PYM_R_TYPE]);
 		printf("roots       %llu\n", (unsigned long long)n[PYM_R_ROOT]);
+		if (n[PYM_R_SITE])
+			printf("sites       %llu\n", (unsigned long long)n[PYM_R_SITE]);
 		printf("meta        %llu\n", (unsigned long long)n[PYM_R_META]);
 		for (size_t k = 0; k < nmeta; k++) {
 			printf("  ");
@@ -267,6 +271,8 @@ static void put_object(const struct pym_reader *r, const struct pym_record *rec)
 		printf(" extra=%llu", (unsigned long long)rec->extra);
 	if (rec->flags & PYM_F_SERIAL)
 		printf(" serial=%llu", (unsigned long long)rec->serial);
+	if (rec->site)
+		printf(" site=%u", rec->site);
 	if (rec->flags & PYM_F_VALUE) {
 		printf(" value=");
 		put_quoted(rec->value, rec->value_len, PYM_VALUE_MAX);
@@ -342,6 +348,14 @@ int cmd_inspect(int argc, char **argv)
 		case PYM_R_REFS: /* the rest of an object's references: counted above */
 			count--;
 			continue;
+		case PYM_R_SITE:
+			printf("SITE #%u", rec.id);
+			for (uint32_t i = 0; i < rec.nframes; i++) {
+				putchar(' ');
+				put_string_id(r, rec.frames[i].file);
+				printf(":%u", rec.frames[i].line);
+			}
+			break;
 		case PYM_R_ROOT:
 			if (rec.root_kind < sizeof root_names / sizeof *root_names && root_names[rec.root_kind])
 				printf("ROOT %s", root_names[rec.root_kind]);

@@ -28,7 +28,7 @@
 #include "output.h"
 
 static const char *const usage[] = {
-	"diff A B [--new] [--format table|csv|json] [--limit N]",
+	"diff A B [--new | --by-site] [--format table|csv|json] [--limit N]",
 	"",
 	"Per-type change from dump (or database) A to B, largest size growth",
 	"first: count and total size in each and their deltas. Types that did",
@@ -38,12 +38,15 @@ static const char *const usage[] = {
 	"                     first: same address and allocation serial when both",
 	"                     dumps have serials (exact), else same address and",
 	"                     fingerprint (probable)",
+	"  --by-site          per allocation site instead of per type (the innermost",
+	"                     tracemalloc frame, file:line; reachable objects only;",
+	"                     objects without a site are the row `(no site)`)",
 	"  --format F         table (default), csv or json",
 	"  --limit N          at most N rows (0 = all; default all, 100 with --new)",
 	"  -h, --help         this help",
 	"",
-	"JSON: [{\"type\", \"count_a\", \"count_b\", \"count_delta\", \"size_a\",",
-	"        \"size_b\", \"size_delta\"}, ...]; with --new:",
+	"JSON: [{\"type\" (the site with --by-site), \"count_a\", \"count_b\",",
+	"        \"count_delta\", \"size_a\", \"size_b\", \"size_delta\"}, ...]; with --new:",
 	"      [{\"address\", \"type\", \"size\", \"value\"}, ...]",
 	NULL,
 };
@@ -130,24 +133,35 @@ static void fn_in_a(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, p->n && bsearch(key, p->v, p->n, sizeof *p->v, pair_cmp) != NULL);
 }
 
-static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long long limit)
+/* Per allocation site (--by-site): the rows of run_types() from object_data. */
+#define SITE_ROWS(db)                                                                              \
+	" SELECT coalesce(s.alloc, '(no site)') AS type, count(*) AS c, sum(o.size) AS z"          \
+	"  FROM " db ".object_data o LEFT JOIN " db ".sites s ON s.id = o.site"                    \
+	"  WHERE o.reachable AND (o.flags & 64) = 0 GROUP BY 1"
+static const char sites_x[] =
+	"WITH x AS (SELECT type, c AS ca, z AS sa, 0 AS cb, 0 AS sb FROM (" SITE_ROWS("a") ")"
+	" UNION ALL SELECT type, 0, 0, c, z FROM (" SITE_ROWS("main") ")),";
+
+static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long long limit,
+                     int by_site)
 {
 	/* type_stats is small (one row per type), so this is instant; names are
 	 * the key because type ids differ between dumps. */
-	static const char *const sql_full =
+	static const char *const types_x =
 		"WITH x AS ("
 		" SELECT t.name AS type, s.count AS ca, s.size AS sa, 0 AS cb, 0 AS sb"
 		"  FROM a.type_stats s JOIN a.types t ON t.id = s.type_id"
 		" UNION ALL"
 		" SELECT t.name, 0, 0, s.count, s.size"
-		"  FROM main.type_stats s JOIN main.types t ON t.id = s.type_id),"
-		" d AS (SELECT type, sum(ca) AS count_a, sum(cb) AS count_b,"
+		"  FROM main.type_stats s JOIN main.types t ON t.id = s.type_id),";
+	static const char *const sql_full =
+		"%s d AS (SELECT type, sum(ca) AS count_a, sum(cb) AS count_b,"
 		"  sum(cb) - sum(ca) AS count_delta, sum(sa) AS size_a, sum(sb) AS size_b,"
 		"  sum(sb) - sum(sa) AS size_delta FROM x GROUP BY type)"
 		"SELECT %s FROM d WHERE count_delta != 0 OR size_delta != 0"
 		" ORDER BY size_delta DESC, count_delta DESC, type LIMIT ?1";
-	char sql[1024];
-	snprintf(sql, sizeof sql, sql_full,
+	char sql[2048];
+	snprintf(sql, sizeof sql, sql_full, by_site ? sites_x : types_x,
 	         fmt == OUT_TABLE ? "type, count_delta, size_delta"
 	                          : "type, count_a, count_b, count_delta, size_a, size_b, size_delta");
 	sqlite3_stmt *st;
@@ -155,7 +169,9 @@ static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long lo
 		return cli_sqlite_error(db, file, "diff");
 	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
 	static const char *const headers[] = {"types", "# objects", "total size"};
-	struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 2 : 0, fmt == OUT_TABLE ? headers : NULL, 1};
+	static const char *const site_headers[] = {"allocation site", "# objects", "total size"};
+	struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 2 : 0,
+	                     fmt == OUT_TABLE ? (by_site ? site_headers : headers) : NULL, 1};
 	long long rows = out_rows(stdout, db, st, &o);
 	sqlite3_finalize(st);
 	if (rows < 0)
@@ -163,12 +179,17 @@ static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long lo
 	if (fmt != OUT_TABLE)
 		return 0;
 	/* The totals over every type (not only the rows shown). */
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT (SELECT coalesce(sum(count), 0) FROM a.type_stats),"
-	                       " (SELECT coalesce(sum(size), 0) FROM a.type_stats),"
-	                       " (SELECT coalesce(sum(count), 0) FROM main.type_stats),"
-	                       " (SELECT coalesce(sum(size), 0) FROM main.type_stats)",
-	                       -1, &st, NULL) ||
+	static const char totals_types[] =
+		"SELECT (SELECT coalesce(sum(count), 0) FROM a.type_stats),"
+		" (SELECT coalesce(sum(size), 0) FROM a.type_stats),"
+		" (SELECT coalesce(sum(count), 0) FROM main.type_stats),"
+		" (SELECT coalesce(sum(size), 0) FROM main.type_stats)";
+	static const char totals_sites[] =
+		"SELECT (SELECT coalesce(sum(c), 0) FROM (" SITE_ROWS("a") ")),"
+		" (SELECT coalesce(sum(z), 0) FROM (" SITE_ROWS("a") ")),"
+		" (SELECT coalesce(sum(c), 0) FROM (" SITE_ROWS("main") ")),"
+		" (SELECT coalesce(sum(z), 0) FROM (" SITE_ROWS("main") "))";
+	if (sqlite3_prepare_v2(db, by_site ? totals_sites : totals_types, -1, &st, NULL) ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		return cli_sqlite_error(db, file, "diff");
@@ -178,9 +199,10 @@ static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long lo
 	sqlite3_finalize(st);
 	char h1[16], h2[16], h3[16];
 	if (rows == 0)
-		printf("no type changed: both have %lld objects, %s, with the same count and size "
-		       "per type\n",
-		       cb, out_human_size(sb, h1, sizeof h1));
+		printf("no %s changed: both have %lld objects, %s, with the same count and size "
+		       "per %s\n",
+		       by_site ? "site" : "type", cb, out_human_size(sb, h1, sizeof h1),
+		       by_site ? "site" : "type");
 	else
 		printf("in all: %+lld objects, %s%s (A: %lld objects, %s; B: %lld objects, %s)\n",
 		       cb - ca, sb >= sa ? "+" : "", out_human_size(sb - sa, h1, sizeof h1), ca,
@@ -256,17 +278,21 @@ int cmd_diff(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"new", no_argument, NULL, 'n'},         {"format", required_argument, NULL, 'f'},
+		{"by-site", no_argument, NULL, 'S'},
 		{"limit", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = -1;
-	int new_only = 0, c, rc;
+	int new_only = 0, by_site = 0, c, rc;
 	leak_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			new_only = 1;
+			break;
+		case 'S':
+			by_site = 1;
 			break;
 		default:
 			if ((rc = cli_common_option(c, argv, usage, &fmt, &limit)) != CLI_MORE)
@@ -279,6 +305,8 @@ int cmd_diff(int argc, char **argv)
 		                                        : "expected two dumps, A and B, got %d",
 		                       argc - optind);
 	}
+	if (new_only && by_site)
+		return cli_usage_error("--new and --by-site cannot be combined");
 	if (limit < 0)
 		limit = new_only ? 100 : 0;
 	sqlite3 *dbs[2];
@@ -294,7 +322,8 @@ int cmd_diff(int argc, char **argv)
 	} else {
 		sqlite3_close(dbs[0]);
 		dbs[0] = NULL;
-		rc = new_only ? run_new(dbs[1], b_name, fmt, limit) : run_types(dbs[1], b_name, fmt, limit);
+		rc = new_only ? run_new(dbs[1], b_name, fmt, limit)
+		              : run_types(dbs[1], b_name, fmt, limit, by_site);
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(dbs[0]);

@@ -192,6 +192,9 @@ static int print_chain(struct heap_view *hv, const struct bfs *b, long root, enu
 				printf(" %.60s%s", value, strlen(value) > 60 ? "..." : "");
 			if (last || (step == 0 && !value))
 				printf(" at 0x%llx", (unsigned long long)addr);
+			const char *site = last ? heap_view_alloc(hv, v, &bad) : NULL;
+			if (site)
+				printf(", allocated at %s", site);
 			if (last)
 				putchar('\n');
 		}

@@ -99,11 +99,40 @@ static int too_many_or_oom(struct loader *L, uint32_t nrefs)
 	return load_fail_oom(L);
 }
 
+/* A SITE record: its sites row (the innermost frame as 'file:line') and
+ * one site_frames row per frame. */
+static int add_site(struct loader *L, struct pym_reader *r, const struct pym_record *rec,
+                    sqlite3_stmt *site, sqlite3_stmt *frame)
+{
+	for (uint32_t i = 0; i < rec->nframes; i++) {
+		size_t len;
+		const char *file = pym_reader_string(r, rec->frames[i].file, &len);
+		if (i == 0) {
+			char *alloc = sqlite3_mprintf("%.*s:%u", (int)len, file, rec->frames[0].line);
+			if (!alloc)
+				return load_fail_oom(L);
+			sqlite3_bind_int64(site, 1, rec->id);
+			sqlite3_bind_text(site, 2, alloc, -1, sqlite3_free);
+			sqlite3_bind_int64(site, 3, rec->nframes);
+			if (step_done(L, site) < 0)
+				return -1;
+		}
+		sqlite3_bind_int64(frame, 1, rec->id);
+		sqlite3_bind_int64(frame, 2, i);
+		sqlite3_bind_text(frame, 3, file, (int)len, SQLITE_STATIC);
+		sqlite3_bind_int64(frame, 4, rec->frames[i].line);
+		if (step_done(L, frame) < 0)
+			return -1;
+	}
+	L->sites++;
+	return 0;
+}
+
 int load_records(struct loader *L)
 {
 	struct pym_error e = {0};
 	struct pym_record rec;
-	sqlite3_stmt *meta = NULL, *str = NULL, *typ = NULL;
+	sqlite3_stmt *meta = NULL, *str = NULL, *typ = NULL, *site = NULL, *frame = NULL;
 	uint64_t count = 0;
 	int rc = -1, got;
 	struct pym_reader *r = pym_reader_open(L->dump, &e);
@@ -116,7 +145,10 @@ int load_records(struct loader *L)
 		goto out;
 	if (prep(L, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &meta) < 0 ||
 	    prep(L, "INSERT INTO strings(id, text) VALUES (?1, ?2)", &str) < 0 ||
-	    prep(L, "INSERT INTO types(id, name, address) VALUES (?1, ?2, ?3)", &typ) < 0)
+	    prep(L, "INSERT INTO types(id, name, address) VALUES (?1, ?2, ?3)", &typ) < 0 ||
+	    prep(L, "INSERT INTO sites(id, alloc, frames) VALUES (?1, ?2, ?3)", &site) < 0 ||
+	    prep(L, "INSERT INTO site_frames(site, depth, file, line) VALUES (?1, ?2, ?3, ?4)",
+	         &frame) < 0)
 		goto out;
 	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
 		if (++count % PROGRESS_EVERY == 0)
@@ -134,6 +166,7 @@ int load_records(struct loader *L)
 				goto out;
 			}
 			L->serials += (rec.flags & PYM_F_SERIAL) != 0;
+			L->alloc_objects += rec.site != 0;
 			if (!(rec.flags & PYM_F_SYNTHETIC)) {
 				struct tstat *t = &L->tstat[rec.type_index];
 				t->count++;
@@ -164,6 +197,10 @@ int load_records(struct loader *L)
 			break;
 		case PYM_R_TYPE:
 			if (add_type(L, r, &rec, typ) < 0)
+				goto out;
+			break;
+		case PYM_R_SITE:
+			if (add_site(L, r, &rec, site, frame) < 0)
 				goto out;
 			break;
 		case PYM_R_META:
@@ -197,6 +234,8 @@ out:
 	sqlite3_finalize(meta);
 	sqlite3_finalize(str);
 	sqlite3_finalize(typ);
+	sqlite3_finalize(site);
+	sqlite3_finalize(frame);
 	pym_reader_close(r);
 	return rc;
 }

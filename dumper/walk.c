@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allocsite.h"
 #include "dump.h"
 #include "pyint.h"
 #include "pymple_format.h"
@@ -386,6 +387,7 @@ struct walk {
 	uint64_t gc_objects, refs_total;
 	uint64_t skip_sizeof_py, skip_sizeof_err, skip_str, skip_float;
 	uint64_t skip_sizeof_foreign;
+	struct pym_asites *sites; /* NULL: tracemalloc off (or sites skipped) */
 	int failed;
 };
 
@@ -1625,6 +1627,10 @@ static int emit(struct walk *wk, PyObject *o)
 		return -1;
 	struct pym_object rec;
 	memset(&rec, 0, sizeof rec);
+	/* first: on 3.8-3.11 the lookup briefly holds references */
+	uint32_t site = 0;
+	if (wk->sites && pym_asites_of(wk->sites, o, &site) < 0)
+		return fail(wk);
 	rec.addr = (uintptr_t)o;
 	rec.type = ti->wtype;
 	rec.refcount = (uint64_t)Py_REFCNT(o);
@@ -1687,7 +1693,7 @@ static int emit(struct walk *wk, PyObject *o)
 	}
 	rec.nrefs = (uint32_t)wk->nrefs;
 	rec.refs = wk->refs;
-	if (pym_writer_object(wk->w, &rec) < 0)
+	if ((site && pym_writer_alloc(wk->w, site) < 0) || pym_writer_object(wk->w, &rec) < 0)
 		return fail(wk);
 	wk->refs_total += wk->nrefs;
 	/* Referents go on the stack after the record is written: the refs
@@ -2068,6 +2074,15 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	wk->interned = r.interned;
 	if (header_meta(wk, &r) < 0)
 		return -1;
+	const char *skipped;
+	int e;
+	wk->sites = pym_asites_open(wk->w, wk->opts->in_child, &skipped, &e);
+	if (!wk->sites && e) {
+		errno = e;
+		return fail(wk);
+	}
+	if (skipped && meta(wk, "alloc.skipped", skipped, strlen(skipped)) < 0)
+		return -1;
 	uint32_t sid;
 	if (pym_writer_string(wk->w, "<thread>", 8, &sid) < 0 ||
 	    pym_writer_type(wk->w, sid, 0, &wk->synth_thread) < 0 ||
@@ -2112,8 +2127,8 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	    meta_u64(wk, "skipped.sizeof_foreign", wk->skip_sizeof_foreign) < 0 ||
 	    meta_u64(wk, "skipped.str_not_ready", wk->skip_str) < 0 ||
 	    meta_u64(wk, "skipped.float_value", wk->skip_float) < 0 ||
-	    meta(wk, "duration", d, n) < 0)
-		return -1;
+	    meta(wk, "duration", d, n) < 0 || (wk->sites && pym_asites_meta(wk->sites) < 0))
+		return fail(wk);
 	return 0;
 }
 
@@ -2131,6 +2146,7 @@ static void walk_release(struct walk *wk)
 	mm_free(wk->ti, wk->ti_cap);
 	mm_free(wk->slots, wk->slots_cap);
 	mm_free(wk->scratch, wk->scratch_cap);
+	pym_asites_close(wk->sites);
 }
 
 static void set_err(char *errbuf, size_t errlen, const char *what, int e)

@@ -59,6 +59,10 @@ struct pym_reader {
 	uint32_t ntype, typecap;
 	struct pym_rref *refs;
 	size_t refcap;
+	struct pym_rframe *frames;
+	size_t framecap;
+	uint32_t nsites;
+	uint32_t pending_site; /* from an ALLOC record, for the next OBJECT */
 	char value[PYM_VALUE_MAX]; /* value of an object whose refs cross chunks */
 
 	uint64_t objects, nrefs, roots, chunks;
@@ -363,6 +367,7 @@ void pym_reader_close(struct pym_reader *r)
 	free(r->str);
 	free(r->type_name);
 	free(r->refs);
+	free(r->frames);
 	free(r);
 }
 
@@ -807,6 +812,8 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 					return -1;
 				rec->nrefs = (uint32_t)total;
 			}
+			rec->site = r->pending_site;
+			r->pending_site = 0;
 			r->objects++;
 			r->nrefs += rec->nrefs;
 			return 1;
@@ -878,6 +885,58 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 			return 1;
 		case PYM_REC_REFS:
 			return REC_CORRUPT("REFS record without an object before it");
+		case PYM_REC_SITE: {
+			GETV(a);
+			if (a > (uint64_t)(end - p))
+				return REC_CORRUPT("skippable record runs past the chunk end");
+			const unsigned char *body_end = p + a;
+			end = body_end;
+			GETV(b);
+			if (b == 0 || b > PYM_SITE_FRAMES_MAX)
+				return REC_CORRUPT("bad SITE frame count");
+			if (r->nsites == UINT32_MAX - 1)
+				return REC_CORRUPT("too many sites");
+			/* a frame takes at least 2 bytes: bounded by the record */
+			if (b > (uint64_t)(end - p) / 2)
+				return REC_CORRUPT("SITE frames run past the record");
+			if (grow((void **)&r->frames, &r->framecap, (size_t)b, sizeof *r->frames) < 0)
+				return FAIL(r, err, PYM_ERR_NOMEM, r->chunk_off, "out of memory");
+			for (uint64_t i = 0; i < b; i++) {
+				GETV(a);
+				GETV(c);
+				if (a >= r->nstr)
+					return REC_CORRUPT("SITE frame names an undefined string");
+				if (c > UINT32_MAX)
+					return REC_CORRUPT("SITE line over 32 bits");
+				r->frames[i].file = (uint32_t)a;
+				r->frames[i].line = (uint32_t)c;
+			}
+			if (p != body_end)
+				return REC_CORRUPT("SITE record length does not match its frames");
+			rec->type = PYM_R_SITE;
+			rec->id = ++r->nsites;
+			rec->nframes = (uint32_t)b;
+			rec->frames = r->frames;
+			r->p = p;
+			return 1;
+		}
+		case PYM_REC_ALLOC: {
+			GETV(a);
+			if (a > (uint64_t)(end - p))
+				return REC_CORRUPT("skippable record runs past the chunk end");
+			const unsigned char *body_end = p + a;
+			end = body_end;
+			GETV(b);
+			if (p != body_end)
+				return REC_CORRUPT("ALLOC record length does not match its site");
+			if (b == 0 || b > r->nsites)
+				return REC_CORRUPT("ALLOC names an undefined site");
+			if (p == r->end || *p != PYM_REC_OBJECT)
+				return REC_CORRUPT("ALLOC record not followed by its OBJECT");
+			r->pending_site = (uint32_t)b;
+			r->p = p;
+			continue;
+		}
 		default:
 			if (t < PYM_REC_SKIPPABLE)
 				return REC_CORRUPT("unknown record type");

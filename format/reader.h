@@ -16,6 +16,12 @@ enum pym_rec {
 	PYM_R_OBJECT,
 	PYM_R_ROOT,
 	PYM_R_REFS, /* PYM_READ_PIECES only: more references of the last OBJECT */
+	PYM_R_SITE, /* an allocation site (skippable record 0x40) */
+};
+
+struct pym_rframe {
+	uint32_t file; /* string id (checked < strings so far) */
+	uint32_t line;
 };
 
 struct pym_rref {
@@ -44,6 +50,10 @@ struct pym_record {
 	const struct pym_rref *refs;
 	uint64_t refs_total; /* OBJECT: all its references (= nrefs unless read in pieces) */
 	uint64_t refs_first; /* OBJECT/REFS: index of refs[0] among the object's references */
+	uint32_t site; /* allocation site id, 0 = none (no ALLOC record) */
+	/* SITE: id is the site id (from 1); frames innermost first. */
+	uint32_t nframes;
+	const struct pym_rframe *frames;
 	/* ROOT (addr above): kind, name_id or -1 */
 	uint32_t root_kind;
 	int64_t root_name;

@@ -74,6 +74,8 @@ struct pym_writer {
 #endif
 	uint64_t prev_addr; /* OBJECT address delta base; 0 at chunk start */
 	uint64_t objects, refs, strings, types, roots, chunks;
+	uint64_t sites;
+	uint32_t site; /* for the next OBJECT (pym_writer_alloc) */
 	uint64_t bytes;
 
 	/* Threaded mode (pym_writer_threaded): the worker compresses and writes
@@ -597,6 +599,49 @@ int pym_writer_type(struct pym_writer *w, uint32_t name_id, uint64_t type_addr, 
 	return 0;
 }
 
+/* SITE: 0x40 varint len, varint n, n x { varint file string id, varint line };
+ * site ids count up from 1 in file order. */
+int pym_writer_site(struct pym_writer *w, const struct pym_site_frame *frames, uint32_t n,
+                    uint32_t *id)
+{
+	if (check(w) < 0)
+		return -1;
+	if (n == 0 || n > PYM_SITE_FRAMES_MAX || !frames || w->sites >= UINT32_MAX - 1)
+		return fail(w, EINVAL);
+	for (uint32_t i = 0; i < n; i++)
+		if (frames[i].file >= w->strings)
+			return fail(w, EINVAL);
+	size_t body = VARINT_MAX + (size_t)n * 2 * VARINT_MAX;
+	unsigned char *p = reserve(w, 1 + VARINT_MAX + body);
+	if (!p)
+		return -1;
+	/* The body is encoded after a gap as wide as the longest length varint,
+	 * then moved down once its length is known. */
+	unsigned char *b = p + 1 + VARINT_MAX, *q = put_varint(b, n);
+	for (uint32_t i = 0; i < n; i++) {
+		q = put_varint(q, frames[i].file);
+		q = put_varint(q, frames[i].line);
+	}
+	size_t len = (size_t)(q - b);
+	*p = PYM_REC_SITE;
+	unsigned char *d = put_varint(p + 1, len);
+	memmove(d, b, len);
+	if (commit(w, d + len) < 0)
+		return -1;
+	*id = (uint32_t)++w->sites;
+	return 0;
+}
+
+int pym_writer_alloc(struct pym_writer *w, uint32_t site)
+{
+	if (check(w) < 0)
+		return -1;
+	if (site > w->sites)
+		return fail(w, EINVAL);
+	w->site = site;
+	return 0;
+}
+
 /* Refs: n x { svarint (dst - prev), varint label }, prev = base then each dst. */
 static unsigned char *put_refs(const struct pym_writer *w, unsigned char *p, uint64_t base,
                                const struct pym_ref *r, uint32_t n, int *bad)
@@ -643,11 +688,16 @@ int pym_writer_object(struct pym_writer *w, const struct pym_object *o)
 		flags |= PYM_F_MORE_REFS;
 	}
 	size_t vlen = (flags & PYM_F_VALUE) ? o->value_len : 0;
-	unsigned char *p =
-	    reserve(w, 1 + 10 * VARINT_MAX + vlen + (size_t)here * 2 * VARINT_MAX);
+	unsigned char *p = reserve(w, 3 + 11 * VARINT_MAX + vlen + (size_t)here * 2 * VARINT_MAX);
 	if (!p)
 		return -1;
 	int bad = 0;
+	if (w->site) { /* ALLOC: 0x41 varint len, varint site; same chunk */
+		unsigned char *b = put_varint(p + 2, w->site);
+		p[0] = PYM_REC_ALLOC;
+		p[1] = (unsigned char)(b - (p + 2));
+		p = b;
+	}
 	*p++ = PYM_REC_OBJECT;
 	p = put_svarint(p, o->addr - w->prev_addr);
 	p = put_varint(p, o->type);
@@ -669,6 +719,7 @@ int pym_writer_object(struct pym_writer *w, const struct pym_object *o)
 	if (bad)
 		return fail(w, EINVAL);
 	w->prev_addr = o->addr;
+	w->site = 0;
 	if (commit(w, p) < 0)
 		return -1;
 	/* REFS continuation records: 0x06 varint n, n refs based at o->addr */

@@ -35,6 +35,11 @@ struct pym_object {
 	const struct pym_ref *refs;
 };
 
+/* One frame of an allocation site: a string id and a line number. */
+struct pym_site_frame {
+	uint32_t file, line;
+};
+
 /* Opaque to callers; defined in writer.c. */
 struct pym_writer;
 
@@ -60,6 +65,13 @@ int pym_writer_meta(struct pym_writer *w, const char *key, const char *value, si
 /* Returns the new string id through *id. */
 int pym_writer_string(struct pym_writer *w, const char *s, size_t n, uint32_t *id);
 int pym_writer_type(struct pym_writer *w, uint32_t name_id, uint64_t type_addr, uint32_t *index);
+/* SITE: an allocation traceback, innermost frame first (1 <= n <=
+ * PYM_SITE_FRAMES_MAX); returns the new site id (from 1) through *id. */
+int pym_writer_site(struct pym_writer *w, const struct pym_site_frame *frames, uint32_t n,
+                    uint32_t *id);
+/* The allocation site (from pym_writer_site) of the next object: its ALLOC
+ * record goes just before that OBJECT record, in the same chunk. 0: none. */
+int pym_writer_alloc(struct pym_writer *w, uint32_t site);
 int pym_writer_object(struct pym_writer *w, const struct pym_object *o);
 int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr, int64_t name_id /* -1: none */);
 

@@ -16,7 +16,7 @@
 #define PYM_MAGIC_LEN 8
 #define PYM_FILE_HEADER_LEN 16
 #define PYM_VERSION_MAJOR 1 /* readers refuse a larger major */
-#define PYM_VERSION_MINOR 0 /* readers accept any minor of their major */
+#define PYM_VERSION_MINOR 1 /* readers accept any minor of their major */
 
 /* Chunk header, 16 bytes, then clen payload bytes:
  *
@@ -55,6 +55,13 @@ enum {
 	                          OBJECT (which has PYM_F_MORE_REFS) */
 };
 #define PYM_REC_SKIPPABLE 0x40
+/* Skippable records this version writes (FORMAT.md "Allocation sites"). */
+#define PYM_REC_SITE 0x40  /* varint nframes, nframes x (varint file string id,
+                              varint line), innermost first: the next site id,
+                              from 1 */
+#define PYM_REC_ALLOC 0x41 /* varint site id: the site of the OBJECT record
+                              that follows it at once, in the same chunk */
+#define PYM_SITE_FRAMES_MAX 65535u /* frames in one site */
 
 /* OBJECT flags (varint). Unknown bits: readers ignore them. */
 #define PYM_F_SIZE_APPROX (1u << 0) /* size is the layout size, not __sizeof__ */

@@ -135,6 +135,25 @@ static void fill_chunks(struct pym_writer *w)
 	}
 }
 
+/* Allocation sites: SITE records and objects with ALLOC records. */
+static void fill_sites(struct pym_writer *w)
+{
+	uint32_t s, f1, f2, t, site1, site2;
+	ok(pym_writer_string(w, "Node", 4, &s));
+	ok(pym_writer_string(w, "app.py", 6, &f1));
+	ok(pym_writer_string(w, "lib.py", 6, &f2));
+	ok(pym_writer_type(w, s, 64, &t));
+	struct pym_site_frame a[2] = {{f1, 12}, {f2, 7}}, b[1] = {{f2, 99}};
+	ok(pym_writer_site(w, a, 2, &site1));
+	ok(pym_writer_site(w, b, 1, &site2));
+	for (uint32_t i = 0; i < 6; i++) {
+		struct pym_object o = {.addr = 0x2000 + 48 * (uint64_t)i, .type = t, .size = 48,
+		                       .refcount = 1};
+		ok(pym_writer_alloc(w, i % 3 == 0 ? site1 : i % 3 == 1 ? site2 : 0));
+		ok(pym_writer_object(w, &o));
+	}
+}
+
 /* Hand framing, independent of writer.c. */
 static size_t chunk(unsigned char *out, const char *tag, const unsigned char *p, uint32_t clen,
                     uint32_t ulen)
@@ -181,7 +200,8 @@ int main(int argc, char **argv)
 		const char *name;
 		fill_fn fill;
 	} seeds[] = {{"ok-empty-dump", fill_empty}, {"ok-small", fill_small}, {"ok-flags", fill_flags},
-	             {"ok-more-refs", fill_more_refs}, {"ok-chunks", fill_chunks}};
+	             {"ok-more-refs", fill_more_refs}, {"ok-chunks", fill_chunks},
+	             {"ok-sites", fill_sites}};
 	for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
 		size_t n;
 		unsigned char *b = dump(seeds[i].fill, &n);
@@ -197,7 +217,7 @@ int main(int argc, char **argv)
 	 * record, root; then the same with an ancillary chunk and a later minor */
 	static const unsigned char raw[] = "\x02\x01T\x03\x00\x80\x01"
 	                                   "\x04\x80\x02\x00\x00\x05\x01\x01\x01\x02"
-	                                   "\x41\x03xyz"
+	                                   "\x5f\x03xyz"
 	                                   "\x04\x04\x00\x80\x04\x00\x00\x03\x01\x02\x00"
 	                                   "\x06\x02\x04\x09\x00\x00"
 	                                   "\x05\x03\x80\x01\x01";
