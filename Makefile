@@ -56,7 +56,7 @@ all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 deps: ## install the Debian packages the build needs, if missing
 	@sh .ci/deps.sh
 
-$(OBJ)/%.o: %.c $(wildcard schema/*.h format/*.h dumper/*.h analyzer/*.h tests/unit/*.h) | deps
+$(OBJ)/%.o: %.c $(wildcard schema/*.h format/*.h dumper/*.h analyzer/*.h tests/unit/*.h tests/fuzz/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -c $< -o $@
 

@@ -102,8 +102,8 @@ static inline int heapdb_build(const uint8_t *data, size_t size, sqlite3 **out)
 	char sql[512];
 	if (c[0]) {
 		snprintf(sql, sizeof sql,
-		         "INSERT INTO object_data VALUES (%lld, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, 0,"
-		         " NULL, 0, NULL)",
+		         "INSERT INTO object_data(id, address, type_id, size, extra_size, refcount,"
+		         " flags, reachable, root, fingerprint) VALUES (%lld, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
 		         (long long)(c[0] - 1));
 		if (heapdb_exec(db, sql) < 0)
 			goto out;
