@@ -778,6 +778,8 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 				return over_tail(r, err, 1, "refs");
 			rec->refs_total = all;
 			rec->refs_first = 0;
+			rec->site = r->pending_site;
+			r->pending_site = 0;
 			if (r->mode & PYM_READ_PIECES) {
 				uint64_t k = nrefs < PYM_READ_PIECE_REFS ? nrefs : PYM_READ_PIECE_REFS;
 				uint64_t prev = rec->addr;
@@ -812,8 +814,6 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 					return -1;
 				rec->nrefs = (uint32_t)total;
 			}
-			rec->site = r->pending_site;
-			r->pending_site = 0;
 			r->objects++;
 			r->nrefs += rec->nrefs;
 			return 1;
