@@ -1,0 +1,627 @@
+/* graph_dom.c — Lengauer–Tarjan dominators under two virtual roots, retained
+ * sizes, dominator-tree children and accumulation points (contracts in
+ * graph_dom.h). Must not recurse, touch files or SQLite, or allocate per
+ * node: every working array is one allocation sized by n or m. */
+#include "graph_dom.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE UINT32_MAX
+
+#define BIT_GET(b, i) (((b)[(i) >> 3] >> ((i)&7)) & 1u)
+#define BIT_SET(b, i) ((b)[(i) >> 3] |= (uint8_t)(1u << ((i)&7)))
+
+/* Working state of dom_idom(). Everything but pre[] is indexed by DFS
+ * preorder number: slot 0 is DOM_SUPER, then the nodes of R, then slot gstart
+ * for DOM_GARBAGE, then the nodes of U; N = n + 2 slots in all. */
+struct lt {
+	const struct graph *g;
+	const uint8_t *skip;
+	uint32_t n, N, next, gstart;
+	uint32_t *pre;    /* node -> preorder (the caller's idom array, reused) */
+	uint32_t *vertex; /* preorder -> node (NONE for the virtual roots) */
+	uint32_t *anc;    /* DFS parent, then the path-compressed forest link */
+	uint32_t *semi;   /* semi-dominator; Pearce's stack before that */
+	uint32_t *label;  /* min-semi node on the compressed path */
+	uint32_t *dom;    /* bucket heads/links, then immediate dominators */
+	uint32_t *stk;    /* DFS call stack (nodes), then the compression stack */
+	uint64_t *cur;    /* DFS call stack (next edge) */
+	uint8_t *srcbit;  /* node bit: member of a source component of U */
+	uint8_t *bits;    /* scratch bitsets for Pearce (2n + 1 bits) */
+};
+
+/* Depth-first search from start (not yet visited) whose tree parent is slot
+ * parent; numbers nodes in preorder. Only nodes with pre[] == NONE are
+ * entered. */
+static void dfs(struct lt *s, uint32_t start, uint32_t parent)
+{
+	const uint64_t *off = s->g->off;
+	const uint32_t *dst = s->g->dst;
+	const uint8_t *skip = s->skip;
+	uint32_t *pre = s->pre, *vertex = s->vertex, *anc = s->anc, *stk = s->stk;
+	uint64_t *cur = s->cur;
+	uint32_t next = s->next;
+	size_t sp = 0;
+
+	pre[start] = next;
+	vertex[next] = start;
+	anc[next] = parent;
+	next++;
+	stk[0] = start;
+	cur[0] = off[start];
+	sp = 1;
+	while (sp) {
+		uint32_t v = stk[sp - 1];
+		uint64_t e = cur[sp - 1], end = off[v + 1];
+		uint32_t w = NONE;
+		for (; e < end; e++) {
+			if (skip && skip[e])
+				continue;
+			if (pre[dst[e]] == NONE) {
+				w = dst[e];
+				break;
+			}
+		}
+		if (w == NONE) {
+			sp--;
+			continue;
+		}
+		cur[sp - 1] = e + 1;
+		pre[w] = next;
+		vertex[next] = w;
+		anc[next] = pre[v];
+		next++;
+		stk[sp] = w;
+		cur[sp] = off[w];
+		sp++;
+	}
+	s->next = next;
+}
+
+/* Marks in srcbit the members of the source components of the subgraph
+ * induced by U (the nodes with pre[] == NONE). Pearce's algorithm as in
+ * graph_scc(), on pre[] itself: before the call R nodes are set to NONE-1
+ * ("never enter"), U nodes to 0. A component gets marked "not a source" when
+ * an edge enters it from a node of another component: a tree edge whose child
+ * closes a component, or an edge to a node of an already closed component
+ * (live nodes are in the caller's component). bits holds nonroot (n bits)
+ * then notsrc (n + 1 bits, by component id). */
+static void source_components(struct lt *s)
+{
+	const uint64_t *off = s->g->off;
+	const uint32_t *dst = s->g->dst;
+	const uint8_t *skip = s->skip;
+	uint32_t n = s->n, *rindex = s->pre, *S = s->semi, *stk = s->stk;
+	uint64_t *cur = s->cur;
+	uint8_t *nonroot = s->bits, *notsrc = s->bits + ((size_t)n + 7) / 8;
+	const uint32_t OUT = NONE - 1;
+	/* Closed components get ids counting down from n: with k nodes closed,
+	 * at most n - k are live and their indices stay <= n - k = c, so
+	 * "rindex > c" tells closed from live. */
+	uint32_t index = 1, c = n;
+	size_t sp = 0, csp = 0;
+
+	for (uint32_t v = 0; v < n; v++)
+		rindex[v] = rindex[v] == NONE ? 0 : OUT;
+	for (uint32_t r = 0; r < n; r++) {
+		if (rindex[r] != 0)
+			continue;
+		rindex[r] = index++;
+		stk[0] = r;
+		cur[0] = off[r];
+		csp = 1;
+		while (csp) {
+			uint32_t v = stk[csp - 1];
+			uint64_t e = cur[csp - 1];
+			if (e < off[v + 1]) {
+				uint32_t w = dst[e];
+				if ((skip && skip[e]) || rindex[w] == OUT) {
+					cur[csp - 1] = e + 1;
+				} else if (rindex[w] == 0) {
+					rindex[w] = index++;
+					stk[csp] = w;
+					cur[csp] = off[w];
+					csp++;
+				} else {
+					if (rindex[w] > c)
+						BIT_SET(notsrc,
+						        rindex[w]); /* closed: another component */
+					else if (rindex[w] < rindex[v]) {
+						rindex[v] = rindex[w];
+						BIT_SET(nonroot, v);
+					}
+					cur[csp - 1] = e + 1;
+				}
+				continue;
+			}
+			csp--;
+			if (!BIT_GET(nonroot, v)) {
+				index--;
+				while (sp && rindex[v] <= rindex[S[sp - 1]]) {
+					rindex[S[--sp]] = c;
+					index--;
+				}
+				rindex[v] = c--;
+			} else {
+				S[sp++] = v;
+			}
+			if (csp) {
+				uint32_t p = stk[csp - 1];
+				if (rindex[v] > c)
+					BIT_SET(notsrc, rindex[v]); /* v closed its component */
+				else if (rindex[v] < rindex[p]) {
+					rindex[p] = rindex[v];
+					BIT_SET(nonroot, p);
+				}
+				cur[csp - 1]++;
+			}
+		}
+	}
+	for (uint32_t v = 0; v < n; v++)
+		if (rindex[v] != OUT && !BIT_GET(notsrc, rindex[v]))
+			BIT_SET(s->srcbit, v);
+}
+
+/* EVAL of Lengauer–Tarjan (simple version). Slots >= lo are linked: linking
+ * happens in decreasing preorder, so no flag is needed, and anc[] holds the
+ * DFS parent until a node is linked. Path compression walks up with an
+ * explicit stack, then folds labels back down. */
+static inline uint32_t eval(struct lt *s, uint32_t v, uint32_t lo)
+{
+	uint32_t *anc = s->anc, *label = s->label, *semi = s->semi, *stk = s->stk;
+	if (v < lo)
+		return v;
+	size_t sp = 0;
+	uint32_t x = v;
+	while (anc[x] >= lo && anc[x] != NONE) {
+		stk[sp++] = x;
+		x = anc[x];
+	}
+	while (sp) {
+		x = stk[--sp];
+		uint32_t a = anc[x];
+		if (semi[label[a]] < semi[label[x]])
+			label[x] = label[a];
+		anc[x] = anc[a];
+	}
+	return label[v];
+}
+
+static void lt_free(struct lt *s)
+{
+	free(s->vertex);
+	free(s->anc);
+	free(s->semi);
+	free(s->label);
+	free(s->dom);
+	free(s->stk);
+	free(s->cur);
+	free(s->srcbit);
+	free(s->bits);
+}
+
+int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev,
+             const uint8_t *rev_skip, const uint8_t *is_root, uint32_t *idom)
+{
+	uint32_t n = g->n;
+	if (n > DOM_GARBAGE)
+		return -2;
+	if (n == 0)
+		return 0;
+	struct lt s = {.g = g, .skip = skip, .n = n, .N = n + 2, .pre = idom};
+	size_t N = (size_t)n + 2, nb = ((size_t)n + 7) / 8;
+	uint64_t *poff = NULL;
+	uint32_t *plist = NULL;
+	s.vertex = malloc(N * sizeof *s.vertex);
+	s.anc = malloc(N * sizeof *s.anc);
+	s.semi = malloc(N * sizeof *s.semi);
+	s.stk = malloc(N * sizeof *s.stk);
+	s.cur = malloc(N * sizeof *s.cur);
+	s.srcbit = calloc(nb, 1);
+	if (!s.vertex || !s.anc || !s.semi || !s.stk || !s.cur || !s.srcbit)
+		goto oom;
+
+	/* The super-root's tree: DFS from each root in id order. */
+	for (uint32_t v = 0; v < n; v++)
+		idom[v] = NONE;
+	s.vertex[0] = NONE;
+	s.anc[0] = NONE;
+	s.next = 1;
+	for (uint32_t v = 0; v < n; v++)
+		if (is_root[v] && s.pre[v] == NONE)
+			dfs(&s, v, 0);
+	s.gstart = s.next;
+
+	/* The garbage root's tree, from the members of U's source components. */
+	s.vertex[s.gstart] = NONE;
+	s.anc[s.gstart] = NONE;
+	s.next++;
+	if (s.gstart - 1 < n) {
+		s.bits = calloc(nb + (size_t)n / 8 + 1, 1);
+		if (!s.bits)
+			goto oom;
+		source_components(&s);
+		free(s.bits);
+		s.bits = NULL;
+		/* Restore pre[]: NONE for U, preorder numbers for R. */
+		for (uint32_t v = 0; v < n; v++)
+			s.pre[v] = NONE;
+		for (uint32_t i = 1; i < s.gstart; i++)
+			s.pre[s.vertex[i]] = i;
+		for (uint32_t v = 0; v < n; v++)
+			if (BIT_GET(s.srcbit, v) && s.pre[v] == NONE)
+				dfs(&s, v, s.gstart);
+	}
+	free(s.cur);
+	s.cur = NULL;
+	uint32_t gstart = s.gstart, *pre = s.pre, *vertex = s.vertex;
+
+	/* Predecessors in preorder space, when the caller has none: only edges
+	 * within one tree (an edge from U into R is ignored). */
+	if (!rev) {
+		poff = calloc(N + 1, sizeof *poff);
+		if (!poff)
+			goto oom;
+		for (uint32_t u = 0; u < n; u++)
+			for (uint64_t e = g->off[u]; e < g->off[u + 1]; e++)
+				if (!(skip && skip[e]) &&
+				    (pre[u] >= gstart || pre[g->dst[e]] < gstart))
+					poff[(uint64_t)pre[g->dst[e]] + 1]++;
+		for (size_t i = 0; i < N; i++)
+			poff[i + 1] += poff[i];
+		plist = malloc((poff[N] ? poff[N] : 1) * sizeof *plist);
+		if (!plist)
+			goto oom;
+		for (uint32_t u = 0; u < n; u++)
+			for (uint64_t e = g->off[u]; e < g->off[u + 1]; e++)
+				if (!(skip && skip[e]) &&
+				    (pre[u] >= gstart || pre[g->dst[e]] < gstart))
+					plist[poff[pre[g->dst[e]]]++] = pre[u];
+		for (size_t i = N; i > 0; i--)
+			poff[i] = poff[i - 1];
+		poff[0] = 0;
+	}
+
+	s.label = malloc(N * sizeof *s.label);
+	s.dom = malloc(N * sizeof *s.dom);
+	if (!s.label || !s.dom)
+		goto oom;
+	uint32_t *anc = s.anc, *semi = s.semi, *label = s.label, *dom = s.dom;
+	for (uint32_t i = 0; i < s.N; i++) {
+		semi[i] = i;
+		label[i] = i;
+		dom[i] = NONE;
+	}
+
+	/* Semi-dominators in decreasing preorder. dom[p] heads the bucket of
+	 * nodes whose semi-dominator is p while p is unprocessed; a node waiting
+	 * in a bucket keeps the link to the next one in its own dom[] slot (its
+	 * own bucket is empty by then: everything it could head is a descendant,
+	 * processed earlier and flushed when its children were linked). */
+	for (uint32_t w = s.N - 1; w > 0; w--) {
+		if (w == gstart)
+			continue;
+		uint32_t p = anc[w], sd = p;
+		uint32_t x = vertex[w];
+		/* The virtual roots' edges are not stored: they are implied. */
+		if (w < gstart ? is_root[x] != 0 : BIT_GET(s.srcbit, x))
+			sd = w < gstart ? 0 : gstart;
+		if (!rev) {
+			for (uint64_t q = poff[w]; q < poff[w + 1]; q++) {
+				uint32_t cand = semi[eval(&s, plist[q], w + 1)];
+				if (cand < sd)
+					sd = cand;
+			}
+		} else {
+			for (uint64_t q = rev->off[x]; q < rev->off[x + 1]; q++) {
+				if (rev_skip && rev_skip[q])
+					continue;
+				uint32_t v = pre[rev->dst[q]];
+				if (v == NONE || (v >= gstart) != (w >= gstart))
+					continue;
+				uint32_t cand = semi[eval(&s, v, w + 1)];
+				if (cand < sd)
+					sd = cand;
+			}
+		}
+		semi[w] = sd;
+		dom[w] = dom[sd];
+		dom[sd] = w;
+		/* Link p -> w (w is now >= lo), then flush p's bucket. */
+		for (uint32_t v = dom[p]; v != NONE;) {
+			uint32_t nx = dom[v];
+			uint32_t u = eval(&s, v, w);
+			dom[v] = semi[u] < semi[v] ? u : p;
+			v = nx;
+		}
+		dom[p] = NONE;
+	}
+	/* Finish in preorder: dom[w] is either final or points to the node
+	 * whose immediate dominator w shares. */
+	for (uint32_t w = 1; w < s.N; w++) {
+		if (w == gstart)
+			continue;
+		if (dom[w] != semi[w] && dom[w] < s.N)
+			dom[w] = dom[dom[w]];
+		/* Only an inconsistent rev gets here: stay in bounds. */
+		if (dom[w] >= s.N || dom[w] >= w)
+			dom[w] = w < gstart ? 0 : gstart;
+	}
+	for (uint32_t w = 1; w < s.N; w++) {
+		if (w == gstart)
+			continue;
+		uint32_t d = dom[w];
+		idom[vertex[w]] = d == 0 ? DOM_SUPER : d == gstart ? DOM_GARBAGE : vertex[d];
+	}
+	free(poff);
+	free(plist);
+	lt_free(&s);
+	return 0;
+oom:
+	free(poff);
+	free(plist);
+	lt_free(&s);
+	return -1;
+}
+
+void dom_tree_release(struct dom_tree *t)
+{
+	free(t->idom);
+	free(t->retained);
+	free(t->kid_off);
+	free(t->kids);
+	memset(t, 0, sizeof *t);
+}
+
+/* Orders children: retained descending, then node id ascending. */
+static int kid_cmp(const void *a, const void *b, void *ctx)
+{
+	const uint64_t *ret = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if (ret[x] != ret[y])
+		return ret[x] > ret[y] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static inline int kid_before(const uint64_t *ret, uint32_t x, uint32_t y)
+{
+	return ret[x] > ret[y] || (ret[x] == ret[y] && x < y);
+}
+
+int dom_tree_from_idom(struct dom_tree *t, uint32_t n, const uint32_t *idom, const uint64_t *own)
+{
+	memset(t, 0, sizeof *t);
+	if (n > DOM_GARBAGE)
+		return -2;
+	t->n = n;
+	size_t S = (size_t)n + 2; /* parent slots */
+	t->idom = malloc((n ? n : 1) * sizeof *t->idom);
+	t->retained = malloc((n ? n : 1) * sizeof *t->retained);
+	t->kid_off = calloc(S + 1, sizeof *t->kid_off);
+	t->kids = malloc((n ? n : 1) * sizeof *t->kids);
+	uint32_t *order = NULL;
+	if (!t->idom || !t->retained || !t->kid_off || !t->kids)
+		goto oom;
+	memcpy(t->idom, idom, (size_t)n * sizeof *idom);
+
+	/* Children CSR by counting sort on the parent slot. */
+	for (uint32_t v = 0; v < n; v++) {
+		uint32_t sl = dom_slot(t, idom[v]);
+		if (sl >= S || sl == v) {
+			dom_tree_release(t);
+			return -2;
+		}
+		t->kid_off[sl + 1]++;
+	}
+	for (size_t i = 0; i < S; i++)
+		t->kid_off[i + 1] += t->kid_off[i];
+	for (uint32_t v = 0; v < n; v++)
+		t->kids[t->kid_off[dom_slot(t, idom[v])]++] = v;
+	for (size_t i = S; i > 0; i--)
+		t->kid_off[i] = t->kid_off[i - 1];
+	t->kid_off[0] = 0;
+
+	/* Top-down breadth-first order from the two virtual roots; a node never
+	 * reached sits on a cycle of idom[]. */
+	order = malloc((n ? n : 1) * sizeof *order);
+	if (!order)
+		goto oom;
+	size_t tail = 0;
+	for (uint32_t i = t->kid_off[n]; i < t->kid_off[n + 2]; i++)
+		order[tail++] = t->kids[i];
+	for (size_t head = 0; head < tail; head++) {
+		uint32_t v = order[head];
+		for (uint32_t i = t->kid_off[v]; i < t->kid_off[v + 1]; i++)
+			order[tail++] = t->kids[i];
+	}
+	if (tail != n) {
+		free(order);
+		dom_tree_release(t);
+		return -2;
+	}
+
+	/* Retained sizes bottom-up: reverse breadth-first order visits every
+	 * child before its parent. */
+	for (uint32_t v = 0; v < n; v++)
+		t->retained[v] = own[v];
+	for (size_t i = n; i > 0; i--) {
+		uint32_t v = order[i - 1], d = idom[v];
+		if (d < n)
+			t->retained[d] += t->retained[v];
+		else if (d == DOM_SUPER)
+			t->super_total += t->retained[v];
+		else
+			t->garbage_total += t->retained[v];
+	}
+	free(order);
+
+	/* Children largest first: most lists are short, so insertion sort,
+	 * qsort_r (glibc) for the long ones. */
+	for (size_t sl = 0; sl < S; sl++) {
+		uint32_t *k = t->kids + t->kid_off[sl];
+		uint32_t cnt = t->kid_off[sl + 1] - t->kid_off[sl];
+		if (cnt > 16) {
+			qsort_r(k, cnt, sizeof *k, kid_cmp, t->retained);
+			continue;
+		}
+		for (uint32_t i = 1; i < cnt; i++) {
+			uint32_t x = k[i], j = i;
+			for (; j > 0 && kid_before(t->retained, x, k[j - 1]); j--)
+				k[j] = k[j - 1];
+			k[j] = x;
+		}
+	}
+	return 0;
+oom:
+	free(order);
+	dom_tree_release(t);
+	return -1;
+}
+
+int dom_tree_build(struct dom_tree *t, const struct graph *g, const uint8_t *skip,
+                   const struct graph *rev, const uint8_t *rev_skip, const uint8_t *is_root,
+                   const uint64_t *own)
+{
+	memset(t, 0, sizeof *t);
+	uint32_t *idom = malloc((g->n ? g->n : 1) * sizeof *idom);
+	if (!idom)
+		return -1;
+	int rc = dom_idom(g, skip, rev, rev_skip, is_root, idom);
+	if (rc == 0)
+		rc = dom_tree_from_idom(t, g->n, idom, own);
+	free(idom);
+	return rc;
+}
+
+const uint32_t *dom_children(const struct dom_tree *t, uint32_t parent, uint32_t *count)
+{
+	uint32_t sl = dom_slot(t, parent);
+	if (sl >= t->n + 2) {
+		*count = 0;
+		return t->kids;
+	}
+	*count = t->kid_off[sl + 1] - t->kid_off[sl];
+	return t->kids + t->kid_off[sl];
+}
+
+/* Accumulation points, best-first. A pool entry is either a cursor (the
+ * children of slot `a` from index `b` on, keyed by the retained size of child
+ * b, an upper bound for every point found below those children) or a resolved
+ * point (node a, b == NONE, keyed by its retained size). The pool is a binary
+ * max-heap; on equal keys cursors come first, so when a point is popped no
+ * entry left can still yield a larger one or an equal one with a smaller id. */
+struct pool_entry {
+	uint64_t key;
+	uint32_t a, b;
+};
+
+static int pool_above(const struct dom_tree *t, const struct pool_entry *x,
+                      const struct pool_entry *y)
+{
+	if (x->key != y->key)
+		return x->key > y->key;
+	int xp = x->b == NONE, yp = y->b == NONE;
+	if (xp != yp)
+		return yp; /* the cursor first */
+	uint32_t xn = xp ? x->a : t->kids[t->kid_off[x->a] + x->b];
+	uint32_t yn = yp ? y->a : t->kids[t->kid_off[y->a] + y->b];
+	return xn < yn;
+}
+
+struct pool {
+	struct pool_entry *e;
+	size_t len, cap;
+};
+
+static int pool_push(const struct dom_tree *t, struct pool *p, struct pool_entry x)
+{
+	if (p->len == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 64;
+		struct pool_entry *e = realloc(p->e, cap * sizeof *e);
+		if (!e)
+			return -1;
+		p->e = e;
+		p->cap = cap;
+	}
+	size_t i = p->len++;
+	while (i > 0 && pool_above(t, &x, &p->e[(i - 1) / 2])) {
+		p->e[i] = p->e[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	p->e[i] = x;
+	return 0;
+}
+
+static struct pool_entry pool_pop(const struct dom_tree *t, struct pool *p)
+{
+	struct pool_entry top = p->e[0], x = p->e[--p->len];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= p->len)
+			break;
+		if (c + 1 < p->len && pool_above(t, &p->e[c + 1], &p->e[c]))
+			c++;
+		if (!pool_above(t, &p->e[c], &x))
+			break;
+		p->e[i] = p->e[c];
+		i = c;
+	}
+	if (p->len)
+		p->e[i] = x;
+	return top;
+}
+
+/* A cursor over the children of slot sl from index i, if there are any. */
+static int push_cursor(const struct dom_tree *t, struct pool *p, uint32_t sl, uint32_t i)
+{
+	if (t->kid_off[sl] + i >= t->kid_off[sl + 1])
+		return 0;
+	struct pool_entry x = {t->retained[t->kids[t->kid_off[sl] + i]], sl, i};
+	return pool_push(t, p, x);
+}
+
+int dom_accumulation_points(const struct dom_tree *t, const uint32_t *from, uint32_t nfrom,
+                            double threshold, uint32_t limit, uint32_t *out, uint32_t *nout)
+{
+	*nout = 0;
+	if (!(threshold > 0.0 && threshold <= 1.0))
+		return -2;
+	for (uint32_t i = 0; i < nfrom; i++)
+		if (dom_slot(t, from[i]) >= t->n + 2)
+			return -2;
+	struct pool p = {NULL, 0, 0};
+	for (uint32_t i = 0; i < nfrom; i++)
+		if (push_cursor(t, &p, dom_slot(t, from[i]), 0) < 0)
+			goto oom;
+	while (p.len && *nout < limit) {
+		struct pool_entry x = pool_pop(t, &p);
+		if (x.b == NONE) {
+			out[(*nout)++] = x.a;
+			continue;
+		}
+		/* Take child b; its later siblings stay in the pool. */
+		uint32_t v = t->kids[t->kid_off[x.a] + x.b];
+		if (push_cursor(t, &p, x.a, x.b + 1) < 0)
+			goto oom;
+		/* Descend while the largest child keeps threshold of its parent;
+		 * the other children become subtree roots. */
+		while (t->kid_off[v] < t->kid_off[v + 1]) {
+			uint32_t c = t->kids[t->kid_off[v]];
+			if (!((double)t->retained[c] >= threshold * (double)t->retained[v]))
+				break;
+			if (push_cursor(t, &p, v, 1) < 0)
+				goto oom;
+			v = c;
+		}
+		struct pool_entry pt = {t->retained[v], v, NONE};
+		if (pool_push(t, &p, pt) < 0)
+			goto oom;
+	}
+	free(p.e);
+	return 0;
+oom:
+	free(p.e);
+	return -1;
+}

@@ -1,0 +1,134 @@
+/* graph_dom.h — dominator tree, retained sizes and accumulation points over a
+ * CSR graph (graph.h). Pure functions on flat arrays: no SQLite, no files, no
+ * recursion, no allocation per node. Designed for 50M nodes and 1M-long
+ * chains.
+ *
+ * Return values: 0 on success, -1 on out-of-memory, -2 on invalid input (named
+ * per function); outputs are unspecified after an error. */
+#ifndef PYMPLE_GRAPH_DOM_H
+#define PYMPLE_GRAPH_DOM_H
+
+#include <stdint.h>
+
+#include "graph.h"
+
+/* The two virtual roots, as values of idom[] and as parents for dom_children().
+ * Node ids must stay below DOM_GARBAGE (graphs of at most 2^32 - 3 nodes).
+ *
+ * DOM_SUPER has an edge to every node with is_root[v] != 0; its tree holds
+ * exactly the nodes reachable from the roots (the reachable set R).
+ *
+ * DOM_GARBAGE holds the rest (U, unreachable from every root). It has an edge
+ * to every node of every *source* strongly connected component of the subgraph
+ * induced by U: a component with no edge coming in from another node of U
+ * (singletons included). Why every node and not one per component: picking one
+ * member of a source cycle would make it dominate the others for no reason but
+ * the pick; with all members attached, no member of a source cycle dominates
+ * another, and each retains only what hangs exclusively below it. Every node
+ * of U is reachable from some source component, so the two trees cover all
+ * nodes.
+ *
+ * Edges from U into R are ignored: garbage that refers to a live object does
+ * not move it out of the super-root's tree (the two trees are the dominator
+ * trees of R and of U separately). */
+#define DOM_SUPER   (UINT32_MAX - 1)
+#define DOM_GARBAGE (UINT32_MAX - 2)
+
+/* Immediate dominators. idom[v] (n entries, caller-allocated) gets the node
+ * that immediately dominates v, or DOM_SUPER / DOM_GARBAGE when only a
+ * virtual root does.
+ *
+ * skip (m bytes, or NULL): skip[e] != 0 drops forward edge e (weak, borrowed,
+ * cut references) without building a new graph.
+ *
+ * rev (or NULL): predecessors, laid out as graph_reverse(g) builds them, with
+ * rev_skip (rev->m bytes, or NULL) marking the reversed counterparts of the
+ * edges skip marks. The caller that already keeps a reverse CSR saves building
+ * one (8 bytes per node + 4 per edge); the two must describe the same edge set,
+ * or the result is meaningless (never out of bounds). With rev NULL a
+ * predecessor CSR in DFS order is built internally, honouring skip.
+ *
+ * Algorithm: Lengauer–Tarjan with path compression (O(m log n)), iterative,
+ * semi-dominator buckets threaded through the idom array; source components of
+ * U by Pearce's SCC algorithm, iterative. Working memory: 20 bytes per node,
+ * plus up to 12 per node of DFS stack (only as deep as the DFS goes), plus the
+ * predecessor CSR when rev is NULL. Returns -2 if g has more than 2^32 - 3
+ * nodes. */
+int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev,
+             const uint8_t *rev_skip, const uint8_t *is_root, uint32_t *idom);
+
+/* The dominator tree with retained sizes, and its children in CSR form.
+ * Parent slots: a node id v < n, then n for DOM_SUPER and n + 1 for
+ * DOM_GARBAGE (dom_slot() maps them). */
+struct dom_tree {
+	uint32_t n;
+	uint32_t *idom;         /* n entries, as dom_idom() fills them */
+	uint64_t *retained;     /* n entries: own size + everything dominated */
+	uint64_t super_total;   /* retained size of DOM_SUPER: sum of own over R */
+	uint64_t garbage_total; /* retained size of DOM_GARBAGE: sum of own over U */
+	uint32_t *kid_off;      /* n + 3 entries: children of slot s are */
+	uint32_t *kids;         /* kids[kid_off[s] .. kid_off[s + 1]), n entries */
+};
+
+/* Computes everything: dom_idom() with the same arguments, then
+ * dom_tree_from_idom(). own[v] is v's own size (size + extra_size). t owns its
+ * arrays: release with dom_tree_release(). */
+int dom_tree_build(struct dom_tree *t, const struct graph *g, const uint8_t *skip,
+                   const struct graph *rev, const uint8_t *rev_skip, const uint8_t *is_root,
+                   const uint64_t *own);
+
+/* Builds t from an idom array already computed (dom_idom(), or read back from
+ * storage). idom is copied. Retained sizes are summed bottom-up in reverse
+ * breadth-first order (no recursion); children are ordered by retained size
+ * descending, ties by node id ascending. Returns -2 if idom is not a forest
+ * under the two virtual roots (a value >= n other than DOM_SUPER/DOM_GARBAGE,
+ * or a cycle). */
+int dom_tree_from_idom(struct dom_tree *t, uint32_t n, const uint32_t *idom, const uint64_t *own);
+
+void dom_tree_release(struct dom_tree *t);
+
+/* Parent slot of v (a node, DOM_SUPER or DOM_GARBAGE) in kid_off; n + 2 for
+ * anything else. */
+static inline uint32_t dom_slot(const struct dom_tree *t, uint32_t v)
+{
+	if (v < t->n)
+		return v;
+	if (v == DOM_SUPER)
+		return t->n;
+	if (v == DOM_GARBAGE)
+		return t->n + 1;
+	return t->n + 2;
+}
+
+/* The dominator-tree children of parent (a node, DOM_SUPER or DOM_GARBAGE),
+ * largest retained first; *count gets their number (0 for an invalid parent).
+ * The pointer is into t. */
+const uint32_t *dom_children(const struct dom_tree *t, uint32_t parent, uint32_t *count);
+
+/* Accumulation points: where the memory under the given parents actually
+ * accumulates, as non-overlapping subtrees.
+ *
+ * Definition. Start with the children of each parent in from[] (nodes,
+ * DOM_SUPER or DOM_GARBAGE; none may lie in another's subtree) as subtree
+ * roots. For a subtree root y, descend: while the current node x has children
+ * and its largest child c (first in dom_children() order) has
+ *   (double)retained[c] >= threshold * (double)retained[x],
+ * move to c. The node where the descent stops is an accumulation point: its
+ * children share its size (or it has none). The other children of every node
+ * passed on the way down (not the point's) become subtree roots in turn. The
+ * nodes passed on the way are not points: they only wrap one big child.
+ *
+ * This partitions the parents' subtrees: every point's subtree is disjoint
+ * from every other point's, so the points' retained sizes add up to at most
+ * the parents' total. The output is the limit largest points (retained
+ * descending, ties by node id ascending), in that order, found best-first:
+ * work is proportional to the nodes descended through, not to the tree.
+ *
+ * threshold must be in (0, 1] (0.80 is the documented default); returns -2
+ * otherwise. out has room for limit entries; *nout gets the count. */
+int dom_accumulation_points(const struct dom_tree *t, const uint32_t *from, uint32_t nfrom,
+                            double threshold, uint32_t limit, uint32_t *out, uint32_t *nout);
+
+#define DOM_DEFAULT_THRESHOLD 0.80
+
+#endif
