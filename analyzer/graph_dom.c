@@ -12,6 +12,16 @@
 #define BIT_GET(b, i) (((b)[(i) >> 3] >> ((i)&7)) & 1u)
 #define BIT_SET(b, i) ((b)[(i) >> 3] |= (uint8_t)(1u << ((i)&7)))
 
+/* One preorder slot of Lengauer–Tarjan. The fields eval() reads together
+ * share a cache line: on big graphs every step is a cache miss, and one miss
+ * per slot instead of one per array is most of the speed. */
+struct slot {
+	uint32_t anc;   /* DFS parent, then the path-compressed forest link */
+	uint32_t label; /* the node of minimal semi-dominator on that path */
+	uint32_t lsemi; /* semi-dominator of label (of the slot itself at first) */
+	uint32_t dom;   /* bucket head/link, then the (relative) dominator */
+};
+
 /* Working state of dom_idom(). Everything but pre[] is indexed by DFS
  * preorder number: slot 0 is DOM_SUPER, then the nodes of R, then slot gstart
  * for DOM_GARBAGE, then the nodes of U; N = n + 2 slots in all. */
@@ -20,15 +30,14 @@ struct lt {
 	const uint8_t *skip;
 	uint32_t n, N, next, gstart;
 	uint32_t *pre;    /* node -> preorder (the caller's idom array, reused) */
-	uint32_t *vertex; /* preorder -> node (NONE for the virtual roots) */
-	uint32_t *anc;    /* DFS parent, then the path-compressed forest link */
-	uint32_t *semi;   /* semi-dominator; Pearce's stack before that */
-	uint32_t *label;  /* min-semi node on the compressed path */
-	uint32_t *dom;    /* bucket heads/links, then immediate dominators */
-	uint32_t *stk;    /* DFS call stack (nodes), then the compression stack */
-	uint64_t *cur;    /* DFS call stack (next edge) */
-	uint8_t *srcbit;  /* node bit: member of a source component of U */
-	uint8_t *bits;    /* scratch bitsets for Pearce (2n + 1 bits) */
+	uint32_t *vertex; /* preorder -> node (NONE for the virtual roots); its
+	                   * U part is Pearce's stack before the garbage DFS */
+	struct slot *sl;
+	uint8_t *rel;    /* slot bit: dom holds a relative dominator */
+	uint32_t *stk;   /* DFS call stack (nodes), then the compression stack */
+	uint64_t *cur;   /* DFS call stack (next edge) */
+	uint8_t *srcbit; /* node bit: member of a source component of U */
+	uint8_t *bits;   /* scratch bitsets for Pearce (2n + 1 bits) */
 };
 
 /* Depth-first search from start (not yet visited) whose tree parent is slot
@@ -39,14 +48,15 @@ static void dfs(struct lt *s, uint32_t start, uint32_t parent)
 	const uint64_t *off = s->g->off;
 	const uint32_t *dst = s->g->dst;
 	const uint8_t *skip = s->skip;
-	uint32_t *pre = s->pre, *vertex = s->vertex, *anc = s->anc, *stk = s->stk;
+	uint32_t *pre = s->pre, *vertex = s->vertex, *stk = s->stk;
+	struct slot *sl = s->sl;
 	uint64_t *cur = s->cur;
 	uint32_t next = s->next;
 	size_t sp = 0;
 
 	pre[start] = next;
 	vertex[next] = start;
-	anc[next] = parent;
+	sl[next].anc = parent;
 	next++;
 	stk[0] = start;
 	cur[0] = off[start];
@@ -70,7 +80,7 @@ static void dfs(struct lt *s, uint32_t start, uint32_t parent)
 		cur[sp - 1] = e + 1;
 		pre[w] = next;
 		vertex[next] = w;
-		anc[next] = pre[v];
+		sl[next].anc = pre[v];
 		next++;
 		stk[sp] = w;
 		cur[sp] = off[w];
@@ -92,7 +102,7 @@ static void source_components(struct lt *s)
 	const uint64_t *off = s->g->off;
 	const uint32_t *dst = s->g->dst;
 	const uint8_t *skip = s->skip;
-	uint32_t n = s->n, *rindex = s->pre, *S = s->semi, *stk = s->stk;
+	uint32_t n = s->n, *rindex = s->pre, *S = s->vertex + s->gstart + 1, *stk = s->stk;
 	uint64_t *cur = s->cur;
 	uint8_t *nonroot = s->bits, *notsrc = s->bits + ((size_t)n + 7) / 8;
 	const uint32_t OUT = NONE - 1;
@@ -163,38 +173,36 @@ static void source_components(struct lt *s)
 			BIT_SET(s->srcbit, v);
 }
 
-/* EVAL of Lengauer–Tarjan (simple version). Slots >= lo are linked: linking
- * happens in decreasing preorder, so no flag is needed, and anc[] holds the
- * DFS parent until a node is linked. Path compression walks up with an
- * explicit stack, then folds labels back down. */
-static inline uint32_t eval(struct lt *s, uint32_t v, uint32_t lo)
+/* EVAL of Lengauer–Tarjan (simple version) for a linked slot v: afterwards
+ * sl[v].label is the node of minimal semi-dominator on the forest path from v
+ * up to (not including) its unlinked root, and sl[v].lsemi that minimum.
+ * Slots >= lo are linked: linking happens in decreasing preorder, so no flag
+ * is needed, and anc holds the DFS parent until a slot is linked. Path
+ * compression walks up with an explicit stack, then folds labels back down. */
+static inline void eval(struct slot *sl, uint32_t *stk, uint32_t v, uint32_t lo)
 {
-	uint32_t *anc = s->anc, *label = s->label, *semi = s->semi, *stk = s->stk;
-	if (v < lo)
-		return v;
 	size_t sp = 0;
 	uint32_t x = v;
-	while (anc[x] >= lo && anc[x] != NONE) {
+	while (sl[x].anc >= lo && sl[x].anc != NONE) {
 		stk[sp++] = x;
-		x = anc[x];
+		x = sl[x].anc;
 	}
 	while (sp) {
 		x = stk[--sp];
-		uint32_t a = anc[x];
-		if (semi[label[a]] < semi[label[x]])
-			label[x] = label[a];
-		anc[x] = anc[a];
+		const struct slot *a = &sl[sl[x].anc];
+		if (a->lsemi < sl[x].lsemi) {
+			sl[x].label = a->label;
+			sl[x].lsemi = a->lsemi;
+		}
+		sl[x].anc = a->anc;
 	}
-	return label[v];
 }
 
 static void lt_free(struct lt *s)
 {
 	free(s->vertex);
-	free(s->anc);
-	free(s->semi);
-	free(s->label);
-	free(s->dom);
+	free(s->sl);
+	free(s->rel);
 	free(s->stk);
 	free(s->cur);
 	free(s->srcbit);
@@ -214,19 +222,18 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 	uint64_t *poff = NULL;
 	uint32_t *plist = NULL;
 	s.vertex = malloc(N * sizeof *s.vertex);
-	s.anc = malloc(N * sizeof *s.anc);
-	s.semi = malloc(N * sizeof *s.semi);
+	s.sl = malloc(N * sizeof *s.sl);
 	s.stk = malloc(N * sizeof *s.stk);
 	s.cur = malloc(N * sizeof *s.cur);
 	s.srcbit = calloc(nb, 1);
-	if (!s.vertex || !s.anc || !s.semi || !s.stk || !s.cur || !s.srcbit)
+	if (!s.vertex || !s.sl || !s.stk || !s.cur || !s.srcbit)
 		goto oom;
 
 	/* The super-root's tree: DFS from each root in id order. */
 	for (uint32_t v = 0; v < n; v++)
 		idom[v] = NONE;
 	s.vertex[0] = NONE;
-	s.anc[0] = NONE;
+	s.sl[0].anc = NONE;
 	s.next = 1;
 	for (uint32_t v = 0; v < n; v++)
 		if (is_root[v] && s.pre[v] == NONE)
@@ -235,7 +242,7 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 
 	/* The garbage root's tree, from the members of U's source components. */
 	s.vertex[s.gstart] = NONE;
-	s.anc[s.gstart] = NONE;
+	s.sl[s.gstart].anc = NONE;
 	s.next++;
 	if (s.gstart - 1 < n) {
 		s.bits = calloc(nb + (size_t)n / 8 + 1, 1);
@@ -283,35 +290,40 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 		poff[0] = 0;
 	}
 
-	s.label = malloc(N * sizeof *s.label);
-	s.dom = malloc(N * sizeof *s.dom);
-	if (!s.label || !s.dom)
+	s.rel = calloc(N / 8 + 1, 1);
+	if (!s.rel)
 		goto oom;
-	uint32_t *anc = s.anc, *semi = s.semi, *label = s.label, *dom = s.dom;
+	struct slot *sl = s.sl;
+	uint32_t *stk = s.stk;
 	for (uint32_t i = 0; i < s.N; i++) {
-		semi[i] = i;
-		label[i] = i;
-		dom[i] = NONE;
+		sl[i].label = i;
+		sl[i].lsemi = i;
+		sl[i].dom = NONE;
 	}
 
-	/* Semi-dominators in decreasing preorder. dom[p] heads the bucket of
-	 * nodes whose semi-dominator is p while p is unprocessed; a node waiting
-	 * in a bucket keeps the link to the next one in its own dom[] slot (its
+	/* Semi-dominators in decreasing preorder. dom of an unprocessed slot p
+	 * heads the bucket of the slots whose semi-dominator is p; a slot
+	 * waiting in a bucket keeps the link to the next one in its own dom (its
 	 * own bucket is empty by then: everything it could head is a descendant,
 	 * processed earlier and flushed when its children were linked). */
 	for (uint32_t w = s.N - 1; w > 0; w--) {
 		if (w == gstart)
 			continue;
-		uint32_t p = anc[w], sd = p;
+		uint32_t p = sl[w].anc, sd = p;
 		uint32_t x = vertex[w];
-		/* The virtual roots' edges are not stored: they are implied. */
+		/* The virtual roots' edges are not stored: they are implied. A
+		 * predecessor v <= w is unlinked and still has semi v. */
 		if (w < gstart ? is_root[x] != 0 : BIT_GET(s.srcbit, x))
 			sd = w < gstart ? 0 : gstart;
 		if (!rev) {
 			for (uint64_t q = poff[w]; q < poff[w + 1]; q++) {
-				uint32_t cand = semi[eval(&s, plist[q], w + 1)];
-				if (cand < sd)
-					sd = cand;
+				uint32_t v = plist[q];
+				if (v > w) {
+					eval(sl, stk, v, w + 1);
+					v = sl[v].lsemi;
+				}
+				if (v < sd)
+					sd = v;
 			}
 		} else {
 			for (uint64_t q = rev->off[x]; q < rev->off[x + 1]; q++) {
@@ -320,38 +332,49 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 				uint32_t v = pre[rev->dst[q]];
 				if (v == NONE || (v >= gstart) != (w >= gstart))
 					continue;
-				uint32_t cand = semi[eval(&s, v, w + 1)];
-				if (cand < sd)
-					sd = cand;
+				if (v > w) {
+					eval(sl, stk, v, w + 1);
+					v = sl[v].lsemi;
+				}
+				if (v < sd)
+					sd = v;
 			}
 		}
-		semi[w] = sd;
-		dom[w] = dom[sd];
-		dom[sd] = w;
-		/* Link p -> w (w is now >= lo), then flush p's bucket. */
-		for (uint32_t v = dom[p]; v != NONE;) {
-			uint32_t nx = dom[v];
-			uint32_t u = eval(&s, v, w);
-			dom[v] = semi[u] < semi[v] ? u : p;
+		sl[w].lsemi = sd;
+		sl[w].dom = sl[sd].dom;
+		sl[sd].dom = w;
+		/* Link p -> w (w is now >= lo), then flush p's bucket: every slot
+		 * v in it has semi-dominator p. */
+		for (uint32_t v = sl[p].dom; v != NONE;) {
+			uint32_t nx = sl[v].dom;
+			eval(sl, stk, v, w);
+			if (sl[v].lsemi < p) {
+				sl[v].dom = sl[v].label;
+				BIT_SET(s.rel, v);
+			} else {
+				sl[v].dom = p;
+			}
 			v = nx;
 		}
-		dom[p] = NONE;
+		sl[p].dom = NONE;
 	}
-	/* Finish in preorder: dom[w] is either final or points to the node
-	 * whose immediate dominator w shares. */
+	/* Finish in preorder: a relative dominator shares its immediate
+	 * dominator with w. */
 	for (uint32_t w = 1; w < s.N; w++) {
 		if (w == gstart)
 			continue;
-		if (dom[w] != semi[w] && dom[w] < s.N)
-			dom[w] = dom[dom[w]];
+		uint32_t d = sl[w].dom;
+		if (BIT_GET(s.rel, w) && d < s.N)
+			d = sl[d].dom;
 		/* Only an inconsistent rev gets here: stay in bounds. */
-		if (dom[w] >= s.N || dom[w] >= w)
-			dom[w] = w < gstart ? 0 : gstart;
+		if (d >= w)
+			d = w < gstart ? 0 : gstart;
+		sl[w].dom = d;
 	}
 	for (uint32_t w = 1; w < s.N; w++) {
 		if (w == gstart)
 			continue;
-		uint32_t d = dom[w];
+		uint32_t d = sl[w].dom;
 		idom[vertex[w]] = d == 0 ? DOM_SUPER : d == gstart ? DOM_GARBAGE : vertex[d];
 	}
 	free(poff);
