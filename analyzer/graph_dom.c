@@ -34,7 +34,7 @@ struct lt {
 	                   * U part is Pearce's stack before the garbage DFS */
 	struct slot *sl;
 	uint8_t *rel;    /* slot bit: dom holds a relative dominator */
-	uint32_t *stk;   /* DFS call stack (nodes), then the compression stack */
+	uint32_t *stk;   /* DFS call stack (nodes) */
 	uint64_t *cur;   /* DFS call stack (next edge) */
 	uint8_t *srcbit; /* node bit: member of a source component of U */
 	uint8_t *bits;   /* scratch bitsets for Pearce (2n + 1 bits) */
@@ -173,29 +173,49 @@ static void source_components(struct lt *s)
 			BIT_SET(s->srcbit, v);
 }
 
-/* EVAL of Lengauer–Tarjan (simple version) for a linked slot v: afterwards
- * sl[v].label is the node of minimal semi-dominator on the forest path from v
- * up to (not including) its unlinked root, and sl[v].lsemi that minimum.
- * Slots >= lo are linked: linking happens in decreasing preorder, so no flag
- * is needed, and anc holds the DFS parent until a slot is linked. Path
- * compression walks up with an explicit stack, then folds labels back down. */
-static inline void eval(struct slot *sl, uint32_t *stk, uint32_t v, uint32_t lo)
+/* EVAL of Lengauer–Tarjan for a linked slot v: returns the minimal
+ * semi-dominator on the forest path from v up to (not including) its unlinked
+ * root, and in *label a node that has it. Slots >= lo are linked: linking
+ * happens in decreasing preorder, so no flag is needed, and anc holds the DFS
+ * parent until a slot is linked. Invariant: sl[x].label/lsemi is the minimum
+ * over the tree path from x up to (not including) sl[x].anc. The walk
+ * compresses by path halving (Tarjan and van Leeuwen): every visited slot is
+ * pointed at its grandparent, folding in the grandparent's label, which keeps
+ * the invariant; one pass, no stack, the same amortized bound as full
+ * compression. */
+static inline uint32_t eval(struct slot *sl, uint32_t v, uint32_t lo, uint32_t *label)
 {
-	size_t sp = 0;
-	uint32_t x = v;
-	while (sl[x].anc >= lo && sl[x].anc != NONE) {
-		stk[sp++] = x;
-		x = sl[x].anc;
-	}
-	while (sp) {
-		x = stk[--sp];
-		const struct slot *a = &sl[sl[x].anc];
-		if (a->lsemi < sl[x].lsemi) {
-			sl[x].label = a->label;
-			sl[x].lsemi = a->lsemi;
+	uint32_t best = NONE, bl = v, x = v;
+	for (;;) {
+		uint32_t a = sl[x].anc;
+		if (a < lo || a == NONE)
+			break;
+		uint32_t aa = sl[a].anc;
+		if (aa < lo || aa == NONE) {
+			if (sl[x].lsemi < best) {
+				best = sl[x].lsemi;
+				bl = sl[x].label;
+			}
+			x = a;
+			break;
 		}
-		sl[x].anc = a->anc;
+		if (sl[a].lsemi < sl[x].lsemi) {
+			sl[x].label = sl[a].label;
+			sl[x].lsemi = sl[a].lsemi;
+		}
+		sl[x].anc = aa;
+		if (sl[x].lsemi < best) {
+			best = sl[x].lsemi;
+			bl = sl[x].label;
+		}
+		x = aa;
 	}
+	if (sl[x].lsemi < best) {
+		best = sl[x].lsemi;
+		bl = sl[x].label;
+	}
+	*label = bl;
+	return best;
 }
 
 static void lt_free(struct lt *s)
@@ -261,6 +281,8 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 				dfs(&s, v, s.gstart);
 	}
 	free(s.cur);
+	free(s.stk);
+	s.stk = NULL;
 	s.cur = NULL;
 	uint32_t gstart = s.gstart, *pre = s.pre, *vertex = s.vertex;
 
@@ -294,7 +316,6 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 	if (!s.rel)
 		goto oom;
 	struct slot *sl = s.sl;
-	uint32_t *stk = s.stk;
 	for (uint32_t i = 0; i < s.N; i++) {
 		sl[i].label = i;
 		sl[i].lsemi = i;
@@ -309,7 +330,7 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 	for (uint32_t w = s.N - 1; w > 0; w--) {
 		if (w == gstart)
 			continue;
-		uint32_t p = sl[w].anc, sd = p;
+		uint32_t p = sl[w].anc, sd = p, u;
 		uint32_t x = vertex[w];
 		/* The virtual roots' edges are not stored: they are implied. A
 		 * predecessor v <= w is unlinked and still has semi v. */
@@ -318,10 +339,8 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 		if (!rev) {
 			for (uint64_t q = poff[w]; q < poff[w + 1]; q++) {
 				uint32_t v = plist[q];
-				if (v > w) {
-					eval(sl, stk, v, w + 1);
-					v = sl[v].lsemi;
-				}
+				if (v > w)
+					v = eval(sl, v, w + 1, &u);
 				if (v < sd)
 					sd = v;
 			}
@@ -332,10 +351,8 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 				uint32_t v = pre[rev->dst[q]];
 				if (v == NONE || (v >= gstart) != (w >= gstart))
 					continue;
-				if (v > w) {
-					eval(sl, stk, v, w + 1);
-					v = sl[v].lsemi;
-				}
+				if (v > w)
+					v = eval(sl, v, w + 1, &u);
 				if (v < sd)
 					sd = v;
 			}
@@ -347,9 +364,8 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 		 * v in it has semi-dominator p. */
 		for (uint32_t v = sl[p].dom; v != NONE;) {
 			uint32_t nx = sl[v].dom;
-			eval(sl, stk, v, w);
-			if (sl[v].lsemi < p) {
-				sl[v].dom = sl[v].label;
+			if (eval(sl, v, w, &u) < p) {
+				sl[v].dom = u;
 				BIT_SET(s.rel, v);
 			} else {
 				sl[v].dom = p;
