@@ -278,6 +278,43 @@ Test(graph_dom, chains_1m, .timeout = 0)
 	free(own);
 }
 
+/* A root with 30000 children (the radix-sorted path): sizes with many ties
+ * and some above 2^32, so that several digits matter. */
+Test(graph_dom, wide_star_children_order)
+{
+	uint32_t n = 30001;
+	uint32_t *idom = malloc(n * sizeof *idom);
+	uint64_t *own = malloc(n * sizeof *own);
+	uint8_t *seen = calloc(n, 1);
+	cr_assert(idom && own && seen);
+	uint64_t x = 12345;
+	idom[0] = S;
+	own[0] = 1;
+	for (uint32_t v = 1; v < n; v++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		idom[v] = 0;
+		own[v] = (x >> 33) % 4 == 0 ? (x >> 20) : (x >> 40) % 300;
+	}
+	struct dom_tree t;
+	cr_assert_eq(dom_tree_from_idom(&t, n, idom, own), 0);
+	uint32_t cnt;
+	const uint32_t *k = dom_children(&t, 0, &cnt);
+	cr_assert_eq(cnt, n - 1);
+	for (uint32_t i = 0; i < cnt; i++) {
+		cr_assert(k[i] > 0 && k[i] < n && !seen[k[i]]);
+		seen[k[i]] = 1;
+		cr_assert_eq(t.retained[k[i]], own[k[i]]);
+		if (i)
+			cr_assert(own[k[i - 1]] > own[k[i]] ||
+			                  (own[k[i - 1]] == own[k[i]] && k[i - 1] < k[i]),
+			          "position %u", i);
+	}
+	dom_tree_release(&t);
+	free(idom);
+	free(own);
+	free(seen);
+}
+
 /* ---- Brute force ---------------------------------------------------------- */
 
 #define MAXN 12
