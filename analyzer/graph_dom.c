@@ -36,7 +36,7 @@ struct lt {
 	uint8_t *rel;    /* slot bit: dom holds a relative dominator */
 	uint32_t *stk;   /* DFS call stack (nodes) */
 	uint64_t *cur;   /* DFS call stack (next edge) */
-	uint8_t *srcbit; /* node bit: member of a source component of U */
+	uint8_t *srcbit; /* node bit: a virtual root's child as a source member */
 	uint8_t *bits;   /* scratch bitsets for Pearce (2n + 1 bits) */
 };
 
@@ -90,30 +90,31 @@ static void dfs(struct lt *s, uint32_t start, uint32_t parent)
 }
 
 /* Marks in srcbit the members of the source components of the subgraph
- * induced by U (the nodes with pre[] == NONE). Pearce's algorithm as in
- * graph_scc(), on pre[] itself: before the call R nodes are set to NONE-1
- * ("never enter"), U nodes to 0. A component gets marked "not a source" when
- * an edge enters it from a node of another component: a tree edge whose child
- * closes a component, or an edge to a node of an already closed component
- * (live nodes are in the caller's component). bits holds nonroot (n bits)
- * then notsrc (n + 1 bits, by component id). */
-static void source_components(struct lt *s)
+ * induced by the unvisited nodes (pre[] == NONE; with live, only those with
+ * live[v] != 0). Pearce's algorithm as in graph_scc(), on pre[] itself:
+ * nodes outside the subgraph are set to OUT ("never enter"), the others to 0.
+ * A component gets marked "not a source" when an edge enters it from a node
+ * of another component: a tree edge whose child closes a component, or an
+ * edge to a node of an already closed component (an open node is in the
+ * current component). Pearce's stack is the free tail of vertex[]; bits holds
+ * nonroot (n bits) then notsrc (n + 1 bits, by component id). */
+static void source_components(struct lt *s, const uint8_t *live)
 {
 	const uint64_t *off = s->g->off;
 	const uint32_t *dst = s->g->dst;
 	const uint8_t *skip = s->skip;
-	uint32_t n = s->n, *rindex = s->pre, *S = s->vertex + s->gstart + 1, *stk = s->stk;
+	uint32_t n = s->n, *rindex = s->pre, *S = s->vertex + s->next, *stk = s->stk;
 	uint64_t *cur = s->cur;
 	uint8_t *nonroot = s->bits, *notsrc = s->bits + ((size_t)n + 7) / 8;
 	const uint32_t OUT = NONE - 1;
 	/* Closed components get ids counting down from n: with k nodes closed,
-	 * at most n - k are live and their indices stay <= n - k = c, so
-	 * "rindex > c" tells closed from live. */
+	 * at most n - k are open and their indices stay <= n - k = c, so
+	 * "rindex > c" tells closed from open. */
 	uint32_t index = 1, c = n;
 	size_t sp = 0, csp = 0;
 
 	for (uint32_t v = 0; v < n; v++)
-		rindex[v] = rindex[v] == NONE ? 0 : OUT;
+		rindex[v] = rindex[v] == NONE && (!live || live[v]) ? 0 : OUT;
 	for (uint32_t r = 0; r < n; r++) {
 		if (rindex[r] != 0)
 			continue;
@@ -218,6 +219,30 @@ static inline uint32_t eval(struct slot *sl, uint32_t v, uint32_t lo, uint32_t *
 	return best;
 }
 
+/* Gives virtual root slot `root` an edge to every member of the source
+ * components of the unvisited part (restricted to live nodes when live is
+ * not NULL) and numbers what they reach. */
+static int attach_sources(struct lt *s, const uint8_t *live, uint32_t root)
+{
+	uint32_t n = s->n;
+	s->bits = calloc(((size_t)n + 7) / 8 + (size_t)n / 8 + 1, 1);
+	if (!s->bits)
+		return -1;
+	source_components(s, live);
+	free(s->bits);
+	s->bits = NULL;
+	/* Restore pre[]: NONE when unvisited, else the preorder number. */
+	for (uint32_t v = 0; v < n; v++)
+		s->pre[v] = NONE;
+	for (uint32_t i = 1; i < s->next; i++)
+		if (s->vertex[i] != NONE)
+			s->pre[s->vertex[i]] = i;
+	for (uint32_t v = 0; v < n; v++)
+		if (BIT_GET(s->srcbit, v) && s->pre[v] == NONE)
+			dfs(s, v, root);
+	return 0;
+}
+
 static void lt_free(struct lt *s)
 {
 	free(s->vertex);
@@ -229,9 +254,10 @@ static void lt_free(struct lt *s)
 	free(s->bits);
 }
 
-int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev,
-             const uint8_t *rev_skip, const uint8_t *is_root, uint32_t *idom)
+int dom_idom(const struct dom_input *in, uint32_t *idom)
 {
+	const struct graph *g = in->g, *rev = in->rev;
+	const uint8_t *skip = in->skip, *rev_skip = in->rev_skip, *is_root = in->is_root;
 	uint32_t n = g->n;
 	if (n > DOM_GARBAGE)
 		return -2;
@@ -249,37 +275,26 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 	if (!s.vertex || !s.sl || !s.stk || !s.cur || !s.srcbit)
 		goto oom;
 
-	/* The super-root's tree: DFS from each root in id order. */
+	/* The super-root's tree: DFS from each root in id order, then from the
+	 * live nodes only skipped edges lead to. */
 	for (uint32_t v = 0; v < n; v++)
 		idom[v] = NONE;
 	s.vertex[0] = NONE;
 	s.sl[0].anc = NONE;
 	s.next = 1;
 	for (uint32_t v = 0; v < n; v++)
-		if (is_root[v] && s.pre[v] == NONE)
+		if (in->is_root[v] && s.pre[v] == NONE)
 			dfs(&s, v, 0);
+	if (in->live && s.next - 1 < n && attach_sources(&s, in->live, 0) < 0)
+		goto oom;
 	s.gstart = s.next;
 
-	/* The garbage root's tree, from the members of U's source components. */
+	/* The garbage root's tree: the rest. */
 	s.vertex[s.gstart] = NONE;
 	s.sl[s.gstart].anc = NONE;
 	s.next++;
-	if (s.gstart - 1 < n) {
-		s.bits = calloc(nb + (size_t)n / 8 + 1, 1);
-		if (!s.bits)
-			goto oom;
-		source_components(&s);
-		free(s.bits);
-		s.bits = NULL;
-		/* Restore pre[]: NONE for U, preorder numbers for R. */
-		for (uint32_t v = 0; v < n; v++)
-			s.pre[v] = NONE;
-		for (uint32_t i = 1; i < s.gstart; i++)
-			s.pre[s.vertex[i]] = i;
-		for (uint32_t v = 0; v < n; v++)
-			if (BIT_GET(s.srcbit, v) && s.pre[v] == NONE)
-				dfs(&s, v, s.gstart);
-	}
+	if (s.gstart - 1 < n && attach_sources(&s, NULL, s.gstart) < 0)
+		goto oom;
 	free(s.cur);
 	free(s.stk);
 	s.stk = NULL;
@@ -334,7 +349,7 @@ int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev
 		uint32_t x = vertex[w];
 		/* The virtual roots' edges are not stored: they are implied. A
 		 * predecessor v <= w is unlinked and still has semi v. */
-		if (w < gstart ? is_root[x] != 0 : BIT_GET(s.srcbit, x))
+		if ((w < gstart && is_root[x]) || BIT_GET(s.srcbit, x))
 			sd = w < gstart ? 0 : gstart;
 		if (!rev) {
 			for (uint64_t q = poff[w]; q < poff[w + 1]; q++) {
@@ -561,17 +576,16 @@ oom:
 	return -1;
 }
 
-int dom_tree_build(struct dom_tree *t, const struct graph *g, const uint8_t *skip,
-                   const struct graph *rev, const uint8_t *rev_skip, const uint8_t *is_root,
-                   const uint64_t *own)
+int dom_tree_build(struct dom_tree *t, const struct dom_input *in, const uint64_t *own)
 {
 	memset(t, 0, sizeof *t);
-	uint32_t *idom = malloc((g->n ? g->n : 1) * sizeof *idom);
+	uint32_t n = in->g->n;
+	uint32_t *idom = malloc((n ? n : 1) * sizeof *idom);
 	if (!idom)
 		return -1;
-	int rc = dom_idom(g, skip, rev, rev_skip, is_root, idom);
+	int rc = dom_idom(in, idom);
 	if (rc == 0)
-		rc = dom_tree_from_idom(t, g->n, idom, own);
+		rc = dom_tree_from_idom(t, n, idom, own);
 	free(idom);
 	return rc;
 }

@@ -15,47 +15,63 @@
 /* The two virtual roots, as values of idom[] and as parents for dom_children().
  * Node ids must stay below DOM_GARBAGE (graphs of at most 2^32 - 3 nodes).
  *
- * DOM_SUPER has an edge to every node with is_root[v] != 0; its tree holds
- * exactly the nodes reachable from the roots (the reachable set R).
+ * The graph is the strong-reference graph: g minus the edges skip marks.
  *
- * DOM_GARBAGE holds the rest (U, unreachable from every root). It has an edge
- * to every node of every *source* strongly connected component of the subgraph
- * induced by U: a component with no edge coming in from another node of U
- * (singletons included). Why every node and not one per component: picking one
- * member of a source cycle would make it dominate the others for no reason but
- * the pick; with all members attached, no member of a source cycle dominates
+ * DOM_SUPER's tree holds R, the nodes reachable from the roots (is_root[v] !=
+ * 0), plus, when live is given, the live nodes (live[v] != 0) that only
+ * skipped edges lead to, and what they reach: objects reachable only through
+ * a cut edge hang off the super-root. DOM_SUPER has an edge to every root and
+ * to every member of every source component of that live remainder.
+ *
+ * DOM_GARBAGE's tree holds the rest, U. It has an edge to every node of every
+ * *source* strongly connected component of the subgraph induced by U: a
+ * component with no edge coming in from another node of U (singletons
+ * included). Why every node and not one per component: picking one member of
+ * a source cycle would make it dominate the others for no reason but the
+ * pick; with all members attached, no member of a source cycle dominates
  * another, and each retains only what hangs exclusively below it. Every node
  * of U is reachable from some source component, so the two trees cover all
  * nodes.
  *
- * Edges from U into R are ignored: garbage that refers to a live object does
- * not move it out of the super-root's tree (the two trees are the dominator
- * trees of R and of U separately). */
+ * Edges from U into the super-root's tree are ignored: garbage that refers to
+ * a live object does not move it out of the super-root's tree (the two trees
+ * are the dominator trees of their two node sets separately). */
 #define DOM_SUPER   (UINT32_MAX - 1)
 #define DOM_GARBAGE (UINT32_MAX - 2)
+
+/* What dom_idom() works on. Only g and is_root are required. */
+struct dom_input {
+	const struct graph *g;
+	const uint8_t *is_root; /* n bytes: nonzero for a root */
+	/* m bytes: nonzero drops forward edge e (weak, borrowed or cut
+	 * references) without building a new graph. */
+	const uint8_t *skip;
+	/* n bytes: nonzero for a node the caller knows to be alive (reachable
+	 * over every reference); see DOM_SUPER. NULL: only the roots count. */
+	const uint8_t *live;
+	/* Predecessors, laid out as graph_reverse(g) builds them, with rev_skip
+	 * (rev->m bytes) marking the reversed counterparts of the edges skip
+	 * marks. A caller that keeps a reverse CSR saves building one (8 bytes
+	 * per node + 4 per edge) but pays a random lookup per edge: slower on
+	 * big graphs. The two must describe the same edge set, or the result is
+	 * meaningless (though never out of bounds). NULL: a predecessor CSR in
+	 * DFS order is built inside, honouring skip. */
+	const struct graph *rev;
+	const uint8_t *rev_skip;
+};
 
 /* Immediate dominators. idom[v] (n entries, caller-allocated) gets the node
  * that immediately dominates v, or DOM_SUPER / DOM_GARBAGE when only a
  * virtual root does.
  *
- * skip (m bytes, or NULL): skip[e] != 0 drops forward edge e (weak, borrowed,
- * cut references) without building a new graph.
- *
- * rev (or NULL): predecessors, laid out as graph_reverse(g) builds them, with
- * rev_skip (rev->m bytes, or NULL) marking the reversed counterparts of the
- * edges skip marks. The caller that already keeps a reverse CSR saves building
- * one (8 bytes per node + 4 per edge); the two must describe the same edge set,
- * or the result is meaningless (never out of bounds). With rev NULL a
- * predecessor CSR in DFS order is built internally, honouring skip.
- *
- * Algorithm: Lengauer–Tarjan with path compression (O(m log n)), iterative,
- * semi-dominator buckets threaded through the idom array; source components of
- * U by Pearce's SCC algorithm, iterative. Working memory: 20 bytes per node,
- * plus up to 12 per node of DFS stack (only as deep as the DFS goes), plus the
- * predecessor CSR when rev is NULL. Returns -2 if g has more than 2^32 - 3
- * nodes. */
-int dom_idom(const struct graph *g, const uint8_t *skip, const struct graph *rev,
-             const uint8_t *rev_skip, const uint8_t *is_root, uint32_t *idom);
+ * Algorithm: Lengauer–Tarjan (semi-dominators, buckets threaded through the
+ * dominator field), EVAL by path halving, O(m log n), iterative; source
+ * components by Pearce's SCC algorithm, iterative. Working memory: 21 bytes
+ * per node (+ the idom output, used as scratch), plus a DFS stack of up to
+ * 12 bytes per node (only as deep as the DFS goes, freed before the main
+ * pass), plus the predecessor CSR when rev is NULL. Returns -2 if g has more
+ * than 2^32 - 3 nodes. */
+int dom_idom(const struct dom_input *in, uint32_t *idom);
 
 /* The dominator tree with retained sizes, and its children in CSR form.
  * Parent slots: a node id v < n, then n for DOM_SUPER and n + 1 for
@@ -70,12 +86,10 @@ struct dom_tree {
 	uint32_t *kids;         /* kids[kid_off[s] .. kid_off[s + 1]), n entries */
 };
 
-/* Computes everything: dom_idom() with the same arguments, then
- * dom_tree_from_idom(). own[v] is v's own size (size + extra_size). t owns its
- * arrays: release with dom_tree_release(). */
-int dom_tree_build(struct dom_tree *t, const struct graph *g, const uint8_t *skip,
-                   const struct graph *rev, const uint8_t *rev_skip, const uint8_t *is_root,
-                   const uint64_t *own);
+/* Computes everything: dom_idom(in), then dom_tree_from_idom(). own[v] is
+ * v's own size (size + extra_size). t owns its arrays: release with
+ * dom_tree_release(). */
+int dom_tree_build(struct dom_tree *t, const struct dom_input *in, const uint64_t *own);
 
 /* Builds t from an idom array already computed (dom_idom(), or read back from
  * storage). idom is copied. Retained sizes are summed bottom-up in reverse

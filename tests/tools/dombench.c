@@ -115,7 +115,8 @@ int main(int argc, char **argv)
 	long long base = cur_rss();
 	reset_peak();
 	double t0 = now();
-	if (dom_idom(&g, NULL, use_rev ? &rev : NULL, NULL, root, idom) < 0)
+	struct dom_input in = {.g = &g, .is_root = root, .rev = use_rev ? &rev : NULL};
+	if (dom_idom(&in, idom) < 0)
 		return 1;
 	double t1 = now();
 	long long peak_idom = peak_rss();

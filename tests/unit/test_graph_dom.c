@@ -42,24 +42,33 @@ static uint8_t *reverse_skip(const struct graph *g, const struct graph *rev, con
 
 /* Runs dom_idom both ways (internal predecessors, caller's reverse CSR) and
  * checks both against want. */
-static void check_idom(const struct graph *g, const uint8_t *skip, const uint8_t *is_root,
-                       const uint32_t *want)
+static void check_idom_live(const struct graph *g, const uint8_t *skip, const uint8_t *is_root,
+                            const uint8_t *live, const uint32_t *want)
 {
 	uint32_t *idom = malloc((g->n ? g->n : 1) * sizeof *idom);
 	cr_assert(idom);
-	cr_assert_eq(dom_idom(g, skip, NULL, NULL, is_root, idom), 0);
+	struct dom_input in = {.g = g, .is_root = is_root, .skip = skip, .live = live};
+	cr_assert_eq(dom_idom(&in, idom), 0);
 	for (uint32_t v = 0; v < g->n; v++)
 		cr_assert_eq(idom[v], want[v], "idom[%u] = %u, want %u", v, idom[v], want[v]);
 	struct graph rev;
 	cr_assert_eq(graph_reverse(g, &rev), 0);
 	uint8_t *rs = reverse_skip(g, &rev, skip);
 	memset(idom, 0, g->n * sizeof *idom);
-	cr_assert_eq(dom_idom(g, skip, &rev, rs, is_root, idom), 0);
+	in.rev = &rev;
+	in.rev_skip = rs;
+	cr_assert_eq(dom_idom(&in, idom), 0);
 	for (uint32_t v = 0; v < g->n; v++)
 		cr_assert_eq(idom[v], want[v], "rev: idom[%u] = %u, want %u", v, idom[v], want[v]);
 	free(rs);
 	graph_release(&rev);
 	free(idom);
+}
+
+static void check_idom(const struct graph *g, const uint8_t *skip, const uint8_t *is_root,
+                       const uint32_t *want)
+{
+	check_idom_live(g, skip, is_root, NULL, want);
 }
 
 /* Lengauer and Tarjan's example (TOPLAS 1979, fig. 1): R=0 A B C D E F G H I
@@ -122,7 +131,8 @@ Test(graph_dom, garbage_parts)
 
 	uint64_t own[11] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
 	struct dom_tree t;
-	cr_assert_eq(dom_tree_build(&t, &g, NULL, NULL, NULL, root, own), 0);
+	struct dom_input in = {.g = &g, .is_root = root};
+	cr_assert_eq(dom_tree_build(&t, &in, own), 0);
 	cr_assert_eq(t.super_total, 3);
 	cr_assert_eq(t.garbage_total, 2047 - 3);
 	cr_assert_eq(t.retained[5], 32 + 64 + 128);
@@ -161,12 +171,34 @@ Test(graph_dom, skip_mask_drops_edges)
 	graph_release(&g);
 }
 
+Test(graph_dom, live_behind_cut_edges)
+{
+	/* Root 0; cut edges (CSR positions 0, 1) 0 -> 1 and 0 -> 3; kept:
+	 * 1 -> 2, cycle 3 <-> 4, 0 -> 5 -> 6 and a cut 0 -> 6 too. Node 7 is not
+	 * live: garbage. */
+	static const uint32_t e[][2] = {{0, 1}, {0, 3}, {0, 5}, {0, 6}, {1, 2},
+	                                {3, 4}, {4, 3}, {5, 6}, {7, 2}};
+	struct graph g;
+	build(&g, 8, e, sizeof e / sizeof *e);
+	uint8_t skip[9] = {1, 1, 0, 1};
+	uint8_t root[8] = {1};
+	uint8_t live[8] = {1, 1, 1, 1, 1, 1, 1, 0};
+	uint32_t want[8] = {S, S, 1, S, S, 0, 5, G};
+	check_idom_live(&g, skip, root, live, want);
+	/* Without live, what only cut edges reach is garbage; 7 -> 2 now makes
+	 * 2 shared by two source components. */
+	uint32_t want_nolive[8] = {S, G, G, G, G, 0, 5, G};
+	check_idom_live(&g, skip, root, NULL, want_nolive);
+	graph_release(&g);
+}
+
 Test(graph_dom, empty_and_no_roots)
 {
 	struct graph g;
 	cr_assert_eq(graph_build(&g, 0, NULL, NULL, 0), 0);
 	struct dom_tree t;
-	cr_assert_eq(dom_tree_build(&t, &g, NULL, NULL, NULL, NULL, NULL), 0);
+	struct dom_input in = {.g = &g};
+	cr_assert_eq(dom_tree_build(&t, &in, NULL), 0);
 	cr_assert_eq(t.super_total + t.garbage_total, 0);
 	uint32_t from[] = {DOM_SUPER, DOM_GARBAGE}, nout = 7;
 	cr_assert_eq(dom_accumulation_points(&t, from, 2, 0.8, 10, NULL, &nout), 0);
@@ -253,7 +285,8 @@ Test(graph_dom, chains_1m, .timeout = 0)
 	struct graph g;
 	cr_assert_eq(graph_build(&g, N, s, d, m), 0);
 	struct dom_tree t;
-	cr_assert_eq(dom_tree_build(&t, &g, NULL, NULL, NULL, root, own), 0);
+	struct dom_input in = {.g = &g, .is_root = root};
+	cr_assert_eq(dom_tree_build(&t, &in, own), 0);
 	for (uint32_t v = 0; v < n; v++) {
 		cr_assert_eq(t.idom[v], v ? v - 1 : S);
 		cr_assert_eq(t.retained[v], n - v);
@@ -379,13 +412,10 @@ static void oracle_tree(const uint32_t *adj, uint32_t n, uint32_t src, uint32_t 
 	}
 }
 
-static void oracle(const uint32_t *adj, uint32_t n, uint32_t roots, const uint64_t *own,
-                   struct oracle *o)
+/* Members of the source components of the subgraph induced by U: C(u) = the
+ * nodes u reaches that reach u back; a source has no edge from U \ C in. */
+static uint32_t source_members(const uint32_t *adj, uint32_t n, uint32_t U)
 {
-	uint32_t all = n == 32 ? ~0u : (1u << n) - 1;
-	uint32_t R = reach(adj, n, roots, MAXN, all), U = all & ~R;
-	oracle_tree(adj, n, roots, R, S, own, o);
-	/* Source components of U: C(u) = nodes u reaches that reach u back. */
 	uint32_t fw[MAXN], srcs = 0;
 	for (uint32_t u = 0; u < n; u++)
 		fw[u] = (U >> u & 1) ? reach(adj, n, 1u << u, MAXN, U) : 0;
@@ -403,7 +433,20 @@ static void oracle(const uint32_t *adj, uint32_t n, uint32_t roots, const uint64
 		if (!entered)
 			srcs |= 1u << u;
 	}
-	oracle_tree(adj, n, srcs, U, G, own, o);
+	return srcs;
+}
+
+/* The super-root reaches the roots and the source members of the live nodes
+ * the roots do not reach; the garbage root the source members of the rest. */
+static void oracle(const uint32_t *adj, uint32_t n, uint32_t roots, uint32_t live,
+                   const uint64_t *own, struct oracle *o)
+{
+	uint32_t all = (1u << n) - 1;
+	uint32_t R0 = reach(adj, n, roots, MAXN, all);
+	uint32_t sup = roots | source_members(adj, n, live & ~R0);
+	uint32_t R = reach(adj, n, sup, MAXN, all), U = all & ~R;
+	oracle_tree(adj, n, sup, R, S, own, o);
+	oracle_tree(adj, n, source_members(adj, n, U), U, G, own, o);
 	o->super_total = o->garbage_total = 0;
 	for (uint32_t v = 0; v < n; v++)
 		*((R >> v & 1) ? &o->super_total : &o->garbage_total) += own[v];
@@ -471,13 +514,29 @@ Test(graph_dom, random_against_brute_force, .timeout = 0)
 			roots |= (uint32_t)root[v] << v;
 			own[v] = rnd(3) ? rnd(100) : rnd(3);
 		}
+		/* live: none; everything reachable over all edges (what the heap
+		 * model passes); or that plus random nodes (not closed). */
+		uint8_t livev[MAXN], *live = NULL;
+		uint32_t livemask = 0, which_live = rnd(3);
+		if (which_live) {
+			uint32_t alladj[MAXN] = {0};
+			for (uint32_t i = 0; i < m; i++)
+				alladj[es[i]] |= 1u << ed[i];
+			livemask = reach(alladj, n, roots, MAXN, (1u << n) - 1);
+			if (which_live == 2)
+				livemask |= rnd(1u << n);
+			for (uint32_t v = 0; v < n; v++)
+				livev[v] = livemask >> v & 1;
+			live = livev;
+		}
 		struct oracle o;
-		oracle(adj, n, roots, own, &o);
-		check_idom(&g, skipping ? skip : NULL, root, o.idom);
+		oracle(adj, n, roots, livemask, own, &o);
+		check_idom_live(&g, skipping ? skip : NULL, root, live, o.idom);
 
 		struct dom_tree t;
-		cr_assert_eq(dom_tree_build(&t, &g, skipping ? skip : NULL, NULL, NULL, root, own),
-		             0);
+		struct dom_input in = {
+		        .g = &g, .is_root = root, .skip = skipping ? skip : NULL, .live = live};
+		cr_assert_eq(dom_tree_build(&t, &in, own), 0);
 		for (uint32_t v = 0; v < n; v++)
 			cr_assert_eq(t.retained[v], o.retained[v], "iter %d retained[%u]", iter, v);
 		cr_assert_eq(t.super_total, o.super_total);
