@@ -17,21 +17,20 @@
  *
  * The graph is the strong-reference graph: g minus the edges skip marks.
  *
- * DOM_SUPER's tree holds R, the nodes reachable from the roots (is_root[v] !=
- * 0), plus, when live is given, the live nodes (live[v] != 0) that only
- * skipped edges lead to, and what they reach: objects reachable only through
- * a cut edge hang off the super-root. DOM_SUPER has an edge to every root and
- * to every member of every source component of that live remainder.
+ * DOM_SUPER's tree holds the nodes reachable from the roots (is_root[v] != 0)
+ * over kept edges, plus, when live is given, the live nodes (live[v] != 0)
+ * that only skipped edges lead to, and what they reach: objects reachable
+ * only through a cut edge hang off the super-root. DOM_SUPER has an edge to
+ * every root and to every node of every source component (defined below) of
+ * the subgraph induced by that live remainder.
  *
- * DOM_GARBAGE's tree holds the rest, U. It has an edge to every node of every
- * *source* strongly connected component of the subgraph induced by U: a
- * component with no edge coming in from another node of U (singletons
- * included). Why every node and not one per component: picking one member of
- * a source cycle would make it dominate the others for no reason but the
- * pick; with all members attached, no member of a source cycle dominates
- * another, and each retains only what hangs exclusively below it. Every node
- * of U is reachable from some source component, so the two trees cover all
- * nodes.
+ * DOM_GARBAGE's tree holds the rest, U (with live given: dead objects). It has an edge to every
+ * node of every *source* strongly connected component of the subgraph induced by U: a component
+ * with no edge coming in from another node of U (singletons included). Why every node and not one
+ * per component: picking one member of a source cycle would make it dominate the others for no
+ * reason but the pick; with all members attached, no member of a source cycle dominates another,
+ * and each retains only what hangs exclusively below it. Every node of U is reachable from some
+ * source component, so the two trees cover all nodes.
  *
  * Edges from U into the super-root's tree are ignored: garbage that refers to
  * a live object does not move it out of the super-root's tree (the two trees
