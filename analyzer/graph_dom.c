@@ -721,3 +721,51 @@ oom:
 	free(p.e);
 	return -1;
 }
+
+int dom_group_retained(const struct dom_tree *t, const uint32_t *group, uint32_t ngroups,
+                       uint64_t *out)
+{
+	uint32_t n = t->n;
+	memset(out, 0, (size_t)ngroups * sizeof *out);
+	for (uint32_t v = 0; v < n; v++)
+		if (group[v] >= ngroups && group[v] != GRAPH_NONE)
+			return -2;
+	/* active[k]: how many nodes of group k are on the current path. The
+	 * stack holds a node and the index of its next child to enter. */
+	uint32_t *active = calloc(ngroups ? ngroups : 1, sizeof *active);
+	uint32_t *stk = malloc((n ? n : 1) * sizeof *stk);
+	uint32_t *next = malloc((n ? n : 1) * sizeof *next);
+	if (!active || !stk || !next) {
+		free(active);
+		free(stk);
+		free(next);
+		return -1;
+	}
+	for (uint32_t i = t->kid_off[n]; i < t->kid_off[n + 2]; i++) {
+		size_t sp = 0;
+		uint32_t v = t->kids[i];
+		for (;;) {
+			/* Enter v. */
+			uint32_t k = group[v];
+			if (k != GRAPH_NONE && active[k]++ == 0)
+				out[k] += t->retained[v];
+			stk[sp] = v;
+			next[sp] = t->kid_off[v];
+			sp++;
+			/* Leave finished nodes until one has a child left. */
+			while (sp && next[sp - 1] == t->kid_off[stk[sp - 1] + 1]) {
+				sp--;
+				k = group[stk[sp]];
+				if (k != GRAPH_NONE)
+					active[k]--;
+			}
+			if (!sp)
+				break;
+			v = t->kids[next[sp - 1]++];
+		}
+	}
+	free(active);
+	free(stk);
+	free(next);
+	return 0;
+}

@@ -144,4 +144,16 @@ int dom_accumulation_points(const struct dom_tree *t, const uint32_t *from, uint
 
 #define DOM_DEFAULT_THRESHOLD 0.80
 
+/* Retained size per group (for `summary --retained`, groups being types):
+ * out[k] (ngroups entries) gets the sum of retained[v] over the nodes v with
+ * group[v] == k that have no dominator-tree ancestor of the same group: within
+ * a group nothing is counted twice, out[k] <= super_total + garbage_total.
+ * Across groups sizes nest (a dict's retained size includes its lists'), so
+ * the sum over groups can exceed the total.
+ * group[v] == GRAPH_NONE leaves v out (it neither counts nor hides). Both
+ * virtual trees are walked; depth-first with an explicit stack. Returns -2
+ * if a group id is >= ngroups and not GRAPH_NONE. */
+int dom_group_retained(const struct dom_tree *t, const uint32_t *group, uint32_t ngroups,
+                       uint64_t *out);
+
 #endif

@@ -605,3 +605,38 @@ Test(graph_dom, random_against_brute_force, .timeout = 0)
 		graph_release(&g);
 	}
 }
+
+/* dom_group_retained against the definition: walk each node's ancestors. */
+Test(graph_dom, group_retained_random)
+{
+	for (int iter = 0; iter < 3000; iter++) {
+		uint32_t n = 1 + rnd(40), ngroups = 1 + rnd(4);
+		uint32_t idom[40], group[40];
+		uint64_t own[40], want[4] = {0}, out[4];
+		for (uint32_t v = 0; v < n; v++) {
+			uint32_t r = rnd(v + 2);
+			idom[v] = r < v ? r : (rnd(2) ? S : G);
+			group[v] = rnd(5) == 0 ? GRAPH_NONE : rnd(ngroups);
+			own[v] = rnd(1000);
+		}
+		struct dom_tree t;
+		cr_assert_eq(dom_tree_from_idom(&t, n, idom, own), 0);
+		for (uint32_t v = 0; v < n; v++) {
+			if (group[v] == GRAPH_NONE)
+				continue;
+			int hidden = 0;
+			for (uint32_t a = idom[v]; a < n; a = idom[a])
+				hidden |= group[a] == group[v];
+			if (!hidden)
+				want[group[v]] += t.retained[v];
+		}
+		cr_assert_eq(dom_group_retained(&t, group, ngroups, out), 0);
+		for (uint32_t k = 0; k < ngroups; k++) {
+			cr_assert_eq(out[k], want[k], "iter %d group %u", iter, k);
+			cr_assert_leq(out[k], t.super_total + t.garbage_total);
+		}
+		group[0] = ngroups;
+		cr_assert_eq(dom_group_retained(&t, group, ngroups, out), -2);
+		dom_tree_release(&t);
+	}
+}
