@@ -474,7 +474,7 @@ static void sort_kids_radix(uint32_t *k, uint32_t cnt, const uint64_t *ret, uint
 
 static inline int kid_before(const uint64_t *ret, uint32_t x, uint32_t y)
 {
-	return ret[x] > ret[y] || (ret[x] == ret[y] && x < y);
+	return ret[x] != ret[y] ? ret[x] > ret[y] : x < y;
 }
 
 int dom_tree_from_idom(struct dom_tree *t, uint32_t n, const uint32_t *idom, const uint64_t *own)
