@@ -44,7 +44,7 @@ LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(READER_SRC) $(WRITER_SRC
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
 .PHONY: all deps test unit e2e e2e-asan cli test-all-pythons asan valgrind fuzz bench demo \
-        install clean format style lint help
+        bench-dom install clean format style lint help
 
 all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 
@@ -106,6 +106,15 @@ cli: all $(BUILD)/tests/gendump ## golden tests of the command line
 $(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/format/writer.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
+
+# Speed and memory of the dominator code on synthetic graphs (a tool, not a test).
+$(BUILD)/tests/dombench: tests/tools/dombench.c $(OBJ)/analyzer/graph.o $(OBJ)/analyzer/graph_dom.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^
+
+bench-dom: $(BUILD)/tests/dombench ## dominators on a 10M-node random graph and a 1M-node chain
+	$(BUILD)/tests/dombench random
+	$(BUILD)/tests/dombench chain
 
 test-all-pythons: ## end-to-end tests on every installed CPython 3.8-3.13
 	sh tests/all-pythons.sh
