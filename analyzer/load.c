@@ -80,8 +80,50 @@ static double thread_cpu(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The dominator tree of the strong references (README: retained size):
+ * weak references never count; unless keep_class_refs, references INTO
+ * class objects are cut too (the cycle rule of schema.sql, for the same
+ * reason: every instance holds its class). Objects that only cut
+ * references keep alive hang off the super-root; unreachable ones form the
+ * garbage root's tree. Fills L->dom; frees L->own. */
+static int load_dominators(struct loader *L)
+{
+	const struct heap *h = &L->b.h;
+	struct graph g = {0};
+	uint8_t *is_root = malloc((size_t)h->n + 1), *live = malloc((size_t)h->n + 1);
+	uint32_t *idom = malloc(((size_t)h->n + 1) * sizeof *idom);
+	int rc = -1;
+	if (!is_root || !live || !idom || heap_strong_graph(h, !L->keep_class_refs, &g) < 0)
+		goto out;
+	for (uint32_t v = 0; v < h->n; v++) {
+		is_root[v] = (h->flags[v] & HEAP_ROOT) != 0;
+		live[v] = (h->flags[v] & HEAP_REACHED) != 0;
+	}
+	struct dom_input in = {.g = &g, .is_root = is_root, .live = live};
+	if (dom_idom(&in, idom) < 0)
+		goto out;
+	graph_release(&g);
+	free(is_root);
+	free(live);
+	is_root = live = NULL;
+	if (dom_tree_from_idom(&L->dom, h->n, idom, L->own) < 0)
+		goto out;
+	rc = 0;
+out:
+	graph_release(&g);
+	free(is_root);
+	free(live);
+	free(idom);
+	free(L->own);
+	L->own = NULL;
+	return rc;
+}
+
 static void loader_release(struct loader *L)
 {
+	dom_tree_release(&L->dom);
+	free(L->own);
+	L->own = NULL;
 	heap_builder_release(&L->b);
 	free(L->thash);
 	free(L->tstat);
@@ -113,7 +155,7 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, 
 	return load_dump_refs(dump, dbpath, 0, progress_fn, progress_ctx, stats, err);
 }
 
-int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progress_fn progress_fn,
+int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_fn progress_fn,
                    void *progress_ctx, struct load_stats *stats, struct db_error *err)
 {
 	struct loader L;
@@ -123,7 +165,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progr
 	pthread_t tid;
 	char tmp[4096], eb[128];
 	int rc = -1, worker = 0, have_tmp = 0;
-	double t0 = now_seconds(), t1, t2, t3, t4, t5;
+	double t0 = now_seconds(), t1, t2, t2d, t3, t4, t5;
 	memset(&L, 0, sizeof L);
 	memset(&job, 0, sizeof job);
 	heap_builder_init(&L.b);
@@ -136,6 +178,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progr
 	L.err = err;
 	L.progress = progress_fn;
 	L.progress_ctx = progress_ctx;
+	L.keep_class_refs = (opts & LOAD_ALL_REFS) != 0;
 	if (stat(dump, &sb) < 0)
 		return load_fail(&L, 2, dump, "cannot open: %s",
 		                 load_errtext(errno, eb, sizeof eb));
@@ -155,6 +198,11 @@ int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progr
 	}
 	L.b.h.nstrings = (uint32_t)L.strings;
 	t2 = now_seconds();
+	if (load_dominators(&L) < 0) {
+		load_fail_oom(&L);
+		goto out;
+	}
+	t2d = now_seconds();
 	job.h = &L.b.h;
 	if (pthread_create(&tid, NULL, encode_main, &job) == 0)
 		worker = 1;
@@ -179,7 +227,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progr
 	    store_finish_rows(&L, &sb, stats) < 0)
 		goto out;
 	heap_image_release(&job.img);
-	if (with_refs && refs_table_build(L.db, &L.b.h, dbpath, err) < 0)
+	if ((opts & LOAD_REFS) && refs_table_build(L.db, &L.b.h, dbpath, err) < 0)
 		goto out;
 	if (store_exec(&L, "INSERT OR REPLACE INTO meta VALUES ('load.complete', '1'); COMMIT") < 0)
 		goto out;
@@ -196,7 +244,8 @@ int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progr
 	t5 = now_seconds();
 	stats->t_pass1 = t1 - t0;
 	stats->t_graph = t2 - t1;
-	stats->t_pass2 = t3 - t2;
+	stats->t_dom = t2d - t2;
+	stats->t_pass2 = t3 - t2d;
 	stats->t_index = t4 - t3;
 	stats->t_sync = t5 - t4;
 	stats->t_total = t5 - t0;

@@ -104,6 +104,12 @@ int load_records(struct loader *L)
 					load_fail_oom(L);
 				goto out;
 			}
+			if (grow(&L->own, sizeof *L->own, L->b.h.n, &L->owncap) < 0) {
+				load_fail_oom(L);
+				goto out;
+			}
+			L->own[L->b.h.n - 1] =
+			        rec.size + ((rec.flags & PYM_F_EXTRA) ? rec.extra : 0);
 			L->serials += (rec.flags & PYM_F_SERIAL) != 0;
 			if (!(rec.flags & PYM_F_SYNTHETIC)) {
 				struct tstat *t = &L->tstat[rec.type_index];

@@ -102,7 +102,9 @@ enum {
 	OC_ROOT,
 	OC_SCC,
 	OC_FINGERPRINT,
-	OC_SERIAL
+	OC_SERIAL,
+	OC_IDOM,
+	OC_RETAINED
 };
 
 #define BATCH_ROWS 4096
@@ -294,7 +296,7 @@ static int stream_connect(sqlite3 *db, void *aux, int argc, const char *const *a
 	struct stream_vtab *t;
 	int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(id, address, type_id, size, extra_size,"
 	                                  " refcount, length, flags, value, reachable, root, scc,"
-	                                  " fingerprint, serial)");
+	                                  " fingerprint, serial, idom, retained)");
 	if (rc != SQLITE_OK)
 		return rc;
 	t = sqlite3_malloc(sizeof *t);
@@ -457,6 +459,17 @@ static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col
 		else
 			sqlite3_result_null(ctx);
 		break;
+	case OC_IDOM: {
+		uint32_t d = c->f->L->dom.idom[w->id];
+		if (d < h->n)
+			sqlite3_result_int64(ctx, d);
+		else
+			sqlite3_result_null(ctx); /* a virtual root (schema.sql) */
+		break;
+	}
+	case OC_RETAINED:
+		sqlite3_result_int64(ctx, (sqlite3_int64)c->f->L->dom.retained[w->id]);
+		break;
 	}
 	return SQLITE_OK;
 }
@@ -504,9 +517,9 @@ int store_objects(struct loader *L)
 	int sql = sqlite3_exec(L->db,
 	                       "INSERT INTO object_data(id, address, type_id, size, extra_size,"
 	                       " refcount, length, flags, value, reachable, root, scc, fingerprint,"
-	                       " serial) SELECT id, address, type_id, size, extra_size, refcount,"
-	                       " length, flags, value, reachable, root, scc, fingerprint, serial"
-	                       " FROM pym_objects",
+	                       " serial, idom, retained) SELECT id, address, type_id, size,"
+	                       " extra_size, refcount, length, flags, value, reachable, root, scc,"
+	                       " fingerprint, serial, idom, retained FROM pym_objects",
 	                       NULL, NULL, NULL);
 	pthread_mutex_lock(&f->mu);
 	f->cancel = 1; /* a decoder still running (SQLite failed) stops */
@@ -626,7 +639,10 @@ int store_finish_rows(struct loader *L, const struct stat *sb, struct load_stats
 	    meta_putu(L, meta, "load.roots", nroot) < 0 ||
 	    meta_putu(L, meta, "load.unreachable", unreach) < 0 ||
 	    meta_putu(L, meta, "load.cycles", h->ncycles) < 0 ||
-	    meta_putu(L, meta, "load.serials", L->serials) < 0)
+	    meta_putu(L, meta, "load.serials", L->serials) < 0 ||
+	    meta_put(L, meta, "dominators.cut", L->keep_class_refs ? "none" : "classes") < 0 ||
+	    meta_putu(L, meta, "dominators.reachable", L->dom.super_total) < 0 ||
+	    meta_putu(L, meta, "dominators.unreachable", L->dom.garbage_total) < 0)
 		goto out;
 	s->objects = h->n;
 	s->refs = h->m;

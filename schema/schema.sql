@@ -18,7 +18,12 @@
 --   load.refs_table ('1' once the refs table is built),
 --   load.duplicate_addresses, load.roots, load.unreachable, load.cycles (SCC count),
 --   load.serials (objects with an allocation serial),
---   heap.* (counts of the heap kept in heap_chunk, checked when it is read)
+--   heap.* (counts of the heap kept in heap_chunk, checked when it is read),
+--   dominators.cut ('classes': references into class objects were cut for
+--     the dominator tree, the default; 'none': `load --dominators=all`;
+--     README: retained size), dominators.reachable and
+--     dominators.unreachable (bytes: size + extra_size summed over the
+--     super-root's and the garbage root's trees)
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT
@@ -63,9 +68,19 @@ CREATE TABLE object_data (
                                      -- if none), value bytes, a 0 byte, then H(referent's
                                      -- type name) per reference in order (0 if not in the
                                      -- dump); numbers as 8 little-endian bytes, H = FNV-1a 64
-    serial      INTEGER              -- allocation serial (FORMAT.md: F_SERIAL), NULL if the
+    serial      INTEGER,             -- allocation serial (FORMAT.md: F_SERIAL), NULL if the
                                      -- dump has none for it; (address, serial) is an exact
                                      -- identity within one process
+    idom        INTEGER,             -- object_data.id of the immediate dominator in the
+                                     -- dominator tree of the strong references (README:
+                                     -- retained size): every path from a root to this
+                                     -- object passes through it. NULL when only a virtual
+                                     -- root dominates it: the super-root above all roots
+                                     -- if reachable = 1, the garbage root (above the
+                                     -- objects no root reaches) if reachable = 0
+    retained    INTEGER NOT NULL     -- retained size in bytes: size + extra_size of this
+                                     -- object and of every object it dominates (what
+                                     -- would be freed with it)
 );
 
 -- The heap model (analyzer/heap.h) kept with the rows: its arrays as zlib
@@ -107,11 +122,12 @@ CREATE TABLE root_data (
 --   address, type, size, extra_size, refcount, length, value, flags,
 --   size_approx (0/1), synthetic (0/1: thread/frame records, not Python objects),
 --   reachable (0/1), root (0/1), scc (cycle id or NULL), fingerprint, id,
---   serial (allocation serial or NULL)
+--   serial (allocation serial or NULL), idom (id of the immediate dominator or
+--   NULL), retained (bytes)
 CREATE VIEW objects AS
 SELECT o.address, t.name AS type, o.size, o.extra_size, o.refcount, o.length,
        o.value, o.flags, (o.flags & 1) AS size_approx, ((o.flags >> 6) & 1) AS synthetic,
-       o.reachable, o.root, o.scc, o.fingerprint, o.id, o.serial
+       o.reachable, o.root, o.scc, o.fingerprint, o.id, o.serial, o.idom, o.retained
 FROM object_data o JOIN types t ON t.id = o.type_id;
 
 -- refs: one row per reference, built the first time it is needed (a
