@@ -25,5 +25,6 @@ int cmd_path(int argc, char **argv);      /* cmd_path.c (graph) */
 int cmd_referrers(int argc, char **argv); /* cmd_referrers.c (graph) */
 int cmd_sql(int argc, char **argv);       /* cmd_sql.c */
 int cmd_summary(int argc, char **argv);   /* cmd_summary.c */
+int cmd_top(int argc, char **argv);       /* cmd_top.c (graph) */
 
 #endif
