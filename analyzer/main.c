@@ -29,6 +29,8 @@ static const struct command commands[] = {
         {"check", cmd_check, "verify a dump's structure and checksums", CMD_NEEDS_NOTHING},
         {"cycles", cmd_cycles, "reference cycles grouped by type make-up", DB},
         {"diff", cmd_diff, "per-type change between two dumps", DB},
+        {"dominators", cmd_dominators,
+         "what an object keeps alive, grouped by type (retained size)", HEAP},
         {"garbage", cmd_garbage, "unreachable objects summarized by type", HEAP},
         {"growth", cmd_growth, "types that grow at every step of a series of dumps", DB},
         {"help", NULL, "list the commands, or show one command's help", CMD_NEEDS_NOTHING},
