@@ -9,28 +9,36 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "dom_view.h"
 
 #define DEFAULT_TABLE_LIMIT 20
 
 static const char *const usage[] = {
-    "summary DUMP|DB [--limit N] [--sort size|count] [--names] [--format table|csv|json]",
-    "",
-    "One row per type: how many objects and how many bytes (sys.getsizeof),",
-    "largest first. The table shows human units (KiB = 1024 bytes) and ends",
-    "with the totals and the share of the process's RSS at dump time they",
-    "explain; csv and json show bytes. Thread and frame records the dumper",
-    "adds (synthetic) are not Python objects and are not counted. Memory",
-    "getsizeof does not show (3.11+ inline attribute values, extra_size) is",
-    "not in the per-type sizes; the totals line adds it and says how much.",
-    "",
-    "  -n, --limit N     at most N types (0: all; default 20 in a table, all otherwise)",
-    "  -s, --sort KEY    size (default) or count",
-    "      --names       one row per name for functions, classes and builtin",
-    "                    functions: `function (handle_request)` tells which",
-    "                    closure or lambda piles up (reads every object)",
-    "  -f, --format F    table (default), csv or json",
-    "  -h, --help        this help",
-    NULL,
+        "summary DUMP|DB [--limit N] [--sort size|count|retained] [--names | --retained]",
+        "        [--format table|csv|json]",
+        "",
+        "One row per type: how many objects and how many bytes (sys.getsizeof),",
+        "largest first. The table shows human units (KiB = 1024 bytes) and ends",
+        "with the totals and the share of the process's RSS at dump time they",
+        "explain; csv and json show bytes. Thread and frame records the dumper",
+        "adds (synthetic) are not Python objects and are not counted. Memory",
+        "getsizeof does not show (3.11+ inline attribute values, extra_size) is",
+        "not in the per-type sizes; the totals line adds it and says how much.",
+        "",
+        "  -n, --limit N     at most N types (0: all; default 20 in a table, all otherwise)",
+        "  -s, --sort KEY    size (default), count, or retained (with --retained)",
+        "      --names       one row per name for functions, classes and builtin",
+        "                    functions: `function (handle_request)` tells which",
+        "                    closure or lambda piles up (reads every object)",
+        "      --retained    a column `retained`: per type, the retained size of its",
+        "                    objects that no other object of the same type keeps alive",
+        "                    (README: retained size), so nothing is counted twice within",
+        "                    a type; types nest (a dict's retained size includes its",
+        "                    lists'), so the column adds up to more than the total.",
+        "                    Sorts by it unless --sort says otherwise (reads every object)",
+        "  -f, --format F    table (default), csv or json",
+        "  -h, --help        this help",
+        NULL,
 };
 
 static int64_t col64(sqlite3_stmt *st, int i)
@@ -42,18 +50,91 @@ static int64_t col64(sqlite3_stmt *st, int i)
  * load, or with --names the named kinds split by the name that starts their
  * value preview (a scan of those objects; type_stats covers the rest). */
 static const char by_type_sql[] =
-    "SELECT t.name AS type, s.count AS count, s.size AS size FROM type_stats s"
-    " JOIN types t ON t.id = s.type_id";
+        "SELECT t.name AS type, s.count AS count, s.size AS size FROM type_stats s"
+        " JOIN types t ON t.id = s.type_id";
 static const char by_name_sql[] =
-    "SELECT t.name || CASE WHEN o.value IS NULL THEN '' ELSE ' (' ||"
-    "   substr(o.value, 1, CASE instr(o.value, ' ') WHEN 0 THEN length(o.value)"
-    "   ELSE instr(o.value, ' ') - 1 END) || ')' END AS type,"
-    "  count(*) AS count, sum(o.size) AS size"
-    " FROM object_data o JOIN types t ON t.id = o.type_id"
-    " WHERE t.name IN ('function', 'type', 'builtin_function_or_method')"
-    "  AND (o.flags & 64) = 0 GROUP BY 1"
-    " UNION ALL SELECT t.name, s.count, s.size FROM type_stats s JOIN types t ON t.id = s.type_id"
-    " WHERE t.name NOT IN ('function', 'type', 'builtin_function_or_method')";
+        "SELECT t.name || CASE WHEN o.value IS NULL THEN '' ELSE ' (' ||"
+        "   substr(o.value, 1, CASE instr(o.value, ' ') WHEN 0 THEN length(o.value)"
+        "   ELSE instr(o.value, ' ') - 1 END) || ')' END AS type,"
+        "  count(*) AS count, sum(o.size) AS size"
+        " FROM object_data o JOIN types t ON t.id = o.type_id"
+        " WHERE t.name IN ('function', 'type', 'builtin_function_or_method')"
+        "  AND (o.flags & 64) = 0 GROUP BY 1"
+        " UNION ALL SELECT t.name, s.count, s.size FROM type_stats s JOIN types t ON t.id = "
+        "s.type_id"
+        " WHERE t.name NOT IN ('function', 'type', 'builtin_function_or_method')";
+static const char by_retained_sql[] =
+        "SELECT t.name AS type, s.count AS count, s.size AS size,"
+        " coalesce(r.retained, 0) AS retained FROM type_stats s JOIN types t ON t.id = s.type_id"
+        " LEFT JOIN temp.type_retained r ON r.type_id = s.type_id";
+
+/* --retained: temp.type_retained(type_id, retained) from the dominator tree
+ * (dom_group_retained, groups being types). */
+static int type_retained(sqlite3 *db, const char *file)
+{
+	char buf[32];
+	struct dom_tree t;
+	sqlite3_stmt *st = NULL;
+	uint32_t ntypes = 0, *type = NULL;
+	uint64_t *out = NULL;
+	long long n = 0;
+	int rc;
+	if (db_meta(db, "load.objects", buf, sizeof buf) == 1)
+		n = strtoll(buf, NULL, 10);
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id) + 1, 0) FROM types", -1, &st, NULL) ==
+	            SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		ntypes = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (n < 0 || n >= UINT32_MAX - 3) {
+		cli_error(file, "corrupt database: load.objects out of range");
+		return CLI_BAD_INPUT;
+	}
+	type = malloc(((size_t)n + 1) * sizeof *type);
+	out = calloc((size_t)ntypes + 1, sizeof *out);
+	if (!type || !out) {
+		free(type);
+		free(out);
+		cli_error(file, "out of memory");
+		return CLI_RUNTIME;
+	}
+	if ((rc = dom_view_load(db, file, (uint32_t)n, &t, type))) {
+		free(type);
+		free(out);
+		return rc;
+	}
+	int g = dom_group_retained(&t, type, ntypes, out);
+	dom_tree_release(&t);
+	free(type);
+	if (g < 0) {
+		free(out);
+		cli_error(file,
+		          g == -1 ? "out of memory" : "corrupt database: type id out of range");
+		return g == -1 ? CLI_RUNTIME : CLI_BAD_INPUT;
+	}
+	rc = 0;
+	if (sqlite3_exec(db,
+	                 "CREATE TEMP TABLE type_retained(type_id INTEGER PRIMARY KEY, retained);"
+	                 " BEGIN",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO temp.type_retained VALUES (?1, ?2)", -1, &st,
+	                       NULL) != SQLITE_OK)
+		rc = -1;
+	for (uint32_t k = 0; k < ntypes && !rc; k++) {
+		if (!out[k])
+			continue;
+		sqlite3_bind_int64(st, 1, k);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)out[k]);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	free(out);
+	if (rc || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return cli_sqlite_error(db, file, "cannot build the retained sizes");
+	return 0;
+}
 
 /* The closing lines of the table: what was left out, the totals and RSS. */
 static int footer(sqlite3 *db, const char *file, const char *rows_sql, const char *order,
@@ -83,8 +164,9 @@ static int footer(sqlite3 *db, const char *file, const char *rows_sql, const cha
 	}
 	if (col64(st, 0) > 0)
 		printf("... %lld more %s: %s in %s objects\n", (long long)col64(st, 0),
-		       rows_sql == by_type_sql ? "types" : "rows",
-		       out_human_size(col64(st, 2), a, sizeof a), out_human_count(col64(st, 1), b, sizeof b));
+		       rows_sql != by_name_sql ? "types" : "rows",
+		       out_human_size(col64(st, 2), a, sizeof a),
+		       out_human_count(col64(st, 1), b, sizeof b));
 	sqlite3_finalize(st);
 	int64_t total = size + extra;
 	printf("%s in %s objects", out_human_size(total, a, sizeof a),
@@ -107,17 +189,18 @@ static int footer(sqlite3 *db, const char *file, const char *rows_sql, const cha
 int cmd_summary(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"limit", required_argument, NULL, 'n'},
-	    {"sort", required_argument, NULL, 's'},
-	    {"names", no_argument, NULL, 'N'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	        {"limit", required_argument, NULL, 'n'},
+	        {"sort", required_argument, NULL, 's'},
+	        {"names", no_argument, NULL, 'N'},
+	        {"retained", no_argument, NULL, 'R'},
+	        {"format", required_argument, NULL, 'f'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
-	static const char *const headers[] = {"types", "# objects", "total size"};
+	static const char *const headers[] = {"types", "# objects", "total size", "retained"};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = -1;
-	int by_count = 0, by_name = 0, c, rc;
+	int by_count = 0, by_name = 0, retained = 0, sort_given = 0, c, rc;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":n:s:f:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -126,16 +209,23 @@ int cmd_summary(int argc, char **argv)
 				return rc;
 			break;
 		case 's':
+			sort_given = 1;
 			if (strcmp(optarg, "size") == 0)
 				by_count = 0;
 			else if (strcmp(optarg, "count") == 0)
 				by_count = 1;
+			else if (strcmp(optarg, "retained") == 0)
+				by_count = 2;
 			else {
-				return cli_usage_error("--sort: '%s' is not one of size, count", optarg);
+				return cli_usage_error(
+				        "--sort: '%s' is not one of size, count, retained", optarg);
 			}
 			break;
 		case 'N':
 			by_name = 1;
+			break;
+		case 'R':
+			retained = 1;
 			break;
 		default:
 			if ((rc = cli_common_option(c, argv, usage, &fmt, NULL)) != CLI_MORE)
@@ -147,26 +237,38 @@ int cmd_summary(int argc, char **argv)
 		return cli_usage_error(optind == argc ? "missing DUMP|DB"
 		                                      : "expected one DUMP|DB, got %d files",
 		                       argc - optind);
+	if (by_name && retained)
+		return cli_usage_error("--names and --retained do not go together");
+	if (by_count == 2 && !retained)
+		return cli_usage_error("--sort retained needs --retained");
+	if (retained && by_count == 0 && !sort_given)
+		by_count = 2;
 	const char *file = argv[optind];
 	if (limit < 0)
 		limit = fmt == OUT_TABLE ? DEFAULT_TABLE_LIMIT : 0;
 	sqlite3 *db;
-	if ((rc = cli_open(file, 1, &db)))
+	if ((rc = cli_open(file, !retained, &db)))
 		return rc;
 	sqlite3_stmt *st = NULL;
 	/* Fixed text chosen by the option, never user text. */
-	const char *order = by_count ? "count DESC, size DESC, type" : "size DESC, count DESC, type";
-	const char *rows_sql = by_name ? by_name_sql : by_type_sql;
+	const char *order = by_count == 2 ? "retained DESC, size DESC, type"
+	                    : by_count    ? "count DESC, size DESC, type"
+	                                  : "size DESC, count DESC, type";
+	const char *rows_sql = by_name ? by_name_sql : retained ? by_retained_sql : by_type_sql;
 	char sql[2048];
-	snprintf(sql, sizeof sql, "SELECT type, count, size FROM (%s) ORDER BY %s LIMIT ?1", rows_sql,
-	         order);
+	if (retained && (rc = type_retained(db, file))) {
+		sqlite3_close(db);
+		return rc;
+	}
+	snprintf(sql, sizeof sql, "SELECT type, count, size%s FROM (%s) ORDER BY %s LIMIT ?1",
+	         retained ? ", retained" : "", rows_sql, order);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		rc = cli_sqlite_error(db, file, "cannot read the per-type table");
 		sqlite3_close(db);
 		return rc;
 	}
 	sqlite3_bind_int64(st, 1, limit ? limit : -1);
-	struct out_opts o = {fmt, 1u << 2, headers, 0};
+	struct out_opts o = {fmt, (1u << 2) | (1u << 3), headers, 0};
 	long long rows = out_rows(stdout, db, st, &o);
 	sqlite3_finalize(st);
 	if (rows < 0) {
@@ -175,6 +277,16 @@ int cmd_summary(int argc, char **argv)
 		rc = CLI_OK;
 		if (fmt == OUT_TABLE)
 			rc = footer(db, file, rows_sql, order, rows);
+		if (fmt == OUT_TABLE && retained && !rc) {
+			char mode[32];
+			dom_view_mode(db, mode, sizeof mode);
+			printf("(retained: what the type's objects keep alive, nothing counted "
+			       "twice "
+			       "within a type; types nest, so the column adds up to more than the "
+			       "total; %s)\n",
+			       strcmp(mode, "none") == 0 ? "every strong reference followed"
+			                                 : "references into classes cut");
+		}
 	}
 	sqlite3_close(db);
 	return rc;
