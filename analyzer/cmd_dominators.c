@@ -32,7 +32,9 @@ static const char *const usage[] = {
         "JSON: [{\"depth\", \"type\", \"count\", \"retained\", \"address\", \"edge\",",
         "        \"referrers\"}, ...] in tree order; depth 0 is the object itself;",
         "        address, edge and referrers are null for groups of several objects,",
-        "        edge null too when the dominator holds no direct reference. CSV: same.",
+        "        edge null too when the dominator holds no direct reference; a row",
+        "        with type null stands for the groups --limit left out (count: how",
+        "        many, retained: their total). CSV: same columns.",
         NULL,
 };
 
