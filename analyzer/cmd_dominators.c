@@ -231,7 +231,7 @@ int cmd_dominators(int argc, char **argv)
 		heap_view_close(&hv);
 		return CLI_BAD_INPUT;
 	}
-	if ((rc = dom_view_load(hv.db, file, hv.h.n, &t, NULL))) {
+	if ((rc = dom_view_load(hv.db, file, hv.h.n, &t))) {
 		heap_view_close(&hv);
 		return rc;
 	}

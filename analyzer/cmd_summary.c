@@ -35,7 +35,7 @@ static const char *const usage[] = {
         "                    (README: retained size), so nothing is counted twice within",
         "                    a type; types nest (a dict's retained size includes its",
         "                    lists'), so the column adds up to more than the total.",
-        "                    Sorts by it unless --sort says otherwise (reads every object)",
+        "                    Sorts by it unless --sort says otherwise",
         "  -f, --format F    table (default), csv or json",
         "  -h, --help        this help",
         NULL,
@@ -64,77 +64,8 @@ static const char by_name_sql[] =
         "s.type_id"
         " WHERE t.name NOT IN ('function', 'type', 'builtin_function_or_method')";
 static const char by_retained_sql[] =
-        "SELECT t.name AS type, s.count AS count, s.size AS size,"
-        " coalesce(r.retained, 0) AS retained FROM type_stats s JOIN types t ON t.id = s.type_id"
-        " LEFT JOIN temp.type_retained r ON r.type_id = s.type_id";
-
-/* --retained: temp.type_retained(type_id, retained) from the dominator tree
- * (dom_group_retained, groups being types). */
-static int type_retained(sqlite3 *db, const char *file)
-{
-	char buf[32];
-	struct dom_tree t;
-	sqlite3_stmt *st = NULL;
-	uint32_t ntypes = 0, *type = NULL;
-	uint64_t *out = NULL;
-	long long n = 0;
-	int rc;
-	if (db_meta(db, "load.objects", buf, sizeof buf) == 1)
-		n = strtoll(buf, NULL, 10);
-	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id) + 1, 0) FROM types", -1, &st, NULL) ==
-	            SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		ntypes = (uint32_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (n < 0 || n >= UINT32_MAX - 3) {
-		cli_error(file, "corrupt database: load.objects out of range");
-		return CLI_BAD_INPUT;
-	}
-	type = malloc(((size_t)n + 1) * sizeof *type);
-	out = calloc((size_t)ntypes + 1, sizeof *out);
-	if (!type || !out) {
-		free(type);
-		free(out);
-		cli_error(file, "out of memory");
-		return CLI_RUNTIME;
-	}
-	if ((rc = dom_view_load(db, file, (uint32_t)n, &t, type))) {
-		free(type);
-		free(out);
-		return rc;
-	}
-	int g = dom_group_retained(&t, type, ntypes, out);
-	dom_tree_release(&t);
-	free(type);
-	if (g < 0) {
-		free(out);
-		cli_error(file,
-		          g == -1 ? "out of memory" : "corrupt database: type id out of range");
-		return g == -1 ? CLI_RUNTIME : CLI_BAD_INPUT;
-	}
-	rc = 0;
-	if (sqlite3_exec(db,
-	                 "CREATE TEMP TABLE type_retained(type_id INTEGER PRIMARY KEY, retained);"
-	                 " BEGIN",
-	                 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT INTO temp.type_retained VALUES (?1, ?2)", -1, &st,
-	                       NULL) != SQLITE_OK)
-		rc = -1;
-	for (uint32_t k = 0; k < ntypes && !rc; k++) {
-		if (!out[k])
-			continue;
-		sqlite3_bind_int64(st, 1, k);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)out[k]);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	free(out);
-	if (rc || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		return cli_sqlite_error(db, file, "cannot build the retained sizes");
-	return 0;
-}
+        "SELECT t.name AS type, s.count AS count, s.size AS size, s.retained AS retained"
+        " FROM type_stats s JOIN types t ON t.id = s.type_id";
 
 /* The closing lines of the table: what was left out, the totals and RSS. */
 static int footer(sqlite3 *db, const char *file, const char *rows_sql, const char *order,
@@ -247,7 +178,7 @@ int cmd_summary(int argc, char **argv)
 	if (limit < 0)
 		limit = fmt == OUT_TABLE ? DEFAULT_TABLE_LIMIT : 0;
 	sqlite3 *db;
-	if ((rc = cli_open(file, !retained, &db)))
+	if ((rc = cli_open(file, 1, &db)))
 		return rc;
 	sqlite3_stmt *st = NULL;
 	/* Fixed text chosen by the option, never user text. */
@@ -256,10 +187,6 @@ int cmd_summary(int argc, char **argv)
 	                                  : "size DESC, count DESC, type";
 	const char *rows_sql = by_name ? by_name_sql : retained ? by_retained_sql : by_type_sql;
 	char sql[2048];
-	if (retained && (rc = type_retained(db, file))) {
-		sqlite3_close(db);
-		return rc;
-	}
 	snprintf(sql, sizeof sql, "SELECT type, count, size%s FROM (%s) ORDER BY %s LIMIT ?1",
 	         retained ? ", retained" : "", rows_sql, order);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {

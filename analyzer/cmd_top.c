@@ -157,7 +157,7 @@ int cmd_top(int argc, char **argv)
 	struct heap_path p;
 	if ((rc = heap_view_open_input(&hv, file)))
 		return rc;
-	if ((rc = dom_view_load(hv.db, file, hv.h.n, &t, NULL))) {
+	if ((rc = dom_view_load(hv.db, file, hv.h.n, &t))) {
 		heap_view_close(&hv);
 		return rc;
 	}

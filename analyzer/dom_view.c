@@ -7,9 +7,8 @@
 
 #include "cli.h"
 #include "db.h"
-#include "pymple_format.h"
 
-int dom_view_load(sqlite3 *db, const char *file, uint32_t n, struct dom_tree *t, uint32_t *type)
+int dom_view_load(sqlite3 *db, const char *file, uint32_t n, struct dom_tree *t)
 {
 	uint32_t *idom = malloc(((size_t)n + 1) * sizeof *idom);
 	uint64_t *own = malloc(((size_t)n + 1) * sizeof *own);
@@ -21,11 +20,10 @@ int dom_view_load(sqlite3 *db, const char *file, uint32_t n, struct dom_tree *t,
 		cli_error(file, "out of memory");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(
-	            db,
-	            "SELECT id, idom, size + extra_size, reachable, type_id, flags FROM object_data"
-	            " ORDER BY id",
-	            -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT id, idom, size + extra_size, reachable FROM object_data"
+	                       " ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		rc = cli_sqlite_error(db, file, "reading the dominator tree");
 		goto out;
 	}
@@ -39,10 +37,6 @@ int dom_view_load(sqlite3 *db, const char *file, uint32_t n, struct dom_tree *t,
 			idom[k] = sqlite3_column_int(st, 3) ? DOM_SUPER : DOM_GARBAGE;
 		else
 			idom[k] = (uint32_t)d;
-		if (type)
-			type[k] = (sqlite3_column_int64(st, 5) & PYM_F_SYNTHETIC)
-			                  ? GRAPH_NONE
-			                  : (uint32_t)sqlite3_column_int64(st, 4);
 		sqlite3_int64 sz = sqlite3_column_int64(st, 2);
 		own[k++] = sz > 0 ? (uint64_t)sz : 0;
 	}

@@ -10,12 +10,10 @@
 
 #include "graph_dom.h"
 
-/* Fills t (n objects) from db; file names the input in errors. type, when
- * not NULL (n entries), gets each object's type id, GRAPH_NONE for thread
- * and frame records (not Python objects). Returns 0, or prints the one
- * error line and returns the exit status (a database whose idom column is
- * not a forest is refused as corrupt). */
-int dom_view_load(sqlite3 *db, const char *file, uint32_t n, struct dom_tree *t, uint32_t *type);
+/* Fills t (n objects) from db; file names the input in errors. Returns 0,
+ * or prints the one error line and returns the exit status (a database
+ * whose idom column is not a forest is refused as corrupt). */
+int dom_view_load(sqlite3 *db, const char *file, uint32_t n, struct dom_tree *t);
 
 /* The mode the tree was built with (meta dominators.cut): "classes" or
  * "none", copied into buf; "" if the database does not say. */

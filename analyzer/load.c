@@ -108,6 +108,20 @@ static int load_dominators(struct loader *L)
 	is_root = live = NULL;
 	if (dom_tree_from_idom(&L->dom, h->n, idom, L->own) < 0)
 		goto out;
+	/* type_stats.retained: per type, nothing counted twice within it; thread
+	 * and frame records are not counted (as in type_stats). idom is free now. */
+	uint64_t *by_type = calloc((size_t)h->ntypes + 1, sizeof *by_type);
+	if (!by_type)
+		goto out;
+	for (uint32_t v = 0; v < h->n; v++)
+		idom[v] = (h->flags[v] & HEAP_SYNTHETIC) ? GRAPH_NONE : h->type[v];
+	if (dom_group_retained(&L->dom, idom, h->ntypes, by_type) < 0) {
+		free(by_type);
+		goto out;
+	}
+	for (uint32_t t = 0; t < h->ntypes; t++)
+		L->tstat[t].retained = by_type[t];
+	free(by_type);
 	rc = 0;
 out:
 	graph_release(&g);

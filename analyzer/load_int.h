@@ -27,7 +27,7 @@ struct loader {
 	/* per type */
 	uint64_t *thash; /* FNV-1a of the type name (identity.c) */
 	struct tstat {
-		uint64_t count, size, extra, unreach, unreach_size;
+		uint64_t count, size, extra, unreach, unreach_size, retained;
 	} * tstat;
 	uint64_t tcap;
 	/* ROOT records, for root_data */

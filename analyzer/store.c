@@ -584,8 +584,8 @@ int store_finish_rows(struct loader *L, const struct stat *sb, struct load_stats
 	const struct heap *h = &L->b.h;
 	sqlite3_stmt *ts = NULL, *rt = NULL, *meta = NULL;
 	int rc = -1;
-	if (sqlite3_prepare_v2(L->db, "INSERT INTO type_stats VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1,
-	                       &ts, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(L->db, "INSERT INTO type_stats VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	                       -1, &ts, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(L->db,
 	                       "INSERT INTO root_data(object, address, kind, name) VALUES (?1, ?2,"
 	                       " ?3, (SELECT text FROM strings WHERE id = ?4))",
@@ -605,6 +605,7 @@ int store_finish_rows(struct loader *L, const struct stat *sb, struct load_stats
 		sqlite3_bind_int64(ts, 4, (sqlite3_int64)x->extra);
 		sqlite3_bind_int64(ts, 5, (sqlite3_int64)x->unreach);
 		sqlite3_bind_int64(ts, 6, (sqlite3_int64)x->unreach_size);
+		sqlite3_bind_int64(ts, 7, (sqlite3_int64)x->retained);
 		if (step_done(L, ts) < 0)
 			goto out;
 	}

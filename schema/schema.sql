@@ -108,7 +108,10 @@ CREATE TABLE type_stats (
     size             INTEGER NOT NULL,    -- sum of their size
     extra_size       INTEGER NOT NULL,    -- sum of their extra_size
     unreachable      INTEGER NOT NULL,    -- how many of them are unreachable
-    unreachable_size INTEGER NOT NULL     -- sum of size of those
+    unreachable_size INTEGER NOT NULL,    -- sum of size of those
+    retained         INTEGER NOT NULL     -- retained size (object_data.retained) summed over
+                                          -- its objects that no other object of this type
+                                          -- dominates: nothing counted twice within a type
 );
 
 CREATE TABLE root_data (
