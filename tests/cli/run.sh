@@ -255,11 +255,26 @@ expect_file "growth flat" out "no type grew at every step of the 3 dumps
 dump 1 = good.dump, dump 2 = good.dump, dump 3 = good.dump"
 run "$A" growth g1.dump "$T/g2.dump" g3.dump
 expect_status "growth" 0
-if head -1 out | grep -q '^types *| dump 1 | dump 2 | dump 3 | + objects | *+ size$'; then ok; else
+if head -1 out | grep -q '^types *| dump 1 | dump 2 | dump 3 | + objects | *+ size | + retained$'; then ok; else
 	bad "growth: headers"; head -1 out
 fi
 if tail -1 out | grep -qx "dump 1 = g1.dump, dump 2 = $T/g2.dump, dump 3 = g3.dump"; then ok; else
 	bad "growth: legend"; tail -1 out
+fi
+# retained columns only when every dump used the same --dominators mode
+"$A" -q load g2.dump -o g2all.db --dominators=all
+run "$A" growth g1.dump g2all.db g3.dump --format csv
+if head -1 out | grep -q '^type,count_1,count_2,count_3,count_delta,size_delta.$'; then ok; else
+	bad "growth: retained across modes"; head -1 out
+fi
+run "$A" diff g1.dump g2all.db --format csv
+if head -1 out | grep -q '^type,count_a,count_b,count_delta,size_a,size_b,size_delta.$'; then ok; else
+	bad "diff: retained across modes"; head -1 out
+fi
+# str dominates nothing: its retained delta is its size delta (50 x 55 + 50 x 56)
+run "$A" diff g1.dump g2.dump --format csv
+if grep -q '^str,200,300,100,10990,16540,5550,10990,16540,5550.$' out; then ok; else
+	bad "diff: retained columns"; cat out
 fi
 # good.dump: 10 unreachable objects (the bucket's last group, by hand above) and
 # the weakref, which nothing in the dump refers to
