@@ -94,7 +94,8 @@ def test_diff_shows_exact_leak(ctx):
     # The table and csv carry the same numbers.
     csv = analyze(ctx, "diff", a, b, "--format", "csv", "--limit", "0").splitlines()
     assert csv[0].split(",") == ["type", "count_a", "count_b", "count_delta", "size_a",
-                                 "size_b", "size_delta"], csv[0]
+                                 "size_b", "size_delta", "retained_a", "retained_b",
+                                 "retained_delta"], csv[0]
     line = [l for l in csv if l.startswith(truth["type"] + ",")]
     assert line and line[0].split(",")[3] == str(n) and line[0].split(",")[6] == str(truth["size"])
 
