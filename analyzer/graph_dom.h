@@ -43,7 +43,9 @@ struct dom_input {
 	const struct graph *g;
 	const uint8_t *is_root; /* n bytes: nonzero for a root */
 	/* m bytes: nonzero drops forward edge e (weak, borrowed or cut
-	 * references) without building a new graph. */
+	 * references) without building a new graph. The target of a skipped
+	 * edge is never read: it may be out of range (a reference to an
+	 * address not in the dump), unlike graph.h's contract otherwise. */
 	const uint8_t *skip;
 	/* n bytes: nonzero for a node the caller knows to be alive (reachable
 	 * over every reference); see DOM_SUPER. NULL: only the roots count. */

@@ -88,24 +88,34 @@ static double thread_cpu(void)
  * garbage root's tree. Fills L->dom; frees L->own. */
 static int load_dominators(struct loader *L)
 {
-	const struct heap *h = &L->b.h;
-	struct graph g = {0};
+	struct heap *h = &L->b.h;
+	/* The heap's own forward CSR with a mask, not a copy (1 byte per
+	 * reference instead of 12): weak references, references to addresses
+	 * not in the dump (their target is never read) and, by default,
+	 * references into classes are skipped. */
+	struct graph g = {.n = h->n, .m = h->m, .off = h->off, .dst = h->dst};
+	uint8_t *skip = malloc((size_t)h->m + 1);
 	uint8_t *is_root = malloc((size_t)h->n + 1), *live = malloc((size_t)h->n + 1);
 	uint32_t *idom = malloc(((size_t)h->n + 1) * sizeof *idom);
-	int rc = -1;
-	if (!is_root || !live || !idom || heap_strong_graph(h, !L->keep_class_refs, &g) < 0)
+	int rc = -1, cut = !L->keep_class_refs;
+	if (!skip || !is_root || !live || !idom)
 		goto out;
+	for (uint64_t e = 0; e < h->m; e++) {
+		uint32_t t = h->dst[e];
+		skip[e] = t == HEAP_NONE || h->kind[e] == HEAP_REF_WEAK ||
+		          (cut && (h->flags[t] & HEAP_TYPEOBJ));
+	}
 	for (uint32_t v = 0; v < h->n; v++) {
 		is_root[v] = (h->flags[v] & HEAP_ROOT) != 0;
 		live[v] = (h->flags[v] & HEAP_REACHED) != 0;
 	}
-	struct dom_input in = {.g = &g, .is_root = is_root, .live = live};
+	struct dom_input in = {.g = &g, .is_root = is_root, .live = live, .skip = skip};
 	if (dom_idom(&in, idom) < 0)
 		goto out;
-	graph_release(&g);
+	free(skip);
 	free(is_root);
 	free(live);
-	is_root = live = NULL;
+	skip = is_root = live = NULL;
 	if (dom_tree_from_idom(&L->dom, h->n, idom, L->own) < 0)
 		goto out;
 	/* type_stats.retained: per type, nothing counted twice within it; thread
@@ -124,7 +134,7 @@ static int load_dominators(struct loader *L)
 	free(by_type);
 	rc = 0;
 out:
-	graph_release(&g);
+	free(skip);
 	free(is_root);
 	free(live);
 	free(idom);

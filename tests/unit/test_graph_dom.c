@@ -171,6 +171,29 @@ Test(graph_dom, skip_mask_drops_edges)
 	graph_release(&g);
 }
 
+Test(graph_dom, skipped_targets_out_of_range)
+{
+	/* The loader passes the heap's CSR as is, references to addresses not in
+	 * the dump included (target HEAP_NONE = UINT32_MAX) with their skip bit
+	 * set: the result is that of the graph without them. Edges by CSR
+	 * position: 0 -> 1, 0 -> (none), 1 -> 2, 1 -> (none), 2 -> (none). */
+	uint64_t off[4] = {0, 2, 4, 5};
+	uint32_t dst[5] = {1, UINT32_MAX, 2, UINT32_MAX, UINT32_MAX};
+	uint8_t skip[5] = {0, 1, 0, 1, 1};
+	struct graph g = {.n = 3, .m = 5, .off = off, .dst = dst};
+	uint8_t root[3] = {1, 0, 0}, live[3] = {1, 1, 1};
+	uint32_t want[3] = {S, 0, 1}, idom[3];
+	struct dom_input in = {.g = &g, .is_root = root, .skip = skip, .live = live};
+	cr_assert_eq(dom_idom(&in, idom), 0);
+	for (uint32_t v = 0; v < 3; v++)
+		cr_assert_eq(idom[v], want[v], "idom[%u] = %u, want %u", v, idom[v], want[v]);
+	/* and with nothing live but the root's tree: the same */
+	in.live = NULL;
+	cr_assert_eq(dom_idom(&in, idom), 0);
+	for (uint32_t v = 0; v < 3; v++)
+		cr_assert_eq(idom[v], want[v], "idom[%u] = %u, want %u", v, idom[v], want[v]);
+}
+
 Test(graph_dom, live_behind_cut_edges)
 {
 	/* Root 0; cut edges (CSR positions 0, 1) 0 -> 1 and 0 -> 3; kept:
