@@ -259,13 +259,13 @@ int dom_idom(const struct dom_input *in, uint32_t *idom)
 	const struct graph *g = in->g, *rev = in->rev;
 	const uint8_t *skip = in->skip, *rev_skip = in->rev_skip, *is_root = in->is_root;
 	uint32_t n = g->n;
-	if (n > DOM_GARBAGE)
+	if (n > DOM_GARBAGE || (!rev && g->m >= UINT32_MAX))
 		return -2;
 	if (n == 0)
 		return 0;
 	struct lt s = {.g = g, .skip = skip, .n = n, .N = n + 2, .pre = idom};
 	size_t N = (size_t)n + 2, nb = ((size_t)n + 7) / 8;
-	uint64_t *poff = NULL;
+	uint32_t *poff = NULL; /* predecessors are at most g->m < 2^32 (checked) */
 	uint32_t *plist = NULL;
 	s.vertex = malloc(N * sizeof *s.vertex);
 	s.sl = malloc(N * sizeof *s.sl);
@@ -311,7 +311,7 @@ int dom_idom(const struct dom_input *in, uint32_t *idom)
 			for (uint64_t e = g->off[u]; e < g->off[u + 1]; e++)
 				if (!(skip && skip[e]) &&
 				    (pre[u] >= gstart || pre[g->dst[e]] < gstart))
-					poff[(uint64_t)pre[g->dst[e]] + 1]++;
+					poff[pre[g->dst[e]] + 1]++;
 		for (size_t i = 0; i < N; i++)
 			poff[i + 1] += poff[i];
 		plist = malloc((poff[N] ? poff[N] : 1) * sizeof *plist);
@@ -352,7 +352,7 @@ int dom_idom(const struct dom_input *in, uint32_t *idom)
 		if ((w < gstart && is_root[x]) || BIT_GET(s.srcbit, x))
 			sd = w < gstart ? 0 : gstart;
 		if (!rev) {
-			for (uint64_t q = poff[w]; q < poff[w + 1]; q++) {
+			for (uint32_t q = poff[w]; q < poff[w + 1]; q++) {
 				uint32_t v = plist[q];
 				if (v > w)
 					v = eval(sl, v, w + 1, &u);

@@ -70,8 +70,9 @@ struct dom_input {
  * components by Pearce's SCC algorithm, iterative. Working memory: 21 bytes
  * per node (+ the idom output, used as scratch), plus a DFS stack of up to
  * 12 bytes per node (only as deep as the DFS goes, freed before the main
- * pass), plus the predecessor CSR when rev is NULL. Returns -2 if g has more
- * than 2^32 - 3 nodes. */
+ * pass), plus the predecessor CSR when rev is NULL (4 bytes per node and
+ * per kept edge). Returns -2 if g has more than 2^32 - 3 nodes, or, with rev
+ * NULL, 2^32 - 1 edges or more. */
 int dom_idom(const struct dom_input *in, uint32_t *idom);
 
 /* The dominator tree with retained sizes, and its children in CSR form.

@@ -85,39 +85,62 @@ static double thread_cpu(void)
  * class objects are cut too (the cycle rule of schema.sql, for the same
  * reason: every instance holds its class). Objects that only cut
  * references keep alive hang off the super-root; unreachable ones form the
- * garbage root's tree. Fills L->dom; frees L->own. */
-static int load_dominators(struct loader *L)
+ * garbage root's tree. dom_prepare() builds the masks (it reads the
+ * references' kinds), dom_finish() the tree into L->dom and the per-type
+ * retained sizes; it frees L->own. */
+struct dom_prep {
+	uint8_t *skip, *is_root, *live;
+};
+
+static void dom_prep_release(struct dom_prep *p)
 {
-	struct heap *h = &L->b.h;
+	free(p->skip);
+	free(p->is_root);
+	free(p->live);
+	memset(p, 0, sizeof *p);
+}
+
+static int dom_prepare(struct loader *L, struct dom_prep *p)
+{
+	const struct heap *h = &L->b.h;
+	int cut = !L->keep_class_refs;
+	p->skip = malloc((size_t)h->m + 1);
+	p->is_root = malloc((size_t)h->n + 1);
+	p->live = malloc((size_t)h->n + 1);
+	if (!p->skip || !p->is_root || !p->live)
+		return -1;
 	/* The heap's own forward CSR with a mask, not a copy (1 byte per
 	 * reference instead of 12): weak references, references to addresses
 	 * not in the dump (their target is never read) and, by default,
 	 * references into classes are skipped. */
-	struct graph g = {.n = h->n, .m = h->m, .off = h->off, .dst = h->dst};
-	uint8_t *skip = malloc((size_t)h->m + 1);
-	uint8_t *is_root = malloc((size_t)h->n + 1), *live = malloc((size_t)h->n + 1);
-	uint32_t *idom = malloc(((size_t)h->n + 1) * sizeof *idom);
-	int rc = -1, cut = !L->keep_class_refs;
-	if (!skip || !is_root || !live || !idom)
-		goto out;
 	for (uint64_t e = 0; e < h->m; e++) {
 		uint32_t t = h->dst[e];
-		skip[e] = t == HEAP_NONE || h->kind[e] == HEAP_REF_WEAK ||
-		          (cut && (h->flags[t] & HEAP_TYPEOBJ));
+		p->skip[e] = t == HEAP_NONE || h->kind[e] == HEAP_REF_WEAK ||
+		             (cut && (h->flags[t] & HEAP_TYPEOBJ));
 	}
 	for (uint32_t v = 0; v < h->n; v++) {
-		is_root[v] = (h->flags[v] & HEAP_ROOT) != 0;
-		live[v] = (h->flags[v] & HEAP_REACHED) != 0;
+		p->is_root[v] = (h->flags[v] & HEAP_ROOT) != 0;
+		p->live[v] = (h->flags[v] & HEAP_REACHED) != 0;
 	}
-	struct dom_input in = {.g = &g, .is_root = is_root, .live = live, .skip = skip};
+	return 0;
+}
+
+static int dom_finish(struct loader *L, struct dom_prep *p)
+{
+	struct heap *h = &L->b.h;
+	struct graph g = {.n = h->n, .m = h->m, .off = h->off, .dst = h->dst};
+	uint32_t *idom = malloc(((size_t)h->n + 1) * sizeof *idom);
+	int rc = -1;
+	if (!idom)
+		goto out;
+	struct dom_input in = {.g = &g, .is_root = p->is_root, .live = p->live, .skip = p->skip};
 	if (dom_idom(&in, idom) < 0)
 		goto out;
-	free(skip);
-	free(is_root);
-	free(live);
-	skip = is_root = live = NULL;
+	dom_prep_release(p);
 	if (dom_tree_from_idom(&L->dom, h->n, idom, L->own) < 0)
 		goto out;
+	free(L->own);
+	L->own = NULL;
 	/* type_stats.retained: per type, nothing counted twice within it; thread
 	 * and frame records are not counted (as in type_stats). idom is free now. */
 	uint64_t *by_type = calloc((size_t)h->ntypes + 1, sizeof *by_type);
@@ -132,15 +155,31 @@ static int load_dominators(struct loader *L)
 	for (uint32_t t = 0; t < h->ntypes; t++)
 		L->tstat[t].retained = by_type[t];
 	free(by_type);
+	/* Pass 2 needs the tree's idom and retained arrays only. */
+	free(L->dom.kid_off);
+	free(L->dom.kids);
+	L->dom.kid_off = L->dom.kids = NULL;
 	rc = 0;
 out:
-	free(skip);
-	free(is_root);
-	free(live);
+	dom_prep_release(p);
 	free(idom);
 	free(L->own);
 	L->own = NULL;
 	return rc;
+}
+
+/* Once the heap is encoded, what only the encoding and `--refs` read:
+ * labels, kinds and missing addresses (counts kept). */
+static void drop_labels(struct heap *h)
+{
+	free(h->label);
+	free(h->kind);
+	free(h->wide);
+	free(h->missing);
+	h->label = NULL;
+	h->kind = NULL;
+	h->wide = NULL;
+	h->missing = NULL;
 }
 
 static void loader_release(struct loader *L)
@@ -189,7 +228,8 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	pthread_t tid;
 	char tmp[4096], eb[128];
 	int rc = -1, worker = 0, have_tmp = 0;
-	double t0 = now_seconds(), t1, t2, t2d, t3, t4, t5;
+	double t0 = now_seconds(), t1, t2, t2p, t2j, t2d, t3, t4, t5;
+	struct dom_prep prep = {0};
 	memset(&L, 0, sizeof L);
 	memset(&job, 0, sizeof job);
 	heap_builder_init(&L.b);
@@ -222,35 +262,48 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	}
 	L.b.h.nstrings = (uint32_t)L.strings;
 	t2 = now_seconds();
-	if (load_dominators(&L) < 0) {
-		load_fail_oom(&L);
-		goto out;
-	}
-	t2d = now_seconds();
+	/* The heap is encoded on a worker while the dominators' masks are built;
+	 * then, unless --refs needs them, the labels go before the dominator
+	 * tree's working memory comes (the peak of the load). */
 	job.h = &L.b.h;
 	if (pthread_create(&tid, NULL, encode_main, &job) == 0)
 		worker = 1;
 	else
 		encode_main(&job); /* no thread: the same work, one after the other */
+	if (dom_prepare(&L, &prep) < 0) {
+		load_fail_oom(&L);
+		goto out;
+	}
+	t2p = now_seconds();
+	if (worker) {
+		pthread_join(tid, NULL);
+		worker = 0;
+	}
+	if (job.rc < 0) {
+		load_fail_oom(&L);
+		goto out;
+	}
+	/* Into the database now, so the encoded heap is gone before the peak. */
+	if (heap_image_write(L.db, &L.b.h, &job.img, dbpath, err) < 0)
+		goto out;
+	heap_image_release(&job.img);
+	if (!(opts & LOAD_REFS))
+		drop_labels(&L.b.h);
+	t2j = now_seconds();
+	if (dom_finish(&L, &prep) < 0) {
+		load_fail_oom(&L);
+		goto out;
+	}
+	t2d = now_seconds();
 	if (store_objects(&L) < 0)
 		goto out;
 	if (L.progress)
 		L.progress(L.progress_ctx, 3, 0, 0);
 	if (store_schema_part(L.db, "after-load", err, dbpath) < 0)
 		goto out;
-	if (worker) {
-		pthread_join(tid, NULL);
-		worker = 0;
-	}
 	t3 = now_seconds();
-	if (job.rc < 0) {
-		load_fail_oom(&L);
+	if (store_finish_rows(&L, &sb, stats) < 0)
 		goto out;
-	}
-	if (heap_image_write(L.db, &L.b.h, &job.img, dbpath, err) < 0 ||
-	    store_finish_rows(&L, &sb, stats) < 0)
-		goto out;
-	heap_image_release(&job.img);
 	if ((opts & LOAD_REFS) && refs_table_build(L.db, &L.b.h, dbpath, err) < 0)
 		goto out;
 	if (store_exec(&L, "INSERT OR REPLACE INTO meta VALUES ('load.complete', '1'); COMMIT") < 0)
@@ -268,7 +321,8 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	t5 = now_seconds();
 	stats->t_pass1 = t1 - t0;
 	stats->t_graph = t2 - t1;
-	stats->t_dom = t2d - t2;
+	stats->t_dom = (t2p - t2) + (t2d - t2j);
+	stats->t_encode_wait = t2j - t2p; /* and its writing */
 	stats->t_pass2 = t3 - t2d;
 	stats->t_index = t4 - t3;
 	stats->t_sync = t5 - t4;
@@ -284,6 +338,7 @@ out:
 	if (have_tmp)
 		dbfile_abort(tmp);
 	heap_image_release(&job.img);
+	dom_prep_release(&prep);
 	loader_release(&L);
 	return rc;
 }
