@@ -110,8 +110,9 @@ int cmd_load(int argc, char **argv)
 			       s.t_pass1, s.t_graph, s.t_dom, s.t_encode_wait, s.t_pass2, s.t_index,
 			       s.t_sync, s.t_total > 0 ? (double)s.objects / s.t_total : 0.0);
 		if (cli_verbose)
-			printf("cpu: %.3f s loading thread, %.3f s heap encoder\n", s.cpu_main,
-			       s.cpu_worker);
+			printf("cpu: %.3f s loading thread (dominators %.3f s), %.3f s heap "
+			       "encoder\n",
+			       s.cpu_main, s.cpu_dom, s.cpu_worker);
 	}
 	free(dflt);
 	return CLI_OK;

@@ -228,7 +228,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	pthread_t tid;
 	char tmp[4096], eb[128];
 	int rc = -1, worker = 0, have_tmp = 0;
-	double t0 = now_seconds(), t1, t2, t2p, t2j, t2d, t3, t4, t5;
+	double t0 = now_seconds(), t1, t2, t2p, t2j, t2d, t3, t4, t5, c2, c2p, c2j, c2d;
 	struct dom_prep prep = {0};
 	memset(&L, 0, sizeof L);
 	memset(&job, 0, sizeof job);
@@ -270,11 +270,13 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 		worker = 1;
 	else
 		encode_main(&job); /* no thread: the same work, one after the other */
+	c2 = thread_cpu();
 	if (dom_prepare(&L, &prep) < 0) {
 		load_fail_oom(&L);
 		goto out;
 	}
 	t2p = now_seconds();
+	c2p = thread_cpu();
 	if (worker) {
 		pthread_join(tid, NULL);
 		worker = 0;
@@ -290,11 +292,13 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	if (!(opts & LOAD_REFS))
 		drop_labels(&L.b.h);
 	t2j = now_seconds();
+	c2j = thread_cpu();
 	if (dom_finish(&L, &prep) < 0) {
 		load_fail_oom(&L);
 		goto out;
 	}
 	t2d = now_seconds();
+	c2d = thread_cpu();
 	if (store_objects(&L) < 0)
 		goto out;
 	if (L.progress)
@@ -322,6 +326,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	stats->t_pass1 = t1 - t0;
 	stats->t_graph = t2 - t1;
 	stats->t_dom = (t2p - t2) + (t2d - t2j);
+	stats->cpu_dom = (c2p - c2) + (c2d - c2j);
 	stats->t_encode_wait = t2j - t2p; /* and its writing */
 	stats->t_pass2 = t3 - t2d;
 	stats->t_index = t4 - t3;

@@ -15,6 +15,7 @@ struct load_stats {
 	double t_pass1, t_graph, t_dom, t_encode_wait, t_pass2, t_index, t_sync,
 	        t_total;             /* seconds */
 	double cpu_main, cpu_worker; /* CPU seconds of the loading thread and the heap encoder */
+	double cpu_dom;              /* CPU seconds of the dominators (in cpu_main) */
 };
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any
