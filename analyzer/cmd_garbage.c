@@ -18,6 +18,12 @@ static const char *const usage[] = {
         "Two kinds of objects, summarized by type, largest first:",
         "  unreachable   no root reaches them: cyclic garbage and what only it holds,",
         "                exactly what gc.collect() would free",
+        "  holders       what the unreachable objects hold: those no other",
+        "                unreachable object keeps alive (the garbage root's children",
+        "                in the dominator tree, README: retained size), with the",
+        "                total they retain (size + extra_size of everything only they",
+        "                keep alive): these add up to the unreachable total",
+        "                with extra sizes",
         "  unreferenced  alive (refcount > 0) yet no object in the dump refers to",
         "                them and they are not a known root (sys.modules, frames ...):",
         "                held from C code only; a steady growth here is the signature",
@@ -70,8 +76,12 @@ static const char sql[] =
         " x AS (SELECT 'unreferenced' AS kind, t.name AS type, count(*) AS count,"
         "  sum(o.size) AS size FROM object_data o JOIN types t ON t.id = o.type_id"
         "  WHERE " UNREFERENCED_WHERE
+        "  GROUP BY t.name ORDER BY size DESC, count DESC, type LIMIT ?1),"
+        " y AS (SELECT 'holders' AS kind, t.name AS type, count(*) AS count,"
+        "  sum(o.retained) AS size FROM object_data o JOIN types t ON t.id = o.type_id"
+        "  WHERE o.reachable = 0 AND o.idom IS NULL AND (o.flags & 64) = 0"
         "  GROUP BY t.name ORDER BY size DESC, count DESC, type LIMIT ?1)"
-        "SELECT * FROM u UNION ALL SELECT * FROM x";
+        "SELECT * FROM u UNION ALL SELECT * FROM y UNION ALL SELECT * FROM x";
 
 int cmd_garbage(int argc, char **argv)
 {

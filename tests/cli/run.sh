@@ -283,6 +283,10 @@ expect_status "garbage" 0
 if tail -1 out | grep -q "^10 unreachable objects, .*; 1 unreferenced objects, 72 B "; then ok; else
 	bad "garbage: footer should total both kinds"; tail -1 out
 fi
+# what the garbage holds: node 99, a ring of one, retains its group (700 + 7)
+if grep -q "^holders      | __main__.Node         |         1 |      707 B$" out; then ok; else
+	bad "garbage: holders"; cat out
+fi
 
 # ---- bad input: one line on stderr, exit 2, never a crash ----
 : >empty.dump
