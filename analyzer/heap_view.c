@@ -139,7 +139,7 @@ const char *heap_view_label(struct heap_view *v, uint64_t e, int *err)
 	}
 	if (k != HEAP_REF_KEY && k != HEAP_REF_ATTR)
 		return NULL;
-	/* the spelling of LEAK_LABEL_SQL: ['key'] as SQLite's quote(), .name */
+	/* the spelling of the refs view: ['key'] as SQLite's quote(), .name */
 	const char *r = NULL;
 	sqlite3_bind_int64(v->text, 1, (sqlite3_int64)l);
 	int rc = sqlite3_step(v->text);

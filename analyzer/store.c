@@ -1,8 +1,8 @@
 /* store.c — the SQLite side of a load: the schema (compiled in from
  * schema/schema.sql, run part by part), the build-once database's pragmas,
  * the objects rows streamed from a second read of the dump, and the
- * per-type totals, roots and meta keys. The only file of a load that names
- * private tables (besides heap_store.c for heap_chunk). Never prints. */
+ * per-type totals, roots and meta keys. The file of a load that writes the
+ * private tables (heap_store.c writes heap_chunk). Never prints. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -175,14 +175,13 @@ static uint64_t fingerprint(const struct loader *L, const struct pym_record *rec
 	return x;
 }
 
-/* Hands a full batch over; waits for a free one. 0, or -1 if cancelled. */
-static int publish(struct feed *f, struct batch *bt, size_t slot)
+/* Hands the batch just filled over (batches are filled and read in ring
+ * order); waits until the next one is free. 0, or -1 if cancelled. */
+static int publish(struct feed *f)
 {
 	pthread_mutex_lock(&f->mu);
 	f->count++;
 	pthread_cond_broadcast(&f->cv);
-	(void)bt;
-	(void)slot;
 	while (f->count == NBATCH && !f->cancel)
 		pthread_cond_wait(&f->cv, &f->mu);
 	int rc = f->cancel ? -1 : 0;
@@ -250,7 +249,7 @@ static void *decoder_main(void *arg)
 		v++;
 		if (bt->n == BATCH_ROWS) {
 			bt->offset = pym_reader_offset(r);
-			if (publish(f, bt, slot) < 0)
+			if (publish(f) < 0)
 				goto out;
 			slot = (slot + 1) % NBATCH;
 			bt = f->b[slot];
@@ -266,7 +265,7 @@ static void *decoder_main(void *arg)
 		goto out;
 	}
 	bt->offset = pym_reader_offset(r);
-	if (bt->n && publish(f, bt, slot) < 0)
+	if (bt->n && publish(f) < 0)
 		goto out;
 out:
 	pym_reader_close(r);
