@@ -104,15 +104,16 @@ int cmd_load(int argc, char **argv)
 		       (unsigned long long)s.missing_refs, (unsigned long long)s.roots,
 		       (unsigned long long)s.unreachable, (unsigned long long)s.cycles, s.t_total);
 		if (cli_verbose)
-			printf("pass 1 %.3f s, roots+reachability+scc %.3f s, dominators %.3f s, "
-			       "heap encoding wait %.3f s, pass 2 %.3f s, heap+refs+commit %.3f s, "
-			       "fsync %.3f s; %.0f objects/s\n",
-			       s.t_pass1, s.t_graph, s.t_dom, s.t_encode_wait, s.t_pass2, s.t_index,
+			printf("pass 1 %.3f s, roots+reachability+scc %.3f s, heap encoding %.3f "
+			       "s, "
+			       "dominators %.3f s, pass 2 %.3f s, refs+commit %.3f s, fsync %.3f "
+			       "s; "
+			       "%.0f objects/s\n",
+			       s.t_pass1, s.t_graph, s.t_encode, s.t_dom, s.t_pass2, s.t_index,
 			       s.t_sync, s.t_total > 0 ? (double)s.objects / s.t_total : 0.0);
 		if (cli_verbose)
-			printf("cpu: %.3f s loading thread (dominators %.3f s), %.3f s heap "
-			       "encoder\n",
-			       s.cpu_main, s.cpu_dom, s.cpu_worker);
+			printf("cpu: %.3f s loading thread (dominators %.3f s)\n", s.cpu_main,
+			       s.cpu_dom);
 	}
 	free(dflt);
 	return CLI_OK;

@@ -1,13 +1,13 @@
 /* load.c — a load from start to end (load.h): pass 1 reads the dump into the
  * heap model (load_records.c, heap_build.c) with roots, reachability and
- * cycles; then, at once, pass 2 streams the objects rows into SQLite
- * (store.c) on this thread while a worker encodes the heap for the database
- * (heap_store.c); the file is built under a temporary name and renamed when
- * complete (dbfile.c). No per-object malloc, no recursion; never prints. */
+ * cycles; the heap is encoded into the database (heap_store.c); the
+ * dominator tree gives retained sizes (graph_dom.h); pass 2 streams the
+ * objects rows into SQLite (store.c, with its decoding thread); the file is
+ * built under a temporary name and renamed when complete (dbfile.c). No
+ * per-object malloc, no recursion; never prints. */
 #include "load.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,22 +196,6 @@ static void loader_release(struct loader *L)
 	L->roots = NULL;
 }
 
-/* The heap's encoding, on a worker thread beside pass 2 (it only reads). */
-struct encode_job {
-	const struct heap *h;
-	struct heap_image img;
-	int rc;
-	double cpu;
-};
-
-static void *encode_main(void *arg)
-{
-	struct encode_job *j = arg;
-	j->rc = heap_image_encode(j->h, &j->img);
-	j->cpu = thread_cpu();
-	return NULL;
-}
-
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, void *progress_ctx,
               struct load_stats *stats, struct db_error *err)
 {
@@ -222,16 +206,15 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
                    void *progress_ctx, struct load_stats *stats, struct db_error *err)
 {
 	struct loader L;
-	struct encode_job job;
+	struct heap_image img;
 	struct load_stats dummy;
 	struct stat sb;
-	pthread_t tid;
 	char tmp[4096], eb[128];
-	int rc = -1, worker = 0, have_tmp = 0;
-	double t0 = now_seconds(), t1, t2, t2p, t2j, t2d, t3, t4, t5, c2, c2p, c2j, c2d;
+	int rc = -1, have_tmp = 0;
+	double t0 = now_seconds(), t1, t2, t2p, t2d, t3, t4, t5, c2p, c2d;
 	struct dom_prep prep = {0};
 	memset(&L, 0, sizeof L);
-	memset(&job, 0, sizeof job);
+	memset(&img, 0, sizeof img);
 	heap_builder_init(&L.b);
 	if (!stats)
 		stats = &dummy;
@@ -262,37 +245,24 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	}
 	L.b.h.nstrings = (uint32_t)L.strings;
 	t2 = now_seconds();
-	/* The heap is encoded on a worker while the dominators' masks are built;
-	 * then, unless --refs needs them, the labels go before the dominator
-	 * tree's working memory comes (the peak of the load). */
-	job.h = &L.b.h;
-	if (pthread_create(&tid, NULL, encode_main, &job) == 0)
-		worker = 1;
-	else
-		encode_main(&job); /* no thread: the same work, one after the other */
-	c2 = thread_cpu();
+	/* The heap is encoded and written first, then the labels go (unless
+	 * --refs needs them), and only then comes the dominator tree's working
+	 * memory: the peak of the load. */
+	if (heap_image_encode(&L.b.h, &img) < 0) {
+		load_fail_oom(&L);
+		goto out;
+	}
+	if (heap_image_write(L.db, &L.b.h, &img, dbpath, err) < 0)
+		goto out;
+	heap_image_release(&img);
+	t2p = now_seconds();
+	c2p = thread_cpu();
 	if (dom_prepare(&L, &prep) < 0) {
 		load_fail_oom(&L);
 		goto out;
 	}
-	t2p = now_seconds();
-	c2p = thread_cpu();
-	if (worker) {
-		pthread_join(tid, NULL);
-		worker = 0;
-	}
-	if (job.rc < 0) {
-		load_fail_oom(&L);
-		goto out;
-	}
-	/* Into the database now, so the encoded heap is gone before the peak. */
-	if (heap_image_write(L.db, &L.b.h, &job.img, dbpath, err) < 0)
-		goto out;
-	heap_image_release(&job.img);
 	if (!(opts & LOAD_REFS))
 		drop_labels(&L.b.h);
-	t2j = now_seconds();
-	c2j = thread_cpu();
 	if (dom_finish(&L, &prep) < 0) {
 		load_fail_oom(&L);
 		goto out;
@@ -325,24 +295,21 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	t5 = now_seconds();
 	stats->t_pass1 = t1 - t0;
 	stats->t_graph = t2 - t1;
-	stats->t_dom = (t2p - t2) + (t2d - t2j);
-	stats->cpu_dom = (c2p - c2) + (c2d - c2j);
-	stats->t_encode_wait = t2j - t2p; /* and its writing */
+	stats->t_dom = t2d - t2p;
+	stats->cpu_dom = c2d - c2p;
+	stats->t_encode = t2p - t2; /* and its writing */
 	stats->t_pass2 = t3 - t2d;
 	stats->t_index = t4 - t3;
 	stats->t_sync = t5 - t4;
 	stats->t_total = t5 - t0;
 	stats->cpu_main = thread_cpu();
-	stats->cpu_worker = job.cpu;
 	rc = 0;
 out:
-	if (worker)
-		pthread_join(tid, NULL); /* it reads the heap: wait before freeing it */
 	if (L.db)
 		sqlite3_close(L.db);
 	if (have_tmp)
 		dbfile_abort(tmp);
-	heap_image_release(&job.img);
+	heap_image_release(&img);
 	dom_prep_release(&prep);
 	loader_release(&L);
 	return rc;

@@ -12,10 +12,9 @@
 struct load_stats {
 	uint64_t objects, refs, missing_refs, roots, unreachable, cycles, types, strings;
 	uint64_t dump_bytes;
-	double t_pass1, t_graph, t_dom, t_encode_wait, t_pass2, t_index, t_sync,
-	        t_total;             /* seconds */
-	double cpu_main, cpu_worker; /* CPU seconds of the loading thread and the heap encoder */
-	double cpu_dom;              /* CPU seconds of the dominators (in cpu_main) */
+	double t_pass1, t_graph, t_encode, t_dom, t_pass2, t_index, t_sync, t_total; /* seconds */
+	double cpu_main; /* CPU seconds of the loading thread */
+	double cpu_dom;  /* CPU seconds of the dominators (in cpu_main) */
 };
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any
