@@ -49,7 +49,7 @@ LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(READER_SRC) $(WRITER_SRC
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
 .PHONY: all deps test unit e2e e2e-asan cli test-pip test-install test-all-pythons asan valgrind \
-        fuzz fuzz-coverage bench demo install clean format style lint help
+        fuzz fuzz-coverage bench bench-dom demo install clean format style lint help
 
 all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 
@@ -132,6 +132,15 @@ test-install: ## every install route (pip on every CPython 3.8-3.13, sdist, make
 $(BUILD)/tests/genbomb: tests/tools/genbomb.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
+
+# Speed and memory of the dominator code on synthetic graphs (a tool, not a test).
+$(BUILD)/tests/dombench: tests/tools/dombench.c $(OBJ)/analyzer/graph.o $(OBJ)/analyzer/graph_dom.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^
+
+bench-dom: $(BUILD)/tests/dombench ## dominators on a 10M-node random graph and a 1M-node chain
+	$(BUILD)/tests/dombench random
+	$(BUILD)/tests/dombench chain
 
 test-all-pythons: ## end-to-end tests on every installed CPython 3.8-3.13
 	sh tests/all-pythons.sh

@@ -18,6 +18,12 @@ static const char *const usage[] = {
         "Two kinds of objects, summarized by type, largest first:",
         "  unreachable   no root reaches them: cyclic garbage and what only it holds,",
         "                exactly what gc.collect() would free",
+        "  holders       what the unreachable objects hold: those no other",
+        "                unreachable object keeps alive (the garbage root's children",
+        "                in the dominator tree, README: retained size), with the",
+        "                total they retain (size + extra_size of everything only they",
+        "                keep alive): these add up to the unreachable total",
+        "                with extra sizes",
         "  unreferenced  alive (refcount > 0) yet no object in the dump refers to",
         "                them and they are not a known root (sys.modules, frames ...):",
         "                held from C code only; a steady growth here is the signature",
@@ -37,18 +43,32 @@ static const char *const usage[] = {
  * named by a ROOT record, not immortal, not synthetic and not a type. */
 #define UNREFERENCED_WHERE "o.id IN (SELECT id FROM temp.unreferenced)"
 
-/* Fills temp.unreferenced with the ids of the unreferenced objects. */
+/* Fills temp.unreferenced with the ids of the unreferenced objects, and
+ * temp.unreachable with those of the unreachable ones (so the holders are
+ * read by id, not by a scan of every row). */
 static int unreferenced(const struct heap_view *hv)
 {
 	const struct heap *h = &hv->h;
-	sqlite3_stmt *ins;
-	if (sqlite3_exec(hv->db, "CREATE TEMP TABLE unreferenced(id INTEGER PRIMARY KEY); BEGIN",
+	sqlite3_stmt *ins, *ins2;
+	if (sqlite3_exec(hv->db,
+	                 "CREATE TEMP TABLE unreferenced(id INTEGER PRIMARY KEY);"
+	                 " CREATE TEMP TABLE unreachable(id INTEGER PRIMARY KEY); BEGIN",
 	                 NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(hv->db, "INSERT INTO temp.unreferenced VALUES (?1)", -1, &ins,
 	                       NULL) != SQLITE_OK)
 		return -1;
+	if (sqlite3_prepare_v2(hv->db, "INSERT INTO temp.unreachable VALUES (?1)", -1, &ins2,
+	                       NULL) != SQLITE_OK) {
+		sqlite3_finalize(ins);
+		return -1;
+	}
 	int rc = 0;
 	for (uint32_t v = 0; v < h->n && !rc; v++) {
+		if (!(h->flags[v] & (HEAP_REACHED | HEAP_SYNTHETIC))) {
+			sqlite3_bind_int64(ins2, 1, v);
+			rc = sqlite3_step(ins2) == SQLITE_DONE ? 0 : -1;
+			sqlite3_reset(ins2);
+		}
 		if ((h->flags[v] & (HEAP_ROOT | HEAP_IMMORTAL | HEAP_SYNTHETIC | HEAP_NAMED |
 		                    HEAP_TYPEOBJ)) != HEAP_ROOT ||
 		    h->roff[v] != h->roff[v + 1])
@@ -58,6 +78,7 @@ static int unreferenced(const struct heap_view *hv)
 		sqlite3_reset(ins);
 	}
 	sqlite3_finalize(ins);
+	sqlite3_finalize(ins2);
 	if (sqlite3_exec(hv->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		rc = -1;
 	return rc;
@@ -70,8 +91,12 @@ static const char sql[] =
         " x AS (SELECT 'unreferenced' AS kind, t.name AS type, count(*) AS count,"
         "  sum(o.size) AS size FROM object_data o JOIN types t ON t.id = o.type_id"
         "  WHERE " UNREFERENCED_WHERE
+        "  GROUP BY t.name ORDER BY size DESC, count DESC, type LIMIT ?1),"
+        " y AS (SELECT 'holders' AS kind, t.name AS type, count(*) AS count,"
+        "  sum(o.retained) AS size FROM object_data o JOIN types t ON t.id = o.type_id"
+        "  WHERE o.id IN (SELECT id FROM temp.unreachable) AND o.idom IS NULL"
         "  GROUP BY t.name ORDER BY size DESC, count DESC, type LIMIT ?1)"
-        "SELECT * FROM u UNION ALL SELECT * FROM x";
+        "SELECT * FROM u UNION ALL SELECT * FROM y UNION ALL SELECT * FROM x";
 
 int cmd_garbage(int argc, char **argv)
 {

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "db.h"
 #include "leak_cli.h"
 #include "output.h"
 
@@ -21,19 +22,32 @@ static const char *const usage[] = {
 	"  --limit N          at most N types (default 0 = all)",
 	"  -h, --help         this help",
 	"",
-	"CSV columns: type, count_1 .. count_K, count_delta, size_delta.",
+	"CSV columns: type, count_1 .. count_K, count_delta, size_delta[, retained_delta].",
 	"JSON: [{\"type\", \"counts\": [c1, ...], \"sizes\": [s1, ...], \"count_delta\",",
-	"        \"size_delta\"}, ...] (deltas from the first dump to the last)",
+	"        \"size_delta\"[, \"retained\": [r1, ...], \"retained_delta\"]}, ...]",
+	"      (deltas from the first dump to the last). The retained columns (per type,",
+	"      as summary --retained) only when every dump was loaded in the same",
+	"      --dominators mode (README: retained size).",
 	NULL,
 };
 
-/* Copies dump i's per-type totals into mem's table g. */
-static int collect(sqlite3 *src, const char *file, int i, sqlite3_stmt *ins)
+/* Copies dump i's per-type totals into mem's table g; clears *same_mode
+ * unless its dominator mode (meta dominators.cut) is mode (set from the
+ * first dump). */
+static int collect(sqlite3 *src, const char *file, int i, sqlite3_stmt *ins, char *mode,
+                   size_t mode_len, int *same_mode)
 {
 	sqlite3_stmt *st;
+	char m[32];
+	if (db_meta(src, "dominators.cut", m, sizeof m) != 1)
+		*same_mode = 0;
+	else if (i == 0)
+		snprintf(mode, mode_len, "%s", m);
+	else if (strcmp(mode, m) != 0)
+		*same_mode = 0;
 	if (sqlite3_prepare_v2(src,
-	                       "SELECT t.name, sum(s.count), sum(s.size) FROM type_stats s"
-	                       " JOIN types t ON t.id = s.type_id GROUP BY t.name",
+	                       "SELECT t.name, sum(s.count), sum(s.size), sum(s.retained)"
+	                       " FROM type_stats s JOIN types t ON t.id = s.type_id GROUP BY t.name",
 	                       -1, &st, NULL))
 		return cli_sqlite_error(src, file, "growth");
 	int rc;
@@ -42,6 +56,7 @@ static int collect(sqlite3 *src, const char *file, int i, sqlite3_stmt *ins)
 		sqlite3_bind_value(ins, 2, sqlite3_column_value(st, 0));
 		sqlite3_bind_int64(ins, 3, sqlite3_column_int64(st, 1));
 		sqlite3_bind_int64(ins, 4, sqlite3_column_int64(st, 2));
+		sqlite3_bind_int64(ins, 5, sqlite3_column_int64(st, 3));
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			sqlite3_finalize(st);
 			return cli_sqlite_error(sqlite3_db_handle(ins), file, "growth");
@@ -63,7 +78,8 @@ int cmd_growth(int argc, char **argv)
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = 0;
-	int c, rc;
+	int c, rc, ret = 1;
+	char mode[32] = "";
 	leak_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
@@ -78,7 +94,7 @@ int cmd_growth(int argc, char **argv)
 		return cli_usage_error("expected at least two dumps");
 	}
 	sqlite3 **dbs = calloc((size_t)k, sizeof *dbs);
-	const char **headers = calloc((size_t)k + 3, sizeof *headers);
+	const char **headers = calloc((size_t)k + 4, sizeof *headers);
 	char(*names)[16] = calloc((size_t)k, sizeof *names); /* "dump 1", ... */
 	char *sql = malloc(2048 + (size_t)k * 100);
 	sqlite3 *mem = NULL;
@@ -93,15 +109,15 @@ int cmd_growth(int argc, char **argv)
 	if (sqlite3_open(":memory:", &mem) ||
 	    sqlite3_exec(mem,
 	                 "CREATE TABLE g (dump INTEGER, type TEXT, count INTEGER, size INTEGER,"
-	                 " PRIMARY KEY (type, dump)) WITHOUT ROWID",
+	                 " retained INTEGER, PRIMARY KEY (type, dump)) WITHOUT ROWID",
 	                 NULL, NULL, NULL) ||
-	    sqlite3_prepare_v2(mem, "INSERT INTO g VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL)) {
+	    sqlite3_prepare_v2(mem, "INSERT INTO g VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL)) {
 		rc = cli_sqlite_error(mem, NULL, "growth");
 		goto out;
 	}
 	sqlite3_exec(mem, "BEGIN", NULL, NULL, NULL);
 	for (int i = 0; i < k; i++) {
-		if ((rc = collect(dbs[i], argv[optind + i], i, st)))
+		if ((rc = collect(dbs[i], argv[optind + i], i, st, mode, sizeof mode, &ret)))
 			goto out;
 		sqlite3_close(dbs[i]);
 		dbs[i] = NULL;
@@ -110,7 +126,7 @@ int cmd_growth(int argc, char **argv)
 	st = NULL;
 	/* A type missing from a dump has 0 objects there. */
 	if (sqlite3_exec(mem,
-	                 "INSERT OR IGNORE INTO g SELECT d.dump, t.type, 0, 0 FROM"
+	                 "INSERT OR IGNORE INTO g SELECT d.dump, t.type, 0, 0, 0 FROM"
 	                 " (SELECT DISTINCT dump FROM g) d, (SELECT DISTINCT type FROM g) t;"
 	                 "COMMIT;"
 	                 "CREATE TEMP TABLE grow AS SELECT x.type AS type FROM g x JOIN g y"
@@ -126,17 +142,26 @@ int cmd_growth(int argc, char **argv)
 	" (SELECT count FROM g WHERE type = w.type AND dump = 0) AS count_delta,"            \
 	" (SELECT size FROM g WHERE type = w.type AND dump = %d) -"                           \
 	" (SELECT size FROM g WHERE type = w.type AND dump = 0) AS size_delta"
+#define RETAINED_DELTA_SQL                                                             \
+	", (SELECT retained FROM g WHERE type = w.type AND dump = %d) -"                      \
+	" (SELECT retained FROM g WHERE type = w.type AND dump = 0) AS retained_delta"
 	size_t n = 0;
 	if (fmt == OUT_JSON) {
 		n += (size_t)sprintf(sql + n,
 		                     "SELECT json_object('type', type, 'counts', json(counts), 'sizes',"
-		                     " json(sizes), 'count_delta', count_delta, 'size_delta', size_delta)"
-		                     " FROM (SELECT w.type AS type,"
+		                     " json(sizes), 'count_delta', count_delta, 'size_delta', size_delta%s)"
+		                     " FROM (SELECT w.type AS type,",
+		                     ret ? ", 'retained', json(retained), 'retained_delta', retained_delta"
+		                         : "");
+		n += (size_t)sprintf(sql + n,
 		                     " (SELECT json_group_array(count) FROM (SELECT count FROM g"
 		                     "  WHERE type = w.type ORDER BY dump)) AS counts,"
 		                     " (SELECT json_group_array(size) FROM (SELECT size FROM g"
-		                     "  WHERE type = w.type ORDER BY dump)) AS sizes, ");
+		                     "  WHERE type = w.type ORDER BY dump)) AS sizes,"
+		                     " (SELECT json_group_array(retained) FROM (SELECT retained FROM g"
+		                     "  WHERE type = w.type ORDER BY dump)) AS retained, ");
 		n += (size_t)sprintf(sql + n, DELTA_SQL, k - 1, k - 1);
+		n += (size_t)sprintf(sql + n, RETAINED_DELTA_SQL, k - 1);
 		n += (size_t)sprintf(sql + n, " FROM grow w) ORDER BY count_delta DESC, size_delta DESC,"
 		                              " type LIMIT ?1");
 	} else {
@@ -148,6 +173,8 @@ int cmd_growth(int argc, char **argv)
 			                     i, i + 1);
 		n += (size_t)sprintf(sql + n, ", ");
 		n += (size_t)sprintf(sql + n, DELTA_SQL, k - 1, k - 1);
+		if (ret)
+			n += (size_t)sprintf(sql + n, RETAINED_DELTA_SQL, k - 1);
 		n += (size_t)sprintf(sql + n,
 		                     " FROM grow w ORDER BY count_delta DESC, size_delta DESC, w.type"
 		                     " LIMIT ?1");
@@ -169,7 +196,9 @@ int cmd_growth(int argc, char **argv)
 		}
 		headers[k + 1] = "+ objects";
 		headers[k + 2] = "+ size";
-		struct out_opts o = {fmt, fmt == OUT_TABLE && k + 2 < 64 ? 1ull << (k + 2) : 0,
+		headers[k + 3] = "+ retained";
+		uint64_t sizes = k + 3 < 64 ? (1ull << (k + 2)) | (ret ? 1ull << (k + 3) : 0) : 0;
+		struct out_opts o = {fmt, fmt == OUT_TABLE ? sizes : 0,
 		                     fmt == OUT_TABLE ? headers : NULL, 1};
 		rows = out_rows(stdout, mem, st, &o);
 	}

@@ -15,7 +15,7 @@
 #include "load.h"
 
 static const char *const usage[] = {
-        "load DUMP [-o DB] [--refs]",
+        "load DUMP [-o DB] [--refs] [--dominators=classes|all]",
         "",
         "Loads DUMP into an SQLite database (default DUMP.db, or the cache",
         "directory when DUMP's directory is not writable or DUMP.db is not ours),",
@@ -27,6 +27,9 @@ static const char *const usage[] = {
         "",
         "  -o, --output DB   write the database to DB (the same as --db DB)",
         "      --refs        build the refs table now (for sqlite3, pandas ...)",
+        "      --dominators=M  which strong references the dominator tree (retained",
+        "                    sizes) follows: classes (default) cuts references into",
+        "                    class objects; all keeps every strong reference",
         "  -h, --help        this help",
         NULL,
 };
@@ -36,6 +39,7 @@ int cmd_load(int argc, char **argv)
 	static const struct option longopts[] = {
 	        {"output", required_argument, NULL, 'o'},
 	        {"refs", no_argument, NULL, 'r'},
+	        {"dominators", required_argument, NULL, 'd'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -48,7 +52,16 @@ int cmd_load(int argc, char **argv)
 			out = optarg;
 			break;
 		case 'r':
-			refs = 1;
+			refs |= LOAD_REFS;
+			break;
+		case 'd':
+			if (strcmp(optarg, "all") == 0)
+				refs |= LOAD_ALL_REFS;
+			else if (strcmp(optarg, "classes") == 0)
+				refs &= ~LOAD_ALL_REFS;
+			else
+				return cli_usage_error(
+				        "--dominators takes classes or all, not '%s'", optarg);
 			break;
 		case 'h':
 			cli_usage(stdout, usage);
@@ -110,13 +123,16 @@ int cmd_load(int argc, char **argv)
 		       (unsigned long long)s.missing_refs, (unsigned long long)s.roots,
 		       (unsigned long long)s.unreachable, (unsigned long long)s.cycles, s.t_total);
 		if (cli_verbose)
-			printf("pass 1 %.3f s, roots+reachability+scc %.3f s, pass 2 %.3f s, "
-			       "heap+refs+commit %.3f s, fsync %.3f s; %.0f objects/s\n",
-			       s.t_pass1, s.t_graph, s.t_pass2, s.t_index, s.t_sync,
-			       s.t_total > 0 ? (double)s.objects / s.t_total : 0.0);
+			printf("pass 1 %.3f s, roots+reachability+scc %.3f s, heap encoding %.3f "
+			       "s, "
+			       "dominators %.3f s, pass 2 %.3f s, refs+commit %.3f s, fsync %.3f "
+			       "s; "
+			       "%.0f objects/s\n",
+			       s.t_pass1, s.t_graph, s.t_encode, s.t_dom, s.t_pass2, s.t_index,
+			       s.t_sync, s.t_total > 0 ? (double)s.objects / s.t_total : 0.0);
 		if (cli_verbose)
-			printf("cpu: %.3f s loading thread, %.3f s heap encoder\n", s.cpu_main,
-			       s.cpu_worker);
+			printf("cpu: %.3f s loading thread (dominators %.3f s)\n", s.cpu_main,
+			       s.cpu_dom);
 	}
 	free(dflt);
 	return CLI_OK;

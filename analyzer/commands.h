@@ -14,16 +14,18 @@ enum { CMD_NEEDS_NOTHING = 0, CMD_NEEDS_DB = 1, CMD_NEEDS_HEAP = 2 };
  * defined in heap_view.c). */
 extern unsigned cmd_needs;
 
-int cmd_check(int argc, char **argv);     /* cmd_check.c (codec) */
-int cmd_cycles(int argc, char **argv);    /* cmd_cycles.c (graph) */
-int cmd_diff(int argc, char **argv);      /* cmd_diff.c (graph) */
-int cmd_garbage(int argc, char **argv);   /* cmd_garbage.c (graph) */
-int cmd_growth(int argc, char **argv);    /* cmd_growth.c (graph) */
-int cmd_inspect(int argc, char **argv);   /* cmd_check.c (codec) */
-int cmd_load(int argc, char **argv);      /* cmd_load.c */
-int cmd_path(int argc, char **argv);      /* cmd_path.c (graph) */
-int cmd_referrers(int argc, char **argv); /* cmd_referrers.c (graph) */
-int cmd_sql(int argc, char **argv);       /* cmd_sql.c */
-int cmd_summary(int argc, char **argv);   /* cmd_summary.c */
+int cmd_check(int argc, char **argv);      /* cmd_check.c (codec) */
+int cmd_cycles(int argc, char **argv);     /* cmd_cycles.c (graph) */
+int cmd_diff(int argc, char **argv);       /* cmd_diff.c (graph) */
+int cmd_dominators(int argc, char **argv); /* cmd_dominators.c (graph) */
+int cmd_garbage(int argc, char **argv);    /* cmd_garbage.c (graph) */
+int cmd_growth(int argc, char **argv);     /* cmd_growth.c (graph) */
+int cmd_inspect(int argc, char **argv);    /* cmd_check.c (codec) */
+int cmd_load(int argc, char **argv);       /* cmd_load.c */
+int cmd_path(int argc, char **argv);       /* cmd_path.c (graph) */
+int cmd_referrers(int argc, char **argv);  /* cmd_referrers.c (graph) */
+int cmd_sql(int argc, char **argv);        /* cmd_sql.c */
+int cmd_summary(int argc, char **argv);    /* cmd_summary.c */
+int cmd_top(int argc, char **argv);        /* cmd_top.c (graph) */
 
 #endif

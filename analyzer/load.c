@@ -1,13 +1,13 @@
 /* load.c — a load from start to end (load.h): pass 1 reads the dump into the
  * heap model (load_records.c, heap_build.c) with roots, reachability and
- * cycles; then, at once, pass 2 streams the objects rows into SQLite
- * (store.c) on this thread while a worker encodes the heap for the database
- * (heap_store.c); the file is built under a temporary name and renamed when
- * complete (dbfile.c). No per-object malloc, no recursion; never prints. */
+ * cycles; the heap is encoded into the database (heap_store.c); the
+ * dominator tree gives retained sizes (graph_dom.h); pass 2 streams the
+ * objects rows into SQLite (store.c, with its decoding thread); the file is
+ * built under a temporary name and renamed when complete (dbfile.c). No
+ * per-object malloc, no recursion; never prints. */
 #include "load.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,8 +82,113 @@ static double thread_cpu(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The dominator tree of the strong references (README: retained size):
+ * weak references never count; unless keep_class_refs, references INTO
+ * class objects are cut too (the cycle rule of schema.sql, for the same
+ * reason: every instance holds its class). Objects that only cut
+ * references keep alive hang off the super-root; unreachable ones form the
+ * garbage root's tree. dom_prepare() builds the masks (it reads the
+ * references' kinds), dom_finish() the tree into L->dom and the per-type
+ * retained sizes; it frees L->own. */
+struct dom_prep {
+	uint8_t *skip, *is_root, *live;
+};
+
+static void dom_prep_release(struct dom_prep *p)
+{
+	free(p->skip);
+	free(p->is_root);
+	free(p->live);
+	memset(p, 0, sizeof *p);
+}
+
+static int dom_prepare(struct loader *L, struct dom_prep *p)
+{
+	const struct heap *h = &L->b.h;
+	int cut = !L->keep_class_refs;
+	p->skip = malloc((size_t)h->m + 1);
+	p->is_root = malloc((size_t)h->n + 1);
+	p->live = malloc((size_t)h->n + 1);
+	if (!p->skip || !p->is_root || !p->live)
+		return -1;
+	/* The heap's own forward CSR with a mask, not a copy (1 byte per
+	 * reference instead of 12): weak references, references to addresses
+	 * not in the dump (their target is never read) and, by default,
+	 * references into classes are skipped. */
+	for (uint64_t e = 0; e < h->m; e++) {
+		uint32_t t = h->dst[e];
+		p->skip[e] = t == HEAP_NONE || h->kind[e] == HEAP_REF_WEAK ||
+		             (cut && (h->flags[t] & HEAP_TYPEOBJ));
+	}
+	for (uint32_t v = 0; v < h->n; v++) {
+		p->is_root[v] = (h->flags[v] & HEAP_ROOT) != 0;
+		p->live[v] = (h->flags[v] & HEAP_REACHED) != 0;
+	}
+	return 0;
+}
+
+static int dom_finish(struct loader *L, struct dom_prep *p)
+{
+	struct heap *h = &L->b.h;
+	struct graph g = {.n = h->n, .m = h->m, .off = h->off, .dst = h->dst};
+	uint32_t *idom = malloc(((size_t)h->n + 1) * sizeof *idom);
+	int rc = -1;
+	if (!idom)
+		goto out;
+	struct dom_input in = {.g = &g, .is_root = p->is_root, .live = p->live, .skip = p->skip};
+	if (dom_idom(&in, idom) < 0)
+		goto out;
+	dom_prep_release(p);
+	if (dom_tree_from_idom(&L->dom, h->n, idom, L->own) < 0)
+		goto out;
+	free(L->own);
+	L->own = NULL;
+	/* type_stats.retained: per type, nothing counted twice within it; thread
+	 * and frame records are not counted (as in type_stats). idom is free now. */
+	uint64_t *by_type = calloc((size_t)h->ntypes + 1, sizeof *by_type);
+	if (!by_type)
+		goto out;
+	for (uint32_t v = 0; v < h->n; v++)
+		idom[v] = (h->flags[v] & HEAP_SYNTHETIC) ? GRAPH_NONE : h->type[v];
+	if (dom_group_retained(&L->dom, idom, h->ntypes, by_type) < 0) {
+		free(by_type);
+		goto out;
+	}
+	for (uint32_t t = 0; t < h->ntypes; t++)
+		L->tstat[t].retained = by_type[t];
+	free(by_type);
+	/* Pass 2 needs the tree's idom and retained arrays only. */
+	free(L->dom.kid_off);
+	free(L->dom.kids);
+	L->dom.kid_off = L->dom.kids = NULL;
+	rc = 0;
+out:
+	dom_prep_release(p);
+	free(idom);
+	free(L->own);
+	L->own = NULL;
+	return rc;
+}
+
+/* Once the heap is encoded, what only the encoding and `--refs` read:
+ * labels, kinds and missing addresses (counts kept). */
+static void drop_labels(struct heap *h)
+{
+	free(h->label);
+	free(h->kind);
+	free(h->wide);
+	free(h->missing);
+	h->label = NULL;
+	h->kind = NULL;
+	h->wide = NULL;
+	h->missing = NULL;
+}
+
 static void loader_release(struct loader *L)
 {
+	dom_tree_release(&L->dom);
+	free(L->own);
+	L->own = NULL;
 	heap_builder_release(&L->b);
 	free(L->thash);
 	free(L->tstat);
@@ -93,41 +198,25 @@ static void loader_release(struct loader *L)
 	L->roots = NULL;
 }
 
-/* The heap's encoding, on a worker thread beside pass 2 (it only reads). */
-struct encode_job {
-	const struct heap *h;
-	struct heap_image img;
-	int rc;
-	double cpu;
-};
-
-static void *encode_main(void *arg)
-{
-	struct encode_job *j = arg;
-	j->rc = heap_image_encode(j->h, &j->img);
-	j->cpu = thread_cpu();
-	return NULL;
-}
-
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress_fn, void *progress_ctx,
               struct load_stats *stats, struct db_error *err)
 {
 	return load_dump_refs(dump, dbpath, 0, progress_fn, progress_ctx, stats, err);
 }
 
-int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progress_fn progress_fn,
+int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_fn progress_fn,
                    void *progress_ctx, struct load_stats *stats, struct db_error *err)
 {
 	struct loader L;
-	struct encode_job job;
+	struct heap_image img;
 	struct load_stats dummy;
 	struct stat sb;
-	pthread_t tid;
 	char tmp[4096], eb[128];
-	int rc = -1, worker = 0, have_tmp = 0;
-	double t0 = now_seconds(), t1, t2, t3, t4, t5;
+	int rc = -1, have_tmp = 0;
+	double t0 = now_seconds(), t1, t2, t2p, t2d, t3, t4, t5, c2p, c2d;
+	struct dom_prep prep = {0};
 	memset(&L, 0, sizeof L);
-	memset(&job, 0, sizeof job);
+	memset(&img, 0, sizeof img);
 	heap_builder_init(&L.b);
 	if (!stats)
 		stats = &dummy;
@@ -138,6 +227,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progr
 	L.err = err;
 	L.progress = progress_fn;
 	L.progress_ctx = progress_ctx;
+	L.keep_class_refs = (opts & LOAD_ALL_REFS) != 0;
 	if (stat(dump, &sb) < 0)
 		return load_fail(&L, 2, dump, "cannot open: %s",
 		                 load_errtext(errno, eb, sizeof eb));
@@ -157,31 +247,40 @@ int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progr
 	}
 	L.b.h.nstrings = (uint32_t)L.strings;
 	t2 = now_seconds();
-	job.h = &L.b.h;
-	if (pthread_create(&tid, NULL, encode_main, &job) == 0)
-		worker = 1;
-	else
-		encode_main(&job); /* no thread: the same work, one after the other */
+	/* The heap is encoded and written first, then the labels go (unless
+	 * --refs needs them), and only then comes the dominator tree's working
+	 * memory: the peak of the load. */
+	if (heap_image_encode(&L.b.h, &img) < 0) {
+		load_fail_oom(&L);
+		goto out;
+	}
+	if (heap_image_write(L.db, &L.b.h, &img, dbpath, err) < 0)
+		goto out;
+	heap_image_release(&img);
+	t2p = now_seconds();
+	c2p = thread_cpu();
+	if (dom_prepare(&L, &prep) < 0) {
+		load_fail_oom(&L);
+		goto out;
+	}
+	if (!(opts & LOAD_REFS))
+		drop_labels(&L.b.h);
+	if (dom_finish(&L, &prep) < 0) {
+		load_fail_oom(&L);
+		goto out;
+	}
+	t2d = now_seconds();
+	c2d = thread_cpu();
 	if (store_objects(&L) < 0)
 		goto out;
 	if (L.progress)
 		L.progress(L.progress_ctx, 3, 0, 0);
 	if (store_schema_part(L.db, "after-load", err, dbpath) < 0)
 		goto out;
-	if (worker) {
-		pthread_join(tid, NULL);
-		worker = 0;
-	}
 	t3 = now_seconds();
-	if (job.rc < 0) {
-		load_fail_oom(&L);
+	if (store_finish_rows(&L, &sb, stats) < 0)
 		goto out;
-	}
-	if (heap_image_write(L.db, &L.b.h, &job.img, dbpath, err) < 0 ||
-	    store_finish_rows(&L, &sb, stats) < 0)
-		goto out;
-	heap_image_release(&job.img);
-	if (with_refs && refs_table_build(L.db, &L.b.h, dbpath, err) < 0)
+	if ((opts & LOAD_REFS) && refs_table_build(L.db, &L.b.h, dbpath, err) < 0)
 		goto out;
 	if (store_exec(&L, "INSERT OR REPLACE INTO meta VALUES ('load.complete', '1'); COMMIT") < 0)
 		goto out;
@@ -198,21 +297,22 @@ int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progr
 	t5 = now_seconds();
 	stats->t_pass1 = t1 - t0;
 	stats->t_graph = t2 - t1;
-	stats->t_pass2 = t3 - t2;
+	stats->t_dom = t2d - t2p;
+	stats->cpu_dom = c2d - c2p;
+	stats->t_encode = t2p - t2; /* and its writing */
+	stats->t_pass2 = t3 - t2d;
 	stats->t_index = t4 - t3;
 	stats->t_sync = t5 - t4;
 	stats->t_total = t5 - t0;
 	stats->cpu_main = thread_cpu();
-	stats->cpu_worker = job.cpu;
 	rc = 0;
 out:
-	if (worker)
-		pthread_join(tid, NULL); /* it reads the heap: wait before freeing it */
 	if (L.db)
 		sqlite3_close(L.db);
 	if (have_tmp)
 		dbfile_abort(tmp);
-	heap_image_release(&job.img);
+	heap_image_release(&img);
+	dom_prep_release(&prep);
 	loader_release(&L);
 	return rc;
 }

@@ -12,8 +12,9 @@
 struct load_stats {
 	uint64_t objects, refs, missing_refs, roots, unreachable, cycles, types, strings;
 	uint64_t dump_bytes;
-	double t_pass1, t_graph, t_pass2, t_index, t_sync, t_total; /* seconds */
-	double cpu_main, cpu_worker; /* CPU seconds of the loading thread and the heap encoder */
+	double t_pass1, t_graph, t_encode, t_dom, t_pass2, t_index, t_sync, t_total; /* seconds */
+	double cpu_main; /* CPU seconds of the loading thread */
+	double cpu_dom;  /* CPU seconds of the dominators (in cpu_main) */
 };
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any
@@ -30,8 +31,12 @@ struct load_stats {
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress, void *progress_ctx,
               struct load_stats *stats, struct db_error *err);
 
-/* load_dump, and with with_refs != 0 the refs table too (`load --refs`). */
-int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progress_fn progress,
+/* load_dump with options (bits): LOAD_REFS builds the refs table too
+ * (`load --refs`); LOAD_ALL_REFS cuts no strong reference for the dominator
+ * tree (`load --dominators=all`; default: references into classes are cut,
+ * README: retained size). */
+enum { LOAD_REFS = 1, LOAD_ALL_REFS = 2 };
+int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_fn progress,
                    void *progress_ctx, struct load_stats *stats, struct db_error *err);
 
 /* The memory a load may use (0: no limit), set once by the CLI before any

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "graph_dom.h"
 #include "heap_build.h"
 #include "reader.h"
 
@@ -26,7 +27,7 @@ struct loader {
 	/* per type */
 	uint64_t *thash; /* FNV-1a of the type name (identity.c) */
 	struct tstat {
-		uint64_t count, size, extra, unreach, unreach_size;
+		uint64_t count, size, extra, unreach, unreach_size, retained;
 	} * tstat;
 	uint64_t tcap;
 	/* ROOT records, for root_data */
@@ -38,7 +39,13 @@ struct loader {
 	uint64_t nroots, rcap;
 	uint64_t strings, serials, sites, alloc_objects;
 	uint64_t file_size;
-	int stream_failed; /* the objects stream filled err */
+	/* dominators (load.c): own[v] = size + extra_size, filled in pass 1;
+	 * the tree, built before pass 2 writes objects.idom and .retained */
+	uint64_t *own;
+	uint64_t owncap;
+	struct dom_tree dom;
+	int keep_class_refs; /* LOAD_ALL_REFS: no reference is cut */
+	int stream_failed;   /* the objects stream filled err */
 };
 
 /* Fill L->err; return -1 (so callers can `return fail(...)`). */

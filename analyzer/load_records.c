@@ -165,6 +165,12 @@ int load_records(struct loader *L)
 				too_many_or_oom(L, rec.nrefs);
 				goto out;
 			}
+			if (grow(&L->own, sizeof *L->own, L->b.h.n, &L->owncap) < 0) {
+				load_fail_oom(L);
+				goto out;
+			}
+			L->own[L->b.h.n - 1] =
+			        rec.size + ((rec.flags & PYM_F_EXTRA) ? rec.extra : 0);
 			L->serials += (rec.flags & PYM_F_SERIAL) != 0;
 			L->alloc_objects += rec.site != 0;
 			if (!(rec.flags & PYM_F_SYNTHETIC)) {

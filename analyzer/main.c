@@ -20,24 +20,27 @@ struct command {
 	unsigned needs; /* CMD_NEEDS_*: what opening its input gives it */
 };
 
-#define DB CMD_NEEDS_DB
+#define DB   CMD_NEEDS_DB
 #define HEAP (CMD_NEEDS_DB | CMD_NEEDS_HEAP)
 /* Sorted by name; `help` prints it in this order. check, inspect and load
  * read dumps; cycles reads the heap only for --dot; diff and growth read
  * per-type totals of several databases. */
 static const struct command commands[] = {
-    {"check", cmd_check, "verify a dump's structure and checksums", CMD_NEEDS_NOTHING},
-    {"cycles", cmd_cycles, "reference cycles grouped by type make-up", DB},
-    {"diff", cmd_diff, "per-type change between two dumps", DB},
-    {"garbage", cmd_garbage, "unreachable objects summarized by type", HEAP},
-    {"growth", cmd_growth, "types that grow at every step of a series of dumps", DB},
-    {"help", NULL, "list the commands, or show one command's help", CMD_NEEDS_NOTHING},
-    {"inspect", cmd_inspect, "print a dump's records in readable form", CMD_NEEDS_NOTHING},
-    {"load", cmd_load, "load a dump into an SQLite database", CMD_NEEDS_NOTHING},
-    {"path", cmd_path, "shortest chain of references from a root to an object", HEAP},
-    {"referrers", cmd_referrers, "tree of the objects that refer to an object", HEAP},
-    {"sql", cmd_sql, "run a read-only SQL query on a loaded dump", DB},
-    {"summary", cmd_summary, "objects and bytes per type, and the share of RSS", DB},
+        {"check", cmd_check, "verify a dump's structure and checksums", CMD_NEEDS_NOTHING},
+        {"cycles", cmd_cycles, "reference cycles grouped by type make-up", DB},
+        {"diff", cmd_diff, "per-type change between two dumps", DB},
+        {"dominators", cmd_dominators,
+         "what an object keeps alive, grouped by type (retained size)", HEAP},
+        {"garbage", cmd_garbage, "unreachable objects summarized by type", HEAP},
+        {"growth", cmd_growth, "types that grow at every step of a series of dumps", DB},
+        {"help", NULL, "list the commands, or show one command's help", CMD_NEEDS_NOTHING},
+        {"inspect", cmd_inspect, "print a dump's records in readable form", CMD_NEEDS_NOTHING},
+        {"load", cmd_load, "load a dump into an SQLite database", CMD_NEEDS_NOTHING},
+        {"path", cmd_path, "shortest chain of references from a root to an object", HEAP},
+        {"referrers", cmd_referrers, "tree of the objects that refer to an object", HEAP},
+        {"sql", cmd_sql, "run a read-only SQL query on a loaded dump", DB},
+        {"summary", cmd_summary, "objects and bytes per type, and the share of RSS", DB},
+        {"top", cmd_top, "the objects that keep the most memory alive (retained size)", HEAP},
 };
 #undef DB
 #undef HEAP
@@ -91,10 +94,10 @@ static void list_commands(FILE *fp)
 static int cmd_help(int argc, char **argv)
 {
 	static const char *const help_usage[] = {
-	    "help [<command>]",
-	    "",
-	    "Lists the commands, or shows the help of one command.",
-	    NULL,
+	        "help [<command>]",
+	        "",
+	        "Lists the commands, or shows the help of one command.",
+	        NULL,
 	};
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		cli_usage(stdout, help_usage);

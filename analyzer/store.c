@@ -104,7 +104,9 @@ enum {
 	OC_SCC,
 	OC_FINGERPRINT,
 	OC_SERIAL,
-	OC_SITE
+	OC_SITE,
+	OC_IDOM,
+	OC_RETAINED
 };
 
 #define BATCH_ROWS 4096
@@ -301,7 +303,7 @@ static int stream_connect(sqlite3 *db, void *aux, int argc, const char *const *a
 	struct stream_vtab *t;
 	int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(id, address, type_id, size, extra_size,"
 	                                  " refcount, length, flags, value, reachable, root, scc,"
-	                                  " fingerprint, serial, site)");
+	                                  " fingerprint, serial, site, idom, retained)");
 	if (rc != SQLITE_OK)
 		return rc;
 	t = sqlite3_malloc(sizeof *t);
@@ -470,6 +472,17 @@ static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col
 		else
 			sqlite3_result_null(ctx);
 		break;
+	case OC_IDOM: {
+		uint32_t d = c->f->L->dom.idom[w->id];
+		if (d < h->n)
+			sqlite3_result_int64(ctx, d);
+		else
+			sqlite3_result_null(ctx); /* a virtual root (schema.sql) */
+		break;
+	}
+	case OC_RETAINED:
+		sqlite3_result_int64(ctx, (sqlite3_int64)c->f->L->dom.retained[w->id]);
+		break;
 	}
 	return SQLITE_OK;
 }
@@ -517,9 +530,9 @@ int store_objects(struct loader *L)
 	int sql = sqlite3_exec(L->db,
 	                       "INSERT INTO object_data(id, address, type_id, size, extra_size,"
 	                       " refcount, length, flags, value, reachable, root, scc, fingerprint,"
-	                       " serial, site) SELECT id, address, type_id, size, extra_size,"
-	                       " refcount, length, flags, value, reachable, root, scc, fingerprint,"
-	                       " serial, site FROM pym_objects",
+	                       " serial, site, idom, retained) SELECT id, address, type_id, size,"
+	                       " extra_size, refcount, length, flags, value, reachable, root, scc,"
+	                       " fingerprint, serial, site, idom, retained FROM pym_objects",
 	                       NULL, NULL, NULL);
 	pthread_mutex_lock(&f->mu);
 	f->cancel = 1; /* a decoder still running (SQLite failed) stops */
@@ -584,8 +597,8 @@ int store_finish_rows(struct loader *L, const struct stat *sb, struct load_stats
 	const struct heap *h = &L->b.h;
 	sqlite3_stmt *ts = NULL, *rt = NULL, *meta = NULL;
 	int rc = -1;
-	if (sqlite3_prepare_v2(L->db, "INSERT INTO type_stats VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1,
-	                       &ts, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(L->db, "INSERT INTO type_stats VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	                       -1, &ts, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(L->db,
 	                       "INSERT INTO root_data(object, address, kind, name) VALUES (?1, ?2,"
 	                       " ?3, (SELECT text FROM strings WHERE id = ?4))",
@@ -605,6 +618,7 @@ int store_finish_rows(struct loader *L, const struct stat *sb, struct load_stats
 		sqlite3_bind_int64(ts, 4, (sqlite3_int64)x->extra);
 		sqlite3_bind_int64(ts, 5, (sqlite3_int64)x->unreach);
 		sqlite3_bind_int64(ts, 6, (sqlite3_int64)x->unreach_size);
+		sqlite3_bind_int64(ts, 7, (sqlite3_int64)x->retained);
 		if (step_done(L, ts) < 0)
 			goto out;
 	}
@@ -641,7 +655,10 @@ int store_finish_rows(struct loader *L, const struct stat *sb, struct load_stats
 	    meta_putu(L, meta, "load.cycles", h->ncycles) < 0 ||
 	    meta_putu(L, meta, "load.serials", L->serials) < 0 ||
 	    meta_putu(L, meta, "load.sites", L->sites) < 0 ||
-	    meta_putu(L, meta, "load.alloc_objects", L->alloc_objects) < 0)
+	    meta_putu(L, meta, "load.alloc_objects", L->alloc_objects) < 0 ||
+	    meta_put(L, meta, "dominators.cut", L->keep_class_refs ? "none" : "classes") < 0 ||
+	    meta_putu(L, meta, "dominators.reachable", L->dom.super_total) < 0 ||
+	    meta_putu(L, meta, "dominators.unreachable", L->dom.garbage_total) < 0)
 		goto out;
 	struct dump_identity id; /* binds the database to this state of the dump */
 	struct dbcache_binding bind;

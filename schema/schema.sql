@@ -19,7 +19,12 @@
 --   load.duplicate_addresses, load.roots, load.unreachable, load.cycles (SCC count),
 --   load.serials (objects with an allocation serial),
 --   load.sites (SITE records), load.alloc_objects (objects with a site),
---   heap.* (counts of the heap kept in heap_chunk, checked when it is read)
+--   heap.* (counts of the heap kept in heap_chunk, checked when it is read),
+--   dominators.cut ('classes': references into class objects were cut for
+--     the dominator tree, the default; 'none': `load --dominators=all`;
+--     README: retained size), dominators.reachable and
+--     dominators.unreachable (bytes: size + extra_size summed over the
+--     super-root's and the garbage root's trees)
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT
@@ -67,8 +72,18 @@ CREATE TABLE object_data (
     serial      INTEGER,             -- allocation serial (FORMAT.md: F_SERIAL), NULL if the
                                      -- dump has none for it; (address, serial) is an exact
                                      -- identity within one process
-    site        INTEGER              -- sites.id: where tracemalloc saw it allocated, NULL if
+    site        INTEGER,             -- sites.id: where tracemalloc saw it allocated, NULL if
                                      -- untraced (README: allocation sites)
+    idom        INTEGER,             -- object_data.id of the immediate dominator in the
+                                     -- dominator tree of the strong references (README:
+                                     -- retained size): every path from a root to this
+                                     -- object passes through it. NULL when only a virtual
+                                     -- root dominates it: the super-root above all roots
+                                     -- if reachable = 1, the garbage root (above the
+                                     -- objects no root reaches) if reachable = 0
+    retained    INTEGER NOT NULL     -- retained size in bytes: size + extra_size of this
+                                     -- object and of every object it dominates (what
+                                     -- would be freed with it)
 );
 
 -- Allocation sites (FORMAT.md: SITE records): one row per distinct
@@ -115,7 +130,10 @@ CREATE TABLE type_stats (
     size             INTEGER NOT NULL,    -- sum of their size
     extra_size       INTEGER NOT NULL,    -- sum of their extra_size
     unreachable      INTEGER NOT NULL,    -- how many of them are unreachable
-    unreachable_size INTEGER NOT NULL     -- sum of size of those
+    unreachable_size INTEGER NOT NULL,    -- sum of size of those
+    retained         INTEGER NOT NULL     -- retained size (object_data.retained) summed over
+                                          -- its objects that no other object of this type
+                                          -- dominates: nothing counted twice within a type
 );
 
 CREATE TABLE root_data (
@@ -131,11 +149,13 @@ CREATE TABLE root_data (
 --   reachable (0/1), root (0/1), scc (cycle id or NULL), fingerprint, id,
 --   serial (allocation serial or NULL),
 --   alloc (where it was allocated, the innermost frame 'file:line', NULL if
---   untraced), site (sites.id or NULL: its whole traceback in site_frames)
+--   untraced), site (sites.id or NULL: its whole traceback in site_frames),
+--   idom (id of the immediate dominator or NULL), retained (bytes)
 CREATE VIEW objects AS
 SELECT o.address, t.name AS type, o.size, o.extra_size, o.refcount, o.length,
        o.value, o.flags, (o.flags & 1) AS size_approx, ((o.flags >> 6) & 1) AS synthetic,
-       o.reachable, o.root, o.scc, o.fingerprint, o.id, o.serial, s.alloc, o.site
+       o.reachable, o.root, o.scc, o.fingerprint, o.id, o.serial, s.alloc, o.site,
+       o.idom, o.retained
 FROM object_data o JOIN types t ON t.id = o.type_id LEFT JOIN sites s ON s.id = o.site;
 
 -- refs: one row per reference, built the first time it is needed (a

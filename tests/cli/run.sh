@@ -178,7 +178,64 @@ if [ -f other.db ] && [ ! -s out ]; then ok; else bad "load -o other.db"; fi
 run "$A" summary other.db --format csv --limit 1
 expect_file "summary of a db" out "$(printf 'type,count,size\r\ndict,102,23664\r')"
 
-# ---- leak commands: clear messages, short headers, totals ----
+# ---- retained sizes on the same heap, by hand ----
+# Node 0 is held from C (a root) and the nodes form a ring, so every live
+# node is reachable both from node 0 and through the bucket: only the
+# super-root dominates a node, and a node dominates its whole group:
+#   88 (48 + 40 extra) + name str 49+n + int 28 + float 24 + list 88 + tuple 56
+#   + int 32 + dict 232 + bytes 49 + str 54 = 700 + n (n = 6 for node-0..9, 7 after)
+# The module dict (held by the module and the thread record) dominates the
+# registry (64) and the bucket (56 + 8 x 100 = 856): 232 + 64 + 856 = 1152; its
+# largest child, the registry (920), is under 80% of it, so it is a point.
+# Total 72218: 1152 / 72218 = 1.6%, / RSS 161120 = 0.7%; 707 -> 1.0%, 0.4%.
+# Ties (707) by id: nodes 10, 11 (the garbage node 99 comes later).
+run "$A" top good.dump --limit 3 --format csv
+expect_status "top csv" 0
+expect_file "top csv" out "$(printf '%s\r\n' 'address,type,size,retained,share,rss_share,value,path' \
+	"139715286159200,dict,232,1152,1.60,0.71,,module __main__ -> dict" \
+	"139715286151392,__main__.Node,88,707,0.98,0.44,,module __main__ -> dict ['REGISTRY'] -> list [0] -> list [10] -> __main__.Node" \
+	"139715286142976,__main__.Node,88,707,0.98,0.44,,module __main__ -> dict ['REGISTRY'] -> list [0] -> list [11] -> __main__.Node")"
+run "$A" top good.dump --limit 1
+expect_file "top table" out "dump total 70.5 KiB (reachable 69.8 KiB), RSS 157 KiB
+  retained  % dump   % RSS       size  object
+  1.12 KiB    1.6%    0.7%      232 B  dict at 0x7f1200004f60
+            path: module __main__ -> dict"
+run "$A" top good.dump --limit 1 --type list --format json
+expect_file "top --type json" out '[
+{"address":139715286163264,"type":"list","size":64,"retained":920,"path":[{"address":139715286155136,"type":"module","edge":null,"value":"__main__"},{"address":139715286159200,"type":"dict","edge":".__dict__","value":null},{"address":139715286163264,"type":"list","edge":"['"'"'REGISTRY'"'"']","value":null}]}
+]'
+run "$A" top good.dump --threshold 0
+expect_status "top --threshold 0" 2
+# node 10's group, by retained size: list 88 + tuple (56 + int 32 + dict 232)
+#   + str 54 + bytes 49 = 511; name 56, value 28, ratio 24
+run "$A" dominators good.dump 0x7f12000030e0
+expect_status "dominators" 0
+expect_file "dominators" out "__main__.Node at 0x7f12000030e0 retains 707 B (own size 88 B); only the virtual root above the roots dominates it
+       511 B  list at 0x7f1200006f40 .items
+         320 B  tuple at 0x7f1200005f60 [0]
+           232 B  dict at 0x7f1200001fe0 [1]
+            32 B  int at 0x7f1200002fc0 [0]
+          54 B  str at 0x7f1200003fa0 [2]
+          49 B  bytes at 0x7f1200004f80 [1]
+        56 B  str at 0x7f1200002100 .name
+        28 B  int at 0x7f1200001120 .value
+        24 B  float at 0x7f1200000140 .ratio"
+run "$A" dominators good.dump 0x7f12000030e0 --depth 1 --limit 2 --format csv
+expect_file "dominators csv" out "$(printf '%s\r\n' 'depth,type,count,retained,address,edge,referrers' \
+	'0,__main__.Node,1,707,139715286151392,,2' '1,list,1,511,139715286167360,.items,1' \
+	'1,str,1,56,139715286147328,.name,2' '1,,2,52,,,')"
+run "$A" dominators good.dump 0x1234
+expect_error "dominators no object" good.dump "no object at 0x1234"
+# per type, nothing counted twice: list = registry 920 (holding the bucket)
+#   + 100 x 511; dict = 100 x 232 + module dict 1152 + sys.modules 232 + 72
+run "$A" summary good.dump --retained --format csv --limit 4
+expect_file "summary --retained" out "$(printf '%s\r\n' 'type,count,size,retained' \
+	'__main__.Node,100,4800,70690' 'list,102,9720,52020' 'tuple,100,5600,32000' \
+	'dict,102,23664,24656')"
+run "$A" summary good.dump --sort retained
+expect_status "summary --sort retained alone" 2
+
+
 n1=$("$G" g1.dump 1000)
 n2=$("$G" g2.dump 1500)
 n3=$("$G" g3.dump 2000)
@@ -198,11 +255,26 @@ expect_file "growth flat" out "no type grew at every step of the 3 dumps
 dump 1 = good.dump, dump 2 = good.dump, dump 3 = good.dump"
 run "$A" growth g1.dump "$T/g2.dump" g3.dump
 expect_status "growth" 0
-if head -1 out | grep -q '^types *| dump 1 | dump 2 | dump 3 | + objects | *+ size$'; then ok; else
+if head -1 out | grep -q '^types *| dump 1 | dump 2 | dump 3 | + objects | *+ size | + retained$'; then ok; else
 	bad "growth: headers"; head -1 out
 fi
 if tail -1 out | grep -qx "dump 1 = g1.dump, dump 2 = $T/g2.dump, dump 3 = g3.dump"; then ok; else
 	bad "growth: legend"; tail -1 out
+fi
+# retained columns only when every dump used the same --dominators mode
+"$A" -q load g2.dump -o g2all.db --dominators=all
+run "$A" growth g1.dump g2all.db g3.dump --format csv
+if head -1 out | grep -q '^type,count_1,count_2,count_3,count_delta,size_delta.$'; then ok; else
+	bad "growth: retained across modes"; head -1 out
+fi
+run "$A" diff g1.dump g2all.db --format csv
+if head -1 out | grep -q '^type,count_a,count_b,count_delta,size_a,size_b,size_delta.$'; then ok; else
+	bad "diff: retained across modes"; head -1 out
+fi
+# str dominates nothing: its retained delta is its size delta (50 x 55 + 50 x 56)
+run "$A" diff g1.dump g2.dump --format csv
+if grep -q '^str,200,300,100,10990,16540,5550,10990,16540,5550.$' out; then ok; else
+	bad "diff: retained columns"; cat out
 fi
 # good.dump: 10 unreachable objects (the bucket's last group, by hand above) and
 # the weakref, which nothing in the dump refers to
@@ -210,6 +282,10 @@ run "$A" garbage good.dump
 expect_status "garbage" 0
 if tail -1 out | grep -q "^10 unreachable objects, .*; 1 unreferenced objects, 72 B "; then ok; else
 	bad "garbage: footer should total both kinds"; tail -1 out
+fi
+# what the garbage holds: node 99, a ring of one, retains its group (700 + 7)
+if grep -q "^holders      | __main__.Node         |         1 |      707 B$" out; then ok; else
+	bad "garbage: holders"; cat out
 fi
 
 # ---- bad input: one line on stderr, exit 2, never a crash ----

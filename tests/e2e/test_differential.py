@@ -61,11 +61,12 @@ def load(exe, dump, db, *extra):
     assert p.returncode == 0, "%s load failed: %s" % (exe, p.stderr)
 
 
+# The columns of objects the old loader had (alloc, site, idom and retained came later).
+OLD_OBJECT_COLUMNS = ("address, type, size, extra_size, refcount, length, value, flags,"
+                      " size_approx, synthetic, reachable, root, scc, fingerprint, id, serial")
+
 QUERIES = {
-    # the old loader's columns (alloc and site came later: test_alloc_sites.py)
-    "objects": "SELECT address, type, size, extra_size, refcount, length, value, flags,"
-               " size_approx, synthetic, reachable, root, scc, fingerprint, id, serial"
-               " FROM objects ORDER BY id",
+    "objects": "SELECT " + OLD_OBJECT_COLUMNS + " FROM objects ORDER BY id",
     "roots": "SELECT * FROM roots ORDER BY address, kind, name",
     "refs": "SELECT * FROM refs ORDER BY src, dst, label, weak, missing",
 }

@@ -94,7 +94,8 @@ def test_diff_shows_exact_leak(ctx):
     # The table and csv carry the same numbers.
     csv = analyze(ctx, "diff", a, b, "--format", "csv", "--limit", "0").splitlines()
     assert csv[0].split(",") == ["type", "count_a", "count_b", "count_delta", "size_a",
-                                 "size_b", "size_delta"], csv[0]
+                                 "size_b", "size_delta", "retained_a", "retained_b",
+                                 "retained_delta"], csv[0]
     line = [l for l in csv if l.startswith(truth["type"] + ",")]
     assert line and line[0].split(",")[3] == str(n) and line[0].split(",")[6] == str(truth["size"])
 
@@ -389,6 +390,14 @@ def test_unreachable_equals_gc_garbage(ctx):
     assert sum(r["count"] for r in unreach.values()) == len(flagged) - sum(
         1 for _, f in flagged if f & PYM_F_SYNTHETIC)
     assert "__main__.Ring" not in unreach and "__main__.Alive" not in unreach
+    # What the garbage holds: every Pair is in a 2-cycle no other garbage
+    # refers to, so each is a garbage-root child; the holders' retained sizes
+    # add up to the unreachable total (extra sizes included).
+    holders = {r["type"]: r for r in rows if r["kind"] == "holders"}
+    assert holders["__main__.Pair"]["count"] == 80, holders.get("__main__.Pair")
+    total = db.execute("SELECT sum(size + extra_size) FROM objects WHERE reachable = 0"
+                       " AND synthetic = 0").fetchone()[0]
+    assert sum(r["size"] for r in holders.values()) == total, (holders, total)
     # Objects kept alive by a reference nobody in the heap owns (a C leak).
     unref = {r["type"]: r for r in rows if r["kind"] == "unreferenced"}
     assert unref["__main__.CLeak"]["count"] == 3, unref.get("__main__.CLeak")
