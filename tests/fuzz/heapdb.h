@@ -103,7 +103,8 @@ static inline int heapdb_build(const uint8_t *data, size_t size, sqlite3 **out)
 	if (c[0]) {
 		snprintf(sql, sizeof sql,
 		         "INSERT INTO object_data(id, address, type_id, size, extra_size, refcount,"
-		         " flags, reachable, root, fingerprint) VALUES (%lld, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
+		         " flags, reachable, root, fingerprint, retained)"
+		         " VALUES (%lld, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
 		         (long long)(c[0] - 1));
 		if (heapdb_exec(db, sql) < 0)
 			goto out;
