@@ -46,7 +46,10 @@ static const char *const usage[] = {
 	"  -h, --help         this help",
 	"",
 	"JSON: [{\"type\" (the site with --by-site), \"count_a\", \"count_b\",",
-	"        \"count_delta\", \"size_a\", \"size_b\", \"size_delta\"}, ...]; with --new:",
+	"        \"count_delta\", \"size_a\", \"size_b\", \"size_delta\", \"retained_a\",",
+	"        \"retained_b\", \"retained_delta\"}, ...] (the retained columns per",
+	"        type, as summary --retained, only when both dumps were loaded in the",
+	"        same --dominators mode: README, retained size); with --new:",
 	"      [{\"address\", \"type\", \"size\", \"value\"}, ...]",
 	NULL,
 };
@@ -139,8 +142,25 @@ static void fn_in_a(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	"  FROM " db ".object_data o LEFT JOIN " db ".sites s ON s.id = o.site"                    \
 	"  WHERE o.reachable AND (o.flags & 64) = 0 GROUP BY 1"
 static const char sites_x[] =
-	"WITH x AS (SELECT type, c AS ca, z AS sa, 0 AS cb, 0 AS sb FROM (" SITE_ROWS("a") ")"
-	" UNION ALL SELECT type, 0, 0, c, z FROM (" SITE_ROWS("main") ")),";
+	"WITH x AS (SELECT type, c AS ca, z AS sa, 0 AS ra, 0 AS cb, 0 AS sb, 0 AS rb FROM ("
+	SITE_ROWS("a") ") UNION ALL SELECT type, 0, 0, 0, c, z, 0 FROM (" SITE_ROWS("main") ")),";
+
+/* 1 if both databases (main = B, a = A) have retained sizes computed in the
+ * same mode (meta dominators.cut, README: retained size). */
+static int retained_comparable(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int yes = 0;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT (SELECT value FROM main.meta WHERE key = 'dominators.cut') ="
+	                       " (SELECT value FROM a.meta WHERE key = 'dominators.cut')",
+	                       -1, &st, NULL))
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		yes = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return yes;
+}
 
 static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long long limit,
                      int by_site)
@@ -149,28 +169,33 @@ static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long lo
 	 * the key because type ids differ between dumps. */
 	static const char *const types_x =
 		"WITH x AS ("
-		" SELECT t.name AS type, s.count AS ca, s.size AS sa, 0 AS cb, 0 AS sb"
-		"  FROM a.type_stats s JOIN a.types t ON t.id = s.type_id"
+		" SELECT t.name AS type, s.count AS ca, s.size AS sa, s.retained AS ra, 0 AS cb,"
+		"  0 AS sb, 0 AS rb FROM a.type_stats s JOIN a.types t ON t.id = s.type_id"
 		" UNION ALL"
-		" SELECT t.name, 0, 0, s.count, s.size"
+		" SELECT t.name, 0, 0, 0, s.count, s.size, s.retained"
 		"  FROM main.type_stats s JOIN main.types t ON t.id = s.type_id),";
 	static const char *const sql_full =
 		"%s d AS (SELECT type, sum(ca) AS count_a, sum(cb) AS count_b,"
 		"  sum(cb) - sum(ca) AS count_delta, sum(sa) AS size_a, sum(sb) AS size_b,"
-		"  sum(sb) - sum(sa) AS size_delta FROM x GROUP BY type)"
+		"  sum(sb) - sum(sa) AS size_delta, sum(ra) AS retained_a, sum(rb) AS retained_b,"
+		"  sum(rb) - sum(ra) AS retained_delta FROM x GROUP BY type)"
 		"SELECT %s FROM d WHERE count_delta != 0 OR size_delta != 0"
 		" ORDER BY size_delta DESC, count_delta DESC, type LIMIT ?1";
 	char sql[2048];
+	int ret = !by_site && retained_comparable(db);
 	snprintf(sql, sizeof sql, sql_full, by_site ? sites_x : types_x,
-	         fmt == OUT_TABLE ? "type, count_delta, size_delta"
-	                          : "type, count_a, count_b, count_delta, size_a, size_b, size_delta");
+	         fmt == OUT_TABLE ? (ret ? "type, count_delta, size_delta, retained_delta"
+	                                 : "type, count_delta, size_delta")
+	         : ret ? "type, count_a, count_b, count_delta, size_a, size_b, size_delta,"
+	                 " retained_a, retained_b, retained_delta"
+	               : "type, count_a, count_b, count_delta, size_a, size_b, size_delta");
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL))
 		return cli_sqlite_error(db, file, "diff");
 	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
-	static const char *const headers[] = {"types", "# objects", "total size"};
+	static const char *const headers[] = {"types", "# objects", "total size", "retained"};
 	static const char *const site_headers[] = {"allocation site", "# objects", "total size"};
-	struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 2 : 0,
+	struct out_opts o = {fmt, fmt == OUT_TABLE ? (1u << 2) | (1u << 3) : 0,
 	                     fmt == OUT_TABLE ? (by_site ? site_headers : headers) : NULL, 1};
 	long long rows = out_rows(stdout, db, st, &o);
 	sqlite3_finalize(st);
