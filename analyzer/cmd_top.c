@@ -34,7 +34,8 @@ static const char *const usage[] = {
         "  --format F         table (default), csv or json",
         "  -h, --help         this help",
         "",
-        "JSON: [{\"address\", \"type\", \"size\", \"retained\", \"path\"}, ...], path as in",
+        "JSON: [{\"address\", \"type\", \"size\", \"retained\", \"alloc\" (file:line or",
+        "      null: README, allocation sites), \"path\"}, ...], path as in",
         "      `path --format json`: [{\"address\", \"type\", \"edge\", \"value\"}, ...]",
         NULL,
 };
@@ -239,8 +240,21 @@ int cmd_top(int argc, char **argv)
 			else
 				bad = 1;
 			sqlite3_finalize(q);
-			printf(",\"size\":%llu,\"retained\":%llu,\"path\":",
+			printf(",\"size\":%llu,\"retained\":%llu,\"alloc\":",
 			       (unsigned long long)own, (unsigned long long)t.retained[v]);
+			const char *site = heap_view_alloc(&hv, v, &bad);
+			if (site && sqlite3_prepare_v2(hv.db, "SELECT json_quote(?1)", -1, &q, NULL) ==
+			                    SQLITE_OK) {
+				if (sqlite3_bind_text(q, 1, site, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+				    sqlite3_step(q) == SQLITE_ROW)
+					fputs((const char *)sqlite3_column_text(q, 0), stdout);
+				else
+					bad = 1;
+				sqlite3_finalize(q);
+			} else {
+				fputs("null", stdout);
+			}
+			fputs(",\"path\":", stdout);
 			if (start >= 0) {
 				if (heap_path_json(&hv, &p, start, stdout) < 0)
 					bad = 1;
@@ -287,7 +301,11 @@ int cmd_top(int argc, char **argv)
 			const char *value = heap_view_value(&hv, v, &bad);
 			if (value)
 				printf(" %.40s%s", value, strlen(value) > 40 ? "..." : "");
-			printf(" at 0x%llx\n%10s  ", (unsigned long long)h->addr[v], "");
+			printf(" at 0x%llx", (unsigned long long)h->addr[v]);
+			const char *site = heap_view_alloc(&hv, v, &bad);
+			if (site)
+				printf(", allocated at %s", site);
+			printf("\n%10s  ", "");
 			if (start >= 0) {
 				fputs("path: ", stdout);
 				if (path_text(&hv, &p, start, stdout) < 0)

@@ -127,6 +127,16 @@ def test_sites_in_process(ctx):
     rows = {l.rsplit(",", 2)[0]: int(l.rsplit(",", 2)[1]) for l in out[1:]}
     line_loop = t["lines"][0]
     check_eq("summary --by-site loop line", rows.get("<string>:%d" % line_loop), 450)
+    # top names the site of each row: every Node against the workload's own lines
+    import json
+    top = json.loads(subprocess.run(
+        [ctx.analyzer, "top", dump, "--type", "__main__.Node", "--limit", "0", "--format",
+         "json"], stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout)
+    nodes = {a: w for a, w in t["truth"].items() if w["kind"] in ("loop-Node", "comp", "helper")}
+    check_eq("top --type Node rows", len(top), len(nodes))
+    wrong = [(r["address"], r["alloc"]) for r in top
+             if r["alloc"] != "<string>:%d" % nodes[str(r["address"])]["line"]]
+    check_eq("top rows whose alloc is not the line that made them", wrong[:5], [])
 
 
 def test_sites_fork_child(ctx):
