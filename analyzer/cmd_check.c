@@ -134,7 +134,7 @@ int cmd_check(int argc, char **argv)
 		report(file, &err);
 		return fail_status(&err);
 	}
-	uint64_t n[PYM_R_ROOT + 1] = {0}, refs = 0, bytes = 0;
+	uint64_t n[PYM_R_NAME + 1] = {0}, refs = 0, bytes = 0;
 	struct meta_ent *meta = NULL;
 	size_t nmeta = 0, capmeta = 0;
 	struct pym_record rec;
@@ -325,6 +325,11 @@ int cmd_inspect(int argc, char **argv)
 		case PYM_R_OBJECT:
 			put_object(r, &rec);
 			continue;
+		case PYM_R_NAME:
+			printf("NAME kind=%u 0x%llx name=", rec.name_kind,
+			       (unsigned long long)rec.addr);
+			put_string_id(r, rec.name_id);
+			break;
 		case PYM_R_ROOT:
 			if (rec.root_kind < sizeof root_names / sizeof *root_names && root_names[rec.root_kind])
 				printf("ROOT %s", root_names[rec.root_kind]);

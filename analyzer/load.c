@@ -311,7 +311,7 @@ static int pass1(struct loader *L)
 {
 	struct pym_error e = {0};
 	struct pym_record rec;
-	sqlite3_stmt *meta = NULL, *str = NULL, *typ = NULL;
+	sqlite3_stmt *meta = NULL, *str = NULL, *typ = NULL, *nam = NULL;
 	uint64_t count = 0;
 	int rc = -1, got;
 	struct pym_reader *r = pym_reader_open(L->dump, &e);
@@ -320,7 +320,8 @@ static int pass1(struct loader *L)
 	L->file_size = pym_reader_file_size(r);
 	if (prep(L, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &meta) < 0 ||
 	    prep(L, "INSERT INTO strings(id, text) VALUES (?1, ?2)", &str) < 0 ||
-	    prep(L, "INSERT INTO types(id, name, address) VALUES (?1, ?2, ?3)", &typ) < 0)
+	    prep(L, "INSERT INTO types(id, name, address) VALUES (?1, ?2, ?3)", &typ) < 0 ||
+	    prep(L, "INSERT INTO names(address, kind, name) VALUES (?1, ?2, ?3)", &nam) < 0)
 		goto out;
 	L->off = NULL;
 	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
@@ -427,6 +428,18 @@ static int pass1(struct loader *L)
 			L->nroots++;
 			break;
 		}
+		case PYM_R_NAME: {
+			size_t len;
+			const char *name = pym_reader_string(r, rec.name_id, &len);
+			if (rec.name_kind != PYM_NAME_CELL && rec.name_kind != PYM_NAME_GLOBALS)
+				break; /* a kind of a later minor version */
+			sqlite3_bind_int64(nam, 1, (sqlite3_int64)rec.addr);
+			sqlite3_bind_int(nam, 2, (int)rec.name_kind);
+			sqlite3_bind_text(nam, 3, name, (int)len, SQLITE_STATIC);
+			if (step_done(L, nam) < 0)
+				goto out;
+			break;
+		}
 		default:
 			break;
 		}
@@ -446,6 +459,7 @@ out:
 	sqlite3_finalize(meta);
 	sqlite3_finalize(str);
 	sqlite3_finalize(typ);
+	sqlite3_finalize(nam);
 	pym_reader_close(r);
 	return rc;
 }

@@ -31,6 +31,7 @@ enum pym_rec {
 	PYM_R_TYPE,
 	PYM_R_OBJECT,
 	PYM_R_ROOT,
+	PYM_R_NAME, /* skippable NAME record (format 1.1) */
 };
 
 struct pym_rref {
@@ -57,6 +58,9 @@ struct pym_record {
 	uint32_t value_len;
 	uint32_t nrefs;
 	const struct pym_rref *refs;
+	/* NAME (addr above): name_kind (PYM_NAME_*, any value: callers ignore
+	 * kinds they do not know) and name_id, a defined string id. */
+	uint32_t name_kind;
 	/* ROOT (addr above): kind, name_id or -1 */
 	uint32_t root_kind;
 	int64_t root_name;

@@ -286,6 +286,26 @@ void *pyi_frame_object(PyObject *f, PyObject **back, PyObject **trace)
 	return NULL;
 }
 
+PyObject *pyi_frame_object_where(PyObject *f, int *line)
+{
+	*line = -1;
+	if (!PyFrame_Check(f))
+		return NULL;
+#if PY_VERSION_HEX >= 0x030B0000
+	PyFrameObject *fo = (PyFrameObject *)f;
+	if (!fo->f_frame)
+		return NULL;
+	struct pyi_frame fi;
+	pyi_frame_info(fo->f_frame, &fi);
+	*line = fi.line;
+	return fi.code;
+#else
+	PyFrameObject *fo = (PyFrameObject *)f;
+	*line = PyFrame_GetLineNumber(fo);
+	return (PyObject *)fo->f_code;
+#endif
+}
+
 void *pyi_gen_frame(PyObject *o)
 {
 #if PY_VERSION_HEX >= 0x030B0000

@@ -283,6 +283,8 @@ enum vkind {
 	V_CODE,
 	V_TYPE,
 	V_CFUNCTION,
+	V_METHOD,    /* bound method: its function's name and place */
+	V_FRAME,     /* frame object: function, file and current line */
 	V_CONTAINER, /* no preview, but a length */
 };
 
@@ -336,6 +338,7 @@ struct walk {
 	struct slotinfo *slots;
 	size_t nslots, slots_cap;
 	struct amap strs;                    /* str object or C string address -> string id */
+	struct amap named;                   /* globals dicts given a NAME record */
 	PyTypeObject *type_ckey[TYPE_CACHE]; /* direct-mapped caches */
 	uint32_t type_cidx[TYPE_CACHE];
 	PyObject *str_ckey[STR_CACHE];
@@ -691,6 +694,10 @@ static uint32_t value_kind(PyTypeObject *tp)
 		return V_TYPE;
 	if (PyType_IsSubtype(tp, &PyCFunction_Type))
 		return V_CFUNCTION;
+	if (tp == &PyMethod_Type)
+		return V_METHOD;
+	if (tp == &PyFrame_Type)
+		return V_FRAME;
 	if (PyType_FastSubclass(tp, Py_TPFLAGS_LIST_SUBCLASS | Py_TPFLAGS_TUPLE_SUBCLASS |
 	                                    Py_TPFLAGS_DICT_SUBCLASS) ||
 	    PyType_IsSubtype(tp, &PyByteArray_Type) || PyType_IsSubtype(tp, &PySet_Type) ||
@@ -1054,6 +1061,31 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 	}
 	if (PyType_Check(o))
 		return type_name((PyTypeObject *)o, v, 512);
+	if (PyMethod_Check(o)) {
+		PyObject *fn = PyMethod_GET_FUNCTION(o);
+		if (!fn || !PyFunction_Check(fn))
+			return 0;
+		PyFunctionObject *f = (PyFunctionObject *)fn;
+		if (!PyCode_Check(f->func_code))
+			return str_text(f->func_qualname, v, 512);
+		return code_where((PyCodeObject *)f->func_code, f->func_qualname, v, 1000);
+	}
+	if (PyFrame_Check(o)) {
+		int line;
+		PyObject *c = pyi_frame_object_where(o, &line);
+		if (!c || !PyCode_Check(c))
+			return 0;
+		PyCodeObject *co = (PyCodeObject *)c;
+#if PY_VERSION_HEX >= 0x030B0000
+		size_t n = code_where(co, co->co_qualname, v, 1000);
+#else
+		size_t n = code_where(co, co->co_name, v, 1000);
+#endif
+		/* code_where ended with the first line: the current one instead */
+		while (n && v[n - 1] != ':')
+			n--;
+		return n + put_u64(v + n, (uint64_t)(line < 0 ? 0 : line));
+	}
 	if (PyCFunction_Check(o)) {
 		const char *nm = ((PyCFunctionObject *)o)->m_ml->ml_name;
 		size_t n = nm ? strlen(nm) : 0;
@@ -1161,8 +1193,67 @@ static void code_refs(struct walk *wk, PyCodeObject *co)
 #undef C
 }
 
+static PyObject *dict_find(PyObject *d, const char *name);
+
+/* NAME records for the cells of f's closure: each is named by the free
+ * variable it holds (the closure and the code's free-variable names run in
+ * the same order). A cell shared by several closures is named again by each:
+ * the same name, a few bytes. */
+static void closure_names(struct walk *wk, PyFunctionObject *f)
+{
+	PyObject *cl = f->func_closure;
+	if (!cl || !PyTuple_Check(cl) || !f->func_code || !PyCode_Check(f->func_code))
+		return;
+	PyCodeObject *co = (PyCodeObject *)f->func_code;
+#if PY_VERSION_HEX >= 0x030B0000
+	PyObject *names = co->co_localsplusnames; /* locals, cells, then the free */
+	if (!names || !PyTuple_Check(names))
+		return;
+	Py_ssize_t first = PyTuple_GET_SIZE(names) - co->co_nfreevars;
+#else
+	PyObject *names = co->co_freevars;
+	if (!names || !PyTuple_Check(names))
+		return;
+	Py_ssize_t first = 0;
+#endif
+	for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(cl); i++) {
+		if (first < 0 || first + i >= PyTuple_GET_SIZE(names))
+			return;
+		PyObject *cell = PyTuple_GET_ITEM(cl, i), *nm = PyTuple_GET_ITEM(names, first + i);
+		uint32_t id;
+		if (!cell || !PyCell_Check(cell) || !nm || !PyUnicode_Check(nm) ||
+		    str_id(wk, nm, &id) < 0)
+			continue;
+		if (pym_writer_name(wk->w, PYM_NAME_CELL, (uintptr_t)cell, id) < 0) {
+			fail(wk);
+			return;
+		}
+	}
+}
+
+/* A NAME record for a function's globals dict, once per dict: the module it
+ * belongs to by its __name__ (runpy.run_path runs code in a dict whose module
+ * is gone by the time the functions it defined are found). */
+static void globals_name(struct walk *wk, PyObject *g)
+{
+	uint32_t seen, id;
+	if (!g || !PyDict_Check(g) || amap_get(&wk->named, (uintptr_t)g, &seen))
+		return;
+	if (amap_put(&wk->named, (uintptr_t)g, 1) < 0) {
+		fail(wk);
+		return;
+	}
+	PyObject *nm = dict_find(g, "__name__");
+	if (!nm || !PyUnicode_Check(nm) || str_id(wk, nm, &id) < 0)
+		return;
+	if (pym_writer_name(wk->w, PYM_NAME_GLOBALS, (uintptr_t)g, id) < 0)
+		fail(wk);
+}
+
 static void function_refs(struct walk *wk, PyFunctionObject *f)
 {
+	closure_names(wk, f);
+	globals_name(wk, f->func_globals);
 #define F(field, name) claim(wk, f->field, attr_label(wk, name))
 	F(func_code, "__code__");
 	F(func_globals, "__globals__");
@@ -1396,6 +1487,19 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 #endif
 	} else if (PyCell_Check(o)) {
 		claim(wk, PyCell_GET(o), attr_label(wk, "cell_contents"));
+	} else if (PyExceptionInstance_Check(o)) {
+		PyBaseExceptionObject *e = (PyBaseExceptionObject *)o;
+		claim(wk, e->args, attr_label(wk, "args"));
+		claim(wk, e->traceback, attr_label(wk, "__traceback__"));
+		claim(wk, e->context, attr_label(wk, "__context__"));
+		claim(wk, e->cause, attr_label(wk, "__cause__"));
+#if PY_VERSION_HEX >= 0x030B0000
+		claim(wk, e->notes, attr_label(wk, "__notes__"));
+#endif
+	} else if (PyTraceBack_Check(o)) {
+		PyTracebackObject *tb = (PyTracebackObject *)o;
+		claim(wk, tb->tb_next, attr_label(wk, "tb_next"));
+		claim(wk, tb->tb_frame, attr_label(wk, "tb_frame"));
 	} else if (PyWeakref_Check(o)) {
 		PyObject *r = ((PyWeakReference *)o)->wr_object;
 		if (r && r != Py_None)
@@ -1515,6 +1619,8 @@ static int emit(struct walk *wk, PyObject *o)
 			wk->refs[i].label = PYM_LABEL_WEAK;
 	if (rec.extra)
 		rec.flags |= PYM_F_EXTRA;
+	if (ti->kind == K_DICT) /* collect_refs wrote (key, value) pairs */
+		rec.flags |= PYM_F_PAIRS;
 	if (ti->vkind != V_NONE && has_length(o, &rec.length))
 		rec.flags |= PYM_F_LENGTH;
 	if (wk->opts->values) {
@@ -1971,6 +2077,7 @@ static void walk_release(struct walk *wk)
 	mm_free(wk->hnext, wk->hnext_cap);
 	amap_free(&wk->types);
 	amap_free(&wk->strs);
+	amap_free(&wk->named);
 	mm_free(wk->ti, wk->ti_cap);
 	mm_free(wk->slots, wk->slots_cap);
 	mm_free(wk->scratch, wk->scratch_cap);

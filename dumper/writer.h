@@ -59,6 +59,9 @@ int pym_writer_string(struct pym_writer *w, const char *s, size_t n, uint32_t *i
 int pym_writer_type(struct pym_writer *w, uint32_t name_id, uint64_t type_addr, uint32_t *index);
 int pym_writer_object(struct pym_writer *w, const struct pym_object *o);
 int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr, int64_t name_id /* -1: none */);
+/* A NAME record (PYM_NAME_* kind): the object at addr is known by string
+ * name_id. Skippable: readers before format 1.1 pass over it. */
+int pym_writer_name(struct pym_writer *w, unsigned kind, uint64_t addr, uint32_t name_id);
 
 /* Flushes the last chunk and writes the TAIL. Does not fsync or close fd. */
 int pym_writer_finish(struct pym_writer *w);

@@ -16,7 +16,8 @@
 #define PYM_MAGIC_LEN 8
 #define PYM_FILE_HEADER_LEN 16
 #define PYM_VERSION_MAJOR 1 /* readers refuse a larger major */
-#define PYM_VERSION_MINOR 0 /* readers accept any minor of their major */
+/* 1.1 added PYM_F_PAIRS and PYM_REC_NAME */
+#define PYM_VERSION_MINOR 1 /* readers accept any minor of their major */
 
 /* Chunk header, 16 bytes, then clen payload bytes:
  *
@@ -56,6 +57,18 @@ enum {
 };
 #define PYM_REC_SKIPPABLE 0x40
 
+/* Skippable records (1.1+): type byte, varint body length, body.
+ *
+ *   40 | len | kind | address | string id      (three varints)
+ *
+ * NAME: a name the dumped process knew for the object at address and that the
+ * object does not carry itself. Readers ignore kinds they do not know. */
+#define PYM_REC_NAME 0x40
+enum {
+	PYM_NAME_CELL = 1,    /* a closure cell: its free variable's name */
+	PYM_NAME_GLOBALS = 2, /* a function's globals dict: its __name__ */
+};
+
 /* OBJECT flags (varint). Unknown bits: readers ignore them. */
 #define PYM_F_SIZE_APPROX (1u << 0) /* size is the layout size, not __sizeof__ */
 #define PYM_F_IMMORTAL (1u << 1)    /* 3.12+ immortal object */
@@ -68,6 +81,8 @@ enum {
 #define PYM_F_SERIAL (1u << 8)      /* varint allocation serial follows */
 #define PYM_F_MORE_REFS (1u << 9)   /* varint total refs follows; REFS records
                                        after the OBJECT carry the rest */
+#define PYM_F_PAIRS (1u << 10)      /* informational (1.1+): the refs are
+                                       (key, value) pairs in order: a dict */
 
 /* Reference label: varint L = (value << 3) | kind. */
 enum {

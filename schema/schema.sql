@@ -100,6 +100,16 @@ CREATE TABLE type_stats (
     unreachable_size INTEGER NOT NULL     -- sum of size of those
 );
 
+-- Names the dumped process knew for objects that do not carry them (the
+-- dump's NAME records, format 1.1; empty for older dumps):
+--   kind 1: a closure cell, named by the free variable it holds
+--   kind 2: a dict that is a function's __globals__, named by its __name__
+CREATE TABLE names (
+    address INTEGER NOT NULL,        -- the object's address
+    kind    INTEGER NOT NULL,
+    name    TEXT NOT NULL
+);
+
 CREATE TABLE root_data (
     object  INTEGER,                 -- object_data.id, NULL if not in the dump
     address INTEGER NOT NULL,
@@ -156,3 +166,4 @@ FROM root_data;
 -- scan object_data; ref_data needs none on src (its primary key) nor on
 -- dst (ref_in is that index).
 CREATE INDEX object_address ON object_data(address);
+CREATE INDEX names_address ON names(address);

@@ -1,0 +1,113 @@
+"""End-to-end: the labels and names a leak hunt reads (issue 10), from a
+workload whose structure gives the truth: a class attribute -> list ->
+tuple -> bound method -> instance; a stored exception -> traceback -> frame
+-> local; an object inside a tuple dict key; a value under an int key; a
+closure cell; functions defined by runpy.run_path(run_name="__main__"); a
+running frame's local at the line of the dump call."""
+import json
+import os
+import subprocess
+
+from dumper_util import check_eq, run_traced, sql, version
+
+WORKLOAD = r'''
+import runpy
+pid = os.getpid()
+class Token: pass
+class Leaf: pass
+class Menu:
+    def on_close(self): pass
+class Dispatcher:
+    handlers = []
+menu = Menu()
+Dispatcher.handlers.append((1, menu.on_close))
+meth = Dispatcher.handlers[0][1]
+def fail():
+    local_marker = Leaf()
+    raise ValueError("boom")
+def keep():
+    try:
+        fail()
+    except ValueError as e:
+        return e
+STORED = [keep()]
+exc = STORED[0]
+tb = exc.__traceback__
+inner_frame = tb.tb_next.tb_frame
+marker = inner_frame.f_locals["local_marker"]
+tok = Token()
+KEYED = {("q1", tok): "v", 42: Leaf()}
+key = next(k for k in KEYED if isinstance(k, tuple))
+under42 = KEYED[42]
+def outer():
+    cap = Leaf()
+    def inner():
+        return cap
+    return inner
+CLOS = outer()
+cell = CLOS.__closure__[0]
+with open("rp.py", "w") as f:
+    f.write("class RpThing: pass\nRP_OBJ = RpThing()\ndef handle():\n    return RP_OBJ\n")
+RP_HANDLE = runpy.run_path("rp.py", run_name="__main__")["handle"]
+rp_globals = RP_HANDLE.__globals__
+rp_obj = rp_globals["RP_OBJ"]
+tok_id = id(tok)
+del tok
+def handle():
+    running_local = Leaf()
+    line = sys._getframe().f_lineno + 1
+    pymple.dump("labels2.dump")
+    return running_local, line
+held, dump_line = handle()
+emit({
+    "dispatcher": id(Dispatcher), "handlers": id(Dispatcher.handlers), "tuple": id(Dispatcher.handlers[0]),
+    "meth": id(meth), "menu": id(menu), "func": id(Menu.on_close),
+    "exc": id(exc), "tb": id(tb), "tb2": id(tb.tb_next), "frame": id(inner_frame), "marker": id(marker),
+    "keyed": id(KEYED), "key": id(key), "tok": tok_id, "under42": id(under42),
+    "clos": id(CLOS), "cell": id(cell), "cap": id(cell.cell_contents),
+    "rp_globals": id(rp_globals), "rp_obj": id(rp_obj), "rp_handle": id(RP_HANDLE),
+    "held": id(held), "dump_line": dump_line, "frame_line": inner_frame.f_lineno,
+})
+'''
+
+
+def _labels(ctx, dump, src, dst):
+    return [r["label"] for r in sql(ctx, dump, "SELECT label FROM refs WHERE src = %d AND dst = %d" % (src, dst))]
+
+
+def _one(ctx, dump, q):
+    rows = sql(ctx, dump, q)
+    assert len(rows) == 1, (q, rows)
+    return list(rows[0].values())[0]
+
+
+def test_dump_exception_method_closure_labels(ctx):
+    t = run_traced(ctx, WORKLOAD)
+    dump = ctx.tmp + "/labels2.dump"
+    check_eq("exception traceback", _labels(ctx, dump, t["exc"], t["tb"]), [".__traceback__"])
+    check_eq("traceback next", _labels(ctx, dump, t["tb"], t["tb2"]), [".tb_next"])
+    check_eq("traceback frame", _labels(ctx, dump, t["tb2"], t["frame"]), [".tb_frame"])
+    check_eq("frame local", _labels(ctx, dump, t["frame"], t["marker"]), [".local_marker"])
+    check_eq("bound method self", _labels(ctx, dump, t["meth"], t["menu"]), [".__self__"])
+    check_eq("bound method func", _labels(ctx, dump, t["meth"], t["func"]), [".__func__"])
+    # the method's value names its function; the frame's its current line
+    check_eq("method value", _one(ctx, dump, "SELECT value FROM objects WHERE address = %d" % t["meth"]).split()[0],
+             "Menu.on_close")
+    fv = _one(ctx, dump, "SELECT value FROM objects WHERE address = %d" % t["frame"])
+    check_eq("frame value: function", fv.split()[0], "fail")
+    check_eq("frame value: line at dump time", fv.rsplit(":", 1)[1], str(t["frame_line"]))
+    check_eq("closure cell named by its free variable",
+             [r["name"] for r in sql(ctx, dump, "SELECT name FROM names WHERE kind = 1 AND address = %d" % t["cell"])],
+             ["cap"])
+    check_eq("run_path globals named by __name__",
+             [r["name"] for r in sql(ctx, dump, "SELECT name FROM names WHERE kind = 2 AND address = %d" % t["rp_globals"])],
+             ["__main__"])
+    # F_PAIRS: the dict's references alternate key, value in order
+    flags = _one(ctx, dump, "SELECT flags FROM objects WHERE address = %d" % t["keyed"])
+    check_eq("dict has F_PAIRS", flags & 1024, 1024)
+    seq = sql(ctx, dump, "SELECT r.seq AS seq, d.address AS dst FROM ref_data r JOIN object_data s ON s.id = r.src"
+                         " JOIN object_data d ON d.id = r.dst WHERE s.address = %d ORDER BY r.seq" % t["keyed"])
+    pos = {r["dst"]: r["seq"] for r in seq}
+    check_eq("tuple key at an even position", pos[t["key"]] % 2, 0)
+    check_eq("value under 42 at an odd position", pos[t["under42"]] % 2, 1)
+    assert json.dumps(t)
