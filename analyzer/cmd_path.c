@@ -11,15 +11,19 @@
 #include "commands.h"
 #include "leak_cli.h"
 #include "output.h"
+#include "pathstep.h"
 
 static const char *const usage[] = {
 	"path DUMP ADDRESS|--type T [--weak] [--format table|csv|json] [--limit N]",
 	"",
 	"The shortest chain of references from a root to the object at ADDRESS",
 	"(0x-hex or decimal), or to up to N reachable instances of type T, one step",
-	"per line, the root first; each line ends with the label of the reference",
-	"to the next line's object ([7] index, ['key'] dict key, .name attribute):",
-	"  module app",
+	"per line, the root first (with why it is a root); each line ends with the",
+	"label of the reference to the next line's object ([7] index, ['key'] value",
+	"under a str key, .name attribute, key (...) a dict key, [42] value under",
+	"another key); objects are named as in the code (type C, method C.f, frame",
+	"f (app.py:24), cell x):",
+	"  module app (sys.modules)",
 	"  -> dict ['CACHE']",
 	"  -> list [7]",
 	"  -> app.Session at 0x7f3a...",
@@ -31,9 +35,10 @@ static const char *const usage[] = {
 	"  --limit N          with --type: at most N instances (default 3)",
 	"  -h, --help         this help",
 	"",
-	"JSON: [{\"address\", \"type\", \"edge\", \"value\"}, ...] from the root to the target;",
-	"      with --type an array of such arrays. CSV: path, step, address, type,",
-	"      edge, value.",
+	"JSON: [{\"address\", \"type\", \"name\", \"edge\", \"value\", \"root\"}, ...] from the",
+	"      root to the target (edge: the label of the reference into the step;",
+	"      root: why the first step is a root); with --type an array of such",
+	"      arrays. CSV: path, step, address, type, edge, value, name.",
 	NULL,
 };
 
@@ -49,7 +54,7 @@ static const char *const usage[] = {
  * also the queue. ix is an open-addressing set of node indices by id. */
 struct bfs {
 	size_t n, cap;
-	int64_t *ids, *labels, *next;
+	int64_t *ids, *labels, *next, *seqs; /* seqs: ref_data.seq of the reference */
 	int *kinds;
 	size_t ixcap; /* power of two */
 	int64_t *ix;  /* node index + 1, 0 = empty */
@@ -61,6 +66,7 @@ static void bfs_release(struct bfs *b)
 	free(b->labels);
 	free(b->next);
 	free(b->kinds);
+	free(b->seqs);
 	free(b->ix);
 	memset(b, 0, sizeof *b);
 }
@@ -75,7 +81,7 @@ static size_t slot_of(const struct bfs *b, int64_t id)
 }
 
 /* Adds id unless seen; returns 1 added, 0 seen, -1 out of memory. */
-static int bfs_add(struct bfs *b, int64_t id, int64_t next, int kind, int64_t label)
+static int bfs_add(struct bfs *b, int64_t id, int64_t next, int kind, int64_t label, int64_t seq)
 {
 	if (2 * (b->n + 1) > b->ixcap) {
 		size_t ncap = b->ixcap ? b->ixcap * 2 : 1024;
@@ -105,7 +111,10 @@ static int bfs_add(struct bfs *b, int64_t id, int64_t next, int kind, int64_t la
 		int *k = realloc(b->kinds, ncap * sizeof *k);
 		if (k)
 			b->kinds = k;
-		if (!a || !l || !x || !k)
+		int64_t *q = realloc(b->seqs, ncap * sizeof *q);
+		if (q)
+			b->seqs = q;
+		if (!a || !l || !x || !k || !q)
 			return -1;
 		b->cap = ncap;
 	}
@@ -113,6 +122,7 @@ static int bfs_add(struct bfs *b, int64_t id, int64_t next, int kind, int64_t la
 	b->next[b->n] = next;
 	b->kinds[b->n] = kind;
 	b->labels[b->n] = label;
+	b->seqs[b->n] = seq;
 	b->ix[s] = (int64_t)++b->n;
 	return 1;
 }
@@ -125,14 +135,14 @@ static long find_root(sqlite3 *db, struct bfs *b, int64_t target, int weak)
 	sqlite3_stmt *st;
 	long found = -1;
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT r.src, r.kind, r.label, " PATH_ROOT_SQL " FROM ref_in i"
+	                       "SELECT r.src, r.kind, r.label, " PATH_ROOT_SQL ", r.seq FROM ref_in i"
 	                       " JOIN ref_data r ON r.src = i.src AND r.seq = i.seq"
 	                       " JOIN object_data o ON o.id = r.src JOIN types t ON t.id = o.type_id"
 	                       " WHERE i.dst = ?1 AND (?2 OR r.kind != 4)",
 	                       -1, &st, NULL))
 		return -2;
 	sqlite3_bind_int(st, 2, weak);
-	if (bfs_add(b, target, -1, 0, 0) < 0) {
+	if (bfs_add(b, target, -1, 0, 0, 0) < 0) {
 		found = -3;
 		goto out;
 	}
@@ -141,7 +151,8 @@ static long find_root(sqlite3 *db, struct bfs *b, int64_t target, int weak)
 		int rc;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			int added = bfs_add(b, sqlite3_column_int64(st, 0), (int64_t)head,
-			                    sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2));
+			                    sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2),
+			                    sqlite3_column_int64(st, 4));
 			if (added < 0) {
 				found = -3;
 				break;
@@ -160,87 +171,74 @@ out:
 	return found;
 }
 
-/* One step of a path: its object, and the reference into it (kind < 0: none). */
-static const char step_sql[] =
-	"SELECT o.address, t.name, o.value, " LEAK_LABEL_SQL ","
-	" json_object('address', o.address, 'type', t.name, 'edge', " LEAK_LABEL_SQL
-	", 'value', o.value)"
-	" FROM object_data o JOIN types t ON t.id = o.type_id"
-	" LEFT JOIN (SELECT ?2 AS kind, ?3 AS label) r"
-	" LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label WHERE o.id = ?1";
-
 /* Prints the chain from root node `root` down to the target (node 0).
- * nth: 1-based path number (for --type), 0 for a single path. */
+ * nth: 1-based path number (for --type), 0 for a single path. Steps are
+ * named by pathstep.c (type Dispatcher, method Menu.on_close, ...). */
 static int print_chain(sqlite3 *db, const struct bfs *b, long root, enum out_format fmt, int nth,
                        long long *jsonrows)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, step_sql, -1, &st, NULL))
+	struct pathstep ps;
+	if (pathstep_init(&ps, db) < 0)
 		return -1;
 	int step = 0, rc = 0;
-	int64_t prev_kind = -1, prev_label = 0;
+	char edge_in[PATHSTEP_TEXT] = "", edge_out[PATHSTEP_TEXT];
 	if (fmt == OUT_JSON)
 		fputs(nth ? (*jsonrows ? ",\n[\n" : "[\n") : "[\n", stdout);
 	for (long i = root; i >= 0; i = (long)b->next[i], step++) {
-		sqlite3_bind_int64(st, 1, b->ids[i]);
-		if (prev_kind < 0) {
-			sqlite3_bind_null(st, 2);
-			sqlite3_bind_null(st, 3);
-		} else {
-			sqlite3_bind_int64(st, 2, prev_kind);
-			sqlite3_bind_int64(st, 3, prev_label);
-		}
-		if (sqlite3_step(st) != SQLITE_ROW) {
+		struct pathstep_obj o;
+		int last = b->next[i] < 0;
+		if (pathstep_object(&ps, b->ids[i], step == 0, &o) < 0 ||
+		    (!last && pathstep_edge(&ps, b->ids[i], b->seqs[i], b->kinds[i], b->labels[i],
+		                            edge_out, sizeof edge_out) < 0)) {
 			rc = -1;
 			break;
 		}
-		/* The reference from this step into the next one. */
-		prev_kind = b->kinds[i];
-		prev_label = b->labels[i];
-		uint64_t addr = (uint64_t)sqlite3_column_int64(st, 0);
-		const char *type = (const char *)sqlite3_column_text(st, 1);
-		const char *value = (const char *)sqlite3_column_text(st, 2);
-		const char *edge = (const char *)sqlite3_column_text(st, 3);
-		int last = b->next[i] < 0;
+		if (last)
+			edge_out[0] = 0;
+		/* A module's own namespace needs no second "module" line. */
+		if (!strcmp(edge_in, ".__dict__") && !strcmp(o.type, "dict"))
+			snprintf(o.name, sizeof o.name, "dict");
 		if (fmt == OUT_JSON) {
-			printf("%s%s", step ? ",\n" : "", (const char *)sqlite3_column_text(st, 4));
+			const char *j = pathstep_json(&ps, &o, edge_in);
+			if (!j) {
+				rc = -1;
+				break;
+			}
+			printf("%s%s", step ? ",\n" : "", j);
 		} else if (fmt == OUT_CSV) {
 			if (nth <= 1 && step == 0)
-				fputs("path,step,address,type,edge,value\r\n", stdout);
-			printf("%d,%d,%llu,", nth ? nth : 1, step, (unsigned long long)addr);
-			out_csv_field(stdout, type ? type : "", type ? strlen(type) : 0);
+				fputs("path,step,address,type,edge,value,name\r\n", stdout);
+			printf("%d,%d,%llu,", nth ? nth : 1, step, (unsigned long long)o.address);
+			out_csv_field(stdout, o.type, strlen(o.type));
 			putchar(',');
-			if (edge)
-				out_csv_field(stdout, edge, strlen(edge));
+			out_csv_field(stdout, edge_in, strlen(edge_in));
 			putchar(',');
-			if (value)
-				out_csv_field(stdout, value, strlen(value));
+			if (o.value)
+				out_csv_field(stdout, o.value, strlen(o.value));
+			putchar(',');
+			out_csv_field(stdout, o.name, strlen(o.name));
 			fputs("\r\n", stdout);
 		} else {
 			/* Each line ends with the label of the reference to the next
-			 * line's object (`dict ['CACHE'] -> dict ...`), so it is
-			 * printed when the next step is read. A module's `.__dict__`
+			 * line's object (`dict ['CACHE'] -> dict ...`). A `.__dict__`
 			 * is left out: the next line shows that dict anyway. */
-			if (step) {
-				if (edge && strcmp(edge, ".__dict__") != 0)
-					printf(" %s", edge);
-				fputs("\n-> ", stdout);
-			}
-			fputs(type ? type : "?", stdout);
-			/* Names (module app, function f) for the root and the target. */
-			if (value && (step == 0 || last))
-				printf(" %.60s%s", value, strlen(value) > 60 ? "..." : "");
-			if (last || (step == 0 && !value))
-				printf(" at 0x%llx", (unsigned long long)addr);
-			if (last)
-				putchar('\n');
+			if (step)
+				fputs("-> ", stdout);
+			fputs(o.name, stdout);
+			if (o.why[0])
+				printf(" %s", o.why);
+			if (last || (step == 0 && !strcmp(o.name, o.type)))
+				printf(" at 0x%llx", (unsigned long long)o.address);
+			if (edge_out[0] && strcmp(edge_out, ".__dict__") != 0)
+				printf(" %s", edge_out);
+			putchar('\n');
 		}
-		sqlite3_reset(st);
+		memcpy(edge_in, edge_out, sizeof edge_in);
 	}
 	if (fmt == OUT_JSON)
 		fputs("\n]", stdout);
 	(*jsonrows)++;
-	sqlite3_finalize(st);
+	pathstep_release(&ps);
 	return rc;
 }
 
@@ -265,7 +263,7 @@ static int path_one(sqlite3 *db, const char *file, int64_t id, int weak, enum ou
 	struct bfs b = {0};
 	long r = -1;
 	if (root) {
-		if (bfs_add(&b, id, -1, 0, 0) < 0)
+		if (bfs_add(&b, id, -1, 0, 0, 0) < 0)
 			r = -3;
 		else
 			r = 0;

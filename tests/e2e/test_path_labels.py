@@ -11,7 +11,7 @@ import subprocess
 from dumper_util import check_eq, run_traced, sql, version
 
 WORKLOAD = r'''
-import runpy
+import runpy, threading
 pid = os.getpid()
 class Token: pass
 class Leaf: pass
@@ -51,23 +51,26 @@ with open("rp.py", "w") as f:
 RP_HANDLE = runpy.run_path("rp.py", run_name="__main__")["handle"]
 rp_globals = RP_HANDLE.__globals__
 rp_obj = rp_globals["RP_OBJ"]
-tok_id = id(tok)
-del tok
+T = {
+    "dispatcher": id(Dispatcher), "handlers": id(Dispatcher.handlers), "tuple": id(Dispatcher.handlers[0]),
+    "meth": id(meth), "menu": id(menu), "func": id(Menu.on_close), "qualname": Menu.on_close.__qualname__,
+    "exc": id(exc), "tb": id(tb), "tb2": id(tb.tb_next), "frame": id(inner_frame), "marker": id(marker),
+    "keyed": id(KEYED), "key": id(key), "tok": id(tok), "under42": id(under42),
+    "clos": id(CLOS), "cell": id(cell), "cap": id(cell.cell_contents),
+    "rp_globals": id(rp_globals), "rp_obj": id(rp_obj), "rp_handle": id(RP_HANDLE),
+    "frame_line": inner_frame.f_lineno,
+}
+# Only the structures above hold the targets from here on.
+del menu, meth, exc, tb, inner_frame, marker, tok, key, under42, cell, rp_globals, rp_obj, f
 def handle():
     running_local = Leaf()
     line = sys._getframe().f_lineno + 1
     pymple.dump("labels2.dump")
     return running_local, line
 held, dump_line = handle()
-emit({
-    "dispatcher": id(Dispatcher), "handlers": id(Dispatcher.handlers), "tuple": id(Dispatcher.handlers[0]),
-    "meth": id(meth), "menu": id(menu), "func": id(Menu.on_close),
-    "exc": id(exc), "tb": id(tb), "tb2": id(tb.tb_next), "frame": id(inner_frame), "marker": id(marker),
-    "keyed": id(KEYED), "key": id(key), "tok": tok_id, "under42": id(under42),
-    "clos": id(CLOS), "cell": id(cell), "cap": id(cell.cell_contents),
-    "rp_globals": id(rp_globals), "rp_obj": id(rp_obj), "rp_handle": id(RP_HANDLE),
-    "held": id(held), "dump_line": dump_line, "frame_line": inner_frame.f_lineno,
-})
+T["held"] = id(held)
+T["dump_line"] = dump_line
+emit(T)
 '''
 
 
@@ -111,3 +114,48 @@ def test_dump_exception_method_closure_labels(ctx):
     check_eq("tuple key at an even position", pos[t["key"]] % 2, 0)
     check_eq("value under 42 at an odd position", pos[t["under42"]] % 2, 1)
     assert json.dumps(t)
+
+
+def _path(ctx, dump, addr, *extra):
+    p = subprocess.run([ctx.analyzer, "path", dump, hex(addr)] + list(extra), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.splitlines()
+
+
+def test_path_steps_read_like_code(ctx):
+    t = run_traced(ctx, WORKLOAD)
+    dump = ctx.tmp + "/labels2.dump"
+    # class attribute -> list -> tuple -> bound method -> instance
+    lines = _path(ctx, dump, t["menu"])
+    check_eq("root line", lines[0], "module __main__ (sys.modules)")
+    check_eq("class step", lines[2], "-> type Dispatcher")
+    check_eq("list in the class attribute", lines[3:6], ["-> dict ['handlers']", "-> list [0]", "-> tuple [1]"])
+    check_eq("bound method step", lines[6], "-> method %s .__self__" % t["qualname"])
+    # stored exception -> traceback -> frame -> local, the frame at its line
+    lines = _path(ctx, dump, t["marker"])
+    check_eq("exception chain", lines[-5:-1],
+             ["-> ValueError .__traceback__", "-> traceback .tb_next", "-> traceback .tb_frame",
+              "-> frame fail (<string>:%d) .local_marker" % t["frame_line"]])
+    # an object inside a tuple key, and a value under an int key
+    lines = _path(ctx, dump, t["tok"])
+    check_eq("key step", lines[-3:-1], ["-> dict key ('q1', <Token>)", "-> tuple [1]"])
+    lines = _path(ctx, dump, t["under42"])
+    check_eq("value under a non-str key", lines[-2], "-> dict [42]")
+    # closure cell named by its free variable
+    lines = _path(ctx, dump, t["cap"])
+    check_eq("closure", lines[-4:-1], ["-> function outer.<locals>.inner .__closure__", "-> tuple [0]",
+                                       "-> cell cap .cell_contents"])
+    # runpy.run_path's namespace, whose module is gone, named as the module
+    lines = _path(ctx, dump, t["rp_obj"])
+    check_eq("run_path globals", lines[-3:-1], ["-> function handle .__globals__", "-> module __main__ ['RP_OBJ']"])
+    # a running frame's local: the root line names the thread and the line of the dump call
+    lines = _path(ctx, dump, t["held"])
+    check_eq("running frame root", lines[0],
+             "thread MainThread frame handle (<string>:%d) .running_local" % t["dump_line"])
+    # JSON: every step has its name, the first its root reason
+    steps = json.loads(subprocess.run([ctx.analyzer, "path", dump, hex(t["menu"]), "--format", "json"],
+                                      stdout=subprocess.PIPE, universal_newlines=True).stdout)
+    check_eq("json root", (steps[0]["name"], steps[0]["root"]), ("module __main__", "(sys.modules)"))
+    check_eq("json method", [s["name"] for s in steps if s["type"] == "method"], ["method " + t["qualname"]])
+    check_eq("json target address", steps[-1]["address"], t["menu"])
