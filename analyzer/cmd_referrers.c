@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "leak_cli.h"
 #include "output.h"
+#include "pathstep.h"
 
 static const char *const usage[] = {
 	"referrers DUMP ADDRESS [--depth N] [--limit N] [--dot] [--format table|csv|json]",
@@ -39,6 +40,7 @@ struct item {
 	int depth, last;       /* last: the last child shown under its parent */
 	int kind;              /* edge kind from id into parent_id, -1: none */
 	int64_t label;
+	int64_t seq; /* ref_data.seq of that reference (the first, if several) */
 };
 
 struct stack {
@@ -157,6 +159,7 @@ int cmd_referrers(int argc, char **argv)
 		return rc;
 	}
 	sqlite3_stmt *node = NULL, *refs = NULL;
+	struct pathstep ps = {0};
 	struct stack stk = {0}, kids = {0};
 	struct idset seen = {0};
 	char *open_last = NULL; /* per depth: 1 if that ancestor was a last child */
@@ -173,16 +176,21 @@ int cmd_referrers(int argc, char **argv)
 	                       " WHERE o.id = ?1",
 	                       -1, &node, NULL) ||
 	    sqlite3_prepare_v2(db,
-	                       "SELECT DISTINCT r.src, r.kind, r.label FROM ref_in i JOIN ref_data r"
+	                       "SELECT r.src, r.kind, r.label, min(r.seq) FROM ref_in i JOIN ref_data r"
 	                       " ON r.src = i.src AND r.seq = i.seq WHERE i.dst = ?1"
-	                       " AND (?2 OR r.kind != 4) ORDER BY r.src",
+	                       " AND (?2 OR r.kind != 4) GROUP BY r.src, r.kind, r.label"
+	                       " ORDER BY r.src",
 	                       -1, &refs, NULL)) {
 		rc = cli_sqlite_error(db, file, "referrers");
 		goto out;
 	}
 	sqlite3_bind_int(refs, 2, weak);
 	open_last = calloc((size_t)(depth > 0 ? depth : 0) + 2, 1);
-	if (!open_last || push(&stk, (struct item){top, -1, 0, 1, -1, 0}) < 0)
+	if (pathstep_init(&ps, db) < 0) {
+		rc = cli_sqlite_error(db, file, "referrers");
+		goto out;
+	}
+	if (!open_last || push(&stk, (struct item){top, -1, 0, 1, -1, 0, 0}) < 0)
 		goto oom;
 	if (mode == M_DOT)
 		fputs("digraph referrers {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n",
@@ -241,11 +249,19 @@ int cmd_referrers(int argc, char **argv)
 				fputs(open_last[d] ? "   " : "|  ", stdout);
 			if (it.depth)
 				fputs("+- ", stdout);
-			printf("%s", type ? type : "?");
-			if (value)
-				printf(" %.40s%s", value, strlen(value) > 40 ? "..." : "");
-			if (edge)
-				printf(" %s", edge);
+			/* Named as in `path` (method Menu.on_close, key ('q1', <Token>)). */
+			struct pathstep_obj po;
+			char ed[PATHSTEP_TEXT] = "";
+			if (pathstep_object(&ps, it.id, 0, &po) < 0 ||
+			    (it.kind >= 0 &&
+			     pathstep_edge(&ps, it.id, it.seq, it.kind, it.label, ed, sizeof ed) < 0)) {
+				free(addr_at);
+				rc = cli_sqlite_error(db, file, "referrers");
+				goto out;
+			}
+			printf("%s", po.name);
+			if (ed[0])
+				printf(" %s", ed);
 			printf(" at 0x%llx%s%s\n", (unsigned long long)a, is_root ? " (root)" : "",
 			       fresh ? "" : " (seen above)");
 		} else if (mode == M_CSV) {
@@ -315,7 +331,8 @@ int cmd_referrers(int argc, char **argv)
 			}
 			if (push(&kids, (struct item){sqlite3_column_int64(refs, 0), it.id, it.depth + 1,
 			                              0, sqlite3_column_int(refs, 1),
-			                              sqlite3_column_int64(refs, 2)}) < 0) {
+			                              sqlite3_column_int64(refs, 2),
+			                              sqlite3_column_int64(refs, 3)}) < 0) {
 				free(addr_at);
 				goto oom;
 			}
@@ -326,7 +343,7 @@ int cmd_referrers(int argc, char **argv)
 			rc = cli_sqlite_error(db, file, "referrers");
 			goto out;
 		}
-		if (more && push(&stk, (struct item){-1, it.id, it.depth + 1, 1, -1, more}) < 0) {
+		if (more && push(&stk, (struct item){-1, it.id, it.depth + 1, 1, -1, more, 0}) < 0) {
 			free(addr_at);
 			goto oom;
 		}
@@ -351,6 +368,7 @@ oom:
 out:
 	sqlite3_finalize(node);
 	sqlite3_finalize(refs);
+	pathstep_release(&ps);
 	free(stk.v);
 	free(kids.v);
 	free(seen.v);
