@@ -29,7 +29,8 @@ static const char *const usage[] = {
 	"  -> app.Session at 0x7f3a...",
 	"",
 	"  --type T           paths to instances of T (builtins bare: dict; others",
-	"                     module.qualname)",
+	"                     module.qualname, or the class name alone when only",
+	"                     one class has it)",
 	"  --weak             also follow weak references (left out by default)",
 	"  --format F         table (default), csv or json",
 	"  --limit N          with --type: at most N instances (default 3)",
@@ -369,6 +370,20 @@ int cmd_path(int argc, char **argv)
 		sqlite3_close(db);
 		return rc;
 	}
+	char *resolved = NULL;
+	rc = leak_resolve_type(db, file, type, &resolved);
+	if (rc) {
+		sqlite3_finalize(st);
+		if (rc == -1)
+			rc = cli_sqlite_error(db, file, "path");
+		else if (rc == -2) {
+			cli_error(file, "path: out of memory");
+			rc = CLI_RUNTIME;
+		}
+		sqlite3_close(db);
+		return rc;
+	}
+	type = resolved;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
 	int64_t *ids = NULL;
@@ -396,6 +411,7 @@ int cmd_path(int argc, char **argv)
 	if (!rc && fmt == OUT_JSON)
 		fputs(printed ? "\n]\n" : "]\n", stdout);
 	free(ids);
+	free(resolved);
 	sqlite3_close(db);
 	return rc;
 }

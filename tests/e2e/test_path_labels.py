@@ -15,6 +15,10 @@ import runpy, threading
 pid = os.getpid()
 class Token: pass
 class Leaf: pass
+OtherToken = type("Token", (), {"__module__": "other"})   # a second class named Token
+other_token = OtherToken()
+class EditorWindow: pass
+editor = EditorWindow()
 class Menu:
     def on_close(self): pass
 class Dispatcher:
@@ -159,3 +163,33 @@ def test_path_steps_read_like_code(ctx):
     check_eq("json root", (steps[0]["name"], steps[0]["root"]), ("module __main__", "(sys.modules)"))
     check_eq("json method", [s["name"] for s in steps if s["type"] == "method"], ["method " + t["qualname"]])
     check_eq("json target address", steps[-1]["address"], t["menu"])
+
+
+def _run(ctx, *args):
+    return subprocess.run([ctx.analyzer] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+
+
+def test_forgiving_names(ctx):
+    t = run_traced(ctx, WORKLOAD)
+    dump = ctx.tmp + "/labels2.dump"
+    # an unqualified class name that is unique
+    p = _run(ctx, "path", dump, "--type", "EditorWindow")
+    check_eq("unqualified --type", (p.returncode, p.stdout.splitlines()[-1].split(" at ")[0]),
+             (0, "-> __main__.EditorWindow"))
+    # ambiguous: both candidates listed, nothing on stdout
+    p = _run(ctx, "path", dump, "--type", "Token")
+    check_eq("ambiguous --type status", (p.returncode, p.stdout), (2, ""))
+    assert "ambiguous" in p.stderr and "__main__.Token" in p.stderr and "other.Token" in p.stderr, p.stderr
+    # unknown: did you mean
+    p = _run(ctx, "path", dump, "--type", "EditorWindw")
+    check_eq("unknown --type status", p.returncode, 2)
+    assert "did you mean __main__.EditorWindow?" in p.stderr, p.stderr
+    # an address pasted from CSV output, with its CR and spaces
+    p = _run(ctx, "path", dump, " %s\r" % hex(t["menu"]))
+    check_eq("CRLF address", (p.returncode, p.stdout.splitlines()[-1]), (0, "-> __main__.Menu at %s" % hex(t["menu"])))
+    # a bad one: the CR shows escaped, on one line
+    p = _run(ctx, "path", dump, "0xzz\r")
+    check_eq("bad address status", p.returncode, 2)
+    check_eq("bad address message", p.stderr.count("\n"), 1)
+    assert "'0xzz\\r' is not an address" in p.stderr, repr(p.stderr)
