@@ -27,6 +27,10 @@ PY_INCLUDES := $(shell $(PYCONFIG) --includes 2>/dev/null || \
 PY_EXT      := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
 PYDIR       := $(BUILD)/python
 EXT         := $(PYDIR)/pymple/_pymple$(PY_EXT)
+# One object directory per interpreter ABI, so `make PYTHON=python3.8` and
+# `make PYTHON=python3.12` can share one BUILD: both extensions land side by
+# side in $(PYDIR)/pymple, where `dump --attach` picks the one a target needs.
+EXTOBJ       = $(OBJ)/ext$(basename $(PY_EXT))
 
 ANALYZER_SRC := $(wildcard analyzer/*.c)
 ANALYZER_LIB := $(filter-out analyzer/main.c,$(ANALYZER_SRC))
@@ -40,8 +44,8 @@ AN_OBJS  := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_SRC) $(WRITER_SRC))
 LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(WRITER_SRC))
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
-.PHONY: all deps test unit e2e e2e-asan cli test-all-pythons asan valgrind fuzz bench demo \
-        install clean format style lint help
+.PHONY: all deps test unit e2e e2e-asan cli test-pip test-install test-all-pythons asan valgrind \
+        fuzz bench demo install clean format style lint help
 
 all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 
@@ -68,15 +72,15 @@ $(ANALYZE): $(AN_OBJS)
 
 # The extension's objects get -fPIC and the Python headers; a file may add
 # its own flags with a target-specific variable below.
-$(OBJ)/ext/%.o: dumper/%.c $(wildcard schema/*.h dumper/*.h) | deps
+$(EXTOBJ)/%.o: dumper/%.c $(wildcard schema/*.h dumper/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden $(PY_INCLUDES) -c $< -o $@
 
 # pyint.c reads CPython internals (Py_BUILD_CORE); those headers need two
 # warnings off.
-$(OBJ)/ext/pyint.o: CFLAGS += -Wno-cast-qual -Wno-undef
+$(EXTOBJ)/pyint.o: CFLAGS += -Wno-cast-qual -Wno-undef
 
-$(EXT): $(patsubst dumper/%.c,$(OBJ)/ext/%.o,$(DUMPER_SRC)) $(DUMPER_PY)
+$(EXT): $(patsubst dumper/%.c,$(EXTOBJ)/%.o,$(DUMPER_SRC)) $(DUMPER_PY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) -shared $(LDFLAGS) -o $@ $(filter %.o,$^) -lz
 	cp $(DUMPER_PY) $(PYDIR)/pymple/
@@ -85,7 +89,7 @@ $(BUILD)/tests/unit: $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRC)) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS_AN)
 
-test: unit e2e cli ## run every test (unit, end-to-end, CLI) on $(PYTHON)
+test: unit e2e cli test-pip ## run every test (unit, end-to-end, CLI, pip install) on $(PYTHON)
 
 unit: $(BUILD)/tests/unit ## Criterion unit tests
 	$(BUILD)/tests/unit --jobs 2
@@ -100,6 +104,13 @@ cli: all $(BUILD)/tests/gendump ## golden tests of the command line
 $(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/dumper/writer.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
+
+# pip's build runs the Makefile itself (tools/build_backend.py), into its own temporary BUILD.
+test-pip: ## pip install --no-build-isolation . into a fresh venv of $(PYTHON), then use it
+	sh tests/install/run.sh --quick $(PYTHON)
+
+test-install: ## every install route (pip on every CPython 3.8-3.13, sdist, make install, clone)
+	sh tests/install/run.sh $(PYTHON)
 
 test-all-pythons: ## end-to-end tests on every installed CPython 3.8-3.13
 	sh tests/all-pythons.sh

@@ -10,8 +10,7 @@
 #include "commands.h"
 #include "load.h"
 #include "pymple_format.h"
-
-#define PYMPLE_VERSION "0.1.0"
+#include "pymple_version.h"
 
 struct command {
 	const char *name;

@@ -28,6 +28,12 @@ struct pym_dump_stats {
 int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats *stats,
                 char *errbuf, size_t errlen);
 
+/* The same walk into a writer the caller opened and will close (an
+ * in-memory one from pym_writer_open_records(): snapshot.c); finishes it.
+ * Same conditions as pym_dump_fd(). Returns 0, or -1 with errno set. */
+struct pym_writer;
+int pym_walk_records(struct pym_writer *w, const struct pym_dump_opts *opts);
+
 /* This process's resident set size in bytes (/proc/self/statm), 0 if
  * unknown. Async-signal-safe (open, read, close). */
 uint64_t pym_rss_bytes(void);

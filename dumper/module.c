@@ -11,6 +11,7 @@
 
 #include "dump.h"
 #include "signal.h"
+#include "snapshot.h"
 #include "walk.h"
 
 /* "pymple-<pid>-<UTC yyyymmddThhmmss.ffffffZ>.dump" in the current
@@ -158,7 +159,7 @@ __attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__pymple(void)
 	if (!m)
 		return NULL;
 	if (PyModule_AddStringConstant(m, "__version__", PYMPLE_VERSION) < 0 ||
-	    pym_signal_init(m) < 0) {
+	    pym_signal_init(m) < 0 || pym_snapshot_init(m) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

@@ -76,9 +76,11 @@ int pyi_gc_foreach(pyi_obj_cb cb, void *ctx, uint64_t *count)
 	return gc_list_foreach(&gs->permanent_generation.head, cb, ctx, count);
 }
 
+/* PyObject_IS_GC, not the type flag alone: a static type object has no GC
+ * header (type's tp_is_gc says so), and the bytes before it are not ours. */
 int pyi_gc_is_tracked(PyObject *o)
 {
-	return PyType_IS_GC(Py_TYPE(o)) && ((PyGC_Head *)o - 1)->_gc_next != 0;
+	return PyObject_IS_GC(o) && ((PyGC_Head *)o - 1)->_gc_next != 0;
 }
 
 size_t pyi_getsizeof_extra(PyObject *o)

@@ -2154,3 +2154,26 @@ int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats 
 		errno = e;
 	return rc;
 }
+
+int pym_walk_records(struct pym_writer *w, const struct pym_dump_opts *opts)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct walk *wk = mm_alloc(sizeof *wk);
+	if (!wk) {
+		errno = ENOMEM;
+		return -1;
+	}
+	wk->opts = opts;
+	wk->w = w;
+	int gc_was = pyi_gc_disable();
+	errno = 0;
+	int rc = walk_all(wk, t0) < 0 || pym_writer_finish(w) < 0 ? -1 : 0;
+	int e = errno ? errno : EIO;
+	walk_release(wk);
+	mm_free(wk, sizeof *wk);
+	pyi_gc_restore(gc_was);
+	if (rc < 0)
+		errno = e;
+	return rc;
+}

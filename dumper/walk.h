@@ -3,7 +3,7 @@
 #ifndef PYMPLE_WALK_H
 #define PYMPLE_WALK_H
 
-#define PYMPLE_VERSION "0.1.0"
+#include "pymple_version.h"
 
 /* Creates the few interned names the walk looks up (once, at import, so a
  * dump in a forked child never has to create an object). 0, or -1 with a

@@ -77,6 +77,9 @@ struct pym_writer {
 	unsigned char *job_raw;
 	size_t job_len;
 	void *stack;
+
+	int in_memory; /* pym_writer_open_records(): records go to rec */
+	struct pym_records rec;
 };
 
 /* zlib frees without a size, but munmap needs one: keep it in front. */
@@ -400,13 +403,37 @@ struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int le
 	return w;
 }
 
+struct pym_writer *pym_writer_open_records(const struct pym_records *rec,
+                                           const struct pym_alloc *alloc)
+{
+	if (!alloc)
+		alloc = &pym_alloc_mmap;
+	struct pym_writer *w = alloc->alloc(alloc->ctx, sizeof *w);
+	if (!w) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(w, 0, sizeof *w);
+	w->fd = -1;
+	w->al = *alloc;
+	w->in_memory = 1;
+	w->rec = *rec;
+	return w;
+}
+
+/* A callback's failure is sticky, as an encoding failure is. */
+static int rec_status(struct pym_writer *w, int rc)
+{
+	return rc < 0 ? fail(w, errno ? errno : EIO) : 0;
+}
+
 #define WORKER_STACK (256u << 10)
 
 int pym_writer_threaded(struct pym_writer *w)
 {
 	if (check(w) < 0)
 		return -1;
-	if (w->threaded)
+	if (w->threaded || w->in_memory)
 		return 0;
 	w->spare = w->al.alloc(w->al.ctx, w->raw_cap);
 	w->stack = w->al.alloc(w->al.ctx, WORKER_STACK);
@@ -447,6 +474,8 @@ int pym_writer_meta(struct pym_writer *w, const char *key, const char *value, si
 		return -1;
 	if (klen > PYM_STR_MAX || value_len > PYM_STR_MAX)
 		return fail(w, EINVAL);
+	if (w->in_memory)
+		return 0;
 	unsigned char *p = reserve(w, 1 + 2 * VARINT_MAX + klen + value_len);
 	if (!p)
 		return -1;
@@ -463,6 +492,12 @@ int pym_writer_string(struct pym_writer *w, const char *s, size_t n, uint32_t *i
 		return -1;
 	if (n > PYM_STR_MAX || w->strings >= UINT32_MAX)
 		return fail(w, EINVAL);
+	if (w->in_memory) {
+		if (rec_status(w, w->rec.string(w->rec.ctx, (uint32_t)w->strings, s, n)) < 0)
+			return -1;
+		*id = (uint32_t)w->strings++;
+		return 0;
+	}
 	unsigned char *p = reserve(w, 1 + VARINT_MAX + n);
 	if (!p)
 		return -1;
@@ -481,6 +516,13 @@ int pym_writer_type(struct pym_writer *w, uint32_t name_id, uint64_t type_addr, 
 		return -1;
 	if (name_id >= w->strings || w->types >= UINT32_MAX)
 		return fail(w, EINVAL);
+	if (w->in_memory) {
+		if (rec_status(w, w->rec.type(w->rec.ctx, (uint32_t)w->types, name_id, type_addr)) <
+		    0)
+			return -1;
+		*index = (uint32_t)w->types++;
+		return 0;
+	}
 	unsigned char *p = reserve(w, 1 + 2 * VARINT_MAX);
 	if (!p)
 		return -1;
@@ -526,6 +568,13 @@ int pym_writer_object(struct pym_writer *w, const struct pym_object *o)
 		return fail(w, EINVAL);
 	if ((flags & PYM_F_VALUE) && (o->value_len > PYM_VALUE_MAX || (o->value_len && !o->value)))
 		return fail(w, EINVAL);
+	if (w->in_memory) {
+		if (rec_status(w, w->rec.object(w->rec.ctx, o)) < 0)
+			return -1;
+		w->objects++;
+		w->refs += o->nrefs;
+		return 0;
+	}
 	uint32_t here = o->nrefs;
 	if (here > PYM_REFS_PER_RECORD) {
 		here = PYM_REFS_PER_RECORD;
@@ -588,6 +637,12 @@ int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr, int64_t 
 		return -1;
 	if (name_id < -1 || (name_id >= 0 && (uint64_t)name_id >= w->strings))
 		return fail(w, EINVAL);
+	if (w->in_memory) {
+		if (rec_status(w, w->rec.root(w->rec.ctx, kind, addr, name_id)) < 0)
+			return -1;
+		w->roots++;
+		return 0;
+	}
 	unsigned char *p = reserve(w, 1 + 3 * VARINT_MAX);
 	if (!p)
 		return -1;
@@ -625,6 +680,8 @@ int pym_writer_name(struct pym_writer *w, unsigned kind, uint64_t addr, uint32_t
 /* TAIL: objects, refs, strings, types, roots, data chunks as u64 LE. */
 int pym_writer_finish(struct pym_writer *w)
 {
+	if (w->in_memory)
+		return check(w);
 	if (check(w) < 0 || flush_chunk(w) < 0 || wait_idle(w) < 0)
 		return -1;
 	unsigned char t[PYM_CHUNK_HEADER_LEN + PYM_TAIL_LEN];

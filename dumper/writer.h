@@ -63,6 +63,25 @@ int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr, int64_t 
  * name_id. Skippable: readers before format 1.1 pass over it. */
 int pym_writer_name(struct pym_writer *w, unsigned kind, uint64_t addr, uint32_t name_id);
 
+/* The records of a walk delivered in memory instead of encoded to a file
+ * (snapshot.c, the leak check). Ids are assigned as for a file: strings and
+ * types count up from 0 in call order. Each callback returns 0, or -1 with
+ * errno set; what it is given is valid during the call only. META records
+ * are dropped. */
+struct pym_records {
+	int (*string)(void *ctx, uint32_t id, const char *s, size_t n);
+	int (*type)(void *ctx, uint32_t index, uint32_t name_id, uint64_t type_addr);
+	int (*object)(void *ctx, const struct pym_object *o);
+	int (*root)(void *ctx, unsigned kind, uint64_t addr, int64_t name_id);
+	void *ctx;
+};
+
+/* A writer that hands every record to rec (copied; rec->ctx is the
+ * caller's) and writes nothing. pym_writer_threaded() and
+ * pym_writer_finish() do nothing on it. NULL and errno on failure. */
+struct pym_writer *pym_writer_open_records(const struct pym_records *rec,
+                                           const struct pym_alloc *alloc);
+
 /* Flushes the last chunk and writes the TAIL. Does not fsync or close fd. */
 int pym_writer_finish(struct pym_writer *w);
 /* Frees everything; safe after any failure. */

@@ -13,6 +13,7 @@ USAGE = """\
 usage: python3 -m pymple run [options] script.py [args...]
        python3 -m pymple run [options] -m module [args...]
        python3 -m pymple dump [--signal SIG] [--timeout S] PID   (see dump -h)
+       python3 -m pymple dump --attach [--dir D] [--timeout S] [--no-fork] PID
 
 Runs the program as __main__ with pymple.install() in effect: each time the
 process receives the signal, a heap dump pymple-<pid>-<UTC time>-<seq>.dump is
@@ -155,6 +156,14 @@ def main(argv=None):
         if not argv or argv[0] in ("-h", "--help", "help"):
             print(USAGE)
             return 0 if argv else 2
+        if argv[0] == "--version":
+            try:
+                from pymple import __version__
+            except ImportError as e:  # the dump command works without the core
+                print("pymple: version unknown: %s" % e, file=sys.stderr)
+                return 1
+            print("pymple %s" % __version__)
+            return 0
         if argv[0] == "dump":
             from pymple.dumpcmd import main as dump_main
             return dump_main(argv[1:])

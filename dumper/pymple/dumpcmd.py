@@ -1,5 +1,6 @@
 """dumpcmd.py — `python3 -m pymple dump [--signal SIG] [--timeout S] PID`: asks a running
-process for a heap dump, and never kills it. The signal is sent only when the process
+process for a heap dump, and never kills it. With --attach [--dir D] [--no-fork], dumps a
+process that never imported pymple, through gdb (attach.py). The signal is sent only when the process
 advertises dumps on signal (advert.py) and /proc/PID/status shows that signal caught;
 then the command waits for the new dump in the advertised directory and prints its path.
 Pure Python that never imports pymple._pymple: it runs under any Python 3.8+.
@@ -18,13 +19,18 @@ from pymple import advert, sigpolicy
 
 PROG = "python3 -m pymple dump"
 DEFAULT_TIMEOUT = 300.0
+ATTACH_TIMEOUT = 30.0
 
 DESCRIPTION = """\
 Ask a running Python process for a heap dump, safely. The signal is sent only
 when the process has enabled dumps on signal and still catches that signal: a
 process that has not is never signalled (a bare `kill -USR2 PID` would kill it,
 as the default action of SIGUSR1, SIGUSR2 and the real-time signals is to
-terminate). The dump's path is printed once the file is complete."""
+terminate). The dump's path is printed once the file is complete.
+
+With --attach, the process needs nothing prepared: gdb loads pymple into it
+and one dump is taken (see "Dump a process you did not prepare" in the
+README: it needs gdb and the right to ptrace the process)."""
 
 EPILOG = """\
 how a process enables dumps on signal (any one of):
@@ -51,9 +57,20 @@ exit status:
      within the timeout (the process logs the reason on its own stderr)
   2  usage error
 
+with --attach, what the command checks, in order (any failure: one line,
+the process is left as it was):
+  gdb is installed; the process exists, is not traced, runs CPython 3.8-3.13
+  and there is a pymple build for its version next to this package; ptrace
+  is allowed (same uid, or root; kernel.yama.ptrace_scope); the process's
+  user can write --dir. The timeout bounds the wait for the process to run
+  the dump (a thread running Python, then the GIL); a started dump is
+  waited for.
+
 examples:
   python3 -m pymple dump 4242
   python3 -m pymple dump --timeout 600 4242     a large heap
+  python3 -m pymple dump --attach --dir /var/tmp 4242   a process that did
+                                                not enable dumps
   pymple-analyze summary "$(python3 -m pymple dump 4242)\""""
 
 
@@ -101,9 +118,20 @@ def build_parser():
                           "(default: that one). %s, as a name (USR2, SIGUSR2, RTMIN+1) "
                           "or a number" % sigpolicy.ALLOWED_TEXT)
     wait = p.add_argument_group("how long to wait")
-    wait.add_argument("--timeout", metavar="S", type=_seconds, default=DEFAULT_TIMEOUT,
+    wait.add_argument("--timeout", metavar="S", type=_seconds, default=None,
                       help="seconds to wait for the dump to be complete (default %g; a dump "
-                           "takes about a second per 2 million objects)" % DEFAULT_TIMEOUT)
+                           "takes about a second per 2 million objects); with --attach, "
+                           "seconds to wait for the process to start the dump (default %g)"
+                      % (DEFAULT_TIMEOUT, ATTACH_TIMEOUT))
+    att = p.add_argument_group("a process that did not enable dumps")
+    att.add_argument("--attach", action="store_true",
+                     help="load pymple into the process through gdb and dump it once")
+    att.add_argument("--dir", metavar="D", default=None,
+                     help="with --attach: directory for the dump, as the process sees it "
+                          "(default: the current directory)")
+    att.add_argument("--no-fork", dest="fork", action="store_false",
+                     help="with --attach: dump in-process with the GIL held instead of from "
+                          "a forked copy-on-write snapshot")
     return p
 
 
@@ -237,9 +265,22 @@ def request_dump(pid, signum=None, timeout=DEFAULT_TIMEOUT):
 
 
 def main(argv):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.attach and args.signal is not None:
+        parser.error("--signal and --attach exclude each other")
+    if not args.attach and (args.dir is not None or not args.fork):
+        parser.error("%s needs --attach" % ("--dir" if args.dir is not None else "--no-fork"))
     try:
-        path = request_dump(args.pid, args.signal, args.timeout)
+        if args.attach:
+            from pymple import attach
+            try:
+                path = attach.attach_dump(args.pid, args.dir, args.timeout or ATTACH_TIMEOUT,
+                                          args.fork)
+            except attach.AttachError as e:
+                raise Refused(str(e))
+        else:
+            path = request_dump(args.pid, args.signal, args.timeout or DEFAULT_TIMEOUT)
     except Refused as e:
         sys.stderr.write("%s: %s\n" % (PROG, e))
         return 1
