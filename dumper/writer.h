@@ -66,8 +66,8 @@ int pym_writer_name(struct pym_writer *w, unsigned kind, uint64_t addr, uint32_t
 /* The records of a walk delivered in memory instead of encoded to a file
  * (snapshot.c, the leak check). Ids are assigned as for a file: strings and
  * types count up from 0 in call order. Each callback returns 0, or -1 with
- * errno set; what it is given is valid during the call only. META records
- * are dropped. */
+ * errno set; what it is given is valid during the call only. META and
+ * NAME records are dropped. */
 struct pym_records {
 	int (*string)(void *ctx, uint32_t id, const char *s, size_t n);
 	int (*type)(void *ctx, uint32_t index, uint32_t name_id, uint64_t type_addr);
