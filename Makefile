@@ -17,7 +17,7 @@ OPT += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDSAN = -fsanitize=$(SANITIZE)
 endif
 # dumper/ is -iquote: its signal.h must not shadow the system <signal.h>.
-ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -iquote dumper -Ianalyzer $(CFLAGS)
+ALLCFLAGS = $(STD) $(WARN) $(OPT) -Ischema -Iformat -iquote dumper -Ianalyzer $(CFLAGS)
 LDLIBS_AN = -lsqlite3 -lz -lm
 
 # Python extension: built against $(PYTHON) through its python3-config.
@@ -32,16 +32,19 @@ EXT         := $(PYDIR)/pymple/_pymple$(PY_EXT)
 # side in $(PYDIR)/pymple, where `dump --attach` picks the one a target needs.
 EXTOBJ       = $(OBJ)/ext$(basename $(PY_EXT))
 
+# format/ is the dump format code both sides share: the analyzer links the
+# reader only, the extension the writer only; unit tests both.
 ANALYZER_SRC := $(wildcard analyzer/*.c)
 ANALYZER_LIB := $(filter-out analyzer/main.c,$(ANALYZER_SRC))
-WRITER_SRC   := dumper/writer.c
+WRITER_SRC   := format/writer.c
+READER_SRC   := format/reader.c
 DUMPER_SRC   := $(wildcard dumper/*.c)
 DUMPER_PY    := $(wildcard dumper/pymple/*.py)
 UNIT_SRC     := $(wildcard tests/unit/test_*.c)
 
 OBJ = $(BUILD)/obj
-AN_OBJS  := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_SRC) $(WRITER_SRC))
-LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(WRITER_SRC))
+AN_OBJS  := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_SRC) $(READER_SRC))
+LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(READER_SRC) $(WRITER_SRC))
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
 .PHONY: all deps test unit e2e e2e-asan cli test-pip test-install test-all-pythons asan valgrind \
@@ -52,7 +55,7 @@ all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 deps: ## install the Debian packages the build needs, if missing
 	@sh .ci/deps.sh
 
-$(OBJ)/%.o: %.c $(wildcard schema/*.h dumper/*.h analyzer/*.h tests/unit/*.h) | deps
+$(OBJ)/%.o: %.c $(wildcard schema/*.h format/*.h dumper/*.h analyzer/*.h tests/unit/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -c $< -o $@
 
@@ -63,8 +66,8 @@ $(BUILD)/gen/schema_sql.h: schema/schema.sql
 	  echo 'static const char schema_sql[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@
-$(OBJ)/analyzer/load.o: $(BUILD)/gen/schema_sql.h
-$(OBJ)/analyzer/load.o: ALLCFLAGS += -I$(BUILD)/gen
+$(OBJ)/analyzer/store.o: $(BUILD)/gen/schema_sql.h
+$(OBJ)/analyzer/store.o: ALLCFLAGS += -I$(BUILD)/gen
 
 $(ANALYZE): $(AN_OBJS)
 	@mkdir -p $(dir $@)
@@ -72,15 +75,18 @@ $(ANALYZE): $(AN_OBJS)
 
 # The extension's objects get -fPIC and the Python headers; a file may add
 # its own flags with a target-specific variable below.
-$(EXTOBJ)/%.o: dumper/%.c $(wildcard schema/*.h dumper/*.h) | deps
+$(EXTOBJ)/%.o: dumper/%.c $(wildcard schema/*.h format/*.h dumper/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden $(PY_INCLUDES) -c $< -o $@
+$(OBJ)/ext/format/%.o: format/%.c $(wildcard schema/*.h format/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 # pyint.c reads CPython internals (Py_BUILD_CORE); those headers need two
 # warnings off.
 $(EXTOBJ)/pyint.o: CFLAGS += -Wno-cast-qual -Wno-undef
 
-$(EXT): $(patsubst dumper/%.c,$(EXTOBJ)/%.o,$(DUMPER_SRC)) $(DUMPER_PY)
+$(EXT): $(patsubst dumper/%.c,$(EXTOBJ)/%.o,$(DUMPER_SRC)) $(OBJ)/ext/format/writer.o $(DUMPER_PY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) -shared $(LDFLAGS) -o $@ $(filter %.o,$^) -lz
 	cp $(DUMPER_PY) $(PYDIR)/pymple/
@@ -101,7 +107,7 @@ cli: all $(BUILD)/tests/gendump ## golden tests of the command line
 	sh tests/cli/run.sh $(ANALYZE) $(BUILD)/tests/gendump
 
 # Synthetic dump generator (bench and CLI fixtures), built on the real writer.
-$(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/dumper/writer.o
+$(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/format/writer.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
 
@@ -157,7 +163,7 @@ style: ## show what clang-format would change
 
 lint: ## cppcheck on the C sources
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --std=c11 -Ischema -Idumper -Ianalyzer analyzer dumper/writer.c
+	  --std=c11 -Ischema -Iformat -Idumper -Ianalyzer analyzer format
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20

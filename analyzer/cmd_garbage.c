@@ -8,55 +8,78 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "heap_view.h"
 #include "leak_cli.h"
 #include "output.h"
 
 static const char *const usage[] = {
-	"garbage DUMP [--format table|csv|json] [--limit N]",
-	"",
-	"Two kinds of objects, summarized by type, largest first:",
-	"  unreachable   no root reaches them: cyclic garbage and what only it holds,",
-	"                exactly what gc.collect() would free",
-	"  unreferenced  alive (refcount > 0) yet no object in the dump refers to",
-	"                them and they are not a known root (sys.modules, frames ...):",
-	"                held from C code only; a steady growth here is the signature",
-	"                of a C extension's reference leak. Immortal objects and type",
-	"                objects are left out.",
-	"",
-	"  --format F         table (default), csv or json",
-	"  --limit N          at most N types per kind (default 25, 0 = all)",
-	"  -h, --help         this help",
-	"",
-	"JSON: [{\"kind\", \"type\", \"count\", \"size\"}, ...]",
-	NULL,
+        "garbage DUMP [--format table|csv|json] [--limit N]",
+        "",
+        "Two kinds of objects, summarized by type, largest first:",
+        "  unreachable   no root reaches them: cyclic garbage and what only it holds,",
+        "                exactly what gc.collect() would free",
+        "  unreferenced  alive (refcount > 0) yet no object in the dump refers to",
+        "                them and they are not a known root (sys.modules, frames ...):",
+        "                held from C code only; a steady growth here is the signature",
+        "                of a C extension's reference leak. Immortal objects and type",
+        "                objects are left out.",
+        "",
+        "  --format F         table (default), csv or json",
+        "  --limit N          at most N types per kind (default 25, 0 = all)",
+        "  -h, --help         this help",
+        "",
+        "JSON: [{\"kind\", \"type\", \"count\", \"size\"}, ...]",
+        NULL,
 };
 
 /* Unreachable totals come from the loader's type_stats; unreferenced ones
- * from roots (object_data.root) with no incoming reference, no root_data
- * entry, not immortal (flag 2), not synthetic (flag 64) and not a type. */
-#define UNREFERENCED_WHERE                                                           \
-	"o.root = 1 AND (o.flags & 66) = 0"                                                \
-	"  AND NOT EXISTS (SELECT 1 FROM ref_in i WHERE i.dst = o.id)"                   \
-	"  AND NOT EXISTS (SELECT 1 FROM root_data d WHERE d.object = o.id)"               \
-	"  AND o.address NOT IN (SELECT address FROM types WHERE address IS NOT NULL)"
+ * from the heap (unreferenced()): roots with no incoming reference, not
+ * named by a ROOT record, not immortal, not synthetic and not a type. */
+#define UNREFERENCED_WHERE "o.id IN (SELECT id FROM temp.unreferenced)"
+
+/* Fills temp.unreferenced with the ids of the unreferenced objects. */
+static int unreferenced(const struct heap_view *hv)
+{
+	const struct heap *h = &hv->h;
+	sqlite3_stmt *ins;
+	if (sqlite3_exec(hv->db, "CREATE TEMP TABLE unreferenced(id INTEGER PRIMARY KEY); BEGIN",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(hv->db, "INSERT INTO temp.unreferenced VALUES (?1)", -1, &ins,
+	                       NULL) != SQLITE_OK)
+		return -1;
+	int rc = 0;
+	for (uint32_t v = 0; v < h->n && !rc; v++) {
+		if ((h->flags[v] & (HEAP_ROOT | HEAP_IMMORTAL | HEAP_SYNTHETIC | HEAP_NAMED |
+		                    HEAP_TYPEOBJ)) != HEAP_ROOT ||
+		    h->roff[v] != h->roff[v + 1])
+			continue;
+		sqlite3_bind_int64(ins, 1, v);
+		rc = sqlite3_step(ins) == SQLITE_DONE ? 0 : -1;
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(ins);
+	if (sqlite3_exec(hv->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = -1;
+	return rc;
+}
 
 static const char sql[] =
-	"WITH u AS (SELECT 'unreachable' AS kind, t.name AS type, sum(s.unreachable) AS count,"
-	"  sum(s.unreachable_size) AS size FROM type_stats s JOIN types t ON t.id = s.type_id"
-	"  WHERE s.unreachable > 0 GROUP BY t.name ORDER BY size DESC, count DESC, type LIMIT ?1),"
-	" x AS (SELECT 'unreferenced' AS kind, t.name AS type, count(*) AS count,"
-	"  sum(o.size) AS size FROM object_data o JOIN types t ON t.id = o.type_id"
-	"  WHERE " UNREFERENCED_WHERE
-	"  GROUP BY t.name ORDER BY size DESC, count DESC, type LIMIT ?1)"
-	"SELECT * FROM u UNION ALL SELECT * FROM x";
+        "WITH u AS (SELECT 'unreachable' AS kind, t.name AS type, sum(s.unreachable) AS count,"
+        "  sum(s.unreachable_size) AS size FROM type_stats s JOIN types t ON t.id = s.type_id"
+        "  WHERE s.unreachable > 0 GROUP BY t.name ORDER BY size DESC, count DESC, type LIMIT ?1),"
+        " x AS (SELECT 'unreferenced' AS kind, t.name AS type, count(*) AS count,"
+        "  sum(o.size) AS size FROM object_data o JOIN types t ON t.id = o.type_id"
+        "  WHERE " UNREFERENCED_WHERE
+        "  GROUP BY t.name ORDER BY size DESC, count DESC, type LIMIT ?1)"
+        "SELECT * FROM u UNION ALL SELECT * FROM x";
 
 int cmd_garbage(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"limit", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"format", required_argument, NULL, 'f'},
+	        {"limit", required_argument, NULL, 'l'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = 25;
@@ -74,31 +97,34 @@ int cmd_garbage(int argc, char **argv)
 		return cli_usage_error("expected one DUMP");
 	}
 	const char *file = argv[optind];
-	sqlite3 *db;
-	if ((rc = cli_open(file, 0, &db)))
+	struct heap_view hv;
+	if ((rc = heap_view_open_input(&hv, file)))
 		return rc;
+	sqlite3 *db = hv.db;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL)) {
+	if (unreferenced(&hv) < 0 || sqlite3_prepare_v2(db, sql, -1, &st, NULL)) {
 		rc = cli_sqlite_error(db, file, "garbage");
-		sqlite3_close(db);
+		heap_view_close(&hv);
 		return rc;
 	}
 	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
 	static const char *const headers[] = {"kind", "types", "# objects", "total size"};
-	struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 3 : 0, fmt == OUT_TABLE ? headers : NULL, 0};
+	struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 3 : 0, fmt == OUT_TABLE ? headers : NULL,
+	                     0};
 	long long rows = out_rows(stdout, db, st, &o);
 	sqlite3_finalize(st);
 	if (rows < 0) {
 		rc = cli_sqlite_error(db, file, "garbage");
 	} else if (fmt == OUT_TABLE) {
 		/* Totals over every type, not only the rows shown. */
-		if (sqlite3_prepare_v2(db,
-		                       "SELECT coalesce(sum(unreachable), 0),"
-		                       " coalesce(sum(unreachable_size), 0),"
-		                       " (SELECT count(*) FROM object_data o WHERE " UNREFERENCED_WHERE "),"
-		                       " (SELECT coalesce(sum(size), 0) FROM object_data o"
-		                       "  WHERE " UNREFERENCED_WHERE ") FROM type_stats",
-		                       -1, &st, NULL) == SQLITE_OK &&
+		if (sqlite3_prepare_v2(
+		            db,
+		            "SELECT coalesce(sum(unreachable), 0),"
+		            " coalesce(sum(unreachable_size), 0),"
+		            " (SELECT count(*) FROM object_data o WHERE " UNREFERENCED_WHERE "),"
+		            " (SELECT coalesce(sum(size), 0) FROM object_data o"
+		            "  WHERE " UNREFERENCED_WHERE ") FROM type_stats",
+		            -1, &st, NULL) == SQLITE_OK &&
 		    sqlite3_step(st) == SQLITE_ROW) {
 			char hs[16], hs2[16];
 			printf("%lld unreachable objects, %s (what gc.collect() would free); "
@@ -108,13 +134,14 @@ int cmd_garbage(int argc, char **argv)
 			       (long long)sqlite3_column_int64(st, 2),
 			       out_human_size(sqlite3_column_int64(st, 3), hs2, sizeof hs2));
 			if (rows >= limit && limit > 0)
-				printf("(at most %lld types of each kind shown; --limit 0 shows all)\n",
+				printf("(at most %lld types of each kind shown; --limit 0 shows "
+				       "all)\n",
 				       limit);
 		} else {
 			rc = cli_sqlite_error(db, file, "garbage");
 		}
 		sqlite3_finalize(st);
 	}
-	sqlite3_close(db);
+	heap_view_close(&hv);
 	return rc;
 }

@@ -1,46 +1,48 @@
 /* cmd_referrers.c — `pymple-analyze referrers DUMP ADDRESS [--depth N]`: the
  * tree of objects that refer to an object, their referrers, and so on, with
- * edge labels, as a text tree, rows (csv/json) or Graphviz (--dot). An
- * explicit stack, not recursion; each object is expanded once. Reads only. */
+ * edge labels, as a text tree, rows (csv/json) or Graphviz (--dot), walking
+ * the heap's referrers (heap.h). An explicit stack, not recursion; each
+ * object is expanded once; past depth 24 lines show their depth instead of
+ * more indentation, so the output is linear in its size. Reads only. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "heap_view.h"
+#include "pathstep.h"
 #include "leak_cli.h"
 #include "output.h"
-#include "pathstep.h"
 
 static const char *const usage[] = {
-	"referrers DUMP ADDRESS [--depth N] [--limit N] [--dot] [--format table|csv|json]",
-	"",
-	"The referrers of the object at ADDRESS (0x-hex or decimal), their",
-	"referrers and so on up to depth N, as a tree: every line is an object that",
-	"refers to the object above it, with the label of that reference.",
-	"An object met twice is shown again but not expanded (\"seen above\").",
-	"",
-	"  --depth N          levels of referrers (default 3)",
-	"  --limit N          at most N referrers per object (default 20, 0 = all)",
-	"  --weak             also show weak references (left out by default)",
-	"  --dot              Graphviz digraph of the same tree instead",
-	"  --format F         table (default), csv or json",
-	"  -h, --help         this help",
-	"",
-	"JSON: [{\"depth\", \"address\", \"type\", \"edge\", \"value\", \"referent\",",
-	"        \"root\", \"seen\"}, ...] in tree order (depth 0 is the object itself;",
-	"        referent is the address of the object it refers to). CSV: same columns.",
-	NULL,
+        "referrers DUMP ADDRESS [--depth N] [--limit N] [--dot] [--format table|csv|json]",
+        "",
+        "The referrers of the object at ADDRESS (0x-hex or decimal), their",
+        "referrers and so on up to depth N, as a tree: every line is an object that",
+        "refers to the object above it, with the label of that reference.",
+        "An object met twice is shown again but not expanded (\"seen above\").",
+        "Past depth 24 a line shows \"(depth N)\" instead of more indentation.",
+        "",
+        "  --depth N          levels of referrers (default 3)",
+        "  --limit N          at most N referrers per object (default 20, 0 = all)",
+        "  --weak             also show weak references (left out by default)",
+        "  --dot              Graphviz digraph of the same tree instead",
+        "  --format F         table (default), csv or json",
+        "  -h, --help         this help",
+        "",
+        "JSON: [{\"depth\", \"address\", \"type\", \"edge\", \"value\", \"referent\",",
+        "        \"root\", \"seen\"}, ...] in tree order (depth 0 is the object itself;",
+        "        referent is the address of the object it refers to). CSV: same columns.",
+        NULL,
 };
 
 /* A tree node waiting on the explicit stack. */
 struct item {
-	int64_t id, parent_id; /* parent_id: the referent (-1 for the top object);
-	                        * id -1: a "more referrers" marker, count in label */
-	int depth, last;       /* last: the last child shown under its parent */
-	int kind;              /* edge kind from id into parent_id, -1: none */
-	int64_t label;
-	int64_t seq; /* ref_data.seq of that reference (the first, if several) */
+	int64_t id;      /* object id; -1: a "more referrers" marker, count in more */
+	int64_t edge;    /* the reference from id into its parent, -1: none */
+	int depth, last; /* last: the last child shown under its parent */
+	long long more;
 };
 
 struct stack {
@@ -62,40 +64,96 @@ static int push(struct stack *s, struct item it)
 	return 0;
 }
 
-/* Set of expanded ids: open addressing, grows at half load. */
-struct idset {
-	int64_t *v; /* id + 1, 0 = empty */
-	size_t cap, n;
+/* Past this depth a line is not indented further: it shows its depth as a
+ * number, so the output stays linear in its size however deep the tree. */
+#define INDENT_MAX 24
+
+/* The tree's left margin for a line at depth d (table mode). */
+static void indent(const char *open_last, int d)
+{
+	int shown = d <= INDENT_MAX ? d : INDENT_MAX;
+	for (int k = 1; k < shown; k++)
+		fputs(open_last[k] ? "   " : "|  ", stdout);
+	if (d > INDENT_MAX)
+		printf("(depth %d) ", d);
+}
+
+/* The referrers of object t to show, in the order of the old SQL query
+ * (SELECT DISTINCT src, kind, label ... ORDER BY src): by referrer id, then
+ * position, each (referrer, kind, label) once. Fills kids (depth and last
+ * are the caller's); *more gets how many were left out by limit. */
+struct cand {
+	uint64_t label;
+	uint32_t pos;
+	uint8_t kind;
 };
 
-/* Adds id; returns 1 if new, 0 if present, -1 out of memory. */
-static int idset_add(struct idset *s, int64_t id)
+static int cand_cmp(const void *a, const void *b)
 {
-	if (2 * (s->n + 1) > s->cap) {
-		size_t ncap = s->cap ? 2 * s->cap : 1024;
-		int64_t *nv = calloc(ncap, sizeof *nv);
-		if (!nv)
-			return -1;
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->v[i]) {
-				size_t j = (size_t)(((uint64_t)s->v[i] * 0x9E3779B97F4A7C15u) >> 20) & (ncap - 1);
-				while (nv[j])
-					j = (j + 1) & (ncap - 1);
-				nv[j] = s->v[i];
+	const struct cand *x = a, *y = b;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->label != y->label)
+		return x->label < y->label ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int referrers_of(const struct heap *h, uint32_t t, int weak, long long limit,
+                        struct stack *kids, long long *more, struct cand **cbuf, size_t *ccap,
+                        uint8_t **keep, size_t *kcap)
+{
+	*more = 0;
+	kids->n = 0;
+	uint64_t k = h->roff[t], end = h->roff[t + 1];
+	while (k < end) {
+		uint32_t src = h->rsrc[k];
+		uint64_t g = k;
+		while (g < end && h->rsrc[g] == src)
+			g++;
+		size_t n = (size_t)(g - k);
+		if (n > *ccap) {
+			struct cand *c = realloc(*cbuf, n * sizeof *c);
+			uint8_t *kp = realloc(*keep, n);
+			if (c)
+				*cbuf = c;
+			if (kp)
+				*keep = kp;
+			if (!c || !kp)
+				return -1;
+			*ccap = n;
+			*kcap = n;
+		}
+		/* one row per distinct (kind, label): the first by position */
+		size_t nc = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t e = h->redge[k + i];
+			unsigned kind = h->kind[e];
+			(*keep)[i] = 0;
+			if (!weak && kind == HEAP_REF_WEAK)
+				continue;
+			int labelled = kind == HEAP_REF_INDEX || kind == HEAP_REF_KEY ||
+			               kind == HEAP_REF_ATTR;
+			(*cbuf)[nc++] = (struct cand){labelled ? heap_label(h, e) : 0, (uint32_t)i,
+			                              (uint8_t)kind};
+		}
+		qsort(*cbuf, nc, sizeof **cbuf, cand_cmp);
+		for (size_t i = 0; i < nc; i++)
+			if (i == 0 || (*cbuf)[i].kind != (*cbuf)[i - 1].kind ||
+			    (*cbuf)[i].label != (*cbuf)[i - 1].label)
+				(*keep)[(*cbuf)[i].pos] = 1;
+		for (size_t i = 0; i < n; i++) {
+			if (!(*keep)[i])
+				continue;
+			if (limit > 0 && (long long)kids->n >= limit) {
+				(*more)++;
+				continue;
 			}
-		free(s->v);
-		s->v = nv;
-		s->cap = ncap;
+			if (push(kids, (struct item){src, h->redge[k + i], 0, 0, 0}) < 0)
+				return -1;
+		}
+		k = g;
 	}
-	size_t j = (size_t)(((uint64_t)(id + 1) * 0x9E3779B97F4A7C15u) >> 20) & (s->cap - 1);
-	while (s->v[j]) {
-		if (s->v[j] == id + 1)
-			return 0;
-		j = (j + 1) & (s->cap - 1);
-	}
-	s->v[j] = id + 1;
-	s->n++;
-	return 1;
+	return 0;
 }
 
 enum mode { M_TABLE, M_CSV, M_JSON, M_DOT };
@@ -103,10 +161,13 @@ enum mode { M_TABLE, M_CSV, M_JSON, M_DOT };
 int cmd_referrers(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"depth", required_argument, NULL, 'd'},  {"dot", no_argument, NULL, 'D'},
-		{"weak", no_argument, NULL, 'w'},         {"format", required_argument, NULL, 'f'},
-		{"limit", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"depth", required_argument, NULL, 'd'},
+	        {"dot", no_argument, NULL, 'D'},
+	        {"weak", no_argument, NULL, 'w'},
+	        {"format", required_argument, NULL, 'f'},
+	        {"limit", required_argument, NULL, 'l'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = 20, depth = 3;
@@ -135,227 +196,206 @@ int cmd_referrers(int argc, char **argv)
 		return cli_usage_error("expected DUMP and ADDRESS");
 	}
 	if (leak_parse_address(argv[optind + 1], &addr) < 0) {
-		cli_usage_error("'%s' is not an address (0x-hex or decimal)",
-		          argv[optind + 1]);
+		cli_usage_error("'%s' is not an address (0x-hex or decimal)", argv[optind + 1]);
 		return CLI_BAD_INPUT;
 	}
 	if (depth > 100000)
 		depth = 100000; /* the tree is linear anyway: each object expands once */
 	enum mode mode = dot ? M_DOT : fmt == OUT_CSV ? M_CSV : fmt == OUT_JSON ? M_JSON : M_TABLE;
 	const char *file = argv[optind];
-	sqlite3 *db;
-	if ((rc = cli_open(file, 0, &db)))
+	struct heap_view hv;
+	if ((rc = heap_view_open_input(&hv, file)))
 		return rc;
-	int64_t top;
-	int found = leak_object_id(db, addr, &top);
-	if (found <= 0) {
-		if (found < 0)
+	const struct heap *h = &hv.h;
+	sqlite3 *db = hv.db;
+	int bad = 0;
+	uint32_t top = heap_view_find(&hv, addr, &bad);
+	if (bad || top == HEAP_NONE) {
+		if (bad)
 			rc = cli_sqlite_error(db, file, "referrers");
 		else {
-			cli_error(file, "no object at 0x%llx in this dump", (unsigned long long)addr);
+			cli_error(file, "no object at 0x%llx in this dump",
+			          (unsigned long long)addr);
 			rc = CLI_BAD_INPUT;
 		}
-		sqlite3_close(db);
+		heap_view_close(&hv);
 		return rc;
 	}
-	sqlite3_stmt *node = NULL, *refs = NULL;
-	struct pathstep ps = {0};
+	sqlite3_stmt *json = NULL, *quote = NULL;
 	struct stack stk = {0}, kids = {0};
-	struct idset seen = {0};
+	uint8_t *seen = calloc(((size_t)h->n + 8) / 8, 1);
 	char *open_last = NULL; /* per depth: 1 if that ancestor was a last child */
+	uint64_t *addr_at = NULL;
+	struct cand *cbuf = NULL;
+	uint8_t *keep = NULL;
+	size_t ccap = 0, kcap = 0;
 	long long rows = 0;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT o.address, t.name, o.value, o.root, " LEAK_LABEL_SQL ","
-	                       " json_object('depth', ?4, 'address', o.address, 'type', t.name,"
-	                       " 'edge', " LEAK_LABEL_SQL ", 'value', o.value, 'referent', ?5,"
-	                       " 'root', json(CASE o.root WHEN 1 THEN 'true' ELSE 'false' END),"
-	                       " 'seen', json(CASE ?6 WHEN 1 THEN 'true' ELSE 'false' END))"
-	                       " FROM object_data o JOIN types t ON t.id = o.type_id"
-	                       " LEFT JOIN (SELECT ?2 AS kind, ?3 AS label) r"
-	                       " LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label"
-	                       " WHERE o.id = ?1",
-	                       -1, &node, NULL) ||
-	    sqlite3_prepare_v2(db,
-	                       "SELECT r.src, r.kind, r.label, min(r.seq) FROM ref_in i JOIN ref_data r"
-	                       " ON r.src = i.src AND r.seq = i.seq WHERE i.dst = ?1"
-	                       " AND (?2 OR r.kind != 4) GROUP BY r.src, r.kind, r.label"
-	                       " ORDER BY r.src",
-	                       -1, &refs, NULL)) {
+	struct pathstep ps = {0}; /* table mode: prepared at the first line */
+	if (sqlite3_prepare_v2(
+	            db,
+	            "SELECT json_object('depth', ?1, 'address', ?2, 'type', ?3,"
+	            " 'edge', ?4, 'value', (SELECT value FROM object_data WHERE id = ?5),"
+	            " 'referent', ?6,"
+	            " 'root', json(CASE ?7 WHEN 1 THEN 'true' ELSE 'false' END),"
+	            " 'seen', json(CASE ?8 WHEN 1 THEN 'true' ELSE 'false' END))",
+	            -1, &json, NULL) ||
+	    sqlite3_prepare_v2(db, "SELECT json_quote(?1)", -1, &quote, NULL)) {
 		rc = cli_sqlite_error(db, file, "referrers");
 		goto out;
 	}
-	sqlite3_bind_int(refs, 2, weak);
 	open_last = calloc((size_t)(depth > 0 ? depth : 0) + 2, 1);
-	if (pathstep_init(&ps, db) < 0) {
-		rc = cli_sqlite_error(db, file, "referrers");
-		goto out;
-	}
-	if (!open_last || push(&stk, (struct item){top, -1, 0, 1, -1, 0, 0}) < 0)
+	addr_at = calloc((size_t)(depth > 0 ? depth : 0) + 2, sizeof *addr_at);
+	if (!seen || !open_last || !addr_at || push(&stk, (struct item){top, -1, 0, 1, 0}) < 0)
 		goto oom;
 	if (mode == M_DOT)
-		fputs("digraph referrers {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n",
+		fputs("digraph referrers {\n  rankdir=BT;\n  node [shape=box, "
+		      "fontname=\"monospace\"];\n",
 		      stdout);
 	else if (mode == M_CSV)
 		fputs("depth,address,type,edge,value,referent,root,seen\r\n", stdout);
 	else if (mode == M_JSON)
 		fputs("[\n", stdout);
-	uint64_t *addr_at = calloc((size_t)(depth > 0 ? depth : 0) + 2, sizeof *addr_at);
-	if (!addr_at)
-		goto oom;
 	while (stk.n) {
 		struct item it = stk.v[--stk.n];
 		if (it.id < 0) {
 			/* The "more referrers" marker, after the shown ones. */
 			if (mode == M_TABLE) {
-				for (int d = 1; d < it.depth; d++)
-					fputs(open_last[d] ? "   " : "|  ", stdout);
-				printf("+- ... %lld more referrers (--limit)\n", (long long)it.label);
+				indent(open_last, it.depth);
+				printf("+- ... %lld more referrers (--limit)\n", it.more);
 			}
 			continue;
 		}
-		int fresh = idset_add(&seen, it.id);
-		if (fresh < 0) {
-			free(addr_at);
-			goto oom;
+		uint32_t id = (uint32_t)it.id;
+		int fresh = !(seen[id >> 3] & (1u << (id & 7)));
+		seen[id >> 3] |= (uint8_t)(1u << (id & 7));
+		uint64_t a = h->addr[id];
+		const char *type = heap_view_type(&hv, id);
+		int is_root = (h->flags[id] & HEAP_ROOT) != 0;
+		char *edge = NULL;
+		if (it.edge >= 0) {
+			const char *l = heap_view_label(&hv, (uint64_t)it.edge, &bad);
+			if (l && !(edge = strdup(l)))
+				goto oom;
 		}
-		sqlite3_bind_int64(node, 1, it.id);
-		if (it.kind < 0) {
-			sqlite3_bind_null(node, 2);
-			sqlite3_bind_null(node, 3);
-		} else {
-			sqlite3_bind_int(node, 2, it.kind);
-			sqlite3_bind_int64(node, 3, it.label);
-		}
-		sqlite3_bind_int(node, 4, it.depth);
-		if (it.depth)
-			sqlite3_bind_int64(node, 5, (int64_t)addr_at[it.depth - 1]);
-		else
-			sqlite3_bind_null(node, 5);
-		sqlite3_bind_int(node, 6, !fresh);
-		if (sqlite3_step(node) != SQLITE_ROW) {
-			free(addr_at);
-			rc = cli_sqlite_error(db, file, "referrers");
-			goto out;
-		}
-		uint64_t a = (uint64_t)sqlite3_column_int64(node, 0);
-		const char *type = (const char *)sqlite3_column_text(node, 1);
-		const char *value = (const char *)sqlite3_column_text(node, 2);
-		int is_root = sqlite3_column_int(node, 3);
-		const char *edge = (const char *)sqlite3_column_text(node, 4);
 		addr_at[it.depth] = a;
 		open_last[it.depth] = (char)it.last;
-		if (mode == M_TABLE) {
-			for (int d = 1; d < it.depth; d++)
-				fputs(open_last[d] ? "   " : "|  ", stdout);
-			if (it.depth)
-				fputs("+- ", stdout);
-			/* Named as in `path` (method Menu.on_close, key ('q1', <Token>)). */
-			struct pathstep_obj po;
-			char ed[PATHSTEP_TEXT] = "";
-			if (pathstep_object(&ps, it.id, 0, &po) < 0 ||
-			    (it.kind >= 0 &&
-			     pathstep_edge(&ps, it.id, it.seq, it.kind, it.label, ed, sizeof ed) < 0)) {
-				free(addr_at);
-				rc = cli_sqlite_error(db, file, "referrers");
-				goto out;
-			}
-			printf("%s", po.name);
-			if (ed[0])
-				printf(" %s", ed);
-			printf(" at 0x%llx%s%s\n", (unsigned long long)a, is_root ? " (root)" : "",
-			       fresh ? "" : " (seen above)");
-		} else if (mode == M_CSV) {
-			printf("%d,%llu,", it.depth, (unsigned long long)a);
-			out_csv_field(stdout, type ? type : "", type ? strlen(type) : 0);
-			putchar(',');
+		if (mode == M_JSON) {
+			sqlite3_bind_int(json, 1, it.depth);
+			sqlite3_bind_int64(json, 2, (sqlite3_int64)a);
+			sqlite3_bind_text(json, 3, type, -1, SQLITE_STATIC);
 			if (edge)
-				out_csv_field(stdout, edge, strlen(edge));
-			putchar(',');
-			if (value)
-				out_csv_field(stdout, value, strlen(value));
-			if (it.depth)
-				printf(",%llu", (unsigned long long)addr_at[it.depth - 1]);
+				sqlite3_bind_text(json, 4, edge, -1, SQLITE_TRANSIENT);
 			else
-				putchar(',');
-			printf(",%d,%d\r\n", is_root, !fresh);
-		} else if (mode == M_JSON) {
-			printf("%s%s", rows ? ",\n" : "", (const char *)sqlite3_column_text(node, 5));
+				sqlite3_bind_null(json, 4);
+			sqlite3_bind_int64(json, 5, id);
+			if (it.depth)
+				sqlite3_bind_int64(json, 6, (int64_t)addr_at[it.depth - 1]);
+			else
+				sqlite3_bind_null(json, 6);
+			sqlite3_bind_int(json, 7, is_root);
+			sqlite3_bind_int(json, 8, !fresh);
+			if (sqlite3_step(json) != SQLITE_ROW)
+				bad = 1;
+			else
+				printf("%s%s", rows ? ",\n" : "",
+				       (const char *)sqlite3_column_text(json, 0));
+			sqlite3_reset(json);
 		} else {
-			if (fresh) {
-				/* Labels are JSON strings: valid DOT quoted strings too. */
-				sqlite3_stmt *q;
-				if (sqlite3_prepare_v2(db,
-				                       "SELECT json_quote(?1 || coalesce(' ' || substr(?3, 1, 40), '')"
-				                       " || ' at ' || printf('0x%x', ?2))",
-				                       -1, &q, NULL) == SQLITE_OK) {
-					sqlite3_bind_text(q, 1, type ? type : "?", -1, SQLITE_TRANSIENT);
-					sqlite3_bind_int64(q, 2, (int64_t)a);
-					if (value)
-						sqlite3_bind_text(q, 3, value, -1, SQLITE_TRANSIENT);
-					if (sqlite3_step(q) == SQLITE_ROW)
-						printf("  n%llx [label=%s%s];\n", (unsigned long long)a,
-						       (const char *)sqlite3_column_text(q, 0),
-						       is_root ? ", style=bold" : "");
-					sqlite3_finalize(q);
-				}
-			}
-			if (it.depth) {
-				printf("  n%llx -> n%llx", (unsigned long long)a,
-				       (unsigned long long)addr_at[it.depth - 1]);
-				if (edge) {
+			const char *value = heap_view_value(&hv, id, &bad);
+			if (mode == M_TABLE) {
+				/* Named as in `path` (method Menu.on_close, key ('q1', <Token>)). */
+				struct pathstep_obj po;
+				char ed[PATHSTEP_TEXT] = "";
+				if (!ps.hv && pathstep_init(&ps, &hv) < 0)
+					bad = 1;
+				else if (pathstep_object(&ps, id, 0, &po) < 0 ||
+				         (it.edge >= 0 &&
+				          pathstep_edge(&ps, (uint64_t)it.edge, ed, sizeof ed) < 0))
+					bad = 1;
+				indent(open_last, it.depth);
+				if (it.depth)
+					fputs("+- ", stdout);
+				printf("%s", bad ? type : po.name);
+				if (!bad && ed[0])
+					printf(" %s", ed);
+				printf(" at 0x%llx%s%s\n", (unsigned long long)a,
+				       is_root ? " (root)" : "", fresh ? "" : " (seen above)");
+			} else if (mode == M_CSV) {
+				printf("%d,%llu,", it.depth, (unsigned long long)a);
+				out_csv_field(stdout, type, strlen(type));
+				putchar(',');
+				if (edge)
+					out_csv_field(stdout, edge, strlen(edge));
+				putchar(',');
+				if (value)
+					out_csv_field(stdout, value, strlen(value));
+				if (it.depth)
+					printf(",%llu", (unsigned long long)addr_at[it.depth - 1]);
+				else
+					putchar(',');
+				printf(",%d,%d\r\n", is_root, !fresh);
+			} else {
+				if (fresh) {
+					/* Labels are JSON strings: valid DOT quoted strings too. */
 					sqlite3_stmt *q;
-					if (sqlite3_prepare_v2(db, "SELECT json_quote(?1)", -1, &q, NULL) ==
-					    SQLITE_OK) {
-						sqlite3_bind_text(q, 1, edge, -1, SQLITE_TRANSIENT);
+					if (sqlite3_prepare_v2(
+					            db,
+					            "SELECT json_quote(?1 || coalesce(' ' ||"
+					            " substr(?3, 1, 40), '') || ' at ' ||"
+					            " printf('0x%x', ?2))",
+					            -1, &q, NULL) == SQLITE_OK) {
+						sqlite3_bind_text(q, 1, type, -1, SQLITE_TRANSIENT);
+						sqlite3_bind_int64(q, 2, (int64_t)a);
+						if (value)
+							sqlite3_bind_text(q, 3, value, -1,
+							                  SQLITE_TRANSIENT);
 						if (sqlite3_step(q) == SQLITE_ROW)
-							printf(" [label=%s]", (const char *)sqlite3_column_text(q, 0));
+							printf("  n%llx [label=%s%s];\n",
+							       (unsigned long long)a,
+							       (const char *)sqlite3_column_text(q,
+							                                         0),
+							       is_root ? ", style=bold" : "");
 						sqlite3_finalize(q);
 					}
 				}
-				fputs(";\n", stdout);
+				if (it.depth) {
+					printf("  n%llx -> n%llx", (unsigned long long)a,
+					       (unsigned long long)addr_at[it.depth - 1]);
+					if (edge) {
+						sqlite3_bind_text(quote, 1, edge, -1,
+						                  SQLITE_TRANSIENT);
+						if (sqlite3_step(quote) == SQLITE_ROW)
+							printf(" [label=%s]",
+							       (const char *)sqlite3_column_text(
+							               quote, 0));
+						sqlite3_reset(quote);
+					}
+					fputs(";\n", stdout);
+				}
 			}
 		}
-		rows++;
-		sqlite3_reset(node);
-		if (!fresh || it.depth >= depth)
-			continue;
-		/* Expand: referrers of it, pushed in reverse so the first pops first. */
-		kids.n = 0;
-		long long more = 0;
-		sqlite3_bind_int64(refs, 1, it.id);
-		int src;
-		while ((src = sqlite3_step(refs)) == SQLITE_ROW) {
-			if (limit > 0 && (long long)kids.n >= limit) {
-				more++;
-				continue;
-			}
-			if (push(&kids, (struct item){sqlite3_column_int64(refs, 0), it.id, it.depth + 1,
-			                              0, sqlite3_column_int(refs, 1),
-			                              sqlite3_column_int64(refs, 2),
-			                              sqlite3_column_int64(refs, 3)}) < 0) {
-				free(addr_at);
-				goto oom;
-			}
-		}
-		sqlite3_reset(refs);
-		if (src != SQLITE_DONE) {
-			free(addr_at);
+		free(edge);
+		if (bad) {
 			rc = cli_sqlite_error(db, file, "referrers");
 			goto out;
 		}
-		if (more && push(&stk, (struct item){-1, it.id, it.depth + 1, 1, -1, more, 0}) < 0) {
-			free(addr_at);
+		rows++;
+		if (!fresh || it.depth >= depth)
+			continue;
+		/* Expand: referrers of it, pushed in reverse so the first pops first. */
+		long long more = 0;
+		if (referrers_of(h, id, weak, limit, &kids, &more, &cbuf, &ccap, &keep, &kcap) < 0)
 			goto oom;
-		}
+		for (size_t i = 0; i < kids.n; i++)
+			kids.v[i].depth = it.depth + 1;
+		if (more && push(&stk, (struct item){-1, -1, it.depth + 1, 1, more}) < 0)
+			goto oom;
 		if (kids.n && !more)
 			kids.v[kids.n - 1].last = 1;
 		for (size_t i = kids.n; i-- > 0;)
-			if (push(&stk, kids.v[i]) < 0) {
-				free(addr_at);
+			if (push(&stk, kids.v[i]) < 0)
 				goto oom;
-			}
 	}
-	free(addr_at);
 	if (mode == M_DOT)
 		fputs("}\n", stdout);
 	else if (mode == M_JSON)
@@ -366,13 +406,16 @@ oom:
 	cli_error(file, "referrers: out of memory");
 	rc = CLI_RUNTIME;
 out:
-	sqlite3_finalize(node);
-	sqlite3_finalize(refs);
 	pathstep_release(&ps);
+	sqlite3_finalize(json);
+	sqlite3_finalize(quote);
 	free(stk.v);
 	free(kids.v);
-	free(seen.v);
+	free(seen);
 	free(open_last);
-	sqlite3_close(db);
+	free(addr_at);
+	free(cbuf);
+	free(keep);
+	heap_view_close(&hv);
 	return rc;
 }

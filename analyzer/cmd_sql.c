@@ -8,25 +8,46 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "refs_table.h"
 
 static const char *const usage[] = {
-    "sql DUMP|DB \"SELECT ...\" [--format table|csv|json]",
-    "",
-    "Runs one read-only SQL statement on the loaded dump and prints its rows.",
-    "Query the views objects, refs, roots and the table meta (schema/schema.sql).",
-    "json is an array of objects keyed by column name.",
-    "",
-    "  -f, --format F    table (default), csv or json",
-    "  -h, --help        this help",
-    NULL,
+        "sql DUMP|DB \"SELECT ...\" [--format table|csv|json]",
+        "",
+        "Runs one read-only SQL statement on the loaded dump and prints its rows.",
+        "Query the views objects, refs, roots and the table meta (schema/schema.sql).",
+        "A query naming refs first builds the refs table if this database has none",
+        "yet (once; `load --refs` does it at load time).",
+        "json is an array of objects keyed by column name.",
+        "",
+        "  -f, --format F    table (default), csv or json",
+        "  -h, --help        this help",
+        NULL,
 };
+
+/* A query naming refs gets the refs table built first (once per database),
+ * on a read-write connection of its own. */
+static int ensure_refs(const char *file)
+{
+	sqlite3 *db;
+	struct db_error err;
+	int rc = cli_open(file, 0, &db);
+	if (rc)
+		return rc;
+	memset(&err, 0, sizeof err);
+	if (refs_table_ensure(db, file, &err) < 0) {
+		cli_error(err.file[0] ? err.file : file, "%s", err.msg);
+		rc = err.status ? err.status : CLI_RUNTIME;
+	}
+	sqlite3_close(db);
+	return rc;
+}
 
 int cmd_sql(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	        {"format", required_argument, NULL, 'f'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	int c, rc;
@@ -44,6 +65,8 @@ int cmd_sql(int argc, char **argv)
 		                       argc - optind);
 	const char *file = argv[optind], *query = argv[optind + 1];
 	sqlite3 *db;
+	if (refs_table_named(query) && (rc = ensure_refs(file)))
+		return rc;
 	if ((rc = cli_open(file, 1, &db)))
 		return rc;
 	sqlite3_stmt *st = NULL;

@@ -6,6 +6,14 @@
 #ifndef PYMPLE_COMMANDS_H
 #define PYMPLE_COMMANDS_H
 
+/* What a command needs opened for it, in main.c's table: a database (a dump
+ * is loaded on first use), and the heap read from it with its referrers
+ * (heap_view_open() honours cmd_needs). */
+enum { CMD_NEEDS_NOTHING = 0, CMD_NEEDS_DB = 1, CMD_NEEDS_HEAP = 2 };
+/* The needs of the command running (set by main.c before it starts;
+ * defined in heap_view.c). */
+extern unsigned cmd_needs;
+
 int cmd_check(int argc, char **argv);     /* cmd_check.c (codec) */
 int cmd_cycles(int argc, char **argv);    /* cmd_cycles.c (graph) */
 int cmd_diff(int argc, char **argv);      /* cmd_diff.c (graph) */

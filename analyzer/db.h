@@ -13,12 +13,14 @@
 /* Version of the database layout the loader writes (meta load.version). A
  * database with another version is reloaded from its dump when the dump is
  * at hand, refused otherwise. Bump it when schema/schema.sql changes. */
-#define DB_LAYOUT_VERSION "5"
+#define DB_LAYOUT_VERSION "6"
 
 struct db_error {
 	int status;     /* exit status the CLI should use: 2 bad input, 1 runtime */
 	char file[1024]; /* the file the message is about (the dump or the db) */
 	char msg[512];   /* lower case, no trailing period, no file name */
+	uint64_t offset; /* a dump the reader refused: where, as `-v check` says */
+	const char *where; /* ... and the reader's source line; NULL otherwise */
 };
 
 /* Progress of a load, called now and then with the dump bytes read so far

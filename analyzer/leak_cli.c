@@ -95,23 +95,6 @@ int leak_open_many(char **paths, int n, sqlite3 **dbs)
 	return status;
 }
 
-int leak_object_id(sqlite3 *db, uint64_t addr, int64_t *id)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT id FROM object_data WHERE address = ?1", -1, &st, NULL))
-		return -1;
-	sqlite3_bind_int64(st, 1, (int64_t)addr);
-	int rc = sqlite3_step(st), found = 0;
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		found = 1;
-	} else if (rc != SQLITE_DONE) {
-		found = -1;
-	}
-	sqlite3_finalize(st);
-	return found;
-}
-
 long long leak_json_rows(FILE *fp, sqlite3_stmt *st)
 {
 	long long rows = 0;

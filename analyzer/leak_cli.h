@@ -1,6 +1,6 @@
 /* leak_cli.h — helpers shared by the leak-hunting subcommands (diff, growth,
  * path, referrers, cycles, garbage): address parsing, opening several inputs
- * in parallel, edge-label SQL and printing of JSON-valued rows. Command code
+ * in parallel and printing of JSON-valued rows. Command code
  * only (it may print to the FILE* it is given); never exits. */
 #ifndef PYMPLE_LEAK_CLI_H
 #define PYMPLE_LEAK_CLI_H
@@ -9,13 +9,6 @@
 #include <stdio.h>
 
 #include <sqlite3.h>
-
-/* SQL expression giving the text of the edge label of ref_data row `r` with
- * strings row `k` LEFT JOINed on `k.id = r.label AND r.kind IN (2, 3)`: the
- * same spelling as the `refs` view ([7], ['key'], .name), and "(weak)". */
-#define LEAK_LABEL_SQL                                                                           \
-	"CASE r.kind WHEN 1 THEN '[' || r.label || ']' WHEN 2 THEN '[' || quote(k.text) || ']' " \
-	"WHEN 3 THEN '.' || k.text WHEN 4 THEN '(weak)' END"
 
 /* Parses an object address: 0x-prefixed hex or decimal, with any white
  * space around it (a CR from a pasted CSV field). Returns 0, or -1 if s is
@@ -29,10 +22,6 @@ int leak_parse_address(const char *s, uint64_t *addr);
  * dbs[0..n) open, or the exit status to use after printing the error of the
  * first input that failed (nothing left open). */
 int leak_open_many(char **paths, int n, sqlite3 **dbs);
-
-/* The object_data.id of the object at addr, found through the address index.
- * Returns 1 (found, *id set), 0 (no such object) or -1 (SQLite error). */
-int leak_object_id(sqlite3 *db, uint64_t addr, int64_t *id);
 
 /* Steps st to the end; column 0 of every row must be JSON text. Prints them
  * as one array, one element per line ("[\n" e1 ",\n" e2 "\n]\n"; "[]\n" when

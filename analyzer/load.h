@@ -1,7 +1,7 @@
-/* load.h — the bulk loader: two passes over a dump with the one reader,
- * roots/reachability/SCC through graph.h, rows into a new SQLite database
- * written atomically (temporary file, then rename). Library code: never
- * prints or exits; failures fill a struct db_error. */
+/* load.h — the bulk loader: two passes over a dump with the one reader, the
+ * heap model (heap.h) with roots/reachability/cycles in between, rows and the
+ * heap into a new SQLite database written atomically (temporary file, then
+ * rename). Library code: never prints or exits; failures fill a db_error. */
 #ifndef PYMPLE_LOAD_H
 #define PYMPLE_LOAD_H
 
@@ -13,22 +13,25 @@ struct load_stats {
 	uint64_t objects, refs, missing_refs, roots, unreachable, cycles, types, strings;
 	uint64_t dump_bytes;
 	double t_pass1, t_graph, t_pass2, t_index, t_sync, t_total; /* seconds */
-	double cpu_main, cpu_worker; /* CPU seconds of the loading thread and the objects worker */
+	double cpu_main, cpu_worker; /* CPU seconds of the loading thread and the heap encoder */
 };
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any
  * file there only once the load is complete: the rows go to a temporary
  * file "<dbpath>.tmp.<pid>-<n>" in the same directory, renamed into place
- * after COMMIT; on failure it is removed, as is the side file of objects
- * "<...>-objects" a worker thread builds next to it; temporaries left by a
- * process that no longer exists (kill -9) are removed at the next load of
- * dbpath). Refuses (status 2) a dbpath that is the dump itself (same name
- * or inode) or an existing file that is not a pymple database. Not
+ * after COMMIT; on failure it is removed; temporaries left by a process
+ * that no longer exists (kill -9) are removed at the next load of dbpath).
+ * The refs table is not built (refs_table.h builds it on demand). Refuses (status 2) a dbpath that
+ * is the dump itself (same name or inode) or an existing file that is not a pymple database. Not
  * reentrant per dbpath, thread-safe otherwise. progress and stats may be
  * NULL. Returns 0, or -1 with err filled (status 2 for a bad dump or
  * output, 1 for memory/SQLite/file failures). */
 int load_dump(const char *dump, const char *dbpath, db_progress_fn progress, void *progress_ctx,
               struct load_stats *stats, struct db_error *err);
+
+/* load_dump, and with with_refs != 0 the refs table too (`load --refs`). */
+int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progress_fn progress,
+                   void *progress_ctx, struct load_stats *stats, struct db_error *err);
 
 /* Removes the temporary files of a load in progress in this process, if
  * any. Async-signal-safe: meant for a SIGINT/SIGTERM handler (which should

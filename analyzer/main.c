@@ -16,23 +16,30 @@ struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *summary;
+	unsigned needs; /* CMD_NEEDS_*: what opening its input gives it */
 };
 
-/* Sorted by name; `help` prints it in this order. */
+#define DB CMD_NEEDS_DB
+#define HEAP (CMD_NEEDS_DB | CMD_NEEDS_HEAP)
+/* Sorted by name; `help` prints it in this order. check, inspect and load
+ * read dumps; cycles reads the heap only for --dot; diff and growth read
+ * per-type totals of several databases. */
 static const struct command commands[] = {
-    {"check", cmd_check, "verify a dump's structure and checksums"},
-    {"cycles", cmd_cycles, "reference cycles grouped by type make-up"},
-    {"diff", cmd_diff, "per-type change between two dumps"},
-    {"garbage", cmd_garbage, "unreachable objects summarized by type"},
-    {"growth", cmd_growth, "types that grow at every step of a series of dumps"},
-    {"help", NULL, "list the commands, or show one command's help"},
-    {"inspect", cmd_inspect, "print a dump's records in readable form"},
-    {"load", cmd_load, "load a dump into an SQLite database"},
-    {"path", cmd_path, "shortest chain of references from a root to an object"},
-    {"referrers", cmd_referrers, "tree of the objects that refer to an object"},
-    {"sql", cmd_sql, "run a read-only SQL query on a loaded dump"},
-    {"summary", cmd_summary, "objects and bytes per type, and the share of RSS"},
+    {"check", cmd_check, "verify a dump's structure and checksums", CMD_NEEDS_NOTHING},
+    {"cycles", cmd_cycles, "reference cycles grouped by type make-up", DB},
+    {"diff", cmd_diff, "per-type change between two dumps", DB},
+    {"garbage", cmd_garbage, "unreachable objects summarized by type", HEAP},
+    {"growth", cmd_growth, "types that grow at every step of a series of dumps", DB},
+    {"help", NULL, "list the commands, or show one command's help", CMD_NEEDS_NOTHING},
+    {"inspect", cmd_inspect, "print a dump's records in readable form", CMD_NEEDS_NOTHING},
+    {"load", cmd_load, "load a dump into an SQLite database", CMD_NEEDS_NOTHING},
+    {"path", cmd_path, "shortest chain of references from a root to an object", HEAP},
+    {"referrers", cmd_referrers, "tree of the objects that refer to an object", HEAP},
+    {"sql", cmd_sql, "run a read-only SQL query on a loaded dump", DB},
+    {"summary", cmd_summary, "objects and bytes per type, and the share of RSS", DB},
 };
+#undef DB
+#undef HEAP
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
 static const char *const usage[] = {
@@ -149,6 +156,7 @@ int main(int argc, char **argv)
 	if (!c->fn)
 		return cmd_help(argc - i, argv + i);
 	cli_command = c->name;
+	cmd_needs = c->needs;
 	opterr = 0; /* commands report option errors through cli_option_error */
 	int rc = c->fn(argc - i, argv + i);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

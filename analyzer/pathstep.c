@@ -1,8 +1,10 @@
-/* pathstep.c — the database side of path naming (see pathstep.h): a few
- * prepared statements per command run, one row each per step. */
+/* pathstep.c — the heap and database side of path naming (see pathstep.h):
+ * references, referrers and key objects from the heap's arrays; value,
+ * refcount, flags and names from a few prepared statements per printed step. */
 #include "pathstep.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pathfmt.h"
@@ -10,50 +12,44 @@
 
 #define KEY_ITEMS 6 /* tuple items shown in a key's repr */
 
-int pathstep_init(struct pathstep *ps, sqlite3 *db)
+int pathstep_init(struct pathstep *ps, struct heap_view *hv)
 {
 	memset(ps, 0, sizeof *ps);
-	ps->db = db;
-	if (sqlite3_prepare_v2(
-	            db,
-	            "SELECT o.address, t.name, o.value, o.refcount,"
-	            " (SELECT kind FROM names n WHERE n.address = o.address LIMIT 1),"
-	            " (SELECT name FROM names n WHERE n.address = o.address LIMIT 1)"
-	            " FROM object_data o JOIN types t ON t.id = o.type_id WHERE o.id = ?1",
-	            -1, &ps->obj, NULL) ||
-	    sqlite3_prepare_v2(db, "SELECT text FROM strings WHERE id = ?1", -1, &ps->label,
-	                       NULL) ||
-	    sqlite3_prepare_v2(
-	            db,
-	            "SELECT s.flags & ?3, r.dst FROM object_data s"
-	            " LEFT JOIN ref_data r ON r.src = s.id AND r.seq = ?2 WHERE s.id = ?1",
-	            -1, &ps->pair, NULL) ||
-	    sqlite3_prepare_v2(
-	            db,
-	            "SELECT t.name, o.value FROM ref_data r JOIN object_data o ON o.id = r.dst"
-	            " JOIN types t ON t.id = o.type_id WHERE r.src = ?1 ORDER BY r.seq"
-	            " LIMIT ?2",
-	            -1, &ps->items, NULL) ||
+	ps->hv = hv;
+	sqlite3 *db = hv->db;
+	sqlite3_stmt *mods = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT o.value, o.refcount, o.flags,"
+	                       " (SELECT kind FROM names n WHERE n.address = o.address LIMIT 1),"
+	                       " (SELECT name FROM names n WHERE n.address = o.address LIMIT 1)"
+	                       " FROM object_data o WHERE o.id = ?1",
+	                       -1, &ps->obj, NULL) ||
 	    sqlite3_prepare_v2(db, "SELECT kind, name FROM root_data WHERE object = ?1 LIMIT 1", -1,
 	                       &ps->rootrec, NULL) ||
 	    sqlite3_prepare_v2(db,
-	                       "SELECT 1 FROM ref_in i JOIN root_data rd ON rd.object = i.src"
-	                       " AND rd.kind = 1 WHERE i.dst = ?1 LIMIT 1",
-	                       -1, &ps->modules, NULL) ||
-	    sqlite3_prepare_v2(db,
-	                       "SELECT o.value FROM ref_in i JOIN object_data o ON o.id = i.src"
-	                       " JOIN types t ON t.id = o.type_id WHERE i.dst = ?1"
-	                       " AND t.name = '<thread>' LIMIT 1",
-	                       -1, &ps->thread, NULL) ||
-	    sqlite3_prepare_v2(db,
-	                       "SELECT count(*) FROM ref_in i JOIN ref_data r ON r.src = i.src"
-	                       " AND r.seq = i.seq WHERE i.dst = ?1 AND r.kind != 4",
-	                       -1, &ps->seen, NULL) ||
-	    sqlite3_prepare_v2(
-	            db,
-	            "SELECT json_object('address', ?1, 'type', ?2, 'name', ?3, 'edge', ?4,"
-	            " 'value', ?5, 'root', ?6)",
-	            -1, &ps->json, NULL)) {
+	                       "SELECT json_object('address', ?1, 'type', ?2, 'name', ?3, 'edge', ?4,"
+	                       " 'value', ?5, 'root', ?6)",
+	                       -1, &ps->json, NULL) ||
+	    sqlite3_prepare_v2(db, "SELECT object FROM root_data WHERE kind = 1 AND object IS NOT NULL",
+	                       -1, &mods, NULL)) {
+		sqlite3_finalize(mods);
+		pathstep_release(ps);
+		return -1;
+	}
+	ps->modules = calloc(((size_t)hv->h.n + 8) / 8, 1);
+	if (!ps->modules) {
+		sqlite3_finalize(mods);
+		pathstep_release(ps);
+		return -2;
+	}
+	int rc;
+	while ((rc = sqlite3_step(mods)) == SQLITE_ROW) {
+		sqlite3_int64 v = sqlite3_column_int64(mods, 0);
+		if (v >= 0 && (uint64_t)v < hv->h.n)
+			ps->modules[v >> 3] |= (uint8_t)(1u << (v & 7));
+	}
+	sqlite3_finalize(mods);
+	if (rc != SQLITE_DONE) {
 		pathstep_release(ps);
 		return -1;
 	}
@@ -63,14 +59,9 @@ int pathstep_init(struct pathstep *ps, sqlite3 *db)
 void pathstep_release(struct pathstep *ps)
 {
 	sqlite3_finalize(ps->obj);
-	sqlite3_finalize(ps->label);
-	sqlite3_finalize(ps->pair);
-	sqlite3_finalize(ps->items);
 	sqlite3_finalize(ps->rootrec);
-	sqlite3_finalize(ps->modules);
-	sqlite3_finalize(ps->thread);
-	sqlite3_finalize(ps->seen);
 	sqlite3_finalize(ps->json);
+	free(ps->modules);
 	memset(ps, 0, sizeof *ps);
 }
 
@@ -86,50 +77,65 @@ static int step1(sqlite3_stmt *st)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-int pathstep_object(struct pathstep *ps, int64_t id, int as_root, struct pathstep_obj *o)
+/* The object row: value, refcount, flags, name. -1 on error. */
+static int read_obj(struct pathstep *ps, uint32_t id, struct pathstep_obj *o, int64_t *refcount,
+                    int64_t *flags, char *nm, size_t nmn, int *name_kind)
 {
-	memset(o, 0, sizeof *o - sizeof o->typebuf - sizeof o->valbuf);
 	sqlite3_bind_int64(ps->obj, 1, id);
 	int got = step1(ps->obj);
-	if (got <= 0) {
-		sqlite3_reset(ps->obj);
-		return -1;
+	if (got > 0) {
+		int has_value = sqlite3_column_type(ps->obj, 0) != SQLITE_NULL;
+		copy(o->valbuf, sizeof o->valbuf, sqlite3_column_text(ps->obj, 0));
+		o->value = has_value ? o->valbuf : NULL;
+		*refcount = sqlite3_column_int64(ps->obj, 1);
+		*flags = sqlite3_column_int64(ps->obj, 2);
+		*name_kind = sqlite3_column_type(ps->obj, 4) == SQLITE_NULL
+		                     ? 0
+		                     : sqlite3_column_int(ps->obj, 3);
+		copy(nm, nmn, sqlite3_column_text(ps->obj, 4));
 	}
-	o->address = (uint64_t)sqlite3_column_int64(ps->obj, 0);
-	copy(o->typebuf, sizeof o->typebuf, sqlite3_column_text(ps->obj, 1));
-	o->type = o->typebuf;
-	int has_value = sqlite3_column_type(ps->obj, 2) != SQLITE_NULL;
-	copy(o->valbuf, sizeof o->valbuf, sqlite3_column_text(ps->obj, 2));
-	o->value = has_value ? o->valbuf : NULL;
-	int64_t refcount = sqlite3_column_int64(ps->obj, 3);
-	char nm[PATHSTEP_TEXT];
-	copy(nm, sizeof nm, sqlite3_column_text(ps->obj, 5));
-	struct pathfmt_obj f = {o->type, o->value,
-	                        sqlite3_column_type(ps->obj, 5) == SQLITE_NULL ? NULL : nm,
-	                        sqlite3_column_int(ps->obj, 4)};
 	sqlite3_reset(ps->obj);
+	return got > 0 ? 0 : -1;
+}
+
+int pathstep_object(struct pathstep *ps, uint32_t id, int as_root, struct pathstep_obj *o)
+{
+	const struct heap *h = &ps->hv->h;
+	int64_t refcount = 0, flags = 0;
+	int name_kind = 0;
+	char nm[PATHSTEP_TEXT];
+	o->address = h->addr[id];
+	o->type = heap_view_type(ps->hv, id);
+	o->why[0] = 0;
+	if (read_obj(ps, id, o, &refcount, &flags, nm, sizeof nm, &name_kind) < 0)
+		return -1;
+	struct pathfmt_obj f = {o->type, o->value, name_kind ? nm : NULL, name_kind};
 	char name[PATHSTEP_TEXT];
 	pathfmt_object(&f, name, sizeof name);
 	snprintf(o->name, sizeof o->name, "%s", name);
-	if (!as_root)
+	if (!as_root || !strcmp(o->type, "<thread>"))
 		return 0;
 	/* A running frame: the thread it runs in goes first. */
 	if (!strcmp(o->type, "<frame>")) {
-		sqlite3_bind_int64(ps->thread, 1, id);
-		got = step1(ps->thread);
-		if (got > 0) {
-			char tv[PATHSTEP_TEXT], tn[PATHSTEP_TEXT];
-			copy(tv, sizeof tv, sqlite3_column_text(ps->thread, 0));
-			struct pathfmt_obj t = {"<thread>", tv, NULL, 0};
-			pathfmt_object(&t, tn, sizeof tn);
+		for (uint64_t k = h->roff[id]; k < h->roff[id + 1]; k++) {
+			uint32_t s = h->rsrc[k];
+			if (strcmp(heap_view_type(ps->hv, s), "<thread>") != 0)
+				continue;
+			struct pathstep_obj t;
+			int64_t rc2, fl2;
+			int nk2;
+			char nm2[8];
+			if (read_obj(ps, s, &t, &rc2, &fl2, nm2, sizeof nm2, &nk2) < 0)
+				return -1;
+			struct pathfmt_obj tf = {"<thread>", t.value, NULL, 0};
+			char tn[128];
+			pathfmt_object(&tf, tn, sizeof tn);
 			snprintf(o->name, sizeof o->name, "%.120s %.380s", tn, name);
+			break;
 		}
-		sqlite3_reset(ps->thread);
-		return got < 0 ? -1 : 0;
-	}
-	if (!strcmp(o->type, "<thread>"))
 		return 0;
-	int root_kind = 0, in_modules = 0;
+	}
+	int root_kind = 0, in_modules = 0, got;
 	char rname[PATHSTEP_TEXT] = "";
 	sqlite3_bind_int64(ps->rootrec, 1, id);
 	if ((got = step1(ps->rootrec)) > 0) {
@@ -139,90 +145,69 @@ int pathstep_object(struct pathstep *ps, int64_t id, int as_root, struct pathste
 	sqlite3_reset(ps->rootrec);
 	if (got < 0)
 		return -1;
-	if (!root_kind && !strcmp(o->type, "module")) {
-		sqlite3_bind_int64(ps->modules, 1, id);
-		in_modules = got = step1(ps->modules);
-		sqlite3_reset(ps->modules);
-		if (got < 0)
-			return -1;
-	}
 	int64_t seen = 0;
-	if (!root_kind && !in_modules) {
-		sqlite3_bind_int64(ps->seen, 1, id);
-		got = step1(ps->seen);
-		seen = got > 0 ? sqlite3_column_int64(ps->seen, 0) : 0;
-		sqlite3_reset(ps->seen);
-		if (got < 0)
-			return -1;
+	for (uint64_t k = h->roff[id]; k < h->roff[id + 1]; k++) {
+		uint32_t s = h->rsrc[k];
+		if (h->kind[h->redge[k]] != HEAP_REF_WEAK)
+			seen++;
+		if (ps->modules[s >> 3] & (1u << (s & 7)))
+			in_modules = 1;
 	}
+	if (strcmp(o->type, "module") != 0)
+		in_modules = 0;
 	pathfmt_root_reason(root_kind, rname, in_modules, refcount, seen, o->why, sizeof o->why);
 	return 0;
 }
 
 /* The repr of the key object with id key. */
-static int key_repr(struct pathstep *ps, int64_t key, char *buf, size_t n)
+static int key_repr(struct pathstep *ps, uint32_t key, char *buf, size_t n)
 {
+	const struct heap *h = &ps->hv->h;
 	struct pathstep_obj k;
 	if (pathstep_object(ps, key, 0, &k) < 0)
 		return -1;
 	struct pathfmt_obj ko = {k.type, k.value, NULL, 0}, items[KEY_ITEMS];
-	char it[KEY_ITEMS][2][128];
+	struct pathstep_obj it[KEY_ITEMS];
 	size_t ni = 0;
 	if (!strcmp(k.type, "tuple")) {
-		sqlite3_bind_int64(ps->items, 1, key);
-		sqlite3_bind_int(ps->items, 2, KEY_ITEMS);
-		int rc;
-		while ((rc = sqlite3_step(ps->items)) == SQLITE_ROW && ni < KEY_ITEMS) {
-			copy(it[ni][0], sizeof it[ni][0], sqlite3_column_text(ps->items, 0));
-			copy(it[ni][1], sizeof it[ni][1], sqlite3_column_text(ps->items, 1));
-			items[ni].type = it[ni][0];
-			items[ni].value =
-			        sqlite3_column_type(ps->items, 1) == SQLITE_NULL ? NULL : it[ni][1];
-			items[ni].name = NULL;
-			items[ni].name_kind = 0;
+		for (uint64_t e = h->off[key]; e < h->off[key + 1] && ni < KEY_ITEMS; e++) {
+			if (h->kind[e] != HEAP_REF_INDEX || h->dst[e] == HEAP_NONE)
+				continue;
+			if (pathstep_object(ps, h->dst[e], 0, &it[ni]) < 0)
+				return -1;
+			items[ni] = (struct pathfmt_obj){it[ni].type, it[ni].value, NULL, 0};
 			ni++;
 		}
-		sqlite3_reset(ps->items);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return -1;
 	}
 	pathfmt_key(&ko, items, ni, buf, n);
 	return 0;
 }
 
-int pathstep_edge(struct pathstep *ps, int64_t src, int64_t seq, int kind, int64_t label, char *buf,
-                  size_t n)
+int pathstep_edge(struct pathstep *ps, uint64_t e, char *buf, size_t n)
 {
-	char text[PATHSTEP_TEXT] = "", krepr[PATHSTEP_TEXT];
-	const char *kr = NULL;
-	int got;
-	if (kind == PYM_LABEL_KEY || kind == PYM_LABEL_ATTR) {
-		sqlite3_bind_int64(ps->label, 1, label);
-		got = step1(ps->label);
-		if (got > 0)
-			copy(text, sizeof text, sqlite3_column_text(ps->label, 0));
-		sqlite3_reset(ps->label);
-		if (got < 0)
-			return -1;
-	} else if (kind == PYM_LABEL_NONE) {
-		/* F_PAIRS: reference 2i is a key, 2i + 1 the value under it */
-		sqlite3_bind_int64(ps->pair, 1, src);
-		sqlite3_bind_int64(ps->pair, 2, seq & ~(int64_t)1);
-		sqlite3_bind_int64(ps->pair, 3, PYM_F_PAIRS);
-		got = step1(ps->pair);
-		int pairs = got > 0 && sqlite3_column_int64(ps->pair, 0) != 0 &&
-		            sqlite3_column_type(ps->pair, 1) != SQLITE_NULL;
-		int64_t key = pairs ? sqlite3_column_int64(ps->pair, 1) : 0;
-		sqlite3_reset(ps->pair);
-		if (got < 0)
-			return -1;
-		if (pairs) {
-			if (key_repr(ps, key, krepr, sizeof krepr) < 0)
-				return -1;
-			kr = krepr;
-		}
+	const struct heap *h = &ps->hv->h;
+	int bad = 0;
+	if (h->kind[e] != HEAP_REF_NONE) {
+		const char *l = heap_view_label(ps->hv, e, &bad);
+		snprintf(buf, n, "%s", l ? l : "");
+		return bad ? -1 : 0;
 	}
-	pathfmt_edge(kind, label, text, kr, (seq & 1) == 0, buf, n);
+	/* F_PAIRS: reference 2i is a key, 2i + 1 the value under it */
+	uint32_t src = heap_edge_src(h, e);
+	uint64_t seq = e - h->off[src], first = h->off[src] + (seq & ~(uint64_t)1);
+	struct pathstep_obj so;
+	int64_t refcount, flags = 0;
+	int nk;
+	char nm[8];
+	buf[0] = 0;
+	if (read_obj(ps, src, &so, &refcount, &flags, nm, sizeof nm, &nk) < 0)
+		return -1;
+	if (!(flags & PYM_F_PAIRS) || first >= h->off[src + 1] || h->dst[first] == HEAP_NONE)
+		return 0;
+	char kr[PATHSTEP_TEXT];
+	if (key_repr(ps, h->dst[first], kr, sizeof kr) < 0)
+		return -1;
+	pathfmt_edge(PYM_LABEL_NONE, 0, NULL, kr, (seq & 1) == 0, buf, n);
 	return 0;
 }
 

@@ -175,6 +175,7 @@ class Report:
     def __init__(self):
         self.rows = []
         self.data = {}
+        self.notes = []
 
     def add(self, key, label, value, shown, target="", ok=None):
         """ok: True meets the target, False misses it, None has no target or no value."""
@@ -374,6 +375,11 @@ def measure(args, runs, an, wl, tmp, rep):
         rep.data["load_phases_last_run"] = phases
     bench_path(an, loads, info, runs, rep)
     bench_diff(an, wl, dumps, loads, runs, tmp, rep)
+    heap7 = Report()
+    if dumps and loads:
+        bench_heap_model(an, "bench heap", dumps[0]["path"], per, runs, tmp, heap7)
+    real = bench_real_heap(args, an, runs, tmp, heap7)
+    bench_chain(args, an, tmp, heap7)
 
     pyver = info["python"]
     head = ("pymple bench: %s objects (Python %s, %s units of Node + Point), %s"
@@ -388,6 +394,12 @@ def measure(args, runs, an, wl, tmp, rep):
     if dumps:
         print("  dumper peak measured by %s; analyzer peak by wait4() ru_maxrss"
               % dumps[0]["peak_how"])
+    if heap7.rows:
+        heap7.show("issue 7: the heap model (load vs check on the same dump, database size, "
+                   "peak memory)")
+        for line in heap7.notes:
+            print("  " + line)
+        rep.data["issue7"] = heap7.data
     load_after, _ = machine_load()
     busiest = max(x for x in (load_before, load_after, 0) if x is not None)
     rep.data["loadavg"] = busiest
@@ -452,6 +464,165 @@ def bench_diff(an, wl, dumps, loads, runs, tmp, rep):
     rep.data["diff_cpu"] = median(cpus)
     rep.add("diff_s", "diff of two dumps, with loads", t, fmt_wc(t, median(cpus)), "<= 2 s",
             t <= 2 if t is not None else None)
+
+
+def dbstat(db):
+    """{table or index: bytes} of a database, or {} without the dbstat table."""
+    rows = db_query(db, "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")
+    if rows is None:
+        try:
+            out = subprocess.check_output(["sqlite3", db, "SELECT name, sum(pgsize) FROM dbstat"
+                                           " GROUP BY name ORDER BY 2 DESC"],
+                                          universal_newlines=True, stderr=subprocess.DEVNULL)
+            rows = [(l.split("|")[0], int(l.split("|")[1])) for l in out.splitlines() if "|" in l]
+        except (OSError, subprocess.CalledProcessError, ValueError):
+            rows = []
+    return dict(rows)
+
+
+def peak_of(an, per, *args):
+    """(wall seconds, CPU seconds, peak RSS bytes per object) of one command."""
+    r = an.run(*args)
+    if r.status != 0:
+        note("%s failed (status %d): %s" % (args[0], r.status, r.err.strip()[-300:]))
+        return None, None, None
+    return r.seconds, r.cpu, r.rss / per if per else None
+
+
+def bench_heap_model(an, name, dump, per, runs, tmp, rep):
+    """Issue 7 on one dump: load against check (the decoding floor) in the
+    same run, database size against the dump, per table, with --refs, and
+    the peak memory of load and of the graph commands."""
+    if not an.have("check") or not per:
+        return
+    db = os.path.join(tmp, "issue7.db")
+    checks, loads = [], []
+    for i in range(runs):
+        note("%s: check and load, run %d/%d" % (name, i + 1, runs))
+        r = an.run("check", dump)
+        if r.status == 0:
+            checks.append(r)
+        r = an.run("load", dump, "-o", db)
+        if r.status == 0:
+            loads.append(r)
+        else:
+            note("load failed: " + r.err.strip()[-300:])
+    if not checks or not loads:
+        return
+    tc, tl = median([r.seconds for r in checks]), median([r.seconds for r in loads])
+    cc, cl = median([r.cpu for r in checks]), median([r.cpu for r in loads])
+    key = name.replace(" ", "_")
+    rep.add(key + "_objects", "%s: objects" % name, per, fmt_n(per))
+    rep.add(key + "_check_s", "%s: check" % name, tc,
+            "%s = %.3f s per M objects" % (fmt_wc(tc, cc), tc / per * 1e6))
+    rep.add(key + "_load_s", "%s: load" % name, tl, fmt_wc(tl, cl))
+    ratio, cratio = tl / tc, cl / cc if cc else None
+    rep.add(key + "_load_over_check", "%s: load / check" % name, ratio,
+            "%.1fx (CPU %.1fx)" % (ratio, cratio) if cratio else "%.1fx" % ratio, "<= 6x",
+            ratio <= 6)
+    dsize, bsize = os.path.getsize(dump), os.path.getsize(db)
+    rep.add(key + "_db_over_dump", "%s: database / dump" % name, bsize / dsize,
+            "%.1fx (%.1f MB; %.0f B/object)" % (bsize / dsize, bsize / 1e6, bsize / per), "<= 5x",
+            bsize / dsize <= 5)
+    a_bpo = median([r.rss for r in loads]) / per
+    rep.add(key + "_load_peak", "%s: load peak RSS" % name, a_bpo, "%.0f B/object" % a_bpo,
+            "<= 100 B/object", a_bpo <= 100)
+    tables = dbstat(db)
+    if tables:
+        rep.notes.append("%s, default load, bytes per table: " % name + ", ".join(
+            "%s %.1f MB" % (k, v / 1e6) for k, v in tables.items() if v >= 100000))
+    # The graph commands on the loaded database.
+    target = db_query(db, "SELECT printf('0x%x', address) FROM objects WHERE reachable AND NOT root"
+                          " ORDER BY id DESC LIMIT 1")
+    for cmd in (["path"], ["referrers", "--depth", "3"], ["cycles"], ["garbage"]):
+        args = cmd[:1] + [db] + ([target[0][0]] if target and cmd[0] in ("path", "referrers")
+                                 else []) + cmd[1:]
+        t, c, bpo = peak_of(an, per, *args)
+        if t is not None:
+            rep.add("%s_%s" % (key, cmd[0]), "%s: %s" % (name, cmd[0]), t,
+                    "%s, peak %.0f B/object" % (fmt_wc(t, c), bpo), "<= 40 B/object",
+                    bpo <= 40)
+    # refs: built once, at load (--refs), then the referrers of 10,000
+    # objects grouped by referrer type through it.
+    rdb = os.path.join(tmp, "issue7-refs.db")
+    r = an.run("load", dump, "-o", rdb, "--refs")
+    if r.status == 0:
+        rsize = os.path.getsize(rdb)
+        rep.add(key + "_refs_db", "%s: load --refs" % name, rsize / dsize,
+                "%s, %.1fx the dump (%.1f MB)" % (fmt_wc(r.seconds, r.cpu), rsize / dsize,
+                                                  rsize / 1e6))
+        # 10,000 objects spread over the heap (the first ones in dump order are
+        # classes and interned strings with a huge share of all references)
+        step = max(1, per // 10000)
+        q = ("SELECT o.type, count(*) FROM refs r JOIN objects o ON o.address = r.src"
+             " WHERE r.dst IN (SELECT address FROM objects WHERE id %% %d = 0 LIMIT 10000)"
+             " GROUP BY o.type" % step)
+        r = an.run("sql", rdb, q)
+        t0 = time.perf_counter()
+        rows = db_query(rdb, q)
+        tp = time.perf_counter() - t0
+        if r.status == 0 and rows is not None:
+            rep.add(key + "_referrers_10k", "%s: referrers of 10,000 by type" % name, r.seconds,
+                    "sql %s, Python sqlite3 %s" % (fmt_s(r.seconds), fmt_s(tp)), "<= 0.5 s",
+                    r.seconds <= 0.5 and tp <= 0.5)
+    for p in (db, rdb):
+        if os.path.exists(p):
+            os.unlink(p)
+
+
+def spawn_heap(args, tmp, out, *extra):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.join(os.path.abspath(args.build), "python")
+    p = subprocess.run([args.python, os.path.join(HERE, "realheap.py"), out] + list(extra),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                       env=env)
+    if p.returncode != 0:
+        note("realheap.py failed: " + p.stderr.strip()[-500:])
+        return None
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def bench_real_heap(args, an, runs, tmp, rep):
+    """The standard library imported plus the syntax trees of some of its
+    sources (bench/realheap.py), through bench_heap_model."""
+    dump = os.path.join(tmp, "real.dump")
+    note("real heap: importing the standard library and parsing its sources...")
+    info = spawn_heap(args, tmp, dump)
+    if not info:
+        return None
+    out = an.run("check", dump).out
+    m = re.search(r"objects\s+(\d+)", out)
+    refs = re.search(r"references\s+(\d+)", out)
+    per = int(m.group(1)) if m else info["objects"]
+    if refs:
+        rep.notes.append("real heap: %s objects, %.1f references per object"
+                         % (fmt_n(per), int(refs.group(1)) / per))
+    bench_heap_model(an, "real heap", dump, per, runs, tmp, rep)
+    os.unlink(dump)
+    return per
+
+
+def bench_chain(args, an, tmp, rep):
+    """path along a chain of 1M one-element lists, to its last link."""
+    dump = os.path.join(tmp, "chain.dump")
+    info = spawn_heap(args, tmp, dump, "chain", "1000000")
+    if not info:
+        return
+    db = dump + ".db"
+    r = an.run("load", dump, "-o", db)
+    if r.status:
+        note("chain load failed: " + r.err.strip()[-300:])
+        return
+    r = an.run("path", db, "0x%x" % info["tail"])
+    if r.status == 0:
+        steps = r.out.count("\n-> ")
+        rep.add("path_chain_1m", "path along a 1M-long chain", r.seconds,
+                "%s, %s steps" % (fmt_wc(r.seconds, r.cpu), fmt_n(steps)), "<= 1 s",
+                r.seconds <= 1)
+    else:
+        note("chain path failed: " + r.err.strip()[-300:])
+    os.unlink(dump)
+    os.unlink(db)
 
 
 if __name__ == "__main__":

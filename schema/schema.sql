@@ -4,8 +4,10 @@
 -- views are an implementation detail and may change between versions.
 -- Addresses are the object addresses in the dumped process, as integers
 -- (the 64-bit value read as a signed SQLite INTEGER).
--- The loader (analyzer/load.c) runs this file in two parts: everything above
--- the line `-- @after-load` before inserting rows, the rest (indexes) after.
+-- The loader (analyzer/store.c) runs this file in parts: everything above
+-- the line `-- @after-load` before inserting rows, the part up to `-- @refs`
+-- (indexes) after; the `@refs` part builds the refs table on demand and the
+-- `@refs-index` part indexes it once its rows are in.
 -- It is compiled into pymple-analyze: this file is the one source of truth.
 
 -- The dump's header (one row per META record) plus the loader's own keys:
@@ -13,8 +15,10 @@
 --   load.source, load.source_size, load.source_mtime, load.version,
 --   load.complete ('1' only once the load finished), load.objects,
 --   load.refs, load.missing_refs (references to addresses not in the dump),
+--   load.refs_table ('1' once the refs table is built),
 --   load.duplicate_addresses, load.roots, load.unreachable, load.cycles (SCC count),
---   load.serials (objects with an allocation serial)
+--   load.serials (objects with an allocation serial),
+--   heap.* (counts of the heap kept in heap_chunk, checked when it is read)
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT
@@ -64,30 +68,22 @@ CREATE TABLE object_data (
                                      -- identity within one process
 );
 
-CREATE TABLE ref_data (
-    src         INTEGER NOT NULL,    -- object_data.id of the referrer
-    seq         INTEGER NOT NULL,    -- position among src's references, from 0
-    dst         INTEGER,             -- object_data.id of the referent, NULL if not in the dump
-    dst_address INTEGER,             -- address of the referent when dst is NULL (not in
-                                     -- the dump); NULL otherwise: it is dst's address
-    kind        INTEGER NOT NULL,    -- 0 none, 1 index, 2 dict key, 3 attribute, 4 weak
-    label       INTEGER,             -- the index (kind 1) or strings.id (kinds 2, 3)
-    PRIMARY KEY (src, seq)           -- rows arrive in this order: no separate src index
-) WITHOUT ROWID;
-
--- The referrers of each object: one row per reference whose target is in
--- the dump (ref_data rows with dst not NULL), keyed by target. It serves as
--- the index on ref_data(dst), written in key order at load (no sort).
-CREATE TABLE ref_in (
-    dst INTEGER NOT NULL,            -- ref_data.dst
-    src INTEGER NOT NULL,            -- ref_data.src
-    seq INTEGER NOT NULL,            -- ref_data.seq
-    PRIMARY KEY (dst, src, seq)
-) WITHOUT ROWID;
-
--- References to addresses not in the dump, by that address. Partial and
--- small, so it is kept up to date during the load instead of built after.
-CREATE INDEX ref_missing ON ref_data(dst_address) WHERE dst IS NULL;
+-- The heap model (analyzer/heap.h) kept with the rows: its arrays as zlib
+-- chunks of varints (layout in analyzer/heap_store.c). Private: read by
+-- pymple-analyze's graph commands, which check it before use.
+CREATE TABLE heap_chunk (
+    id        INTEGER PRIMARY KEY,
+    part      INTEGER NOT NULL,      -- 0 objects, 1 references
+    first     INTEGER NOT NULL,      -- first object id / reference index
+    count     INTEGER NOT NULL,      -- objects / references in the chunk
+    base      INTEGER NOT NULL,      -- objects: index of first's first reference;
+                                     -- references: index of the first missing address
+    missing   INTEGER NOT NULL,      -- references to addresses not in the dump
+    wide_base INTEGER NOT NULL,      -- labels of 32 bits or more: first index, count
+    wide      INTEGER NOT NULL,
+    ulen      INTEGER NOT NULL,      -- bytes before compression
+    data      BLOB NOT NULL
+);
 
 -- Per-type totals computed at load (what `summary` prints without scanning
 -- object_data). Synthetic records (threads, frames) are not counted.
@@ -128,31 +124,13 @@ SELECT o.address, t.name AS type, o.size, o.extra_size, o.refcount, o.length,
        o.reachable, o.root, o.scc, o.fingerprint, o.id, o.serial
 FROM object_data o JOIN types t ON t.id = o.type_id;
 
--- refs: one row per reference. label is the edge label as text:
---   [7] (index), ['key'] (dict key), .name (attribute), NULL (none);
---   weak is 1 for weak references; missing is 1 if dst is not in the dump.
--- Two parts so that `WHERE dst = X` and `WHERE src = X` use indexes: the
--- resolved references (dst = the referent's address, found through
--- object_address then ref_in) and the unresolved ones (ref_missing).
-CREATE VIEW refs AS
-SELECT s.address AS src, d.address AS dst,
-       CASE r.kind WHEN 1 THEN '[' || r.label || ']'
-                   WHEN 2 THEN '[' || quote(k.text) || ']'
-                   WHEN 3 THEN '.' || k.text END AS label,
-       (r.kind = 4) AS weak, 0 AS missing
-FROM object_data d JOIN ref_in i ON i.dst = d.id
-JOIN ref_data r ON r.src = i.src AND r.seq = i.seq AND r.dst = i.dst
-JOIN object_data s ON s.id = r.src
-LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label
-UNION ALL
-SELECT s.address AS src, r.dst_address AS dst,
-       CASE r.kind WHEN 1 THEN '[' || r.label || ']'
-                   WHEN 2 THEN '[' || quote(k.text) || ']'
-                   WHEN 3 THEN '.' || k.text END AS label,
-       (r.kind = 4) AS weak, 1 AS missing
-FROM ref_data r JOIN object_data s ON s.id = r.src
-LEFT JOIN strings k ON r.kind IN (2, 3) AND k.id = r.label
-WHERE r.dst IS NULL;
+-- refs: one row per reference, built the first time it is needed (a
+-- `pymple-analyze sql` query naming refs, or `pymple-analyze load --refs`):
+-- until then `refs` is a view of a table that does not exist, so a query
+-- fails with an error that names the command to run. Once built, refs is
+-- the table below (section @refs), indexed on src and on dst.
+CREATE VIEW refs(src, dst, label, weak, missing) AS SELECT * FROM
+"refs (not built yet: run 'pymple-analyze load --refs DUMP', or any 'pymple-analyze sql' query naming refs)";
 
 CREATE VIEW roots AS
 SELECT address, CASE kind WHEN 1 THEN 'sys.modules' WHEN 2 THEN 'builtins'
@@ -163,7 +141,24 @@ FROM root_data;
 -- @after-load
 -- Indexes, built once the rows are in (faster than maintaining them).
 -- No index on object_data(type_id): per-type questions read type_stats or
--- scan object_data; ref_data needs none on src (its primary key) nor on
--- dst (ref_in is that index).
+-- scan object_data.
 CREATE INDEX object_address ON object_data(address);
 CREATE INDEX names_address ON names(address);
+
+-- @refs
+-- refs: one row per reference, in dump order of src. src and dst are
+-- addresses; label is the edge label as text: [7] (index), ['key'] (dict
+-- key), .name (attribute), NULL (none); weak is 1 for weak references;
+-- missing is 1 if dst is not in the dump.
+DROP VIEW refs;
+CREATE TABLE refs (
+    src     INTEGER NOT NULL,
+    dst     INTEGER NOT NULL,
+    label   TEXT,
+    weak    INTEGER NOT NULL,
+    missing INTEGER NOT NULL
+);
+
+-- @refs-index
+CREATE INDEX refs_src ON refs(src);
+CREATE INDEX refs_dst ON refs(dst);

@@ -191,7 +191,8 @@ def version():
 # The [project] keys this backend writes into the metadata; any other key is
 # an error rather than something silently left out of the wheel.
 _PROJECT_KEYS = {"name", "version", "dynamic", "description", "readme", "requires-python",
-                 "license", "classifiers", "keywords", "urls", "authors", "maintainers"}
+                 "license", "classifiers", "keywords", "urls", "authors", "maintainers",
+                 "entry-points"}
 
 
 def project():
@@ -357,13 +358,34 @@ def _dist_info(proj):
     return "%s-%s.dist-info" % (proj["name"], proj["version"])
 
 
+def _entry_points_text(proj):
+    """entry_points.txt for [project.entry-points] (groups of name = object
+    reference), or None when there are none."""
+    groups = proj.get("entry-points") or {}
+    out = []
+    for group in sorted(groups):
+        out.append("[%s]" % group)
+        for name in sorted(groups[group]):
+            out.append("%s = %s" % (name, groups[group][name]))
+        out.append("")
+    return "\n".join(out) if out else None
+
+
+def _dist_info_files(proj, tag):
+    """{file name: bytes} of the .dist-info directory, RECORD aside."""
+    files = {"METADATA": metadata(proj).encode("utf-8"), "WHEEL": _wheel_text(tag).encode()}
+    eps = _entry_points_text(proj)
+    if eps:
+        files["entry_points.txt"] = eps.encode("utf-8")
+    return files
+
+
 def _write_dist_info(directory, proj, tag):
     d = os.path.join(directory, _dist_info(proj))
     os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "METADATA"), "w", encoding="utf-8") as f:
-        f.write(metadata(proj))
-    with open(os.path.join(d, "WHEEL"), "w") as f:
-        f.write(_wheel_text(tag))
+    for n, data in _dist_info_files(proj, tag).items():
+        with open(os.path.join(d, n), "wb") as f:
+            f.write(data)
     return os.path.basename(d)
 
 
@@ -417,8 +439,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     distinfo = _dist_info(proj)
-    members[distinfo + "/METADATA"] = (metadata(proj).encode("utf-8"), 0o644)
-    members[distinfo + "/WHEEL"] = (_wheel_text(tag).encode(), 0o644)
+    for n, data in _dist_info_files(proj, tag).items():
+        members[distinfo + "/" + n] = (data, 0o644)
     wheel_name = "%s-%s-%s.whl" % (name, ver, "-".join(tag))
     _write_wheel(os.path.join(wheel_directory, wheel_name), members, distinfo)
     return wheel_name
@@ -481,8 +503,8 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
         "%s-%s.data/scripts/pymple-analyze" % (name, ver): (script.encode("utf-8"), 0o755),
     }
     distinfo = _dist_info(proj)
-    members[distinfo + "/METADATA"] = (metadata(proj).encode("utf-8"), 0o644)
-    members[distinfo + "/WHEEL"] = (_wheel_text(tag).encode(), 0o644)
+    for n, data in _dist_info_files(proj, tag).items():
+        members[distinfo + "/" + n] = (data, 0o644)
     wheel_name = "%s-%s-%s.whl" % (name, ver, "-".join(tag))
     _write_wheel(os.path.join(wheel_directory, wheel_name), members, distinfo)
     return wheel_name

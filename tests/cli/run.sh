@@ -249,6 +249,15 @@ done
 run "$A" summary foreign.db
 expect_error "summary foreign.db" foreign.db "not a pymple database"
 
+# -v load names where a dump broke in the words of -v check
+for f in truncated.dump corrupt.dump; do
+	run "$A" -v check "$f"
+	cp err check.err
+	run "$A" -v load "$f"
+	expect_error "-v load $f" "$f" "\[byte [0-9]*, format/reader.c:[0-9]*\]"
+	if cmp -s err check.err; then ok; else bad "-v load $f: not the words of -v check"; cat err check.err; fi
+done
+
 # the same condition gets the same words from every command
 mkdir dir.dump
 for f in missing.dump empty.dump dir.dump; do

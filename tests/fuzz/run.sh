@@ -6,9 +6,9 @@ set -eu
 cd "$(dirname "$0")/../.."
 OUT=build/fuzz
 mkdir -p "$OUT/corpus"
-INC="-iquote schema -iquote dumper -iquote analyzer"
+INC="-iquote schema -iquote format -iquote analyzer"
 if [ "${1:-}" = "--regen" ]; then
-	cc -std=c11 -D_GNU_SOURCE -O1 $INC tests/fuzz/gen_corpus.c dumper/writer.c -lz -o "$OUT/gen_corpus"
+	cc -std=c11 -D_GNU_SOURCE -O1 $INC tests/fuzz/gen_corpus.c format/writer.c -lz -o "$OUT/gen_corpus"
 	rm -f tests/fuzz/corpus/*
 	"$OUT/gen_corpus" tests/fuzz/corpus
 	ls -l tests/fuzz/corpus
@@ -17,7 +17,7 @@ fi
 command -v clang >/dev/null || { echo "fuzz: clang is required (apt-get install clang)" >&2; exit 1; }
 clang -std=c11 -D_GNU_SOURCE -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -g -O1 \
 	-fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all $INC tests/fuzz/fuzz_reader.c analyzer/reader.c -lz \
+	-fno-sanitize-recover=all $INC tests/fuzz/fuzz_reader.c format/reader.c -lz \
 	-o "$OUT/fuzz_reader"
 cp tests/fuzz/corpus/* "$OUT/corpus/"
 "$OUT/fuzz_reader" -max_total_time="${FUZZ_SECONDS:-60}" -rss_limit_mb=1024 -timeout=10 \

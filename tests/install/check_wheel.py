@@ -82,6 +82,16 @@ if tomllib is not None:
     check(meta["Requires-Python"] == proj["requires-python"], "Requires-Python")
     check(meta.get_all("Classifier") == proj["classifiers"], "Classifier")
     check(meta["Keywords"] == ",".join(proj["keywords"]), "Keywords")
+    check(meta["License"] == proj["license"]["text"], "License")
+    # Entry points (pytest finds the plugin through pytest11), read as
+    # importlib.metadata reads them.
+    import configparser
+
+    eps = configparser.ConfigParser(delimiters=("=",))
+    eps.optionxform = str
+    eps.read_string(z.read(di + "entry_points.txt").decode("utf-8"))
+    got = {g: dict(eps[g]) for g in eps.sections()}
+    check(got == proj["entry-points"], "entry_points.txt %r vs %r" % (got, proj["entry-points"]))
     # The backend reads pyproject.toml with its own small parser (Python < 3.11
     # has no tomllib): it must read this file exactly as tomllib does.
     sys.path.insert(0, os.path.join(root, "tools"))

@@ -10,7 +10,9 @@
 #include "commands.h"
 #include "db.h"
 #include "dumpfix.h"
+#include "heap_store.h"
 #include "load.h"
+#include "refs_table.h"
 
 static char *dir, *dump, *dbpath;
 static sqlite3 *db;
@@ -38,7 +40,7 @@ static void load_fixture(void)
 {
 	struct db_error err;
 	struct load_stats st;
-	int rc = load_dump(dump, dbpath, NULL, NULL, &st, &err);
+	int rc = load_dump_refs(dump, dbpath, 1, NULL, NULL, &st, &err);
 	cr_assert_eq(rc, 0, "load failed: %s: %s", err.file, err.msg);
 	cr_expect_eq(st.objects, FIX_OBJECTS);
 	cr_expect_eq(st.refs, FIX_REFS);
@@ -53,7 +55,8 @@ static long long q1(const char *sql)
 	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
 	             sqlite3_errmsg(db));
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
-	long long v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -999 : sqlite3_column_int64(st, 0);
+	long long v =
+	        sqlite3_column_type(st, 0) == SQLITE_NULL ? -999 : sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
 }
@@ -91,7 +94,8 @@ Test(load, objects_rows, .init = setup, .fini = teardown)
 	cr_expect_eq(q1("SELECT id FROM objects WHERE address = 0xd000"), 11);
 	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'python_version'"), "3.12.1");
 	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.complete'"), "1");
-	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.version'"), DB_LAYOUT_VERSION);
+	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.version'"),
+	                 DB_LAYOUT_VERSION);
 }
 
 Test(load, references_and_labels, .init = setup, .fini = teardown)
@@ -106,17 +110,14 @@ Test(load, references_and_labels, .init = setup, .fini = teardown)
 	/* the reference to an address not in the dump is kept and flagged */
 	cr_expect_eq(q1("SELECT missing FROM refs WHERE src = 0x2000 AND dst = 0xdead0"), 1);
 	cr_expect_eq(q1("SELECT sum(missing) FROM refs"), 1);
-	cr_expect_eq(q1("SELECT dst IS NULL FROM ref_data WHERE dst_address = 0xdead0"), 1);
+	cr_expect_eq(q1("SELECT count(*) FROM refs WHERE dst = 0xdead0 AND missing"), 1);
 	cr_expect_eq(q1("SELECT weak FROM refs WHERE src = 0x4000 AND dst = 0x9000"), 1);
 	cr_expect_eq(q1("SELECT sum(weak) FROM refs"), 1);
 	cr_expect_eq(q1("SELECT label IS NULL FROM refs WHERE src = 0xb000"), 1);
 	/* order of references within an object is kept */
 	cr_expect_eq(q1("SELECT dst FROM refs r WHERE src = 0x7000 AND label = '[1]'"), 0xd000);
-	cr_expect_eq(q1("SELECT d.address FROM ref_data r JOIN object_data o ON o.id = r.src"
-	                " JOIN object_data d ON d.id = r.dst WHERE o.address = 0x7000 AND r.seq = 1"),
+	cr_expect_eq(q1("SELECT dst FROM refs WHERE src = 0x7000 ORDER BY rowid LIMIT 1 OFFSET 1"),
 	             0xd000);
-	/* dst_address is kept only where dst cannot give it */
-	cr_expect_eq(q1("SELECT count(*) FROM ref_data WHERE dst_address IS NOT NULL"), 1);
 }
 
 Test(load, roots_reachability_cycles, .init = setup, .fini = teardown)
@@ -147,12 +148,13 @@ Test(load, roots_reachability_cycles, .init = setup, .fini = teardown)
 Test(load, type_stats, .init = setup, .fini = teardown)
 {
 	load_fixture();
-	cr_expect_str_eq(qs("SELECT group_concat(x, ' ') FROM (SELECT t.name || ':' || s.count || ':'"
-	                    " || s.size || ':' || s.extra_size || ':' || s.unreachable || ':' ||"
-	                    " s.unreachable_size AS x FROM type_stats s JOIN types t ON t.id = s.type_id"
-	                    " ORDER BY t.name)"),
-	                 "__main__.A:1:48:16:0:0 dict:1:232:0:0:0 int:3:84:0:0:0 list:4:288:0:3:208"
-	                 " str:2:107:0:1:53");
+	cr_expect_str_eq(
+	        qs("SELECT group_concat(x, ' ') FROM (SELECT t.name || ':' || s.count || ':'"
+	           " || s.size || ':' || s.extra_size || ':' || s.unreachable || ':' ||"
+	           " s.unreachable_size AS x FROM type_stats s JOIN types t ON t.id = s.type_id"
+	           " ORDER BY t.name)"),
+	        "__main__.A:1:48:16:0:0 dict:1:232:0:0:0 int:3:84:0:0:0 list:4:288:0:3:208"
+	        " str:2:107:0:1:53");
 	/* the thread record is not a Python object: not counted */
 	cr_expect_eq(q1("SELECT count(*) FROM type_stats s JOIN types t ON t.id = s.type_id"
 	                " WHERE t.name = 'thread'"),
@@ -248,8 +250,9 @@ Test(load, dump_db_is_reused_while_unchanged, .init = setup, .fini = teardown)
 	cr_assert_eq(db_open_input(dump, NULL, &d, &err), 0, "%s", err.msg);
 	cr_assert_eq(access(dbpath, F_OK), 0);
 	/* mark this database: if it is reused, the mark is still there */
-	cr_assert_eq(sqlite3_exec(d, "INSERT INTO meta VALUES ('test.mark', 'x')", NULL, NULL, NULL),
-	             SQLITE_OK);
+	cr_assert_eq(
+	        sqlite3_exec(d, "INSERT INTO meta VALUES ('test.mark', 'x')", NULL, NULL, NULL),
+	        SQLITE_OK);
 	sqlite3_close(d);
 	char v[16];
 	cr_assert_eq(db_open_input(dump, NULL, &d, &err), 0, "%s", err.msg);
@@ -333,14 +336,25 @@ Test(load, long_chain_and_wide_object, .init = setup, .fini = teardown)
 		uint32_t nr = i + 1 < N ? 1 : 0;
 		if (i % 1000 == 999 && nr)
 			nr = 2;
-		struct pym_object o = {0x100000 + 16 * i, tl, PYM_F_LENGTH, 64, i ? 1 : 2, nr, 0, 0,
-		                       NULL, 0, nr, r};
+		struct pym_object o = {0x100000 + 16 * i,
+		                       tl,
+		                       PYM_F_LENGTH,
+		                       64,
+		                       i ? 1 : 2,
+		                       nr,
+		                       0,
+		                       0,
+		                       NULL,
+		                       0,
+		                       nr,
+		                       r};
 		cr_assert_eq(pym_writer_object(w, &o), 0);
 	}
 	for (uint32_t i = 0; i < WIDE; i++)
-		refs[i] = (struct pym_ref){0x100000 + 16 * (uint64_t)(i % N), fix_lab(i, PYM_LABEL_INDEX)};
-	struct pym_object wide = {0x90000000, tl, PYM_F_LENGTH, 8 * WIDE, 1, WIDE, 0, 0, NULL, 0, WIDE,
-	                          refs};
+		refs[i] = (struct pym_ref){0x100000 + 16 * (uint64_t)(i % N),
+		                           fix_lab(i, PYM_LABEL_INDEX)};
+	struct pym_object wide = {0x90000000, tl, PYM_F_LENGTH, 8 * WIDE, 1,    WIDE,
+	                          0,          0,  NULL,         0,        WIDE, refs};
 	cr_assert_eq(pym_writer_object(w, &wide), 0);
 	cr_assert_eq(pym_writer_finish(w), 0);
 	pym_writer_close(w);
@@ -348,13 +362,13 @@ Test(load, long_chain_and_wide_object, .init = setup, .fini = teardown)
 	free(refs);
 	struct db_error err;
 	struct load_stats st;
-	cr_assert_eq(load_dump(dump, dbpath, NULL, NULL, &st, &err), 0, "%s", err.msg);
+	cr_assert_eq(load_dump_refs(dump, dbpath, 1, NULL, NULL, &st, &err), 0, "%s", err.msg);
 	cr_expect_eq(st.objects, N + 1);
 	cr_expect_eq(st.missing_refs, N / 1000 - 1);
 	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE reachable"), N + 1);
 	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE scc IS NOT NULL"), 0);
-	cr_expect_eq(q1("SELECT count(*) FROM ref_data WHERE src = 200000"), WIDE);
+	cr_expect_eq(q1("SELECT count(*) FROM refs WHERE src = 0x90000000"), WIDE);
 	/* roots: the chain head (rc 2 > 0) and the wide object (rc 1 > 0) */
 	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE root"), 2);
 }
@@ -404,7 +418,12 @@ Test(load, duplicate_address, .init = setup, .fini = teardown)
 	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	cr_expect_eq(q1("SELECT count(*) FROM object_data"), 3);
 	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.duplicate_addresses'"), "1");
-	cr_expect_eq(q1("SELECT dst FROM ref_data WHERE src = 0"), 1);
+	/* the heap kept with the database resolves the reference to the first */
+	struct heap h;
+	heap_init(&h);
+	cr_assert_eq(heap_load(db, dbpath, &h, &err), 0, "%s", err.msg);
+	cr_expect_eq(h.dst[0], 1);
+	heap_release(&h);
 }
 
 /* A DUMP.db of another layout version is rebuilt from its dump; given
@@ -453,8 +472,7 @@ Test(load, refs_view_filters_use_indexes, .init = setup, .fini = teardown)
 	load_fixture();
 	const char *p = plan("SELECT * FROM refs WHERE dst = 12288");
 	cr_expect(strstr(p, "SCAN") == NULL, "refs WHERE dst scans:\n%s", p);
-	cr_expect(strstr(p, "object_address") && strstr(p, "SEARCH i USING PRIMARY KEY (dst=?)") && strstr(p, "ref_missing"),
-	          "refs WHERE dst:\n%s", p);
+	cr_expect(strstr(p, "USING INDEX refs_dst (dst=?)") != NULL, "refs WHERE dst:\n%s", p);
 	p = plan("SELECT * FROM refs WHERE src = 8192");
 	cr_expect(strstr(p, "SCAN") == NULL, "refs WHERE src scans:\n%s", p);
 	/* and the answers are the same as before: 3000 is held by 2000 [0] and
@@ -496,16 +514,18 @@ Test(load, scc_ignores_references_into_classes, .init = setup, .fini = teardown)
 	struct pym_ref r300[] = {{0x400, fix_lab(0, PYM_LABEL_NONE)}};
 	struct pym_ref r400[] = {{0x500, fix_lab(0, PYM_LABEL_NONE)}};
 	struct pym_ref r500[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)}};
-	struct pym_ref r600[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)}, {0x700, fix_lab(0, PYM_LABEL_NONE)}};
-	struct pym_ref r700[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)}, {0x600, fix_lab(0, PYM_LABEL_NONE)}};
+	struct pym_ref r600[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)},
+	                         {0x700, fix_lab(0, PYM_LABEL_NONE)}};
+	struct pym_ref r700[] = {{0x100, fix_lab(0, PYM_LABEL_NONE)},
+	                         {0x600, fix_lab(0, PYM_LABEL_NONE)}};
 	struct pym_object o[] = {
-	    {0x100, tt, 0, 900, 9, 0, 0, 0, NULL, 0, 1, r100},
-	    {0x200, td, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r200},
-	    {0x300, tf, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r300},
-	    {0x400, td, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r400},
-	    {0x500, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 1, r500},
-	    {0x600, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 2, r600},
-	    {0x700, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 2, r700},
+	        {0x100, tt, 0, 900, 9, 0, 0, 0, NULL, 0, 1, r100},
+	        {0x200, td, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r200},
+	        {0x300, tf, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r300},
+	        {0x400, td, 0, 100, 1, 0, 0, 0, NULL, 0, 1, r400},
+	        {0x500, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 1, r500},
+	        {0x600, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 2, r600},
+	        {0x700, tc, 0, 48, 1, 0, 0, 0, NULL, 0, 2, r700},
 	};
 	for (size_t i = 0; i < sizeof o / sizeof *o; i++)
 		cr_assert_eq(pym_writer_object(w, &o[i]), 0);
@@ -515,10 +535,11 @@ Test(load, scc_ignores_references_into_classes, .init = setup, .fini = teardown)
 	struct db_error err;
 	cr_assert_eq(load_dump(dump, dbpath, NULL, NULL, NULL, &err), 0, "%s", err.msg);
 	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE address <= 1280 AND scc IS NOT NULL"),
-	             0);
-	cr_expect_eq(q1("SELECT count(DISTINCT scc) FROM object_data WHERE address IN (1536, 1792)"),
-	             1);
+	cr_expect_eq(
+	        q1("SELECT count(*) FROM object_data WHERE address <= 1280 AND scc IS NOT NULL"),
+	        0);
+	cr_expect_eq(
+	        q1("SELECT count(DISTINCT scc) FROM object_data WHERE address IN (1536, 1792)"), 1);
 	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE scc = (SELECT scc FROM object_data"
 	                " WHERE address = 1536)"),
 	             2);
@@ -547,9 +568,18 @@ static void write_serial_dump(const char *path, const char *pid, const struct so
 	cr_assert_eq(pym_writer_string(w, "str", 3, &s), 0);
 	cr_assert_eq(pym_writer_type(w, s, 0x90, &t), 0);
 	for (int i = 0; i < n; i++) {
-		struct pym_object o = {so[i].addr, t, PYM_F_VALUE | (so[i].serial ? PYM_F_SERIAL : 0),
-		                       so[i].size, 2, 0, 0, so[i].serial, so[i].value,
-		                       (uint32_t)strlen(so[i].value), 0, NULL};
+		struct pym_object o = {so[i].addr,
+		                       t,
+		                       PYM_F_VALUE | (so[i].serial ? PYM_F_SERIAL : 0),
+		                       so[i].size,
+		                       2,
+		                       0,
+		                       0,
+		                       so[i].serial,
+		                       so[i].value,
+		                       (uint32_t)strlen(so[i].value),
+		                       0,
+		                       NULL};
 		cr_assert_eq(pym_writer_object(w, &o), 0);
 	}
 	cr_assert_eq(pym_writer_finish(w), 0);
@@ -583,15 +613,18 @@ static const char *diff_new(char *a, char *b)
 
 Test(load, serials_give_exact_identity_in_diff, .init = setup, .fini = teardown)
 {
-	char *a = fix_path(dir, "a.dump"), *b = fix_path(dir, "b.dump"), *c = fix_path(dir, "c.dump");
+	char *a = fix_path(dir, "a.dump"), *b = fix_path(dir, "b.dump"),
+	     *c = fix_path(dir, "c.dump");
 	/* 1000: the same object (serial 1) whose value changed (a new fingerprint);
 	 * 2000: freed and its address reused by an identical-looking new object
 	 * (serial 7): only the serial tells; 3000: new; 4000: no serial on
 	 * either side, unchanged: matched by fingerprint. */
-	const struct sobj sa[] = {{0x1000, 50, 1, "old"}, {0x2000, 60, 2, "same"},
+	const struct sobj sa[] = {
+	        {0x1000, 50, 1, "old"}, {0x2000, 60, 2, "same"}, {0x4000, 70, 0, "pre"}};
+	const struct sobj sb[] = {{0x1000, 52, 1, "newer"},
+	                          {0x2000, 60, 7, "same"},
+	                          {0x3000, 80, 8, "fresh"},
 	                          {0x4000, 70, 0, "pre"}};
-	const struct sobj sb[] = {{0x1000, 52, 1, "newer"}, {0x2000, 60, 7, "same"},
-	                          {0x3000, 80, 8, "fresh"}, {0x4000, 70, 0, "pre"}};
 	write_serial_dump(a, "42", sa, 3);
 	write_serial_dump(b, "42", sb, 4);
 	write_serial_dump(c, "43", sb, 4); /* another process: serials not comparable */
@@ -610,4 +643,207 @@ Test(load, serials_give_exact_identity_in_diff, .init = setup, .fini = teardown)
 	free(b);
 	free(c);
 	free(bdb);
+}
+
+/* ---- the heap kept with the database, and refs on demand ----------------- */
+
+/* A default load has no refs table: a plain client's query of refs fails with
+ * a message naming the command that builds it; refs_table_ensure builds it
+ * once, with the same rows a `load --refs` writes. */
+Test(load, refs_built_on_demand, .init = setup, .fini = teardown)
+{
+	struct db_error err;
+	cr_assert_eq(load_dump(dump, dbpath, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	cr_expect_neq(sqlite3_prepare_v2(db, "SELECT * FROM refs", -1, &st, NULL), SQLITE_OK);
+	cr_expect(strstr(sqlite3_errmsg(db), "pymple-analyze load --refs") != NULL, "%s",
+	          sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	cr_expect_eq(refs_table_built(db), 0);
+	cr_assert_eq(refs_table_ensure(db, dbpath, &err), 0, "%s", err.msg);
+	cr_expect_eq(refs_table_built(db), 1);
+	cr_assert_eq(refs_table_ensure(db, dbpath, &err), 0, "%s", err.msg); /* once */
+	cr_expect_eq(q1("SELECT count(*) FROM refs"), FIX_REFS);
+	cr_expect_str_eq(qs("SELECT label FROM refs WHERE src = 0x4000 AND dst = 0x3000"), ".attr");
+	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.refs_table'"), "1");
+	/* a join of referrers with their objects uses indexes on both sides */
+	const char *p = plan("SELECT r.label, o.type, o.address FROM refs r JOIN objects o"
+	                     " ON o.address = r.src WHERE r.dst = 12288");
+	cr_expect(strstr(p, "SCAN") == NULL, "the README's join scans:\n%s", p);
+	refs_table_named("x");
+	cr_expect(refs_table_named("select * FROM Refs r"));
+	cr_expect(refs_table_named("select * from refs"));
+	cr_expect(!refs_table_named("select * from refs_x"));
+	cr_expect(!refs_table_named("select xrefs from objects"));
+}
+
+/* The heap read back from the database agrees with the rows of objects. */
+Test(load, heap_read_back_matches_rows, .init = setup, .fini = teardown)
+{
+	load_fixture();
+	struct db_error err;
+	struct heap h;
+	heap_init(&h);
+	cr_assert_eq(heap_load(db, dbpath, &h, &err), 0, "%s", err.msg);
+	cr_expect_eq(h.n, FIX_OBJECTS);
+	cr_expect_eq(h.m, FIX_REFS);
+	cr_expect_eq(h.nmissing, 1);
+	cr_expect_eq(h.missing[0], 0xdead0);
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT id, address, root, reachable, scc FROM objects",
+	                                -1, &st, NULL),
+	             SQLITE_OK);
+	int rows = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
+		cr_assert_lt(id, h.n);
+		cr_expect_eq(h.addr[id], (uint64_t)sqlite3_column_int64(st, 1));
+		cr_expect_eq((h.flags[id] & HEAP_ROOT) != 0, sqlite3_column_int(st, 2));
+		cr_expect_eq((h.flags[id] & HEAP_REACHED) != 0, sqlite3_column_int(st, 3));
+		cr_expect_eq(h.scc[id], sqlite3_column_type(st, 4) == SQLITE_NULL
+		                                ? HEAP_NONE
+		                                : (uint32_t)sqlite3_column_int64(st, 4));
+		rows++;
+	}
+	sqlite3_finalize(st);
+	cr_expect_eq(rows, FIX_OBJECTS);
+	/* 0x2000 [1] -> 0x4000: edge 2 of the dump order (after 0x1000's one) */
+	cr_expect_eq(h.addr[h.dst[2]], 0x4000);
+	cr_expect_eq(h.kind[2], HEAP_REF_INDEX);
+	cr_expect_eq(heap_label(&h, 2), 1);
+	heap_release(&h);
+}
+
+/* A damaged heap is refused with one line, never used. */
+Test(load, damaged_heap_is_refused, .init = setup, .fini = teardown)
+{
+	struct db_error err;
+	static const char *const damage[] = {
+	        "UPDATE heap_chunk SET data = zeroblob(length(data)) WHERE part = 1",
+	        "UPDATE heap_chunk SET count = count + 1 WHERE part = 0",
+	        "UPDATE meta SET value = value + 1 WHERE key = 'heap.refs'",
+	        "DELETE FROM heap_chunk WHERE part = 1",
+	        "UPDATE heap_chunk SET first = 1 WHERE part = 0",
+	};
+	for (size_t i = 0; i < sizeof damage / sizeof *damage; i++) {
+		cr_assert_eq(load_dump(dump, dbpath, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+		cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+		cr_assert_eq(sqlite3_exec(db, damage[i], NULL, NULL, NULL), SQLITE_OK, "%s",
+		             sqlite3_errmsg(db));
+		struct heap h;
+		heap_init(&h);
+		memset(&err, 0, sizeof err);
+		cr_expect_eq(heap_load(db, dbpath, &h, &err), -1, "%s: heap accepted", damage[i]);
+		cr_expect_eq(err.status, 2, "%s", damage[i]);
+		cr_expect(strstr(err.msg, "damaged database") != NULL, "%s: %s", damage[i],
+		          err.msg);
+		cr_expect_null(h.dst);
+		sqlite3_close(db);
+		db = NULL;
+	}
+}
+
+/* An index label of 33 bits or more (a list longer than 4G items) survives
+ * the heap's 32-bit label array, the database and the refs table. */
+Test(load, wide_index_label, .init = setup, .fini = teardown)
+{
+	int fd = open(dump, O_WRONLY | O_TRUNC, 0600);
+	struct pym_writer *w = pym_writer_open(fd, &pym_alloc_mmap, 1);
+	uint32_t s, t;
+	cr_assert_eq(pym_writer_string(w, "list", 4, &s), 0);
+	cr_assert_eq(pym_writer_type(w, s, 0x10, &t), 0);
+	struct pym_ref r[] = {{0x2000, fix_lab(5000000000ull, PYM_LABEL_INDEX)},
+	                      {0x2000, fix_lab(7, PYM_LABEL_INDEX)}};
+	struct pym_object a = {0x1000, t, 0, 64, 1, 0, 0, 0, NULL, 0, 2, r};
+	struct pym_object b = {0x2000, t, 0, 72, 2, 0, 0, 0, NULL, 0, 0, NULL};
+	cr_assert_eq(pym_writer_object(w, &a), 0);
+	cr_assert_eq(pym_writer_object(w, &b), 0);
+	cr_assert_eq(pym_writer_finish(w), 0);
+	pym_writer_close(w);
+	close(fd);
+	struct db_error err;
+	cr_assert_eq(load_dump_refs(dump, dbpath, 1, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_expect_str_eq(qs("SELECT group_concat(label, ' ') FROM refs"), "[5000000000] [7]");
+	struct heap h;
+	heap_init(&h);
+	cr_assert_eq(heap_load(db, dbpath, &h, &err), 0, "%s", err.msg);
+	cr_expect_eq(heap_label(&h, 0), 5000000000ull);
+	cr_expect_eq(heap_label(&h, 1), 7);
+	cr_expect_eq(h.nwide, 1);
+	heap_release(&h);
+}
+
+/* Random damage to the stored heap (a byte of a chunk, a count of its row)
+ * never crashes the reader: it is refused, or what it accepts passes
+ * heap_check (under ASan this also proves no read out of bounds). */
+Test(load, randomly_damaged_heap_never_crashes, .init = setup, .fini = teardown)
+{
+	enum { N = 3000 };
+	int fd = open(dump, O_WRONLY | O_TRUNC, 0600);
+	struct pym_writer *w = pym_writer_open(fd, &pym_alloc_mmap, 1);
+	uint32_t s, t;
+	cr_assert_eq(pym_writer_string(w, "list", 4, &s), 0);
+	cr_assert_eq(pym_writer_type(w, s, 0x10, &t), 0);
+	for (uint64_t i = 0; i < N; i++) {
+		struct pym_ref r[3] = {{0x100000 + 16 * ((i * 7 + 1) % N), fix_lab(0, PYM_LABEL_INDEX)},
+		                       {0x100000 + 16 * ((i * 13 + 5) % N), fix_lab(0, PYM_LABEL_KEY)},
+		                       {0xdead0 + 16 * i, fix_lab(0, PYM_LABEL_WEAK)}};
+		struct pym_object o = {0x100000 + 16 * i, t, 0, 64, 1, 0, 0, 0, NULL, 0, 3, r};
+		cr_assert_eq(pym_writer_object(w, &o), 0);
+	}
+	cr_assert_eq(pym_writer_finish(w), 0);
+	pym_writer_close(w);
+	close(fd);
+	struct db_error err;
+	cr_assert_eq(load_dump(dump, dbpath, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "CREATE TEMP TABLE good AS SELECT * FROM heap_chunk", NULL, NULL,
+	                          NULL),
+	             SQLITE_OK);
+	uint32_t seed = 7;
+	int refused = 0, accepted = 0;
+	for (int round = 0; round < 300; round++) {
+		char sql[512];
+		seed = seed * 1103515245u + 12345u;
+		int col = (int)((seed >> 8) % 9);
+		seed = seed * 1103515245u + 12345u;
+		unsigned pick = (seed >> 8) % 1000, byte = (seed >> 4) % 251;
+		static const char *const cols[] = {"part",      "first", "count", "base", "missing",
+		                                   "wide_base", "wide",  "ulen"};
+		/* restore, then damage one chunk: a byte of its data or one column */
+		cr_assert_eq(sqlite3_exec(db, "DELETE FROM heap_chunk; INSERT INTO heap_chunk SELECT *"
+		                              " FROM temp.good",
+		                          NULL, NULL, NULL),
+		             SQLITE_OK);
+		if (col == 8)
+			snprintf(sql, sizeof sql,
+			         "UPDATE heap_chunk SET data = substr(data, 1, %u %% length(data))"
+			         " || x'%02x' || substr(data, %u %% length(data) + 2)"
+			         " WHERE id = (SELECT id FROM heap_chunk ORDER BY id"
+			         " LIMIT 1 OFFSET %u %% (SELECT count(*) FROM heap_chunk))",
+			         pick, byte, pick, pick);
+		else
+			snprintf(sql, sizeof sql,
+			         "UPDATE heap_chunk SET %s = %s + %d WHERE id = (SELECT id FROM heap_chunk"
+			         " ORDER BY id LIMIT 1 OFFSET %u %% (SELECT count(*) FROM heap_chunk))",
+			         cols[col], cols[col], (int)(byte % 5) - 2, pick);
+		cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s: %s", sql,
+		             sqlite3_errmsg(db));
+		struct heap h;
+		char why[256];
+		heap_init(&h);
+		memset(&err, 0, sizeof err);
+		if (heap_load(db, dbpath, &h, &err) == 0) {
+			accepted++;
+			cr_assert_eq(heap_check(&h, why, sizeof why), 0, "%s", why);
+		} else {
+			refused++;
+			cr_assert(err.status == 2 && strstr(err.msg, "damaged database"), "%s", err.msg);
+			cr_assert_null(h.dst);
+		}
+		heap_release(&h);
+	}
+	cr_expect_gt(refused, 100, "only %d of 300 damaged heaps refused", refused);
 }

@@ -7,23 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum pym_errcode {
-	PYM_OK = 0,
-	PYM_ERR_IO,        /* open/read failed: msg has strerror */
-	PYM_ERR_EMPTY,     /* zero-length file */
-	PYM_ERR_FOREIGN,   /* not a pymple dump (bad magic) */
-	PYM_ERR_VERSION,   /* newer major version */
-	PYM_ERR_TRUNCATED, /* file ends early (no TAIL) */
-	PYM_ERR_CORRUPT,   /* checksum, encoding or consistency failure */
-	PYM_ERR_NOMEM,
-};
-
-struct pym_error {
-	int code;          /* enum pym_errcode */
-	uint64_t offset;   /* byte offset in the file where it went wrong */
-	char msg[256];     /* lower case, no trailing period, no file name */
-	const char *where; /* source file:line that detected it (debugging) */
-};
+#include "error.h"
 
 enum pym_rec {
 	PYM_R_META = 1,

@@ -1,0 +1,546 @@
+/* heap_store.c — the heap kept in the database (heap_store.h). Two kinds of
+ * chunk, each a zlib stream of varints (LEB128, 7 bits a byte, low first):
+ *
+ *   objects chunk (part 0), per object v of [first, first + count):
+ *     zigzag(addr[v] - addr[v-1])   (the previous address is 0 at a chunk's start)
+ *     type  flags (one byte, HEAP_*)  scc + 1 (0: none)  number of references
+ *   references chunk (part 1), per reference e of [first, first + count):
+ *     (t << 3) | kind, t = 0 for a target not in the dump, then its address;
+ *                      else t = zigzag(dst - previous in-dump dst) + 1
+ *                      (previous is 0 at a chunk's start)
+ *     label            only for kinds 1, 2, 3 (index, key, attr)
+ *
+ * If you change this layout, bump HEAP_STORE_FORMAT and DB_LAYOUT_VERSION.
+ * Every value read is checked (ranges, chunk tiling, counts against meta and
+ * the tables), then heap_check(); nothing read is trusted. No printing. */
+#include "heap_store.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define HEAP_STORE_FORMAT "1"
+#define OBJ_CHUNK         (1u << 18) /* objects per chunk: at most 26 bytes each raw */
+#define REF_CHUNK         (1u << 20) /* references per chunk: at most 26 bytes each raw */
+#define MAX_RAW_PER_ITEM  32u        /* bound on raw bytes per object or reference */
+
+__attribute__((format(printf, 4, 5))) static int fail(struct db_error *err, int status,
+                                                      const char *file, const char *fmt, ...)
+{
+	va_list ap;
+	err->status = status;
+	snprintf(err->file, sizeof err->file, "%s", file ? file : "");
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- encoding ------------------------------------------------------------ */
+
+static inline uint64_t zigzag(uint64_t d)
+{
+	return (d << 1) ^ (0 - (d >> 63)); /* all ones when d is negative */
+}
+
+static inline uint64_t unzigzag(uint64_t z)
+{
+	return (z >> 1) ^ (0 - (z & 1));
+}
+
+static inline unsigned char *put(unsigned char *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (unsigned char)v;
+	return p;
+}
+
+static int add_chunk(struct heap_image *img, struct heap_chunk_buf *c, const unsigned char *raw)
+{
+	uLongf len = compressBound((uLong)c->ulen);
+	c->data = malloc(len ? len : 1);
+	if (!c->data || compress2(c->data, &len, raw, (uLong)c->ulen, 1) != Z_OK) {
+		free(c->data);
+		return -1;
+	}
+	c->len = len;
+	if (img->n == img->cap) {
+		size_t cap = img->cap ? 2 * img->cap : 16;
+		void *q = realloc(img->c, cap * sizeof *img->c);
+		if (!q) {
+			free(c->data);
+			return -1;
+		}
+		img->c = q;
+		img->cap = cap;
+	}
+	img->c[img->n++] = *c;
+	return 0;
+}
+
+void heap_image_release(struct heap_image *img)
+{
+	for (size_t i = 0; i < img->n; i++)
+		free(img->c[i].data);
+	free(img->c);
+	memset(img, 0, sizeof *img);
+}
+
+int heap_image_encode(const struct heap *h, struct heap_image *img)
+{
+	unsigned char *raw = malloc((size_t)REF_CHUNK * MAX_RAW_PER_ITEM);
+	memset(img, 0, sizeof *img);
+	if (!raw)
+		return -1;
+	for (uint64_t first = 0; first < h->n; first += OBJ_CHUNK) {
+		uint64_t end = first + OBJ_CHUNK < h->n ? first + OBJ_CHUNK : h->n, prev = 0;
+		unsigned char *p = raw;
+		for (uint64_t v = first; v < end; v++) {
+			p = put(p, zigzag(h->addr[v] - prev));
+			prev = h->addr[v];
+			p = put(p, h->type[v]);
+			*p++ = h->flags[v];
+			p = put(p, h->scc[v] == HEAP_NONE ? 0 : (uint64_t)h->scc[v] + 1);
+			p = put(p, h->off[v + 1] - h->off[v]);
+		}
+		struct heap_chunk_buf c = {0, first, end - first,         h->off[first], 0,
+		                           0, 0,     (uint64_t)(p - raw), NULL,          0};
+		if (add_chunk(img, &c, raw) < 0)
+			goto oom;
+	}
+	uint64_t miss = 0, wide = 0;
+	for (uint64_t first = 0; first < h->m; first += REF_CHUNK) {
+		uint64_t end = first + REF_CHUNK < h->m ? first + REF_CHUNK : h->m, prev = 0;
+		uint64_t miss0 = miss, wide0 = wide;
+		unsigned char *p = raw;
+		for (uint64_t e = first; e < end; e++) {
+			uint32_t t = h->dst[e];
+			unsigned k = h->kind[e];
+			if (t == HEAP_NONE) {
+				p = put(p, k);
+				p = put(p, h->missing[miss++]);
+			} else {
+				p = put(p, ((zigzag((uint64_t)t - prev) + 1) << 3) | k);
+				prev = t;
+			}
+			if (k == HEAP_REF_INDEX || k == HEAP_REF_KEY || k == HEAP_REF_ATTR) {
+				uint64_t l = heap_label(h, e);
+				wide += l >= HEAP_LABEL_WIDE;
+				p = put(p, l);
+			}
+		}
+		struct heap_chunk_buf c = {
+		        1,     first,        end - first,         miss0, miss - miss0,
+		        wide0, wide - wide0, (uint64_t)(p - raw), NULL,  0};
+		if (add_chunk(img, &c, raw) < 0)
+			goto oom;
+	}
+	free(raw);
+	return 0;
+oom:
+	free(raw);
+	heap_image_release(img);
+	return -1;
+}
+
+static int meta_u64(sqlite3_stmt *st, const char *key, uint64_t v)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, buf, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int heap_image_write(sqlite3 *db, const struct heap *h, const struct heap_image *img,
+                     const char *file, struct db_error *err)
+{
+	sqlite3_stmt *ins = NULL, *meta = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "INSERT INTO heap_chunk(part, first, count, base, missing, wide_base,"
+	            " wide, ulen, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	            -1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", -1,
+	                       &meta, NULL) != SQLITE_OK)
+		goto out;
+	for (size_t i = 0; i < img->n; i++) {
+		const struct heap_chunk_buf *c = &img->c[i];
+		sqlite3_bind_int(ins, 1, c->part);
+		sqlite3_bind_int64(ins, 2, (sqlite3_int64)c->first);
+		sqlite3_bind_int64(ins, 3, (sqlite3_int64)c->count);
+		sqlite3_bind_int64(ins, 4, (sqlite3_int64)c->base);
+		sqlite3_bind_int64(ins, 5, (sqlite3_int64)c->missing);
+		sqlite3_bind_int64(ins, 6, (sqlite3_int64)c->wide_base);
+		sqlite3_bind_int64(ins, 7, (sqlite3_int64)c->wide);
+		sqlite3_bind_int64(ins, 8, (sqlite3_int64)c->ulen);
+		sqlite3_bind_blob64(ins, 9, c->data, c->len, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(ins);
+	}
+	if (meta_u64(meta, "heap.format", 1) < 0 || meta_u64(meta, "heap.objects", h->n) < 0 ||
+	    meta_u64(meta, "heap.refs", h->m) < 0 ||
+	    meta_u64(meta, "heap.missing", h->nmissing) < 0 ||
+	    meta_u64(meta, "heap.wide", h->nwide) < 0 ||
+	    meta_u64(meta, "heap.types", h->ntypes) < 0 ||
+	    meta_u64(meta, "heap.strings", h->nstrings) < 0 ||
+	    meta_u64(meta, "heap.cycles", h->ncycles) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		fail(err, 1, file, "cannot store the heap: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(ins);
+	sqlite3_finalize(meta);
+	return rc;
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+struct cursor {
+	const unsigned char *p, *end;
+	int bad;
+};
+
+static inline uint64_t get(struct cursor *c)
+{
+	uint64_t v = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (c->p >= c->end) {
+			c->bad = 1;
+			return 0;
+		}
+		unsigned char b = *c->p++;
+		if (shift == 63 && b > 1) {
+			c->bad = 1;
+			return 0;
+		}
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	c->bad = 1;
+	return 0;
+}
+
+struct job {
+	struct heap *h;
+	struct heap_chunk_buf *c;
+	size_t n;
+	int stride, start;
+	unsigned char *raw; /* per thread */
+	uint64_t *ends;     /* per chunk: objects: reference index past the chunk */
+	char why[160];      /* first failure, empty if none */
+	int oom;
+};
+
+__attribute__((format(printf, 2, 3))) static int job_fail(struct job *j, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(j->why, sizeof j->why, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+#define JOB_FAIL(...) job_fail(j, __VA_ARGS__)
+
+static int decode_objects(struct job *j, const struct heap_chunk_buf *c, size_t ci,
+                          struct cursor *cur)
+{
+	struct heap *h = j->h;
+	uint64_t prev = 0, e = c->base;
+	for (uint64_t v = c->first; v < c->first + c->count; v++) {
+		prev += unzigzag(get(cur));
+		h->addr[v] = prev;
+		uint64_t t = get(cur);
+		if (cur->p >= cur->end) {
+			cur->bad = 1;
+			break;
+		}
+		uint8_t f = *cur->p++;
+		uint64_t s = get(cur), nr = get(cur);
+		if (cur->bad)
+			break;
+		if (t >= h->ntypes || (f & ~HEAP_FLAGS_KNOWN) || s > h->ncycles || nr > h->m - e)
+			return JOB_FAIL("object %llu out of range", (unsigned long long)v);
+		h->type[v] = (uint32_t)t;
+		h->flags[v] = f;
+		h->scc[v] = s ? (uint32_t)(s - 1) : HEAP_NONE;
+		h->off[v] = e;
+		e += nr;
+	}
+	j->ends[ci] = e;
+	return 0;
+}
+
+static int decode_refs(struct job *j, const struct heap_chunk_buf *c, struct cursor *cur)
+{
+	struct heap *h = j->h;
+	uint64_t prev = 0, miss = c->base, wide = c->wide_base;
+	for (uint64_t e = c->first; e < c->first + c->count && !cur->bad; e++) {
+		uint64_t x = get(cur);
+		unsigned k = (unsigned)(x & 7);
+		if (k > HEAP_REF_WEAK)
+			return JOB_FAIL("reference %llu has kind %u", (unsigned long long)e, k);
+		h->kind[e] = (uint8_t)k;
+		if ((x >> 3) == 0) {
+			if (miss >= c->base + c->missing)
+				return JOB_FAIL("more missing targets than counted");
+			h->missing[miss++] = get(cur);
+			h->dst[e] = HEAP_NONE;
+		} else {
+			uint64_t t = prev + unzigzag((x >> 3) - 1);
+			if (t >= h->n)
+				return JOB_FAIL("reference %llu targets object %llu of %u",
+				                (unsigned long long)e, (unsigned long long)t, h->n);
+			h->dst[e] = (uint32_t)t;
+			prev = t;
+		}
+		uint64_t l = 0;
+		if (k == HEAP_REF_INDEX || k == HEAP_REF_KEY || k == HEAP_REF_ATTR)
+			l = get(cur);
+		if (l >= HEAP_LABEL_WIDE) {
+			if (wide >= c->wide_base + c->wide)
+				return JOB_FAIL("more wide labels than counted");
+			h->wide[wide].edge = e;
+			h->wide[wide++].value = l;
+			l = HEAP_LABEL_WIDE;
+		}
+		h->label[e] = (uint32_t)l;
+	}
+	if (!cur->bad && (miss != c->base + c->missing || wide != c->wide_base + c->wide))
+		return JOB_FAIL("counts of a references chunk do not match");
+	return 0;
+}
+
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+	for (size_t i = (size_t)j->start; i < j->n && !j->why[0]; i += (size_t)j->stride) {
+		struct heap_chunk_buf *c = &j->c[i];
+		uLongf ulen = (uLongf)c->ulen;
+		if (uncompress(j->raw, &ulen, c->data, (uLong)c->len) != Z_OK || ulen != c->ulen) {
+			JOB_FAIL("chunk %zu does not decompress", i);
+			break;
+		}
+		free(c->data); /* decoded once: give the memory back at once */
+		c->data = NULL;
+		struct cursor cur = {j->raw, j->raw + ulen, 0};
+		int rc = c->part == 0 ? decode_objects(j, c, i, &cur) : decode_refs(j, c, &cur);
+		if (rc == 0 && (cur.bad || cur.p != cur.end))
+			JOB_FAIL("chunk %zu is malformed", i);
+	}
+	return NULL;
+}
+
+/* A meta key as an unsigned number; -1 if absent or not a number. */
+static int meta_num(sqlite3 *db, const char *key, uint64_t *v)
+{
+	char buf[64], *end;
+	if (db_meta(db, key, buf, sizeof buf) != 1 || !buf[0])
+		return -1;
+	*v = strtoull(buf, &end, 10);
+	return *end ? -1 : 0;
+}
+
+static int one_int(sqlite3 *db, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *err)
+{
+	uint64_t fmt, n, m, miss, wide, types, strings, cycles, lo, lr, lm, lc;
+	int64_t maxid, ntypes, nstr;
+	struct heap_image img = {0};
+	sqlite3_stmt *st = NULL;
+	struct job jobs[2];
+	pthread_t tid;
+	int threaded = 0, rc = -1;
+	char why[200];
+	heap_release(h);
+	memset(jobs, 0, sizeof jobs);
+	if (meta_num(db, "heap.format", &fmt) < 0 || meta_num(db, "heap.objects", &n) < 0 ||
+	    meta_num(db, "heap.refs", &m) < 0 || meta_num(db, "heap.missing", &miss) < 0 ||
+	    meta_num(db, "heap.wide", &wide) < 0 || meta_num(db, "heap.types", &types) < 0 ||
+	    meta_num(db, "heap.strings", &strings) < 0 ||
+	    meta_num(db, "heap.cycles", &cycles) < 0 || meta_num(db, "load.objects", &lo) < 0 ||
+	    meta_num(db, "load.refs", &lr) < 0 || meta_num(db, "load.missing_refs", &lm) < 0 ||
+	    meta_num(db, "load.cycles", &lc) < 0)
+		return fail(err, 2, file, "damaged database: the heap's counts are missing");
+	if (fmt != 1 || n > HEAP_MAX_OBJECTS || m > HEAP_MAX_REFS || miss > m || wide > m ||
+	    types > UINT32_MAX || strings > UINT32_MAX || cycles > n || n != lo || m != lr ||
+	    miss != lm || cycles != lc)
+		return fail(err, 2, file, "damaged database: the heap's counts disagree");
+	if (one_int(db, "SELECT max(id) FROM object_data", &maxid) < 0 ||
+	    one_int(db, "SELECT count(*) FROM types", &ntypes) < 0 ||
+	    one_int(db, "SELECT count(*) FROM strings", &nstr) < 0)
+		return fail(err, 1, file, "cannot read the heap: %s", sqlite3_errmsg(db));
+	if ((uint64_t)(maxid + 1) != n || (uint64_t)ntypes != types || (uint64_t)nstr != strings)
+		return fail(err, 2, file, "damaged database: the heap does not match its tables");
+	h->n = (uint32_t)n;
+	h->m = m;
+	h->ntypes = (uint32_t)types;
+	h->nstrings = (uint32_t)strings;
+	h->ncycles = (uint32_t)cycles;
+	h->nmissing = miss;
+	h->nwide = wide;
+	h->addr = malloc(((size_t)n + 1) * sizeof *h->addr);
+	h->type = malloc(((size_t)n + 1) * sizeof *h->type);
+	h->flags = malloc((size_t)n + 1);
+	h->scc = malloc(((size_t)n + 1) * sizeof *h->scc);
+	h->off = malloc(((size_t)n + 1) * sizeof *h->off);
+	h->dst = malloc(((size_t)m + 1) * sizeof *h->dst);
+	h->kind = malloc((size_t)m + 1);
+	h->label = malloc(((size_t)m + 1) * sizeof *h->label);
+	h->missing = malloc(((size_t)miss + 1) * sizeof *h->missing);
+	h->wide = malloc(((size_t)wide + 1) * sizeof *h->wide);
+	if (!h->addr || !h->type || !h->flags || !h->scc || !h->off || !h->dst || !h->kind ||
+	    !h->label || !h->missing || !h->wide) {
+		fail(err, 1, file, "out of memory reading the heap");
+		goto out;
+	}
+	/* The chunks, in order; they must tile the objects and references. */
+	if (sqlite3_prepare_v2(
+	            db,
+	            "SELECT part, first, count, base, missing, wide_base, wide, ulen, data"
+	            " FROM heap_chunk ORDER BY id",
+	            -1, &st, NULL) != SQLITE_OK) {
+		fail(err, 2, file, "damaged database: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	uint64_t next[2] = {0, 0}, nmiss = 0, nwide = 0;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct heap_chunk_buf c;
+		int64_t v[8];
+		for (int i = 0; i < 8; i++)
+			v[i] = sqlite3_column_int64(st, i);
+		for (int i = 0; i < 8; i++)
+			if (v[i] < 0)
+				goto damaged;
+		c.part = (int)v[0];
+		c.first = (uint64_t)v[1];
+		c.count = (uint64_t)v[2];
+		c.base = (uint64_t)v[3];
+		c.missing = (uint64_t)v[4];
+		c.wide_base = (uint64_t)v[5];
+		c.wide = (uint64_t)v[6];
+		c.ulen = (uint64_t)v[7];
+		if ((c.part != 0 && c.part != 1) || c.first != next[c.part] || c.count == 0 ||
+		    c.count > (c.part ? REF_CHUNK : OBJ_CHUNK) ||
+		    c.count > (c.part ? m : n) - c.first || c.ulen > c.count * MAX_RAW_PER_ITEM ||
+		    (c.part == 0 && c.base > m))
+			goto damaged;
+		if (c.part == 1) {
+			if (c.base != nmiss || c.missing > miss - nmiss || c.wide_base != nwide ||
+			    c.wide > wide - nwide)
+				goto damaged;
+			nmiss += c.missing;
+			nwide += c.wide;
+		}
+		next[c.part] += c.count;
+		c.len = (size_t)sqlite3_column_bytes(st, 8);
+		c.data = malloc(c.len ? c.len : 1);
+		if (!c.data) {
+			fail(err, 1, file, "out of memory reading the heap");
+			goto out;
+		}
+		memcpy(c.data, sqlite3_column_blob(st, 8), c.len);
+		if (img.n == img.cap) {
+			size_t cap = img.cap ? 2 * img.cap : 16;
+			void *q = realloc(img.c, cap * sizeof *img.c);
+			if (!q) {
+				free(c.data);
+				fail(err, 1, file, "out of memory reading the heap");
+				goto out;
+			}
+			img.c = q;
+			img.cap = cap;
+		}
+		img.c[img.n++] = c;
+	}
+	if (step != SQLITE_DONE) {
+		fail(err, 2, file, "damaged database: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (next[0] != n || next[1] != m || nmiss != miss || nwide != wide)
+		goto damaged;
+	uint64_t *ends = calloc(img.n + 1, sizeof *ends);
+	if (!ends) {
+		fail(err, 1, file, "out of memory reading the heap");
+		goto out;
+	}
+	for (int k = 0; k < 2; k++) {
+		jobs[k] = (struct job){h, img.c, img.n, 2, k, NULL, ends, {0}, 0};
+		jobs[k].raw = malloc((size_t)REF_CHUNK * MAX_RAW_PER_ITEM);
+		if (!jobs[k].raw) {
+			free(jobs[0].raw);
+			free(ends);
+			fail(err, 1, file, "out of memory reading the heap");
+			goto out;
+		}
+	}
+	threaded = img.n > 1 && pthread_create(&tid, NULL, job_run, &jobs[1]) == 0;
+	job_run(&jobs[0]);
+	if (threaded)
+		pthread_join(tid, NULL);
+	else
+		job_run(&jobs[1]);
+	free(jobs[0].raw);
+	free(jobs[1].raw);
+	const char *jwhy = jobs[0].why[0] ? jobs[0].why : jobs[1].why;
+	if (jwhy[0]) {
+		free(ends);
+		fail(err, 2, file, "damaged database: heap %s", jwhy);
+		goto out;
+	}
+	/* Reference offsets: each objects chunk must start where the last ended. */
+	uint64_t e = 0;
+	for (size_t i = 0; i < img.n; i++) {
+		if (img.c[i].part != 0)
+			continue;
+		if (img.c[i].base != e) {
+			free(ends);
+			goto damaged;
+		}
+		e = ends[i];
+	}
+	free(ends);
+	if (e != m)
+		goto damaged;
+	h->off[n] = m;
+	if (heap_check(h, why, sizeof why) < 0) {
+		fail(err, 2, file, "damaged database: heap %s", why);
+		goto out;
+	}
+	rc = 0;
+	goto out;
+damaged:
+	fail(err, 2, file, "damaged database: the heap's chunks do not fit together");
+out:
+	sqlite3_finalize(st);
+	heap_image_release(&img);
+	if (rc < 0)
+		heap_release(h);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/* heap_view.h — what the graph commands (path, referrers, cycles, garbage)
+ * share to print objects of a loaded heap: the database and its heap opened
+ * together, type names in memory, and per printed object its value and the
+ * text of an edge label, fetched by id (one indexed lookup per line of
+ * output, never per node visited). Command code: prints errors through cli.h. */
+#ifndef PYMPLE_HEAP_VIEW_H
+#define PYMPLE_HEAP_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "heap.h"
+
+struct heap_view {
+	sqlite3 *db;
+	const char *file;
+	struct heap h;       /* with the reverse CSR built */
+	char **type_name;    /* [h.ntypes] */
+	sqlite3_stmt *value; /* SELECT value FROM object_data WHERE id = ?1 */
+	sqlite3_stmt *text;  /* SELECT text FROM strings WHERE id = ?1 */
+	char *label;         /* buffer of the last edge label */
+	size_t label_cap;
+	char *val; /* copy of the last value */
+	size_t val_cap;
+};
+
+/* Opens path (a dump or a database, through cli_open), reads its heap and
+ * builds the referrers. Returns 0, or prints the one error line and returns
+ * the exit status. */
+int heap_view_open(struct heap_view *v, const char *path);
+/* The graph commands' prologue: what main.c's table says the running
+ * command needs (cmd_needs): the database, and the heap if CMD_NEEDS_HEAP. */
+int heap_view_open_input(struct heap_view *v, const char *path);
+void heap_view_close(struct heap_view *v);
+
+/* The type name of object id (never NULL). */
+const char *heap_view_type(const struct heap_view *v, uint32_t id);
+/* The value preview of object id, or NULL (valid until the next call); *err
+ * set to 1 on an SQLite failure. */
+const char *heap_view_value(struct heap_view *v, uint32_t id, int *err);
+/* The label of edge e as commands print it: [7], ['key'], .name, (weak) or
+ * NULL for none (valid until the next call). */
+const char *heap_view_label(struct heap_view *v, uint64_t e, int *err);
+/* The object at addr (first one if several), or HEAP_NONE; SQL through the
+ * address index. */
+uint32_t heap_view_find(struct heap_view *v, uint64_t addr, int *err);
+
+#endif
