@@ -26,11 +26,13 @@ int pathstep_init(struct pathstep *ps, struct heap_view *hv)
 	                       -1, &ps->obj, NULL) ||
 	    sqlite3_prepare_v2(db, "SELECT kind, name FROM root_data WHERE object = ?1 LIMIT 1", -1,
 	                       &ps->rootrec, NULL) ||
+	    sqlite3_prepare_v2(
+	            db,
+	            "SELECT json_object('address', ?1, 'type', ?2, 'name', ?3, 'edge', ?4,"
+	            " 'value', ?5, 'root', ?6)",
+	            -1, &ps->json, NULL) ||
 	    sqlite3_prepare_v2(db,
-	                       "SELECT json_object('address', ?1, 'type', ?2, 'name', ?3, 'edge', ?4,"
-	                       " 'value', ?5, 'root', ?6)",
-	                       -1, &ps->json, NULL) ||
-	    sqlite3_prepare_v2(db, "SELECT object FROM root_data WHERE kind = 1 AND object IS NOT NULL",
+	                       "SELECT object FROM root_data WHERE kind = 1 AND object IS NOT NULL",
 	                       -1, &mods, NULL)) {
 		sqlite3_finalize(mods);
 		pathstep_release(ps);
