@@ -28,16 +28,18 @@
 #include "output.h"
 
 static const char *const usage[] = {
-	"diff A B [--new] [--format table|csv|json] [--limit N]",
+	"diff A B [--new] [--sort size|count] [--format table|csv|json] [--limit N]",
 	"",
-	"Per-type change from dump (or database) A to B, largest size growth",
-	"first: count and total size in each and their deltas. Types that did",
-	"not change are left out.",
+	"Per-type change from dump (or database) A to B: objects in A, in B and",
+	"the change (\u0394, signed), then the same for their size (size plus",
+	"extra_size, as summary counts it), the most at stake first (the largest",
+	"change either way). Types that did not change are left out.",
 	"",
 	"  --new              list the objects of B with no match in A, largest",
 	"                     first: same address and allocation serial when both",
 	"                     dumps have serials (exact), else same address and",
 	"                     fingerprint (probable)",
+	"  --sort KEY         size (default: largest size change first) or count",
 	"  --format F         table (default), csv or json",
 	"  --limit N          at most N rows (0 = all; default all, 100 with --new)",
 	"  -h, --help         this help",
@@ -130,44 +132,50 @@ static void fn_in_a(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, p->n && bsearch(key, p->v, p->n, sizeof *p->v, pair_cmp) != NULL);
 }
 
-static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long long limit)
+/* Per-type change, largest at stake first (|size change|, or |count
+ * change| with by_count). Sizes are size + extra_size, as `summary` counts
+ * them, so the totals agree with it. */
+static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long long limit,
+                     int by_count)
 {
 	/* type_stats is small (one row per type), so this is instant; names are
 	 * the key because type ids differ between dumps. */
 	static const char *const sql_full =
 		"WITH x AS ("
-		" SELECT t.name AS type, s.count AS ca, s.size AS sa, 0 AS cb, 0 AS sb"
+		" SELECT t.name AS type, s.count AS ca, s.size + s.extra_size AS sa, 0 AS cb, 0 AS sb"
 		"  FROM a.type_stats s JOIN a.types t ON t.id = s.type_id"
 		" UNION ALL"
-		" SELECT t.name, 0, 0, s.count, s.size"
+		" SELECT t.name, 0, 0, s.count, s.size + s.extra_size"
 		"  FROM main.type_stats s JOIN main.types t ON t.id = s.type_id),"
 		" d AS (SELECT type, sum(ca) AS count_a, sum(cb) AS count_b,"
 		"  sum(cb) - sum(ca) AS count_delta, sum(sa) AS size_a, sum(sb) AS size_b,"
 		"  sum(sb) - sum(sa) AS size_delta FROM x GROUP BY type)"
-		"SELECT %s FROM d WHERE count_delta != 0 OR size_delta != 0"
-		" ORDER BY size_delta DESC, count_delta DESC, type LIMIT ?1";
-	char sql[1024];
+		"SELECT type, count_a, count_b, count_delta, size_a, size_b, size_delta"
+		" FROM d WHERE count_delta != 0 OR size_delta != 0"
+		" ORDER BY %s, type LIMIT ?1";
+	char sql[1200];
 	snprintf(sql, sizeof sql, sql_full,
-	         fmt == OUT_TABLE ? "type, count_delta, size_delta"
-	                          : "type, count_a, count_b, count_delta, size_a, size_b, size_delta");
+	         by_count ? "abs(count_delta) DESC, abs(size_delta) DESC"
+	                  : "abs(size_delta) DESC, abs(count_delta) DESC");
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL))
 		return cli_sqlite_error(db, file, "diff");
 	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
-	static const char *const headers[] = {"types", "# objects", "total size"};
-	struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 2 : 0, fmt == OUT_TABLE ? headers : NULL, 1};
-	long long rows = out_rows(stdout, db, st, &o);
+	static const char *const headers[] = {"types", "A", "B", "\u0394", "A size", "B size",
+	                                      "\u0394 size"};
+	struct out_opts o = {fmt, fmt == OUT_TABLE ? 7u << 4 : 0, fmt == OUT_TABLE ? headers : NULL, 1};
+	long long rows = out_rows_signed(stdout, db, st, &o, 1u << 3 | 1u << 6);
 	sqlite3_finalize(st);
 	if (rows < 0)
 		return cli_sqlite_error(db, file, "diff");
 	if (fmt != OUT_TABLE)
 		return 0;
-	/* The totals over every type (not only the rows shown). */
+	/* The totals over every type (not only the rows shown), as summary's. */
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT (SELECT coalesce(sum(count), 0) FROM a.type_stats),"
-	                       " (SELECT coalesce(sum(size), 0) FROM a.type_stats),"
+	                       " (SELECT coalesce(sum(size + extra_size), 0) FROM a.type_stats),"
 	                       " (SELECT coalesce(sum(count), 0) FROM main.type_stats),"
-	                       " (SELECT coalesce(sum(size), 0) FROM main.type_stats)",
+	                       " (SELECT coalesce(sum(size + extra_size), 0) FROM main.type_stats)",
 	                       -1, &st, NULL) ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
@@ -256,17 +264,23 @@ int cmd_diff(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"new", no_argument, NULL, 'n'},         {"format", required_argument, NULL, 'f'},
+		{"sort", required_argument, NULL, 's'},
 		{"limit", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = -1;
-	int new_only = 0, c, rc;
+	int new_only = 0, by_count = 0, c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:l:s:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			new_only = 1;
+			break;
+		case 's':
+			if (strcmp(optarg, "size") && strcmp(optarg, "count"))
+				return cli_usage_error("--sort: '%s' is not one of size, count", optarg);
+			by_count = !strcmp(optarg, "count");
 			break;
 		default:
 			if ((rc = cli_common_option(c, argv, usage, &fmt, &limit)) != CLI_MORE)
@@ -294,7 +308,7 @@ int cmd_diff(int argc, char **argv)
 	} else {
 		sqlite3_close(dbs[0]);
 		dbs[0] = NULL;
-		rc = new_only ? run_new(dbs[1], b_name, fmt, limit) : run_types(dbs[1], b_name, fmt, limit);
+		rc = new_only ? run_new(dbs[1], b_name, fmt, limit) : run_types(dbs[1], b_name, fmt, limit, by_count);
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(dbs[0]);
