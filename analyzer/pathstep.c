@@ -117,8 +117,9 @@ int pathstep_object(struct pathstep *ps, uint32_t id, int as_root, struct pathst
 	snprintf(o->name, sizeof o->name, "%s", name);
 	if (!as_root || !strcmp(o->type, "<thread>"))
 		return 0;
-	/* A running frame: the thread it runs in goes first. */
-	if (!strcmp(o->type, "<frame>")) {
+	/* A running frame (a <frame> record; before 3.11 the frame object a
+	 * thread record points at): the thread it runs in goes first. */
+	if (!strcmp(o->type, "<frame>") || !strcmp(o->type, "frame")) {
 		for (uint64_t k = h->roff[id]; k < h->roff[id + 1]; k++) {
 			uint32_t s = h->rsrc[k];
 			if (strcmp(heap_view_type(ps->hv, s), "<thread>") != 0)
@@ -133,9 +134,10 @@ int pathstep_object(struct pathstep *ps, uint32_t id, int as_root, struct pathst
 			char tn[128];
 			pathfmt_object(&tf, tn, sizeof tn);
 			snprintf(o->name, sizeof o->name, "%.120s %.380s", tn, name);
-			break;
+			return 0;
 		}
-		return 0;
+		if (!strcmp(o->type, "<frame>"))
+			return 0;
 	}
 	int root_kind = 0, in_modules = 0, got;
 	char rname[PATHSTEP_TEXT] = "";

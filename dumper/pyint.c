@@ -22,6 +22,9 @@
 #if PY_VERSION_HEX >= 0x030C0000
 #include "internal/pycore_typeobject.h"
 #endif
+#if PY_VERSION_HEX < 0x030B0000
+#include <frameobject.h> /* PyFrameObject's fields (3.8 does not include it) */
+#endif
 
 #include "pyint.h"
 

@@ -6,6 +6,7 @@ closure cell; functions defined by runpy.run_path(run_name="__main__"); a
 running frame's local at the line of the dump call."""
 import json
 import os
+import re
 import subprocess
 
 from dumper_util import check_eq, run_traced, sql, version
@@ -128,10 +129,14 @@ def test_path_steps_read_like_code(ctx):
     dump = ctx.tmp + "/labels2.dump"
     # class attribute -> list -> tuple -> bound method -> instance
     lines = _path(ctx, dump, t["menu"])
-    check_eq("root line", lines[0], "module __main__ (sys.modules)")
-    check_eq("class step", lines[2], "-> type Dispatcher")
-    check_eq("list in the class attribute", lines[3:6], ["-> dict ['handlers']", "-> list [0]", "-> tuple [1]"])
-    check_eq("bound method step", lines[6], "-> method %s .__self__" % t["qualname"])
+    # The chain starts at __main__, or (3.8-3.10) at the running function
+    # handle(), which the C stack holds while the dump runs: one step shorter.
+    assert lines[0] == "module __main__ (sys.modules)" or re.match(
+        r"function handle \(held by native code: refcount \d+, \d+ references? seen\) \.__globals__$",
+        lines[0]), lines
+    check_eq("class step", lines[-6], "-> type Dispatcher")
+    check_eq("list in the class attribute", lines[-5:-2], ["-> dict ['handlers']", "-> list [0]", "-> tuple [1]"])
+    check_eq("bound method step", lines[-2], "-> method %s .__self__" % t["qualname"])
     # stored exception -> traceback -> frame -> local, the frame at its line
     lines = _path(ctx, dump, t["marker"])
     check_eq("exception chain", lines[-5:-1],
@@ -156,7 +161,8 @@ def test_path_steps_read_like_code(ctx):
     # JSON: every step has its name, the first its root reason
     steps = json.loads(subprocess.run([ctx.analyzer, "path", dump, hex(t["menu"]), "--format", "json"],
                                       stdout=subprocess.PIPE, universal_newlines=True).stdout)
-    check_eq("json root", (steps[0]["name"], steps[0]["root"]), ("module __main__", "(sys.modules)"))
+    assert (steps[0]["name"], steps[0]["root"]) == ("module __main__", "(sys.modules)") or (
+        steps[0]["name"] == "function handle" and steps[0]["root"].startswith("(held by native code: ")), steps[0]
     check_eq("json method", [s["name"] for s in steps if s["type"] == "method"], ["method " + t["qualname"]])
     check_eq("json target address", steps[-1]["address"], t["menu"])
 
