@@ -7,6 +7,7 @@ BUILD    ?= build
 PREFIX   ?= /usr/local
 CC       ?= cc
 SANITIZE ?=
+FUZZ_SECONDS ?= 20
 
 STD  = -std=c11 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -48,14 +49,14 @@ LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(READER_SRC) $(WRITER_SRC
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
 .PHONY: all deps test unit e2e e2e-asan cli test-pip test-install test-all-pythons asan valgrind \
-        fuzz bench demo install clean format style lint help
+        fuzz fuzz-coverage bench demo install clean format style lint help
 
 all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 
 deps: ## install the Debian packages the build needs, if missing
 	@sh .ci/deps.sh
 
-$(OBJ)/%.o: %.c $(wildcard schema/*.h format/*.h dumper/*.h analyzer/*.h tests/unit/*.h) | deps
+$(OBJ)/%.o: %.c $(wildcard schema/*.h format/*.h dumper/*.h analyzer/*.h tests/unit/*.h tests/fuzz/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -c $< -o $@
 
@@ -82,13 +83,21 @@ $(OBJ)/ext/format/%.o: format/%.c $(wildcard schema/*.h format/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
-# pyint.c reads CPython internals (Py_BUILD_CORE); those headers need two
+# libdeflate (libdeflate-dev), when installed, compresses the in-process
+# dumps (writer.c, PYM_LIBDEFLATE); without it zlib does.
+HAVE_LIBDEFLATE := $(shell printf '\043include <libdeflate.h>\n' | $(CC) -E - >/dev/null 2>&1 && echo 1)
+ifeq ($(HAVE_LIBDEFLATE),1)
+$(OBJ)/ext/format/writer.o: CFLAGS += -DPYM_LIBDEFLATE
+EXT_LIBS = -ldeflate
+endif
+
+# pyint.c and allocsite.c read CPython internals (Py_BUILD_CORE); those headers need two
 # warnings off.
-$(EXTOBJ)/pyint.o: CFLAGS += -Wno-cast-qual -Wno-undef
+$(EXTOBJ)/pyint.o $(EXTOBJ)/allocsite.o: CFLAGS += -Wno-cast-qual -Wno-undef
 
 $(EXT): $(patsubst dumper/%.c,$(EXTOBJ)/%.o,$(DUMPER_SRC)) $(OBJ)/ext/format/writer.o $(DUMPER_PY)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDSAN) -shared $(LDFLAGS) -o $@ $(filter %.o,$^) -lz
+	$(CC) $(LDSAN) -shared $(LDFLAGS) -o $@ $(filter %.o,$^) $(EXT_LIBS) -lz
 	cp $(DUMPER_PY) $(PYDIR)/pymple/
 
 $(BUILD)/tests/unit: $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRC)) $(LIB_OBJS)
@@ -103,8 +112,9 @@ unit: $(BUILD)/tests/unit ## Criterion unit tests
 e2e: all ## end-to-end tests driving a real Python
 	$(PYTHON) tests/e2e/run.py --build $(BUILD)
 
-cli: all $(BUILD)/tests/gendump ## golden tests of the command line
+cli: all $(BUILD)/tests/gendump $(BUILD)/tests/genbomb ## golden tests of the command line, hostile inputs
 	sh tests/cli/run.sh $(ANALYZE) $(BUILD)/tests/gendump
+	sh tests/cli/hostile.sh $(ANALYZE) $(BUILD)/tests/gendump $(BUILD)/tests/genbomb
 
 # Synthetic dump generator (bench and CLI fixtures), built on the real writer.
 $(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/format/writer.o
@@ -117,6 +127,11 @@ test-pip: ## pip install --no-build-isolation . into a fresh venv of $(PYTHON), 
 
 test-install: ## every install route (pip on every CPython 3.8-3.13, sdist, make install, clone)
 	sh tests/install/run.sh $(PYTHON)
+
+# Decompression bombs with valid checksums (tests/cli/hostile.sh).
+$(BUILD)/tests/genbomb: tests/tools/genbomb.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
 
 test-all-pythons: ## end-to-end tests on every installed CPython 3.8-3.13
 	sh tests/all-pythons.sh
@@ -135,8 +150,11 @@ e2e-asan: all
 valgrind: ## unit tests and a load under valgrind
 	sh tests/valgrind.sh
 
-fuzz: ## build and briefly run the dump-reader fuzzer (clang libFuzzer)
-	sh tests/fuzz/run.sh
+fuzz: ## build and briefly run each fuzz target (clang libFuzzer; FUZZ_SECONDS each, default 20)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+fuzz-coverage: ## line coverage of the analyzer by the fuzz corpus and what fuzzing found
+	sh tests/fuzz/run.sh --coverage
 
 bench: all ## the ~1M-object benchmark (medians of several runs)
 	$(PYTHON) bench/bench.py --build $(BUILD)

@@ -4,6 +4,9 @@
  * call into it. */
 #include "cli.h"
 
+#include "load.h"
+#include "sqlguard.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -16,6 +19,8 @@
 int cli_quiet;   /* set once by main.c before the subcommand runs */
 int cli_verbose; /* set once by main.c before the subcommand runs */
 const char *cli_command; /* set once by main.c before the subcommand runs */
+const char *cli_db;      /* set once by cli_global_options */
+uint64_t cli_max_memory; /* set once by cli_global_options */
 
 void cli_put_escaped(FILE *fp, const char *s)
 {
@@ -105,11 +110,20 @@ void cli_progress_end(struct cli_progress *p)
 	p->shown = 0;
 }
 
+/* One line when a dump's database went to the cache directory. */
+static void show_notice(void *ctx, const char *dbpath, const char *why)
+{
+	struct cli_progress *p = ctx;
+	cli_progress_end(p);
+	if (!cli_quiet)
+		cli_error(p->file, "database in %s (%s)", dbpath, why);
+}
+
 int cli_open(const char *path, int readonly, sqlite3 **db)
 {
 	struct db_error err;
 	struct cli_progress p;
-	struct db_open_opts o = {readonly, NULL, &p};
+	struct db_open_opts o = {readonly, NULL, &p, cli_db, show_notice};
 	o.progress = cli_progress_begin(&p, path);
 	int rc = db_open_input(path, &o, db, &err);
 	cli_progress_end(&p);
@@ -185,7 +199,9 @@ int cli_parse_limit(const char *arg, long long *limit)
 
 int cli_sqlite_error(sqlite3 *db, const char *file, const char *what)
 {
-	cli_error(file, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+	char why[128];
+	const char *limit = db ? sqlguard_why(db, why, sizeof why) : NULL;
+	cli_error(file, "%s: %s", what, limit ? limit : db ? sqlite3_errmsg(db) : "out of memory");
 	return CLI_RUNTIME;
 }
 
@@ -205,4 +221,87 @@ int cli_common_option(int c, char **argv, const char *const *usage, enum out_for
 		return CLI_OK;
 	}
 	return cli_option_error(c, argv);
+}
+
+/* "64M", "2G", "1048576": bytes, or -1. */
+static long long parse_size(const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	double m = 1;
+	switch (*end) {
+	case 'k': case 'K': m = 1024.0; end++; break;
+	case 'm': case 'M': m = 1024.0 * 1024; end++; break;
+	case 'g': case 'G': m = 1024.0 * 1024 * 1024; end++; break;
+	case 't': case 'T': m = 1024.0 * 1024 * 1024 * 1024; end++; break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end += *end == 'i' && end[1] == 'B' ? 2 : 1;
+	if (*end || v * m > 9e18)
+		return -1;
+	return (long long)(v * m);
+}
+
+int cli_global_options(int *argc, char **argv)
+{
+	static const char *const names[] = {"--db", "--timeout", "--max-memory"};
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		int k = -1;
+		if (strcmp(a, "--") == 0) {
+			while (i < *argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		for (int j = 0; j < 3 && k < 0; j++) {
+			size_t n = strlen(names[j]);
+			if (strncmp(a, names[j], n) == 0 && (a[n] == 0 || a[n] == '='))
+				k = j, val = a[n] ? a + n + 1 : NULL;
+		}
+		if (k < 0) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (!val) {
+			if (i + 1 >= *argc)
+				return cli_usage_error("option '%s' requires a value", names[k]);
+			val = argv[++i];
+		}
+		if (k == 0) {
+			if (!*val)
+				return cli_usage_error("--db: empty path");
+			cli_db = val;
+		} else if (k == 1) {
+			char *end;
+			errno = 0;
+			double t = strtod(val, &end);
+			if (errno || end == val || *end || t < 0 || t > 1e9)
+				return cli_usage_error("--timeout: '%s' is not a number of seconds >= 0", val);
+			sqlguard_timeout = t;
+		} else {
+			long long b = parse_size(val);
+			if (b <= 0)
+				return cli_usage_error("--max-memory: '%s' is not a size (e.g. 512M, 4G)", val);
+			cli_max_memory = (uint64_t)b;
+			sqlguard_heap_limit = b;
+			load_max_memory = (uint64_t)b;
+		}
+	}
+	argv[out] = NULL;
+	*argc = out;
+	load_max_memory = cli_memory_budget();
+	return 0;
+}
+
+uint64_t cli_memory_budget(void)
+{
+	if (cli_max_memory)
+		return cli_max_memory;
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	uint64_t half = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize / 2 : 0;
+	return half && half < CLI_MEMORY_DEFAULT_MAX ? half : CLI_MEMORY_DEFAULT_MAX;
 }

@@ -5,6 +5,7 @@
 #ifndef PYMPLE_CLI_H
 #define PYMPLE_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <sqlite3.h>
@@ -21,6 +22,20 @@ enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_BAD_INPUT = 2 };
 extern int cli_quiet;   /* -q: no progress line */
 extern int cli_verbose; /* -v: more detail on stderr */
 extern const char *cli_command; /* the subcommand being run (main.c), for hints */
+extern const char *cli_db;      /* --db PATH: where a dump's database goes, or NULL */
+extern uint64_t cli_max_memory; /* --max-memory: bytes a dump may cost to read (0: default) */
+
+/* Takes the options every command accepts, before or after the command name,
+ * out of argv (shifting the rest down, updating *argc; a "--" ends them):
+ * --db PATH, --timeout S, --max-memory SIZE (K, M, G or T suffix), each also
+ * as --opt=VALUE. Sets cli_db, cli_max_memory and the sqlguard limits.
+ * Returns 0, or prints one usage-error line and returns CLI_BAD_INPUT. */
+int cli_global_options(int *argc, char **argv);
+
+/* The memory a command may spend reading one dump: --max-memory, or by
+ * default half the physical memory, at most CLI_MEMORY_DEFAULT_MAX. */
+#define CLI_MEMORY_DEFAULT_MAX (16ull << 30)
+uint64_t cli_memory_budget(void);
 
 /* Prints "pymple-analyze: <file>: <message>\n" to stderr (file may be NULL:
  * then "pymple-analyze: <message>"). */

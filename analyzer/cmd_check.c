@@ -31,8 +31,10 @@ static const char *const inspect_usage[] = {
     "Prints the dump's records in file order, one per line: META, STRING (with",
     "its id), TYPE (with its index), OBJECT (address, type, size, refcount,",
     "flags, optional fields, value and references with their labels; at most",
-    "32 references per line, then a count of the rest) and ROOT. The last line",
-    "says whether the trailer verified. Decoding stops at the first damage.",
+    "32 references per line, then a count of the rest), ROOT and SITE (an",
+    "allocation traceback, innermost frame first; objects then show site=N).",
+    "The last line says whether the trailer verified. Decoding stops at the",
+    "first damage.",
     "",
     "  -n, --limit N   stop after N records (0: all, the default)",
     "  -h, --help      this help",
@@ -43,7 +45,7 @@ static const char *const inspect_usage[] = {
  * input; running out of memory is a runtime failure. */
 static int fail_status(const struct pym_error *err)
 {
-	return err->code == PYM_ERR_NOMEM ? CLI_RUNTIME : CLI_BAD_INPUT;
+	return err->code == PYM_ERR_NOMEM ? CLI_RUNTIME : CLI_BAD_INPUT; /* LIMIT: 2 */
 }
 
 /* The same wording as load and summary (db.c) for the same condition. */
@@ -117,6 +119,8 @@ static int parse_args(int argc, char **argv, const char *const *usage, long long
 
 /* ---- check ---------------------------------------------------------------- */
 
+#define CHECK_META_MAX 1000
+#define CHECK_META_BYTES (4u << 20)
 struct meta_ent {
 	char *key, *value;
 	size_t key_len, value_len;
@@ -134,17 +138,24 @@ int cmd_check(int argc, char **argv)
 		report(file, &err);
 		return fail_status(&err);
 	}
-	uint64_t n[PYM_R_NAME + 1] = {0}, refs = 0, bytes = 0;
+	/* One chunk at a time, no string or type table, references in pieces:
+	 * memory does not grow with the file. The META lines shown are capped
+	 * (CHECK_META_MAX of them, CHECK_META_BYTES in all); the rest counted. */
+	pym_reader_set_mode(r, PYM_READ_PIECES | PYM_READ_NO_TABLES);
+	pym_reader_set_budget(r, cli_memory_budget());
+	uint64_t n[PYM_R_NAME + 1] = {0}, refs = 0, bytes = 0, meta_bytes = 0;
 	struct meta_ent *meta = NULL;
 	size_t nmeta = 0, capmeta = 0;
 	struct pym_record rec;
 	int rc;
 	while ((rc = pym_reader_next(r, &rec, &err)) == 1) {
 		n[rec.type]++;
-		if (rec.type == PYM_R_OBJECT) {
+		if (rec.type == PYM_R_OBJECT || rec.type == PYM_R_REFS) {
 			refs += rec.nrefs;
-			bytes += rec.size;
-		} else if (rec.type == PYM_R_META) {
+			bytes += rec.type == PYM_R_OBJECT ? rec.size : 0;
+		} else if (rec.type == PYM_R_META && nmeta < CHECK_META_MAX &&
+		           meta_bytes + rec.key_len + rec.text_len <= CHECK_META_BYTES) {
+			meta_bytes += rec.key_len + rec.text_len;
 			if (nmeta == capmeta) {
 				capmeta = capmeta ? 2 * capmeta : 32;
 				struct meta_ent *m = realloc(meta, capmeta * sizeof *meta);
@@ -186,6 +197,8 @@ int cmd_check(int argc, char **argv)
 		printf("strings     %llu\n", (unsigned long long)n[PYM_R_STRING]);
 		printf("types       %llu\n", (unsigned long long)n[PYM_R_TYPE]);
 		printf("roots       %llu\n", (unsigned long long)n[PYM_R_ROOT]);
+		if (n[PYM_R_SITE])
+			printf("sites       %llu\n", (unsigned long long)n[PYM_R_SITE]);
 		printf("meta        %llu\n", (unsigned long long)n[PYM_R_META]);
 		for (size_t k = 0; k < nmeta; k++) {
 			printf("  ");
@@ -194,6 +207,8 @@ int cmd_check(int argc, char **argv)
 			put_quoted(meta[k].value, meta[k].value_len, 200);
 			putchar('\n');
 		}
+		if (n[PYM_R_META] > nmeta)
+			printf("  ... %llu more\n", (unsigned long long)(n[PYM_R_META] - nmeta));
 	}
 	for (size_t k = 0; k < nmeta; k++) {
 		free(meta[k].key);
@@ -256,11 +271,13 @@ static void put_object(const struct pym_reader *r, const struct pym_record *rec)
 		printf(" extra=%llu", (unsigned long long)rec->extra);
 	if (rec->flags & PYM_F_SERIAL)
 		printf(" serial=%llu", (unsigned long long)rec->serial);
+	if (rec->site)
+		printf(" site=%u", rec->site);
 	if (rec->flags & PYM_F_VALUE) {
 		printf(" value=");
 		put_quoted(rec->value, rec->value_len, PYM_VALUE_MAX);
 	}
-	printf(" refs=%u", rec->nrefs);
+	printf(" refs=%llu", (unsigned long long)rec->refs_total);
 	for (uint32_t k = 0; k < rec->nrefs && k < 32; k++) {
 		const struct pym_rref *f = &rec->refs[k];
 		printf("%s0x%llx", k ? ", " : ": ", (unsigned long long)f->addr);
@@ -281,8 +298,9 @@ static void put_object(const struct pym_reader *r, const struct pym_record *rec)
 			break;
 		}
 	}
-	if (rec->nrefs > 32)
-		printf(", ... (%u more)", rec->nrefs - 32);
+	uint64_t shown = rec->nrefs < 32 ? rec->nrefs : 32;
+	if (rec->refs_total > shown)
+		printf(", ... (%llu more)", (unsigned long long)(rec->refs_total - shown));
 	putchar('\n');
 }
 
@@ -299,6 +317,8 @@ int cmd_inspect(int argc, char **argv)
 		report(file, &err);
 		return fail_status(&err);
 	}
+	pym_reader_set_mode(r, PYM_READ_PIECES);
+	pym_reader_set_budget(r, cli_memory_budget());
 	printf("HEADER format %u.%u, %llu bytes\n", pym_reader_major(r), pym_reader_minor(r),
 	       (unsigned long long)pym_reader_file_size(r));
 	struct pym_record rec;
@@ -329,6 +349,17 @@ int cmd_inspect(int argc, char **argv)
 			printf("NAME kind=%u 0x%llx name=", rec.name_kind,
 			       (unsigned long long)rec.addr);
 			put_string_id(r, rec.name_id);
+			break;
+		case PYM_R_REFS: /* the rest of an object's references: counted above */
+			count--;
+			continue;
+		case PYM_R_SITE:
+			printf("SITE #%u", rec.id);
+			for (uint32_t i = 0; i < rec.nframes; i++) {
+				putchar(' ');
+				put_string_id(r, rec.frames[i].file);
+				printf(":%u", rec.frames[i].line);
+			}
 			break;
 		case PYM_R_ROOT:
 			if (rec.root_kind < sizeof root_names / sizeof *root_names && root_names[rec.root_kind])

@@ -28,7 +28,7 @@
 #include "output.h"
 
 static const char *const usage[] = {
-	"diff A B [--new] [--sort size|count] [--format table|csv|json] [--limit N]",
+	"diff A B [--new | --by-site] [--sort size|count] [--format table|csv|json] [--limit N]",
 	"",
 	"Per-type change from dump (or database) A to B: objects in A, in B and",
 	"the change (\u0394, signed), then the same for their size (size plus",
@@ -40,12 +40,15 @@ static const char *const usage[] = {
 	"                     dumps have serials (exact), else same address and",
 	"                     fingerprint (probable)",
 	"  --sort KEY         size (default: largest size change first) or count",
+	"  --by-site          per allocation site instead of per type (the innermost",
+	"                     tracemalloc frame, file:line; reachable objects only;",
+	"                     objects without a site are the row `(no site)`)",
 	"  --format F         table (default), csv or json",
 	"  --limit N          at most N rows (0 = all; default all, 100 with --new)",
 	"  -h, --help         this help",
 	"",
-	"JSON: [{\"type\", \"count_a\", \"count_b\", \"count_delta\", \"size_a\",",
-	"        \"size_b\", \"size_delta\"}, ...]; with --new:",
+	"JSON: [{\"type\" (the site with --by-site), \"count_a\", \"count_b\",",
+	"        \"count_delta\", \"size_a\", \"size_b\", \"size_delta\"}, ...]; with --new:",
 	"      [{\"address\", \"type\", \"size\", \"value\"}, ...]",
 	NULL,
 };
@@ -132,29 +135,40 @@ static void fn_in_a(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, p->n && bsearch(key, p->v, p->n, sizeof *p->v, pair_cmp) != NULL);
 }
 
-/* Per-type change, largest at stake first (|size change|, or |count
- * change| with by_count). Sizes are size + extra_size, as `summary` counts
- * them, so the totals agree with it. */
+/* Per allocation site (--by-site): the rows of run_types() from object_data
+ * (sizes with extra_size, as for types). */
+#define SITE_ROWS(db)                                                                              \
+	" SELECT coalesce(s.alloc, '(no site)') AS type, count(*) AS c, sum(o.size + o.extra_size) AS z"          \
+	"  FROM " db ".object_data o LEFT JOIN " db ".sites s ON s.id = o.site"                    \
+	"  WHERE o.reachable AND (o.flags & 64) = 0 GROUP BY 1"
+static const char sites_x[] =
+	"WITH x AS (SELECT type, c AS ca, z AS sa, 0 AS cb, 0 AS sb FROM (" SITE_ROWS("a") ")"
+	" UNION ALL SELECT type, 0, 0, c, z FROM (" SITE_ROWS("main") ")),";
+
+/* Per-type (or per-site) change, largest at stake first (|size change|, or
+ * |count change| with by_count). Sizes are size + extra_size, as `summary`
+ * counts them, so the totals agree with it. */
 static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long long limit,
-                     int by_count)
+                     int by_site, int by_count)
 {
 	/* type_stats is small (one row per type), so this is instant; names are
 	 * the key because type ids differ between dumps. */
-	static const char *const sql_full =
+	static const char *const types_x =
 		"WITH x AS ("
 		" SELECT t.name AS type, s.count AS ca, s.size + s.extra_size AS sa, 0 AS cb, 0 AS sb"
 		"  FROM a.type_stats s JOIN a.types t ON t.id = s.type_id"
 		" UNION ALL"
 		" SELECT t.name, 0, 0, s.count, s.size + s.extra_size"
-		"  FROM main.type_stats s JOIN main.types t ON t.id = s.type_id),"
-		" d AS (SELECT type, sum(ca) AS count_a, sum(cb) AS count_b,"
+		"  FROM main.type_stats s JOIN main.types t ON t.id = s.type_id),";
+	static const char *const sql_full =
+		"%s d AS (SELECT type, sum(ca) AS count_a, sum(cb) AS count_b,"
 		"  sum(cb) - sum(ca) AS count_delta, sum(sa) AS size_a, sum(sb) AS size_b,"
 		"  sum(sb) - sum(sa) AS size_delta FROM x GROUP BY type)"
 		"SELECT type, count_a, count_b, count_delta, size_a, size_b, size_delta"
 		" FROM d WHERE count_delta != 0 OR size_delta != 0"
 		" ORDER BY %s, type LIMIT ?1";
-	char sql[1200];
-	snprintf(sql, sizeof sql, sql_full,
+	char sql[2048];
+	snprintf(sql, sizeof sql, sql_full, by_site ? sites_x : types_x,
 	         by_count ? "abs(count_delta) DESC, abs(size_delta) DESC"
 	                  : "abs(size_delta) DESC, abs(count_delta) DESC");
 	sqlite3_stmt *st;
@@ -163,7 +177,10 @@ static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long lo
 	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
 	static const char *const headers[] = {"types", "A", "B", "\u0394", "A size", "B size",
 	                                      "\u0394 size"};
-	struct out_opts o = {fmt, fmt == OUT_TABLE ? 7u << 4 : 0, fmt == OUT_TABLE ? headers : NULL, 1};
+	static const char *const site_headers[] = {"allocation site", "A", "B", "\u0394",
+	                                           "A size", "B size", "\u0394 size"};
+	struct out_opts o = {fmt, fmt == OUT_TABLE ? 7u << 4 : 0,
+	                     fmt == OUT_TABLE ? (by_site ? site_headers : headers) : NULL, 1};
 	long long rows = out_rows_signed(stdout, db, st, &o, 1u << 3 | 1u << 6);
 	sqlite3_finalize(st);
 	if (rows < 0)
@@ -171,12 +188,17 @@ static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long lo
 	if (fmt != OUT_TABLE)
 		return 0;
 	/* The totals over every type (not only the rows shown), as summary's. */
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT (SELECT coalesce(sum(count), 0) FROM a.type_stats),"
-	                       " (SELECT coalesce(sum(size + extra_size), 0) FROM a.type_stats),"
-	                       " (SELECT coalesce(sum(count), 0) FROM main.type_stats),"
-	                       " (SELECT coalesce(sum(size + extra_size), 0) FROM main.type_stats)",
-	                       -1, &st, NULL) ||
+	static const char totals_types[] =
+		"SELECT (SELECT coalesce(sum(count), 0) FROM a.type_stats),"
+		" (SELECT coalesce(sum(size + extra_size), 0) FROM a.type_stats),"
+		" (SELECT coalesce(sum(count), 0) FROM main.type_stats),"
+		" (SELECT coalesce(sum(size + extra_size), 0) FROM main.type_stats)";
+	static const char totals_sites[] =
+		"SELECT (SELECT coalesce(sum(c), 0) FROM (" SITE_ROWS("a") ")),"
+		" (SELECT coalesce(sum(z), 0) FROM (" SITE_ROWS("a") ")),"
+		" (SELECT coalesce(sum(c), 0) FROM (" SITE_ROWS("main") ")),"
+		" (SELECT coalesce(sum(z), 0) FROM (" SITE_ROWS("main") "))";
+	if (sqlite3_prepare_v2(db, by_site ? totals_sites : totals_types, -1, &st, NULL) ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		return cli_sqlite_error(db, file, "diff");
@@ -186,9 +208,10 @@ static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long lo
 	sqlite3_finalize(st);
 	char h1[16], h2[16], h3[16];
 	if (rows == 0)
-		printf("no type changed: both have %lld objects, %s, with the same count and size "
-		       "per type\n",
-		       cb, out_human_size(sb, h1, sizeof h1));
+		printf("no %s changed: both have %lld objects, %s, with the same count and size "
+		       "per %s\n",
+		       by_site ? "site" : "type", cb, out_human_size(sb, h1, sizeof h1),
+		       by_site ? "site" : "type");
 	else
 		printf("in all: %+lld objects, %s%s (A: %lld objects, %s; B: %lld objects, %s)\n",
 		       cb - ca, sb >= sa ? "+" : "", out_human_size(sb - sa, h1, sizeof h1), ca,
@@ -265,12 +288,13 @@ int cmd_diff(int argc, char **argv)
 	static const struct option opts[] = {
 		{"new", no_argument, NULL, 'n'},         {"format", required_argument, NULL, 'f'},
 		{"sort", required_argument, NULL, 's'},
+		{"by-site", no_argument, NULL, 'S'},
 		{"limit", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = -1;
-	int new_only = 0, by_count = 0, c, rc;
+	int new_only = 0, by_site = 0, by_count = 0, c, rc;
 	leak_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":hf:l:s:", opts, NULL)) != -1) {
 		switch (c) {
@@ -281,6 +305,9 @@ int cmd_diff(int argc, char **argv)
 			if (strcmp(optarg, "size") && strcmp(optarg, "count"))
 				return cli_usage_error("--sort: '%s' is not one of size, count", optarg);
 			by_count = !strcmp(optarg, "count");
+			break;
+		case 'S':
+			by_site = 1;
 			break;
 		default:
 			if ((rc = cli_common_option(c, argv, usage, &fmt, &limit)) != CLI_MORE)
@@ -293,6 +320,8 @@ int cmd_diff(int argc, char **argv)
 		                                        : "expected two dumps, A and B, got %d",
 		                       argc - optind);
 	}
+	if (new_only && by_site)
+		return cli_usage_error("--new and --by-site cannot be combined");
 	if (limit < 0)
 		limit = new_only ? 100 : 0;
 	sqlite3 *dbs[2];
@@ -308,7 +337,8 @@ int cmd_diff(int argc, char **argv)
 	} else {
 		sqlite3_close(dbs[0]);
 		dbs[0] = NULL;
-		rc = new_only ? run_new(dbs[1], b_name, fmt, limit) : run_types(dbs[1], b_name, fmt, limit, by_count);
+		rc = new_only ? run_new(dbs[1], b_name, fmt, limit)
+		              : run_types(dbs[1], b_name, fmt, limit, by_site, by_count);
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(dbs[0]);

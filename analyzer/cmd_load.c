@@ -1,26 +1,31 @@
 /* cmd_load.c — `pymple-analyze load DUMP [-o DB]`: loads a dump into a new
  * SQLite database (default DUMP.db) through load.c and reports what it found.
  * All the work is in load.c; this file parses options and prints. */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "dbcache.h"
 #include "load.h"
 
 static const char *const usage[] = {
         "load DUMP [-o DB] [--refs]",
         "",
-        "Loads DUMP into an SQLite database (default DUMP.db), replacing it once",
-        "the load is complete. Other commands load a dump on first use by",
-        "themselves; `load` is for choosing the output or timing the load.",
+        "Loads DUMP into an SQLite database (default DUMP.db, or the cache",
+        "directory when DUMP's directory is not writable or DUMP.db is not ours),",
+        "replacing it once the load is complete. Other commands load a dump on",
+        "first use by themselves; `load` is for choosing the output or timing it.",
         "The table refs (one row per reference) is left out of a default load:",
         "it is built the first time `sql` runs a query naming refs, or here with",
         "--refs; until then other SQLite clients get an error naming this command.",
         "",
-        "  -o, --output DB   write the database to DB instead of DUMP.db",
+        "  -o, --output DB   write the database to DB (the same as --db DB)",
         "      --refs        build the refs table now (for sqlite3, pandas ...)",
         "  -h, --help        this help",
         NULL,
@@ -57,21 +62,33 @@ int cmd_load(int argc, char **argv)
 		                                      : "expected one DUMP, got %d files",
 		                       argc - optind);
 	const char *dump = argv[optind];
-	char *dflt = NULL;
+	struct dbcache_place *dflt = NULL;
+	struct load_stats s;
+	struct db_error err;
+	if (!out)
+		out = cli_db;
 	if (!out) {
-		size_t n = strlen(dump);
-		dflt = malloc(n + 4);
+		struct stat sb;
+		if (stat(dump, &sb) < 0) {
+			char m[128];
+			snprintf(m, sizeof m, "%s", strerror(errno));
+			m[0] = (char)tolower((unsigned char)m[0]);
+			cli_error(dump, "cannot open: %s", m);
+			return CLI_BAD_INPUT;
+		}
+		dflt = malloc(sizeof *dflt);
 		if (!dflt) {
 			cli_error(dump, "out of memory");
 			return CLI_RUNTIME;
 		}
-		memcpy(dflt, dump, n);
-		memcpy(dflt + n, ".db", 4);
-		out = dflt;
+		if (dbcache_place(dump, &sb, NULL, dflt, &err) < 0) {
+			cli_error(err.file[0] ? err.file : dump, "%s", err.msg);
+			free(dflt);
+			return err.status ? err.status : CLI_RUNTIME;
+		}
+		out = dflt->path;
 	}
 	struct cli_progress p;
-	struct load_stats s;
-	struct db_error err;
 	db_progress_fn fn = cli_progress_begin(&p, dump);
 	int rc = load_dump_refs(dump, out, refs, fn, &p, &s, &err);
 	cli_progress_end(&p);
@@ -84,6 +101,8 @@ int cmd_load(int argc, char **argv)
 		free(dflt);
 		return err.status ? err.status : CLI_RUNTIME;
 	}
+	if (dflt && dflt->note[0] && !cli_quiet)
+		cli_error(dump, "database in %s (%s)", out, dflt->note);
 	if (!cli_quiet) {
 		printf("%s: %llu objects, %llu references (%llu to addresses not in the dump), "
 		       "%llu roots, %llu unreachable, %llu cycles; %.2f s\n",

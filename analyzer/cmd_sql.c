@@ -1,6 +1,8 @@
 /* cmd_sql.c — `pymple-analyze sql DUMP|DB "SELECT ..."`: runs one statement
- * of the user's own SQL on a read-only connection (SQLITE_OPEN_READONLY and
- * PRAGMA query_only) and prints its rows. It never writes the database. */
+ * of the user's own SQL on a read-only connection (SQLITE_OPEN_READONLY,
+ * PRAGMA query_only and sqlguard's authorizer: no ATTACH, no VACUUM INTO, no
+ * writes) within --timeout and --max-memory, and prints its rows. It never
+ * writes any file. */
 #include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "refs_table.h"
+#include "sqlguard.h"
 
 static const char *const usage[] = {
         "sql DUMP|DB \"SELECT ...\" [--format table|csv|json]",
@@ -17,7 +20,9 @@ static const char *const usage[] = {
         "Query the views objects, refs, roots and the table meta (schema/schema.sql).",
         "A query naming refs first builds the refs table if this database has none",
         "yet (once; `load --refs` does it at load time).",
-        "json is an array of objects keyed by column name.",
+        "json is an array of objects keyed by column name. Only reading is allowed",
+        "(no ATTACH, VACUUM, writes or pragma changes); a query stops after",
+        "--timeout seconds (default 600) or at --max-memory of SQLite heap (1G).",
         "",
         "  -f, --format F    table (default), csv or json",
         "  -h, --help        this help",
@@ -69,6 +74,11 @@ int cmd_sql(int argc, char **argv)
 		return rc;
 	if ((rc = cli_open(file, 1, &db)))
 		return rc;
+	if (sqlguard_readonly(db) != SQLITE_OK) {
+		rc = cli_sqlite_error(db, file, "sql");
+		sqlite3_close(db);
+		return rc;
+	}
 	sqlite3_stmt *st = NULL;
 	const char *tail = NULL;
 	if (sqlite3_prepare_v2(db, query, -1, &st, &tail) != SQLITE_OK) {
@@ -78,8 +88,11 @@ int cmd_sql(int argc, char **argv)
 	}
 	while (tail && (isspace((unsigned char)*tail) || *tail == ';'))
 		tail++;
-	if (!st || (tail && *tail)) {
-		cli_error(file, "sql: %s", st ? "give one statement only" : "no statement given");
+	if (!st || (tail && *tail) || !sqlite3_stmt_readonly(st)) {
+		cli_error(file, "sql: %s",
+		          !st             ? "no statement given"
+		          : tail && *tail ? "give one statement only"
+		                          : "not a read-only statement");
 		sqlite3_finalize(st);
 		sqlite3_close(db);
 		return CLI_BAD_INPUT;
@@ -88,7 +101,9 @@ int cmd_sql(int argc, char **argv)
 	long long rows = out_rows(stdout, db, st, &o);
 	rc = CLI_OK;
 	if (rows < 0) {
-		cli_error(file, "sql: %s", sqlite3_errmsg(db));
+		char why[128];
+		const char *limit = sqlguard_why(db, why, sizeof why);
+		cli_error(file, "sql: %s", limit ? limit : sqlite3_errmsg(db));
 		rc = CLI_BAD_INPUT;
 	}
 	sqlite3_finalize(st);

@@ -13,7 +13,8 @@
 #define DEFAULT_TABLE_LIMIT 20
 
 static const char *const usage[] = {
-    "summary DUMP|DB [--limit N] [--sort size|count] [--names] [--format table|csv|json]",
+    "summary DUMP|DB [--limit N] [--sort size|count] [--names | --by-site]",
+    "        [--format table|csv|json]",
     "",
     "One row per type: how many objects and how many bytes (sys.getsizeof),",
     "largest first. The table shows human units (KiB = 1024 bytes) and ends",
@@ -28,6 +29,11 @@ static const char *const usage[] = {
     "      --names       one row per name for functions, classes and builtin",
     "                    functions: `function (handle_request)` tells which",
     "                    closure or lambda piles up (reads every object)",
+    "      --by-site     one row per allocation site instead of per type: where",
+    "                    tracemalloc saw the objects allocated (the innermost",
+    "                    frame, file:line), reachable objects only; objects",
+    "                    without a site (allocated before tracemalloc started, or",
+    "                    a dump without it) are one row `(no site)`",
     "  -f, --format F    table (default), csv or json",
     "  -h, --help        this help",
     NULL,
@@ -54,6 +60,10 @@ static const char by_name_sql[] =
     "  AND (o.flags & 64) = 0 GROUP BY 1"
     " UNION ALL SELECT t.name, s.count, s.size FROM type_stats s JOIN types t ON t.id = s.type_id"
     " WHERE t.name NOT IN ('function', 'type', 'builtin_function_or_method')";
+static const char by_site_sql[] =
+    "SELECT coalesce(s.alloc, '(no site)') AS type, count(*) AS count, sum(o.size) AS size"
+    " FROM object_data o LEFT JOIN sites s ON s.id = o.site"
+    " WHERE o.reachable AND (o.flags & 64) = 0 GROUP BY 1";
 
 /* The closing lines of the table: what was left out, the totals and RSS. */
 static int footer(sqlite3 *db, const char *file, const char *rows_sql, const char *order,
@@ -83,7 +93,7 @@ static int footer(sqlite3 *db, const char *file, const char *rows_sql, const cha
 	}
 	if (col64(st, 0) > 0)
 		printf("... %lld more %s: %s in %s objects\n", (long long)col64(st, 0),
-		       rows_sql == by_type_sql ? "types" : "rows",
+		       rows_sql == by_type_sql ? "types" : rows_sql == by_site_sql ? "sites" : "rows",
 		       out_human_size(col64(st, 2), a, sizeof a), out_human_count(col64(st, 1), b, sizeof b));
 	sqlite3_finalize(st);
 	int64_t total = size + extra;
@@ -110,14 +120,16 @@ int cmd_summary(int argc, char **argv)
 	    {"limit", required_argument, NULL, 'n'},
 	    {"sort", required_argument, NULL, 's'},
 	    {"names", no_argument, NULL, 'N'},
+	    {"by-site", no_argument, NULL, 'S'},
 	    {"format", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	static const char *const headers[] = {"types", "# objects", "total size"};
+	static const char *const site_headers[] = {"allocation site", "# objects", "total size"};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = -1;
-	int by_count = 0, by_name = 0, c, rc;
+	int by_count = 0, by_name = 0, by_site = 0, c, rc;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":n:s:f:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -137,6 +149,9 @@ int cmd_summary(int argc, char **argv)
 		case 'N':
 			by_name = 1;
 			break;
+		case 'S':
+			by_site = 1;
+			break;
 		default:
 			if ((rc = cli_common_option(c, argv, usage, &fmt, NULL)) != CLI_MORE)
 				return rc;
@@ -147,6 +162,8 @@ int cmd_summary(int argc, char **argv)
 		return cli_usage_error(optind == argc ? "missing DUMP|DB"
 		                                      : "expected one DUMP|DB, got %d files",
 		                       argc - optind);
+	if (by_name && by_site)
+		return cli_usage_error("--names and --by-site cannot be combined");
 	const char *file = argv[optind];
 	if (limit < 0)
 		limit = fmt == OUT_TABLE ? DEFAULT_TABLE_LIMIT : 0;
@@ -156,7 +173,7 @@ int cmd_summary(int argc, char **argv)
 	sqlite3_stmt *st = NULL;
 	/* Fixed text chosen by the option, never user text. */
 	const char *order = by_count ? "count DESC, size DESC, type" : "size DESC, count DESC, type";
-	const char *rows_sql = by_name ? by_name_sql : by_type_sql;
+	const char *rows_sql = by_site ? by_site_sql : by_name ? by_name_sql : by_type_sql;
 	char sql[2048];
 	snprintf(sql, sizeof sql, "SELECT type, count, size FROM (%s) ORDER BY %s LIMIT ?1", rows_sql,
 	         order);
@@ -166,7 +183,7 @@ int cmd_summary(int argc, char **argv)
 		return rc;
 	}
 	sqlite3_bind_int64(st, 1, limit ? limit : -1);
-	struct out_opts o = {fmt, 1u << 2, headers, 0};
+	struct out_opts o = {fmt, 1u << 2, by_site ? site_headers : headers, 0};
 	long long rows = out_rows(stdout, db, st, &o);
 	sqlite3_finalize(st);
 	if (rows < 0) {

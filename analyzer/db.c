@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dbcache.h"
 #include "load.h"
+#include "sqlguard.h"
 #include "pymple_format.h"
 
 #define SQLITE_MAGIC "SQLite format 3"
@@ -99,6 +101,18 @@ static int sniff(const char *path, enum kind *kind, struct db_error *err)
 	return 0;
 }
 
+/* 1 when db has a table (not a view) named meta. */
+static int meta_is_table(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int yes = sqlite3_prepare_v2(db,
+	                             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+	                             -1, &st, NULL) == SQLITE_OK &&
+	          sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
 static void tune(sqlite3 *db)
 {
 	/* Queries of the commands read large parts of the file: map it. */
@@ -107,23 +121,42 @@ static void tune(sqlite3 *db)
 }
 
 /* Opens an existing database file and checks it is a complete pymple
- * database of our layout. *stale = 1 (and no error) when it is complete but
- * of another layout or made from another state of the dump `source`. */
-static int open_db(const char *path, int readonly, const struct stat *source, sqlite3 **out,
-                   int *stale, struct db_error *err)
+ * database of our layout and schema (read through sqlite_master before any
+ * view can run), with the defensive flags and the limits of sqlguard.h. */
+static int open_db(const char *path, int readonly, sqlite3 **out, struct db_error *err)
 {
 	sqlite3 *db = NULL;
 	char v[128];
 	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	*out = NULL;
-	if (stale)
-		*stale = 0;
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
 		fail(err, 2, path, "cannot open the database: %s", db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return -1;
 	}
 	sqlite3_extended_result_codes(db, 1);
+	if (sqlguard_defend(db) != SQLITE_OK) {
+		fail(err, 1, path, "cannot configure the connection: %s", sqlite3_errmsg(db));
+		goto bad;
+	}
+	int schema = dbcache_schema_is_ours(db);
+	if (schema < 0) {
+		fail(err, 2, path, "not a pymple database (%s)", sqlite3_errmsg(db));
+		goto bad;
+	}
+	if (schema == 0) {
+		/* A database of another layout version says which (meta is a
+		 * table: reading it runs nothing the file defines). */
+		if (meta_is_table(db) && db_meta(db, "load.version", v, sizeof v) == 1 &&
+		    strcmp(v, DB_LAYOUT_VERSION) != 0)
+			fail(err, 2, path,
+			     "database layout %s, this pymple-analyze reads %s: load the dump again", v,
+			     DB_LAYOUT_VERSION);
+		else
+			fail(err, 2, path,
+			     "not a pymple database of this pymple-analyze (its schema differs): load the dump again");
+		goto bad;
+	}
 	int got = db_meta(db, "load.complete", v, sizeof v);
 	if (got < 0) {
 		fail(err, 2, path, "not a pymple database (%s)", sqlite3_errmsg(db));
@@ -135,28 +168,9 @@ static int open_db(const char *path, int readonly, const struct stat *source, sq
 	}
 	got = db_meta(db, "load.version", v, sizeof v);
 	if (got != 1 || strcmp(v, DB_LAYOUT_VERSION) != 0) {
-		if (stale) {
-			*stale = 1;
-			sqlite3_close(db);
-			return 0;
-		}
 		fail(err, 2, path, "database layout %s, this pymple-analyze reads %s: load the dump again",
 		     got == 1 ? v : "unknown", DB_LAYOUT_VERSION);
 		goto bad;
-	}
-	if (source) {
-		char want[64];
-		snprintf(want, sizeof want, "%lld", (long long)source->st_size);
-		if (db_meta(db, "load.source_size", v, sizeof v) != 1 || strcmp(v, want) != 0)
-			*stale = 1;
-		snprintf(want, sizeof want, "%lld.%09ld", (long long)source->st_mtim.tv_sec,
-		         (long)source->st_mtim.tv_nsec);
-		if (db_meta(db, "load.source_mtime", v, sizeof v) != 1 || strcmp(v, want) != 0)
-			*stale = 1;
-		if (*stale) {
-			sqlite3_close(db);
-			return 0;
-		}
 	}
 	if (readonly &&
 	    sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK) {
@@ -164,6 +178,10 @@ static int open_db(const char *path, int readonly, const struct stat *source, sq
 		goto bad;
 	}
 	tune(db);
+	if (sqlguard_limit(db) != SQLITE_OK) {
+		fail(err, 1, path, "out of memory");
+		goto bad;
+	}
 	*out = db;
 	return 0;
 bad:
@@ -174,7 +192,7 @@ bad:
 int db_open_input(const char *path, const struct db_open_opts *opts, sqlite3 **out,
                   struct db_error *err)
 {
-	static const struct db_open_opts dflt = {0, NULL, NULL};
+	static const struct db_open_opts dflt = {0, NULL, NULL, NULL, NULL};
 	enum kind kind;
 	struct stat sb;
 	char eb[128];
@@ -185,32 +203,35 @@ int db_open_input(const char *path, const struct db_open_opts *opts, sqlite3 **o
 	if (sniff(path, &kind, err) < 0)
 		return -1;
 	if (kind == K_DB)
-		return open_db(path, opts->readonly, NULL, out, NULL, err);
+		return open_db(path, opts->readonly, out, err);
 
-	size_t n = strlen(path);
-	char *dbpath = malloc(n + 4);
-	if (!dbpath)
+	if (stat(path, &sb) < 0)
+		return fail(err, 2, path, "cannot open: %s", errtext(errno, eb, sizeof eb));
+	struct dbcache_place *pl = malloc(sizeof *pl);
+	if (!pl)
 		return fail(err, 1, path, "out of memory");
-	memcpy(dbpath, path, n);
-	memcpy(dbpath + n, ".db", 4);
 	int rc = -1;
-	if (stat(path, &sb) < 0) {
-		fail(err, 2, path, "cannot open: %s", errtext(errno, eb, sizeof eb));
+	if (dbcache_place(path, &sb, opts->dbpath, pl, err) < 0)
+		goto out;
+	if (pl->reuse && open_db(pl->path, opts->readonly, out, err) == 0) {
+		rc = 0;
 		goto out;
 	}
-	if (access(dbpath, F_OK) == 0) {
-		int stale = 0;
-		struct db_error e2;
-		if (open_db(dbpath, opts->readonly, &sb, out, &stale, &e2) == 0 && !stale) {
-			rc = 0;
+	memset(err, 0, sizeof *err);
+	if (load_dump(path, pl->path, opts->progress, opts->progress_ctx, NULL, err) < 0) {
+		/* A file that appeared at DUMP.db during the load (someone else's,
+		 * in a sticky directory) must not block: the cache then. */
+		if (opts->dbpath || pl->in_cache || err->status != 1 ||
+		    dbcache_place_cache(path, &sb, "DUMP.db could not be replaced", pl, err) < 0)
 			goto out;
-		}
-		/* Stale, incomplete or damaged: rebuild it from the dump below. */
+		memset(err, 0, sizeof *err);
+		if (load_dump(path, pl->path, opts->progress, opts->progress_ctx, NULL, err) < 0)
+			goto out;
 	}
-	if (load_dump(path, dbpath, opts->progress, opts->progress_ctx, NULL, err) < 0)
-		goto out;
-	rc = open_db(dbpath, opts->readonly, NULL, out, NULL, err);
+	if (pl->note[0] && opts->notice)
+		opts->notice(opts->progress_ctx, pl->path, pl->note);
+	rc = open_db(pl->path, opts->readonly, out, err);
 out:
-	free(dbpath);
+	free(pl);
 	return rc;
 }

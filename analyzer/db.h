@@ -32,13 +32,19 @@ struct db_open_opts {
 	int readonly;            /* SQLITE_OPEN_READONLY + PRAGMA query_only (sql) */
 	db_progress_fn progress; /* NULL: silent */
 	void *progress_ctx;
+	const char *dbpath; /* --db: the database of a dump goes there (NULL: see dbcache.h) */
+	/* Called once when a dump's database is built in the cache directory,
+	 * with its path and why (NULL: silent). On the calling thread. */
+	void (*notice)(void *ctx, const char *dbpath, const char *why);
 };
 
 /* Opens path for analysis. path may be a database made by `load` (used as
- * is; it must be complete) or a dump: then DUMP.db is reused when its meta
- * says load.complete = 1 and load.source_size/load.source_mtime match the
- * dump, and is (re)built otherwise (atomically: a temporary file renamed
- * into place). opts may be NULL (read-write, silent). On success returns 0
+ * is; it must be complete and have pymple's schema byte for byte; one of
+ * another user is read defensively) or a dump: then its database (placed
+ * by dbcache.h: --db, DUMP.db or the cache directory) is reused when it is
+ * ours and bound to the dump, and is (re)built otherwise (atomically: a
+ * temporary file renamed into place). Every connection gets the defensive
+ * flags and the time and memory limits of sqlguard.h. opts may be NULL (read-write, silent). On success returns 0
  * and *out owns the connection (close with sqlite3_close). On failure returns
  * -1, *out is NULL and err says why (status 2 for a missing, empty,
  * truncated, corrupt, foreign or future-version input; 1 for failures to

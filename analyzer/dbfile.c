@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "load.h"
+#include "sqlguard.h"
 
 /* The temporary file of the load in progress, for load_cleanup_signal_safe.
  * Written only by the loading thread (path first, then the flag); read by
@@ -66,7 +67,13 @@ static int is_pymple_db(const char *path)
 	close(fd);
 	if (n != (ssize_t)sizeof head || memcmp(head, magic, sizeof magic) != 0)
 		return 0;
+	/* meta must be a table (a view of a foreign file could run forever). */
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlguard_defend(db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db,
+	                       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+	                       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_finalize(st) == SQLITE_OK &&
 	    sqlite3_prepare_v2(db, "SELECT 1 FROM meta WHERE key = 'load.version'", -1, &st,
 	                       NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
@@ -97,32 +104,38 @@ int dbfile_check_output(const char *dump, const char *dbpath, const struct stat 
 	return 0;
 }
 
-/* Temporary files are "<db>.tmp.<pid>-<n>" (older versions also made
- * "...-objects"). Removes those whose process is gone (a load killed with
- * SIGKILL cannot clean up after itself); files of live processes stay. */
+/* The directory part of path ("" for a bare name, else up to the slash). */
+static void dir_of(const char *path, char *dir, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dn = slash ? (size_t)(slash - path) + 1 : 0;
+	snprintf(dir, n, "%.*s", (int)dn, path);
+}
+
+/* Temporary files are ".pym-<pid>-<n>.tmp" in the directory of the database
+ * (older versions also made ".pym-<pid>-<n>-objects.tmp"): short, so that any
+ * database name that fits NAME_MAX has temporaries that fit too. Removes
+ * those whose process is gone (a load killed with SIGKILL cannot clean up
+ * after itself); files of live processes stay. */
+#define TMP_PREFIX ".pym-"
 static void remove_stale_temporaries(const char *dbpath)
 {
-	const char *slash = strrchr(dbpath, '/');
 	char dir[4096];
-	const char *base = slash ? slash + 1 : dbpath;
-	size_t dn = slash ? (size_t)(slash - dbpath) + 1 : 0;
-	if (dn >= sizeof dir)
-		return;
-	memcpy(dir, dbpath, dn);
-	dir[dn] = 0;
-	DIR *d = opendir(dn ? dir : ".");
+	dir_of(dbpath, dir, sizeof dir);
+	DIR *d = opendir(dir[0] ? dir : ".");
 	if (!d)
 		return;
-	size_t bn = strlen(base);
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		const char *name = e->d_name;
-		if (strncmp(name, base, bn) != 0 || strncmp(name + bn, ".tmp.", 5) != 0)
+		const char *name = e->d_name, *num = name + strlen(TMP_PREFIX);
+		size_t len = strlen(name);
+		if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0 || len < 4 ||
+		    strcmp(name + len - 4, ".tmp") != 0)
 			continue;
 		char *end;
 		errno = 0;
-		long pid = strtol(name + bn + 5, &end, 10);
-		if (errno || end == name + bn + 5 || *end != '-' || pid <= 0 || pid > INT_MAX)
+		long pid = strtol(num, &end, 10);
+		if (errno || end == num || *end != '-' || pid <= 0 || pid > INT_MAX)
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue; /* alive (or not ours to judge) */
@@ -136,10 +149,11 @@ static void remove_stale_temporaries(const char *dbpath)
 int dbfile_create_temp(const char *dbpath, char *tmp, size_t n, struct db_error *err)
 {
 	static atomic_uint seq;
-	char eb[128];
+	char eb[128], dir[4096];
 	remove_stale_temporaries(dbpath);
-	if (snprintf(tmp, n, "%s.tmp.%ld-%u", dbpath, (long)getpid(), atomic_fetch_add(&seq, 1)) >=
-	    (int)n - 16)
+	dir_of(dbpath, dir, sizeof dir);
+	if (snprintf(tmp, n, "%s" TMP_PREFIX "%ld-%u.tmp", dir, (long)getpid(),
+	             atomic_fetch_add(&seq, 1)) >= (int)n - 16)
 		return fail(err, 2, dbpath, "path too long");
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)

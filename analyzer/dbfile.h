@@ -14,9 +14,10 @@
  * -1 with err (status 2) if it is the dump itself or not ours. */
 int dbfile_check_output(const char *dump, const char *dbpath, const struct stat *dump_sb,
                         struct db_error *err);
-/* Creates the empty temporary "<dbpath>.tmp.<pid>-<n>" (mode 0600) into tmp
- * (n bytes) and arms load_cleanup_signal_safe() for it; first removes the
- * temporaries of dbpath whose process is gone. 0, or -1 with err. */
+/* Creates the empty temporary ".pym-<pid>-<n>.tmp" (mode 0600) in the
+ * directory of dbpath, its path into tmp (n bytes), and arms
+ * load_cleanup_signal_safe() for it; first removes the temporaries in that
+ * directory whose process is gone. 0, or -1 with err. */
 int dbfile_create_temp(const char *dbpath, char *tmp, size_t n, struct db_error *err);
 /* fsync()s tmp and renames it to dbpath; disarms the cleanup. 0 or -1. */
 int dbfile_commit(const char *tmp, const char *dbpath, struct db_error *err);

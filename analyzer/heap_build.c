@@ -93,11 +93,13 @@ static int grow_objects(struct heap_builder *b)
 	return 0;
 }
 
-int heap_builder_object(struct heap_builder *b, const struct pym_record *rec)
+/* Appends rec's references (rec->nrefs of them) to the edges of the last
+ * object added. */
+static int add_refs(struct heap_builder *b, const struct pym_record *rec)
 {
 	struct heap *h = &b->h;
 	uint64_t m = h->m, need = m + rec->nrefs, c0;
-	if (grow_objects(b) < 0 || need > HEAP_MAX_REFS)
+	if (need > HEAP_MAX_REFS)
 		return -1;
 	if (need > b->ecap) {
 		uint64_t c = b->ecap ? b->ecap + b->ecap / 2 : 65536;
@@ -114,13 +116,6 @@ int heap_builder_object(struct heap_builder *b, const struct pym_record *rec)
 			return -1;
 		b->ecap = c;
 	}
-	uint32_t v = h->n++;
-	h->addr[v] = rec->addr;
-	h->type[v] = rec->type_index;
-	h->flags[v] = (uint8_t)(((rec->flags & PYM_F_SYNTHETIC) ? HEAP_SYNTHETIC : 0) |
-	                        ((rec->flags & PYM_F_IMMORTAL) ? HEAP_IMMORTAL : 0));
-	b->refcount[v] = rec->refcount >= UINT32_MAX ? UINT32_MAX : (uint32_t)rec->refcount;
-	h->off[v] = m;
 	for (uint32_t i = 0; i < rec->nrefs; i++) {
 		const struct pym_rref *x = &rec->refs[i];
 		uint64_t e = m + i;
@@ -141,6 +136,31 @@ int heap_builder_object(struct heap_builder *b, const struct pym_record *rec)
 	}
 	h->m = need;
 	return 0;
+}
+
+int heap_builder_object(struct heap_builder *b, const struct pym_record *rec)
+{
+	struct heap *h = &b->h;
+	if (grow_objects(b) < 0)
+		return -1;
+	uint32_t v = h->n;
+	h->off[v] = h->m;
+	if (add_refs(b, rec) < 0)
+		return -1;
+	h->n++;
+	h->addr[v] = rec->addr;
+	h->type[v] = rec->type_index;
+	h->flags[v] = (uint8_t)(((rec->flags & PYM_F_SYNTHETIC) ? HEAP_SYNTHETIC : 0) |
+	                        ((rec->flags & PYM_F_IMMORTAL) ? HEAP_IMMORTAL : 0));
+	b->refcount[v] = rec->refcount >= UINT32_MAX ? UINT32_MAX : (uint32_t)rec->refcount;
+	return 0;
+}
+
+int heap_builder_refs(struct heap_builder *b, const struct pym_record *rec)
+{
+	if (b->h.n == 0 || rec->addr != b->h.addr[b->h.n - 1])
+		return -2;
+	return add_refs(b, rec);
 }
 
 int heap_builder_finish(struct heap_builder *b)

@@ -36,8 +36,14 @@ int heap_builder_type(struct heap_builder *b, uint64_t addr);
 /* A ROOT record's address (any kind). */
 int heap_builder_named_root(struct heap_builder *b, uint64_t addr);
 /* An OBJECT record (rec->type == PYM_R_OBJECT); the caller checks
- * rec->type_index < the types seen. Copies what it keeps. */
+ * rec->type_index < the types seen. Copies what it keeps: the rec->nrefs
+ * references it carries (all of them, or the first piece when the reader
+ * delivers them in pieces: PYM_READ_PIECES). */
 int heap_builder_object(struct heap_builder *b, const struct pym_record *rec);
+/* A PYM_R_REFS record: more references of the last object added, appended
+ * in order. -2 if rec->addr is not that object's (a reader bug or a mix-up
+ * of records), -1 on out-of-memory or too many references. */
+int heap_builder_refs(struct heap_builder *b, const struct pym_record *rec);
 /* Resolves, marks classes and named roots, runs heap_analyze. */
 int heap_builder_finish(struct heap_builder *b);
 

@@ -22,10 +22,17 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "load.h"
+
 #define HEAP_STORE_FORMAT "1"
 #define OBJ_CHUNK         (1u << 18) /* objects per chunk: at most 26 bytes each raw */
 #define REF_CHUNK         (1u << 20) /* references per chunk: at most 26 bytes each raw */
 #define MAX_RAW_PER_ITEM  32u        /* bound on raw bytes per object or reference */
+/* Bytes per object and per reference of an opened heap: its arrays (addr,
+ * type, flags, scc, off; dst, kind, label) and the reverse CSR (roff; rsrc,
+ * redge). */
+#define HEAP_BYTES_PER_OBJECT 33u
+#define HEAP_BYTES_PER_REF    17u
 
 __attribute__((format(printf, 4, 5))) static int fail(struct db_error *err, int status,
                                                       const char *file, const char *fmt, ...)
@@ -397,6 +404,17 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 		return fail(err, 1, file, "cannot read the heap: %s", sqlite3_errmsg(db));
 	if ((uint64_t)(maxid + 1) != n || (uint64_t)ntypes != types || (uint64_t)nstr != strings)
 		return fail(err, 2, file, "damaged database: the heap does not match its tables");
+	/* What the arrays below and the reverse CSR the commands build cost. */
+	long double need = (long double)n * HEAP_BYTES_PER_OBJECT +
+	                   (long double)m * HEAP_BYTES_PER_REF + (long double)miss * 8 +
+	                   (long double)wide * 16;
+	if (load_max_memory && need > (long double)load_max_memory)
+		return fail(
+		        err, 2, file,
+		        "its heap needs about %.0Lf MiB of memory (%llu objects, %llu references),"
+		        " more than --max-memory %llu MiB",
+		        need / (1 << 20), (unsigned long long)n, (unsigned long long)m,
+		        (unsigned long long)(load_max_memory >> 20));
 	h->n = (uint32_t)n;
 	h->m = m;
 	h->ntypes = (uint32_t)types;
@@ -404,21 +422,6 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 	h->ncycles = (uint32_t)cycles;
 	h->nmissing = miss;
 	h->nwide = wide;
-	h->addr = malloc(((size_t)n + 1) * sizeof *h->addr);
-	h->type = malloc(((size_t)n + 1) * sizeof *h->type);
-	h->flags = malloc((size_t)n + 1);
-	h->scc = malloc(((size_t)n + 1) * sizeof *h->scc);
-	h->off = malloc(((size_t)n + 1) * sizeof *h->off);
-	h->dst = malloc(((size_t)m + 1) * sizeof *h->dst);
-	h->kind = malloc((size_t)m + 1);
-	h->label = malloc(((size_t)m + 1) * sizeof *h->label);
-	h->missing = malloc(((size_t)miss + 1) * sizeof *h->missing);
-	h->wide = malloc(((size_t)wide + 1) * sizeof *h->wide);
-	if (!h->addr || !h->type || !h->flags || !h->scc || !h->off || !h->dst || !h->kind ||
-	    !h->label || !h->missing || !h->wide) {
-		fail(err, 1, file, "out of memory reading the heap");
-		goto out;
-	}
 	/* The chunks, in order; they must tile the objects and references. */
 	if (sqlite3_prepare_v2(
 	            db,
@@ -428,7 +431,7 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 		fail(err, 2, file, "damaged database: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	uint64_t next[2] = {0, 0}, nmiss = 0, nwide = 0;
+	uint64_t next[2] = {0, 0}, nmiss = 0, nwide = 0, maxulen = 1;
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct heap_chunk_buf c;
@@ -459,6 +462,8 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 			nwide += c.wide;
 		}
 		next[c.part] += c.count;
+		if (c.ulen > maxulen)
+			maxulen = c.ulen;
 		c.len = (size_t)sqlite3_column_bytes(st, 8);
 		c.data = malloc(c.len ? c.len : 1);
 		if (!c.data) {
@@ -485,6 +490,23 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 	}
 	if (next[0] != n || next[1] != m || nmiss != miss || nwide != wide)
 		goto damaged;
+	/* Only now, with chunks that account for every object and reference,
+	 * the arrays those counts ask for. */
+	h->addr = malloc(((size_t)n + 1) * sizeof *h->addr);
+	h->type = malloc(((size_t)n + 1) * sizeof *h->type);
+	h->flags = malloc((size_t)n + 1);
+	h->scc = malloc(((size_t)n + 1) * sizeof *h->scc);
+	h->off = malloc(((size_t)n + 1) * sizeof *h->off);
+	h->dst = malloc(((size_t)m + 1) * sizeof *h->dst);
+	h->kind = malloc((size_t)m + 1);
+	h->label = malloc(((size_t)m + 1) * sizeof *h->label);
+	h->missing = malloc(((size_t)miss + 1) * sizeof *h->missing);
+	h->wide = malloc(((size_t)wide + 1) * sizeof *h->wide);
+	if (!h->addr || !h->type || !h->flags || !h->scc || !h->off || !h->dst || !h->kind ||
+	    !h->label || !h->missing || !h->wide) {
+		fail(err, 1, file, "out of memory reading the heap");
+		goto out;
+	}
 	uint64_t *ends = calloc(img.n + 1, sizeof *ends);
 	if (!ends) {
 		fail(err, 1, file, "out of memory reading the heap");
@@ -492,7 +514,7 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 	}
 	for (int k = 0; k < 2; k++) {
 		jobs[k] = (struct job){h, img.c, img.n, 2, k, NULL, ends, {0}, 0};
-		jobs[k].raw = malloc((size_t)REF_CHUNK * MAX_RAW_PER_ITEM);
+		jobs[k].raw = malloc((size_t)maxulen); /* the largest chunk, decompressed */
 		if (!jobs[k].raw) {
 			free(jobs[0].raw);
 			free(ends);

@@ -50,7 +50,11 @@ int heap_view_open(struct heap_view *v, const char *path)
 	    sqlite3_prepare_v2(v->db, "SELECT value FROM object_data WHERE id = ?1", -1, &v->value,
 	                       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(v->db, "SELECT text FROM strings WHERE id = ?1", -1, &v->text,
-	                       NULL) != SQLITE_OK) {
+	                       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(v->db,
+	                       "SELECT s.alloc FROM object_data o JOIN sites s ON s.id = o.site"
+	                       " WHERE o.id = ?1",
+	                       -1, &v->alloc, NULL) != SQLITE_OK) {
 		rc = cli_sqlite_error(v->db, path, "reading the heap");
 		heap_view_close(v);
 		return rc;
@@ -72,6 +76,8 @@ void heap_view_close(struct heap_view *v)
 			free(v->type_name[i]);
 	free(v->type_name);
 	sqlite3_finalize(v->value);
+	sqlite3_finalize(v->alloc);
+	free(v->site);
 	sqlite3_finalize(v->text);
 	heap_release(&v->h);
 	sqlite3_close(v->db);
@@ -123,6 +129,22 @@ const char *heap_view_value(struct heap_view *v, uint32_t id, int *err)
 		*err = 1;
 	}
 	sqlite3_reset(v->value);
+	return r;
+}
+
+const char *heap_view_alloc(struct heap_view *v, uint32_t id, int *err)
+{
+	const char *r = NULL;
+	sqlite3_bind_int64(v->alloc, 1, id);
+	int rc = sqlite3_step(v->alloc);
+	if (rc == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(v->alloc, 0);
+		if (s)
+			r = keep(&v->site, &v->site_cap, s, (size_t)sqlite3_column_bytes(v->alloc, 0));
+	} else if (rc != SQLITE_DONE) {
+		*err = 1;
+	}
+	sqlite3_reset(v->alloc);
 	return r;
 }
 

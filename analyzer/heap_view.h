@@ -24,6 +24,9 @@ struct heap_view {
 	size_t label_cap;
 	char *val; /* copy of the last value */
 	size_t val_cap;
+	sqlite3_stmt *alloc; /* the object's allocation site (sites.alloc) */
+	char *site;          /* copy of the last site */
+	size_t site_cap;
 };
 
 /* Opens path (a dump or a database, through cli_open), reads its heap and
@@ -40,6 +43,10 @@ const char *heap_view_type(const struct heap_view *v, uint32_t id);
 /* The value preview of object id, or NULL (valid until the next call); *err
  * set to 1 on an SQLite failure. */
 const char *heap_view_value(struct heap_view *v, uint32_t id, int *err);
+/* Where object id was allocated ('file:line', the innermost tracemalloc
+ * frame), or NULL when the dump has no site for it (valid until the next
+ * call); *err set to 1 on an SQLite failure. */
+const char *heap_view_alloc(struct heap_view *v, uint32_t id, int *err);
 /* The label of edge e as commands print it: [7], ['key'], .name, (weak) or
  * NULL for none (valid until the next call). */
 const char *heap_view_label(struct heap_view *v, uint64_t e, int *err);

@@ -62,6 +62,8 @@ static void *worker_run(void *arg)
 int leak_open_many(char **paths, int n, sqlite3 **dbs)
 {
 	memset(dbs, 0, (size_t)n * sizeof *dbs);
+	if (cli_db && n > 1)
+		return cli_usage_error("--db names one database and this command opens %d inputs", n);
 	/* The same dump twice must not be built by two loaders at once. */
 	int distinct = 1;
 	for (int i = 0; i < n; i++)

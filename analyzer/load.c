@@ -20,6 +20,8 @@
 #include "load_int.h"
 #include "refs_table.h"
 
+uint64_t load_max_memory; /* set once by the CLI before any load */
+
 int load_fail(struct loader *L, int status, const char *file, const char *fmt, ...)
 {
 	va_list ap;

@@ -18,9 +18,10 @@ struct load_stats {
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any
  * file there only once the load is complete: the rows go to a temporary
- * file "<dbpath>.tmp.<pid>-<n>" in the same directory, renamed into place
+ * file ".pym-<pid>-<n>.tmp" in the same directory, renamed into place
  * after COMMIT; on failure it is removed; temporaries left by a process
- * that no longer exists (kill -9) are removed at the next load of dbpath).
+ * that no longer exists (kill -9) are removed at the next load into that
+ * directory).
  * The refs table is not built (refs_table.h builds it on demand). Refuses (status 2) a dbpath that
  * is the dump itself (same name or inode) or an existing file that is not a pymple database. Not
  * reentrant per dbpath, thread-safe otherwise. progress and stats may be
@@ -32,6 +33,15 @@ int load_dump(const char *dump, const char *dbpath, db_progress_fn progress, voi
 /* load_dump, and with with_refs != 0 the refs table too (`load --refs`). */
 int load_dump_refs(const char *dump, const char *dbpath, int with_refs, db_progress_fn progress,
                    void *progress_ctx, struct load_stats *stats, struct db_error *err);
+
+/* The memory a load may use (0: no limit), set once by the CLI before any
+ * load (--max-memory). A load is refused up front (status 2) when the counts
+ * in the dump's trailer say it would need more (LOAD_BYTES_PER_* below),
+ * and the reader's own tables are kept within it while it reads. */
+extern uint64_t load_max_memory;
+#define LOAD_BYTES_PER_OBJECT 100u /* flat arrays, address index, graph passes */
+#define LOAD_BYTES_PER_REF    80u  /* edges, reverse index, one object's gathered refs */
+#define LOAD_BYTES_PER_STRING 32u  /* the reader's string table, besides the text */
 
 /* Removes the temporary files of a load in progress in this process, if
  * any. Async-signal-safe: meant for a SIGINT/SIGTERM handler (which should

@@ -36,7 +36,7 @@ struct loader {
 		int64_t name;
 	} * roots;
 	uint64_t nroots, rcap;
-	uint64_t strings, serials;
+	uint64_t strings, serials, sites, alloc_objects;
 	uint64_t file_size;
 	int stream_failed; /* the objects stream filled err */
 };

@@ -1,6 +1,8 @@
 /* load_records.c — pass 1 of a load: every record of the dump through the
  * one reader; META, STRING and TYPE rows go straight to SQLite, OBJECTs and
- * ROOTs into the heap builder (heap_build.h). Never prints. */
+ * ROOTs into the heap builder (heap_build.h). References come in pieces
+ * (PYM_READ_PIECES): the reader never gathers an object's whole list beside
+ * the heap's copy. Never prints. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,20 +71,85 @@ static int add_type(struct loader *L, struct pym_reader *r, const struct pym_rec
 	return step_done(L, typ);
 }
 
+/* Refuses a dump whose trailer says the load would need more than
+ * load_max_memory, and puts the reader on that budget. */
+static int check_memory(struct loader *L, struct pym_reader *r)
+{
+	uint64_t t[6];
+	pym_reader_set_budget(r, load_max_memory);
+	if (!load_max_memory || !pym_reader_trailer(r, t))
+		return 0;
+	long double need = (long double)t[0] * LOAD_BYTES_PER_OBJECT +
+	                   (long double)t[1] * LOAD_BYTES_PER_REF +
+	                   (long double)t[2] * LOAD_BYTES_PER_STRING;
+	if (need <= (long double)load_max_memory)
+		return 0;
+	return load_fail(
+	        L, 2, L->dump,
+	        "loading it needs about %.0Lf MiB of memory (%llu objects, %llu references, "
+	        "%llu strings), more than --max-memory %llu MiB",
+	        need / (1 << 20), (unsigned long long)t[0], (unsigned long long)t[1],
+	        (unsigned long long)t[2], (unsigned long long)(load_max_memory >> 20));
+}
+
+static int too_many_or_oom(struct loader *L, uint32_t nrefs)
+{
+	if (L->b.h.n >= HEAP_MAX_OBJECTS || L->b.h.m + nrefs > HEAP_MAX_REFS)
+		return load_fail(L, 1, L->dump, "too many objects or references for one load");
+	return load_fail_oom(L);
+}
+
+/* A SITE record: its sites row (the innermost frame as 'file:line') and
+ * one site_frames row per frame. */
+static int add_site(struct loader *L, struct pym_reader *r, const struct pym_record *rec,
+                    sqlite3_stmt *site, sqlite3_stmt *frame)
+{
+	for (uint32_t i = 0; i < rec->nframes; i++) {
+		size_t len;
+		const char *file = pym_reader_string(r, rec->frames[i].file, &len);
+		if (i == 0) {
+			char *alloc = sqlite3_mprintf("%.*s:%u", (int)len, file, rec->frames[0].line);
+			if (!alloc)
+				return load_fail_oom(L);
+			sqlite3_bind_int64(site, 1, rec->id);
+			sqlite3_bind_text(site, 2, alloc, -1, sqlite3_free);
+			sqlite3_bind_int64(site, 3, rec->nframes);
+			if (step_done(L, site) < 0)
+				return -1;
+		}
+		sqlite3_bind_int64(frame, 1, rec->id);
+		sqlite3_bind_int64(frame, 2, i);
+		sqlite3_bind_text(frame, 3, file, (int)len, SQLITE_STATIC);
+		sqlite3_bind_int64(frame, 4, rec->frames[i].line);
+		if (step_done(L, frame) < 0)
+			return -1;
+	}
+	L->sites++;
+	return 0;
+}
+
 int load_records(struct loader *L)
 {
 	struct pym_error e = {0};
 	struct pym_record rec;
-	sqlite3_stmt *meta = NULL, *str = NULL, *typ = NULL, *nam = NULL;
+	sqlite3_stmt *meta = NULL, *str = NULL, *typ = NULL, *site = NULL, *frame = NULL;
+	sqlite3_stmt *nam = NULL;
 	uint64_t count = 0;
 	int rc = -1, got;
 	struct pym_reader *r = pym_reader_open(L->dump, &e);
 	if (!r)
 		return load_fail_reader(L, &e);
 	L->file_size = pym_reader_file_size(r);
+	/* References in pieces: a long list never sits whole in the reader. */
+	pym_reader_set_mode(r, PYM_READ_PIECES);
+	if (check_memory(L, r) < 0)
+		goto out;
 	if (prep(L, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &meta) < 0 ||
 	    prep(L, "INSERT INTO strings(id, text) VALUES (?1, ?2)", &str) < 0 ||
 	    prep(L, "INSERT INTO types(id, name, address) VALUES (?1, ?2, ?3)", &typ) < 0 ||
+	    prep(L, "INSERT INTO sites(id, alloc, frames) VALUES (?1, ?2, ?3)", &site) < 0 ||
+	    prep(L, "INSERT INTO site_frames(site, depth, file, line) VALUES (?1, ?2, ?3, ?4)",
+	         &frame) < 0 ||
 	    prep(L, "INSERT INTO names(address, kind, name) VALUES (?1, ?2, ?3)", &nam) < 0)
 		goto out;
 	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
@@ -97,15 +164,11 @@ int load_records(struct loader *L)
 				goto out;
 			}
 			if (heap_builder_object(&L->b, &rec) < 0) {
-				if (L->b.h.n >= HEAP_MAX_OBJECTS ||
-				    L->b.h.m + rec.nrefs > HEAP_MAX_REFS)
-					load_fail(L, 1, L->dump,
-					          "too many objects or references for one load");
-				else
-					load_fail_oom(L);
+				too_many_or_oom(L, rec.nrefs);
 				goto out;
 			}
 			L->serials += (rec.flags & PYM_F_SERIAL) != 0;
+			L->alloc_objects += rec.site != 0;
 			if (!(rec.flags & PYM_F_SYNTHETIC)) {
 				struct tstat *t = &L->tstat[rec.type_index];
 				t->count++;
@@ -113,6 +176,20 @@ int load_records(struct loader *L)
 				t->extra += (rec.flags & PYM_F_EXTRA) ? rec.extra : 0;
 			}
 			break;
+		case PYM_R_REFS: {
+			int brc = heap_builder_refs(&L->b, &rec);
+			if (brc == -2) {
+				load_fail(L, 2, L->dump,
+				          "corrupt: references of 0x%llx out of place",
+				          (unsigned long long)rec.addr);
+				goto out;
+			}
+			if (brc < 0) {
+				too_many_or_oom(L, rec.nrefs);
+				goto out;
+			}
+			break;
+		}
 		case PYM_R_STRING:
 			sqlite3_bind_int64(str, 1, rec.id);
 			sqlite3_bind_text(str, 2, rec.text, (int)rec.text_len, SQLITE_STATIC);
@@ -122,6 +199,10 @@ int load_records(struct loader *L)
 			break;
 		case PYM_R_TYPE:
 			if (add_type(L, r, &rec, typ) < 0)
+				goto out;
+			break;
+		case PYM_R_SITE:
+			if (add_site(L, r, &rec, site, frame) < 0)
 				goto out;
 			break;
 		case PYM_R_META:
@@ -168,6 +249,8 @@ out:
 	sqlite3_finalize(str);
 	sqlite3_finalize(typ);
 	sqlite3_finalize(nam);
+	sqlite3_finalize(site);
+	sqlite3_finalize(frame);
 	pym_reader_close(r);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "load.h"
+#include "sqlguard.h"
 #include "pymple_format.h"
 #include "pymple_version.h"
 
@@ -51,6 +52,13 @@ static const char *const usage[] = {
     "",
     "  -q, --quiet      no progress line, no load report",
     "  -v, --verbose    more detail (load timings)",
+    "",
+    "These options go before or after the command:",
+    "  --db PATH           the database of the dump (default: DUMP.db next to it,",
+    "                      or the cache directory; see README)",
+    "  --timeout S         stop any query after S seconds (default 600, 0: none)",
+    "  --max-memory SIZE   refuse a dump that needs more memory to read, and cap",
+    "                      SQLite's heap (default: half the RAM up to 16G; 1G)",
     "  -h, --help       this help",
     "      --version    print the version",
     "",
@@ -127,6 +135,8 @@ int main(int argc, char **argv)
 		sigemptyset(&sa.sa_mask);
 		sigaction(sigs[k], &sa, NULL);
 	}
+	if (cli_global_options(&argc, argv))
+		return CLI_BAD_INPUT;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
@@ -176,6 +186,8 @@ int main(int argc, char **argv)
 	argv[argc] = NULL;
 	cli_command = c->name;
 	cmd_needs = c->needs;
+	if (c->needs & CMD_NEEDS_DB)
+		sqlguard_init(); /* memory statistics on: the heap ceiling needs them */
 	opterr = 0; /* commands report option errors through cli_option_error */
 	int rc = c->fn(argc - i, argv + i);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

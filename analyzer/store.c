@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbcache.h"
 #include "load.h"
 #include "load_int.h"
 #include "pymple_format.h"
@@ -102,7 +103,8 @@ enum {
 	OC_ROOT,
 	OC_SCC,
 	OC_FINGERPRINT,
-	OC_SERIAL
+	OC_SERIAL,
+	OC_SITE
 };
 
 #define BATCH_ROWS 4096
@@ -110,7 +112,7 @@ enum {
 
 struct row {
 	uint64_t addr, size, extra, refcount, length, serial, fp;
-	uint32_t id, type, flags, value_len;
+	uint32_t id, type, flags, value_len, site;
 	size_t value_off;
 };
 
@@ -202,12 +204,17 @@ static void *decoder_main(void *arg)
 		feed_reader_fail(f, &e);
 		goto out;
 	}
+	/* Only the objects' own fields: references in pieces (skipped), no
+	 * string table; the reader holds one chunk. */
+	pym_reader_set_mode(r, PYM_READ_PIECES | PYM_READ_NO_TABLES);
+	pym_reader_set_budget(r, load_max_memory);
 	struct batch *bt = f->b[slot];
 	bt->n = bt->text_len = 0;
 	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
 		if (rec.type != PYM_R_OBJECT)
 			continue;
-		if (v >= h->n || rec.addr != h->addr[v] || rec.nrefs != h->off[v + 1] - h->off[v]) {
+		if (v >= h->n || rec.addr != h->addr[v] ||
+		    rec.refs_total != h->off[v + 1] - h->off[v]) {
 			feed_fail(f, 2, "the dump changed while it was being loaded");
 			goto out;
 		}
@@ -234,6 +241,7 @@ static void *decoder_main(void *arg)
 		w->length = rec.length;
 		w->flags = rec.flags;
 		w->serial = rec.serial;
+		w->site = rec.site;
 		w->value_len = vl;
 		w->value_off = bt->text_len;
 		if (vl)
@@ -293,7 +301,7 @@ static int stream_connect(sqlite3 *db, void *aux, int argc, const char *const *a
 	struct stream_vtab *t;
 	int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(id, address, type_id, size, extra_size,"
 	                                  " refcount, length, flags, value, reachable, root, scc,"
-	                                  " fingerprint, serial)");
+	                                  " fingerprint, serial, site)");
 	if (rc != SQLITE_OK)
 		return rc;
 	t = sqlite3_malloc(sizeof *t);
@@ -456,6 +464,12 @@ static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col
 		else
 			sqlite3_result_null(ctx);
 		break;
+	case OC_SITE:
+		if (w->site)
+			sqlite3_result_int64(ctx, w->site);
+		else
+			sqlite3_result_null(ctx);
+		break;
 	}
 	return SQLITE_OK;
 }
@@ -503,9 +517,9 @@ int store_objects(struct loader *L)
 	int sql = sqlite3_exec(L->db,
 	                       "INSERT INTO object_data(id, address, type_id, size, extra_size,"
 	                       " refcount, length, flags, value, reachable, root, scc, fingerprint,"
-	                       " serial) SELECT id, address, type_id, size, extra_size, refcount,"
-	                       " length, flags, value, reachable, root, scc, fingerprint, serial"
-	                       " FROM pym_objects",
+	                       " serial, site) SELECT id, address, type_id, size, extra_size,"
+	                       " refcount, length, flags, value, reachable, root, scc, fingerprint,"
+	                       " serial, site FROM pym_objects",
 	                       NULL, NULL, NULL);
 	pthread_mutex_lock(&f->mu);
 	f->cancel = 1; /* a decoder still running (SQLite failed) stops */
@@ -625,8 +639,17 @@ int store_finish_rows(struct loader *L, const struct stat *sb, struct load_stats
 	    meta_putu(L, meta, "load.roots", nroot) < 0 ||
 	    meta_putu(L, meta, "load.unreachable", unreach) < 0 ||
 	    meta_putu(L, meta, "load.cycles", h->ncycles) < 0 ||
-	    meta_putu(L, meta, "load.serials", L->serials) < 0)
+	    meta_putu(L, meta, "load.serials", L->serials) < 0 ||
+	    meta_putu(L, meta, "load.sites", L->sites) < 0 ||
+	    meta_putu(L, meta, "load.alloc_objects", L->alloc_objects) < 0)
 		goto out;
+	struct dump_identity id; /* binds the database to this state of the dump */
+	struct dbcache_binding bind;
+	dbcache_identity(L->dump, sb, &id);
+	dbcache_binding(&id, &bind);
+	for (int i = 0; i < DBCACHE_NBIND; i++)
+		if (meta_put(L, meta, bind.key[i], bind.value[i]) < 0)
+			goto out;
 	s->objects = h->n;
 	s->refs = h->m;
 	s->missing_refs = h->nmissing;

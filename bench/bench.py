@@ -30,8 +30,8 @@ def note(msg):
 class Workload:
     """The child process holding the heap (bench/workload.py)."""
 
-    def __init__(self, python, pythonpath, objects, errpath):
-        env = dict(os.environ)
+    def __init__(self, python, pythonpath, objects, errpath, env_extra=None):
+        env = dict(os.environ, **(env_extra or {}))
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
         self.errfile = open(errpath, "w+")
         self.proc = subprocess.Popen(
@@ -224,6 +224,12 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rep.data, f, indent=1, sort_keys=True)
+    # Issue 16: the dump against the pure-Python walk on the bench heap and
+    # a real heap, in one process (bench/walk_speed.py prints its own table).
+    print("\n== issue 16: dump vs pure-Python walk (bench/walk_speed.py)", flush=True)
+    if subprocess.run([args.python, os.path.join(HERE, "walk_speed.py"), "--build", build,
+                       "--objects", str(args.objects)]).returncode:
+        note("bench/walk_speed.py failed")
     pause = os.path.join(HERE, "pause.py")
     if os.path.exists(pause):
         # Issue 4 numbers (the pause a signal dump causes) come from the
@@ -244,8 +250,50 @@ def bench(args, runs, an, pythonpath, tmp, rep):
     wl = Workload(args.python, pythonpath, args.objects, os.path.join(tmp, "workload.err"))
     try:
         measure(args, runs, an, wl, tmp, rep)
+        plain = {"build_s": wl.info["build_s"], "rss": wl.info["rss"]}
     finally:
         wl.close()
+    bench_alloc_sites(args, runs, an, pythonpath, tmp, rep, plain)
+
+
+def objects_in(an, path):
+    r = an.run("check", path)
+    m = re.search(r"^objects\s+(\d+)", r.out, re.M) if r.status == 0 else None
+    return int(m.group(1)) if m else None
+
+
+def bench_alloc_sites(args, runs, an, pythonpath, tmp, rep, plain):
+    """Issue 13: the same heap built under tracemalloc (PYTHONTRACEMALLOC=1): what
+    tracemalloc itself costs the workload, then dumps with and without sites."""
+    note("allocation sites: the heap again, built under PYTHONTRACEMALLOC=1")
+    wl = Workload(args.python, pythonpath, args.objects, os.path.join(tmp, "workload-tm.err"),
+                  {"PYTHONTRACEMALLOC": "1"})
+    try:
+        traced = wl.info
+        ds = [wl.ask("dump", path=os.path.join(tmp, "sites-%d.dump" % i)) for i in range(runs)]
+    finally:
+        wl.close()
+    ds = [d for d in ds if "error" not in d]
+    n = objects_in(an, ds[-1]["path"]) if ds and an.have("check") else None
+    if not ds or not n:
+        note("no dump with sites: allocation-site numbers skipped")
+        return
+    t, c = median([d["seconds"] for d in ds]), median([d["cpu"] for d in ds])
+    bpo = median([d["size"] for d in ds]) / n
+    off_t, off_b = rep.data.get("dump_s"), rep.data.get("dump_bytes_per_object")
+    r = Report()
+    ratio = traced["build_s"] / plain["build_s"]
+    r.add("tm_build_ratio", "tracemalloc's own cost: heap build time", ratio,
+          "%.2fx (%.1f s on, %.1f s off)" % (ratio, traced["build_s"], plain["build_s"]))
+    r.add("tm_rss_ratio", "  and RSS of the built heap", traced["rss"] / plain["rss"],
+          "%.2fx (%.0f MB on, %.0f MB off)" % (traced["rss"] / plain["rss"], traced["rss"] / 1e6,
+                                               plain["rss"] / 1e6))
+    r.add("sites_dump_s", "dump time with sites (1 frame)", t,
+          fmt_wc(t, c) + (", %.2fx the dump without" % (t / off_t) if off_t else ""))
+    r.add("sites_dump_bytes_per_object", "dump size with sites", bpo,
+          "%.1f B/object" % bpo + (" (%.1f without)" % off_b if off_b else ""))
+    r.show("== issue 13: allocation sites (%s objects, medians of %d)" % (fmt_n(n), len(ds)))
+    rep.data.update(r.data)
 
 
 def measure(args, runs, an, wl, tmp, rep):

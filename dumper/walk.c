@@ -14,20 +14,27 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allocsite.h"
 #include "dump.h"
 #include "pyint.h"
 #include "pymple_format.h"
 #include "walk.h"
 #include "writer.h"
 
-/* Interned at import by pym_walk_prepare(); read-only afterwards. */
-static PyObject *name_sizeof;
+/* Set at import by pym_walk_prepare(); read-only afterwards. */
+static PyObject *name_sizeof;     /* interned "__sizeof__" */
+static PyCFunction object_sizeof; /* the C function of object.__sizeof__ */
 
 int pym_walk_prepare(void)
 {
 	if (!name_sizeof)
 		name_sizeof = PyUnicode_InternFromString("__sizeof__");
-	return name_sizeof ? 0 : -1;
+	if (!name_sizeof)
+		return -1;
+	PyObject *d = _PyType_Lookup(&PyBaseObject_Type, name_sizeof);
+	if (d && Py_TYPE(d) == &PyMethodDescr_Type)
+		object_sizeof = ((PyMethodDescrObject *)d)->d_method->ml_meth;
+	return 0;
 }
 
 /* ---- anonymous memory ------------------------------------------------ */
@@ -122,11 +129,11 @@ static int vset_rehash(struct vset *s, size_t ncap)
 	return 0;
 }
 
-static uint8_t *vset_region(struct vset *s, uint64_t key)
+/* The bitmap of region key, added when new; the cache is checked by the
+ * caller (vset_add). NULL on ENOMEM. */
+__attribute__((noinline)) static uint8_t *vset_region(struct vset *s, uint64_t key)
 {
 	size_t c = key & 255;
-	if (s->ckey[c] == key)
-		return s->cbm[c];
 	if (s->used * 2 >= s->cap && vset_rehash(s, s->cap ? s->cap * 2 : 1024) < 0)
 		return NULL;
 	size_t j = mix64(key) & (s->cap - 1);
@@ -161,9 +168,11 @@ static uint8_t *vset_region(struct vset *s, uint64_t key)
 }
 
 /* 1 if addr was already in the set, 0 if it was added now, -1 on ENOMEM. */
-static int vset_add(struct vset *s, uintptr_t addr)
+static inline int vset_add(struct vset *s, uintptr_t addr)
 {
-	uint8_t *bm = vset_region(s, ((uint64_t)addr >> REG_SHIFT) + 1);
+	uint64_t key = ((uint64_t)addr >> REG_SHIFT) + 1;
+	size_t c = key & 255;
+	uint8_t *bm = s->ckey[c] == key ? s->cbm[c] : vset_region(s, key);
 	if (!bm)
 		return -1;
 	size_t bit = (addr & ((1u << REG_SHIFT) - 1)) >> 3;
@@ -257,6 +266,10 @@ static void amap_free(struct amap *m)
 #define TI_APPROX   2u /* __sizeof__ is not C: layout size only */
 #define TI_LRU      4u /* functools._lru_cache_wrapper: see lru_dedupe() */
 #define TI_FOREIGN  8u /* __sizeof__ is another class's C function: not called */
+/* __sizeof__ is object.__sizeof__ and instances have no items: its result
+ * is the type's (tp_basicsize), so it is called once per type. */
+#define TI_SIZE_BY_TYPE 16u
+#define TI_SIZE_KNOWN   32u /* type_size holds that result */
 
 /* What an object's type says about how to walk it, decided once per type. */
 enum tkind {
@@ -268,6 +281,29 @@ enum tkind {
 	K_BYTES,
 	K_INT,
 	K_FLOAT,
+	K_DICT_SUB, /* subclasses: traversed, then labelled */
+	K_LIST_SUB,
+	K_TUPLE_SUB,
+};
+
+/* Which fields beyond tp_traverse an object of the type has (collect_refs):
+ * the first of these checks its type passes, decided once per type. */
+enum rkind {
+	R_NONE,
+	R_TYPE,
+	R_CODE,
+	R_FUNCTION,
+	R_MODULE,
+	R_METHOD,
+	R_GEN, /* generator, coroutine, async generator */
+	R_CELL,
+	R_WEAKREF,
+	R_DESCR,
+	R_SLICE,
+	R_RANGE,
+	R_FRAME,
+	R_EXCEPTION, /* BaseException and subclasses */
+	R_TRACEBACK,
 };
 
 /* Which value preview and length an object of the type gets. */
@@ -293,10 +329,13 @@ struct tinfo {
 	uint32_t flags;
 	uint32_t kind;  /* enum tkind */
 	uint32_t vkind; /* enum vkind */
+	uint32_t rkind; /* enum rkind */
+	uint32_t lkind; /* enum lkind */
 	PyCFunction sizeof_fn;
 	int sizeof_flags;         /* its ml_flags: how to call it (call_sizeof) */
 	PyTypeObject *sizeof_cls; /* the class that defines it (METH_METHOD) */
 	uint32_t slot0, nslots;   /* into walk.slots */
+	uint64_t type_size;       /* with TI_SIZE_KNOWN */
 };
 
 struct slotinfo {
@@ -353,6 +392,7 @@ struct walk {
 	uint64_t gc_objects, refs_total;
 	uint64_t skip_sizeof_py, skip_sizeof_err, skip_str, skip_float;
 	uint64_t skip_sizeof_foreign;
+	struct pym_asites *sites; /* NULL: tracemalloc off (or sites skipped) */
 	int failed;
 };
 
@@ -378,6 +418,16 @@ static size_t utf8_of(PyObject *s, char *out, size_t cap, size_t maxchars, int *
 	const void *data = PyUnicode_DATA(s);
 	size_t o = 0;
 	Py_ssize_t i;
+	if (PyUnicode_IS_ASCII(s)) { /* most strs: the UTF-8 is the data itself */
+		size_t n = (size_t)len;
+		if (n > maxchars)
+			n = maxchars;
+		if (n + 3 > cap) /* as the loop below: room for a 4-byte sequence */
+			n = cap < 3 ? 0 : cap - 3;
+		memcpy(out, data, n);
+		*trunc = n < (size_t)len;
+		return n;
+	}
 	for (i = 0; i < len && (size_t)i < maxchars; i++) {
 		Py_UCS4 c = PyUnicode_READ(kind, data, i);
 		if (c >= 0xD800 && c <= 0xDFFF)
@@ -472,35 +522,45 @@ static uint64_t key_label(struct walk *wk, PyObject *key, unsigned kind)
 	return ((uint64_t)id << PYM_LABEL_SHIFT) | kind;
 }
 
-static int push(struct walk *wk, PyObject *o)
+__attribute__((noinline)) static int stack_grow(struct walk *wk)
+{
+	size_t capb = wk->stack_cap;
+	void *p = wk->stack;
+	if (mm_grow(&p, &capb, (wk->nstack + 1) * sizeof(PyObject *)) < 0)
+		return fail(wk);
+	wk->stack = p;
+	wk->stack_cap = capb;
+	return 0;
+}
+
+static inline int push(struct walk *wk, PyObject *o)
 {
 	int r = vset_add(&wk->seen, (uintptr_t)o);
 	if (r < 0)
 		return fail(wk);
 	if (r)
 		return 0;
-	if ((wk->nstack + 1) * sizeof(PyObject *) > wk->stack_cap) {
-		size_t capb = wk->stack_cap;
-		void *p = wk->stack;
-		if (mm_grow(&p, &capb, (wk->nstack + 1) * sizeof(PyObject *)) < 0)
-			return fail(wk);
-		wk->stack = p;
-		wk->stack_cap = capb;
-	}
+	if ((wk->nstack + 1) * sizeof(PyObject *) > wk->stack_cap && stack_grow(wk) < 0)
+		return -1;
 	wk->stack[wk->nstack++] = o;
 	return 0;
 }
 
-static int ref_add(struct walk *wk, const void *addr, uint64_t label, int claimed)
+__attribute__((noinline)) static int refs_grow(struct walk *wk)
 {
-	if ((wk->nrefs + 1) * sizeof(struct pym_ref) > wk->refs_cap) {
-		void *p = wk->refs, *q = wk->claimed;
-		if (mm_grow(&p, &wk->refs_cap, (wk->nrefs + 1) * sizeof(struct pym_ref)) < 0 ||
-		    (wk->refs = p,
-		     mm_grow(&q, &wk->claimed_cap, wk->refs_cap / sizeof(struct pym_ref)) < 0))
-			return fail(wk);
-		wk->claimed = q;
-	}
+	void *p = wk->refs, *q = wk->claimed;
+	if (mm_grow(&p, &wk->refs_cap, (wk->nrefs + 1) * sizeof(struct pym_ref)) < 0 ||
+	    (wk->refs = p,
+	     mm_grow(&q, &wk->claimed_cap, wk->refs_cap / sizeof(struct pym_ref)) < 0))
+		return fail(wk);
+	wk->claimed = q;
+	return 0;
+}
+
+static inline int ref_add(struct walk *wk, const void *addr, uint64_t label, int claimed)
+{
+	if ((wk->nrefs + 1) * sizeof(struct pym_ref) > wk->refs_cap && refs_grow(wk) < 0)
+		return -1;
 	wk->refs[wk->nrefs].addr = (uintptr_t)addr;
 	wk->refs[wk->nrefs].label = label;
 	wk->claimed[wk->nrefs++] = (uint8_t)claimed;
@@ -672,6 +732,30 @@ static int type_slots(struct walk *wk, PyTypeObject *tp, struct tinfo *ti)
 	return 0;
 }
 
+/* How len(o) is read for objects of a type (has_length). */
+enum lkind {
+	LEN_NONE,
+	LEN_STR,
+	LEN_SIZE, /* bytes, bytearray, list, tuple: Py_SIZE */
+	LEN_DICT,
+	LEN_SET,
+};
+
+static uint32_t length_kind(PyTypeObject *tp)
+{
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_UNICODE_SUBCLASS))
+		return LEN_STR;
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_BYTES_SUBCLASS | Py_TPFLAGS_LIST_SUBCLASS |
+	                                    Py_TPFLAGS_TUPLE_SUBCLASS) ||
+	    PyType_IsSubtype(tp, &PyByteArray_Type))
+		return LEN_SIZE;
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_DICT_SUBCLASS))
+		return LEN_DICT;
+	if (PyType_IsSubtype(tp, &PySet_Type) || PyType_IsSubtype(tp, &PyFrozenSet_Type))
+		return LEN_SET;
+	return LEN_NONE;
+}
+
 static uint32_t value_kind(PyTypeObject *tp)
 {
 	if (tp == Py_TYPE(Py_None) || tp == &PyBool_Type)
@@ -704,6 +788,42 @@ static uint32_t value_kind(PyTypeObject *tp)
 	    PyType_IsSubtype(tp, &PyFrozenSet_Type))
 		return V_CONTAINER;
 	return V_NONE;
+}
+
+static uint32_t refs_kind(PyTypeObject *tp)
+{
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_TYPE_SUBCLASS))
+		return R_TYPE;
+	if (tp == &PyCode_Type)
+		return R_CODE;
+	if (tp == &PyFunction_Type)
+		return R_FUNCTION;
+	if (PyType_IsSubtype(tp, &PyModule_Type))
+		return R_MODULE;
+	if (tp == &PyMethod_Type)
+		return R_METHOD;
+	if (tp == &PyGen_Type || tp == &PyCoro_Type || tp == &PyAsyncGen_Type)
+		return R_GEN;
+	if (tp == &PyCell_Type)
+		return R_CELL;
+	if (PyType_IsSubtype(tp, &_PyWeakref_RefType) ||
+	    PyType_IsSubtype(tp, &_PyWeakref_ProxyType) ||
+	    PyType_IsSubtype(tp, &_PyWeakref_CallableProxyType))
+		return R_WEAKREF;
+	if (tp == &PyMethodDescr_Type || tp == &PyClassMethodDescr_Type ||
+	    tp == &PyMemberDescr_Type || tp == &PyGetSetDescr_Type || tp == &PyWrapperDescr_Type)
+		return R_DESCR;
+	if (tp == &PySlice_Type)
+		return R_SLICE;
+	if (tp == &PyRange_Type)
+		return R_RANGE;
+	if (tp == &PyFrame_Type)
+		return R_FRAME;
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_BASE_EXC_SUBCLASS))
+		return R_EXCEPTION;
+	if (tp == &PyTraceBack_Type)
+		return R_TRACEBACK;
+	return R_NONE;
 }
 
 /* The calling conventions a C __sizeof__ (no arguments) comes in: plain
@@ -808,6 +928,9 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 			return NULL;
 		}
 		sizeof_choose(ti, tp);
+		if ((ti->flags & TI_SIZEOF_C) && ti->sizeof_fn == object_sizeof && object_sizeof &&
+		    tp->tp_itemsize == 0)
+			ti->flags |= TI_SIZE_BY_TYPE;
 		if (strcmp(tp->tp_name, "functools._lru_cache_wrapper") == 0)
 			ti->flags |= TI_LRU;
 		if (tp == &PyDict_Type)
@@ -824,6 +947,14 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 			ti->kind = K_INT;
 		else if (tp == &PyFloat_Type)
 			ti->kind = K_FLOAT;
+		else if (PyType_FastSubclass(tp, Py_TPFLAGS_DICT_SUBCLASS))
+			ti->kind = K_DICT_SUB;
+		else if (PyType_FastSubclass(tp, Py_TPFLAGS_LIST_SUBCLASS))
+			ti->kind = K_LIST_SUB;
+		else if (PyType_FastSubclass(tp, Py_TPFLAGS_TUPLE_SUBCLASS))
+			ti->kind = K_TUPLE_SUB;
+		ti->rkind = refs_kind(tp);
+		ti->lkind = length_kind(tp);
 		ti->vkind = value_kind(tp);
 		/* The type is walked like any object: once, from here. */
 		if (push(wk, (PyObject *)tp) < 0)
@@ -983,26 +1114,36 @@ static size_t float_repr_fast(double x, char *out)
 	return 0;
 }
 
-/* Writes the value preview of o into wk->val; returns its length. */
+/* "000102...ff": the two hex digits of every byte value. */
+static const char hex_pairs[513] =
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+        "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+        "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+        "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+        "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+        "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+        "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/* Writes the value preview of o into wk->val; returns its length. vkind is
+ * value_kind(Py_TYPE(o)), decided once per type. */
 static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 {
 	char *v = wk->val;
 	*trunc = 0;
-	if (vkind == V_NONE || vkind == V_CONTAINER)
-		return 0;
-	if (o == Py_None) {
-		memcpy(v, "None", 4);
-		return 4;
-	}
-	if (PyBool_Check(o)) {
+	switch (vkind) {
+	case V_SINGLETON:
+		if (o == Py_None) {
+			memcpy(v, "None", 4);
+			return 4;
+		}
 		if (o == Py_True) {
 			memcpy(v, "True", 4);
 			return 4;
 		}
 		memcpy(v, "False", 5);
 		return 5;
-	}
-	if (PyUnicode_Check(o)) {
+	case V_STR:
 #if PY_VERSION_HEX < 0x030C0000
 		if (!PyUnicode_IS_READY(o)) {
 			wk->skip_str++;
@@ -1010,22 +1151,18 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 		}
 #endif
 		return utf8_of(o, v, PYM_VALUE_MAX, STR_PREVIEW, trunc);
-	}
-	if (PyBytes_Check(o)) {
-		static const char hex[] = "0123456789abcdef";
+	case V_BYTES: {
 		Py_ssize_t len = PyBytes_GET_SIZE(o);
 		const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(o);
-		size_t n = 0;
-		for (Py_ssize_t i = 0; i < len && i < BYTES_PREVIEW; i++) {
-			v[n++] = hex[b[i] >> 4];
-			v[n++] = hex[b[i] & 15];
-		}
+		size_t n = (size_t)(len < BYTES_PREVIEW ? len : BYTES_PREVIEW);
+		for (size_t i = 0; i < n; i++)
+			memcpy(v + 2 * i, hex_pairs + 2 * b[i], 2);
 		*trunc = len > BYTES_PREVIEW;
-		return n;
+		return 2 * n;
 	}
-	if (PyLong_Check(o))
+	case V_INT:
 		return int_preview(wk, o, v, trunc);
-	if (PyFloat_Check(o)) {
+	case V_FLOAT: {
 		size_t fn = float_repr_fast(PyFloat_AS_DOUBLE(o), v);
 		if (fn)
 			return fn;
@@ -1043,15 +1180,15 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 		PyMem_Free(s);
 		return n;
 	}
-	if (PyModule_Check(o))
+	case V_MODULE:
 		return str_text(pyi_module_name(o), v, 512);
-	if (PyFunction_Check(o)) {
+	case V_FUNCTION: {
 		PyFunctionObject *f = (PyFunctionObject *)o;
 		if (!PyCode_Check(f->func_code))
 			return str_text(f->func_qualname, v, 512);
 		return code_where((PyCodeObject *)f->func_code, f->func_qualname, v, 1000);
 	}
-	if (PyCode_Check(o)) {
+	case V_CODE: {
 		PyCodeObject *co = (PyCodeObject *)o;
 #if PY_VERSION_HEX >= 0x030B0000
 		return code_where(co, co->co_qualname, v, 1000);
@@ -1059,9 +1196,9 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 		return code_where(co, co->co_name, v, 1000);
 #endif
 	}
-	if (PyType_Check(o))
+	case V_TYPE:
 		return type_name((PyTypeObject *)o, v, 512);
-	if (PyMethod_Check(o)) {
+	case V_METHOD: {
 		PyObject *fn = PyMethod_GET_FUNCTION(o);
 		if (!fn || !PyFunction_Check(fn))
 			return 0;
@@ -1070,7 +1207,7 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 			return str_text(f->func_qualname, v, 512);
 		return code_where((PyCodeObject *)f->func_code, f->func_qualname, v, 1000);
 	}
-	if (PyFrame_Check(o)) {
+	case V_FRAME: {
 		int line;
 		PyObject *c = pyi_frame_object_where(o, &line);
 		if (!c || !PyCode_Check(c))
@@ -1086,7 +1223,7 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 			n--;
 		return n + put_u64(v + n, (uint64_t)(line < 0 ? 0 : line));
 	}
-	if (PyCFunction_Check(o)) {
+	case V_CFUNCTION: {
 		const char *nm = ((PyCFunctionObject *)o)->m_ml->ml_name;
 		size_t n = nm ? strlen(nm) : 0;
 		if (n > 200)
@@ -1094,28 +1231,33 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 		memcpy(v, nm, n);
 		return n;
 	}
-	return 0;
+	default: /* V_NONE, V_CONTAINER */
+		return 0;
+	}
 }
 
-static int has_length(PyObject *o, uint64_t *len)
+static int has_length(PyObject *o, uint32_t lkind, uint64_t *len)
 {
-	if (PyUnicode_Check(o)) {
+	switch (lkind) {
+	case LEN_STR:
 #if PY_VERSION_HEX < 0x030C0000
 		if (!PyUnicode_IS_READY(o))
 			return 0;
 #endif
 		*len = (uint64_t)PyUnicode_GET_LENGTH(o);
-	} else if (PyBytes_Check(o) || PyByteArray_Check(o) || PyList_Check(o) ||
-	           PyTuple_Check(o)) {
+		return 1;
+	case LEN_SIZE:
 		*len = (uint64_t)Py_SIZE(o);
-	} else if (PyDict_Check(o)) {
+		return 1;
+	case LEN_DICT:
 		*len = (uint64_t)((PyDictObject *)o)->ma_used;
-	} else if (PyAnySet_Check(o)) {
+		return 1;
+	case LEN_SET:
 		*len = (uint64_t)PySet_GET_SIZE(o);
-	} else {
+		return 1;
+	default:
 		return 0;
 	}
-	return 1;
 }
 
 /* ---- references an object holds --------------------------------------- */
@@ -1453,7 +1595,8 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 				        ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX, 1);
 		return;
 	}
-	if (tp->tp_traverse && PyObject_IS_GC(o))
+	/* PyObject_IS_GC(o), as gc.get_referents decides */
+	if (tp->tp_traverse && PyType_IS_GC(tp) && (!tp->tp_is_gc || tp->tp_is_gc(o)))
 		tp->tp_traverse(o, visit_cb, wk);
 	if (ti->flags & TI_LRU)
 		lru_dedupe(wk, tp);
@@ -1462,22 +1605,28 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	void *gframe;
 #endif
 	const void *dict_done = NULL;
-	if (PyType_Check(o)) {
+	switch (ti->rkind) {
+	case R_TYPE:
 		type_refs(wk, (PyTypeObject *)o);
 		dict_done = pyi_type_dict((PyTypeObject *)o);
-	} else if (PyCode_Check(o))
+		break;
+	case R_CODE:
 		code_refs(wk, (PyCodeObject *)o);
-	else if (PyFunction_Check(o)) {
+		break;
+	case R_FUNCTION:
 		function_refs(wk, (PyFunctionObject *)o);
 		dict_done = ((PyFunctionObject *)o)->func_dict;
-	} else if (PyModule_Check(o)) {
+		break;
+	case R_MODULE:
 		dict_done = PyModule_GetDict(o);
 		claim(wk, dict_done, attr_label(wk, "__dict__"));
 		claim(wk, pyi_module_name(o), attr_label(wk, "__name__"));
-	} else if (PyMethod_Check(o)) {
+		break;
+	case R_METHOD:
 		claim(wk, PyMethod_GET_FUNCTION(o), attr_label(wk, "__func__"));
 		claim(wk, PyMethod_GET_SELF(o), attr_label(wk, "__self__"));
-	} else if (PyGen_CheckExact(o) || PyCoro_CheckExact(o) || PyAsyncGen_CheckExact(o)) {
+		break;
+	case R_GEN:
 		/* the three share _PyGenObject_HEAD */
 		claim(wk, ((PyGenObject *)o)->gi_name, attr_label(wk, "__name__"));
 		claim(wk, ((PyGenObject *)o)->gi_qualname, attr_label(wk, "__qualname__"));
@@ -1485,9 +1634,11 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 		if ((gframe = pyi_gen_frame(o)) != NULL)
 			frame_data_refs(wk, gframe);
 #endif
-	} else if (PyCell_Check(o)) {
+		break;
+	case R_CELL:
 		claim(wk, PyCell_GET(o), attr_label(wk, "cell_contents"));
-	} else if (PyExceptionInstance_Check(o)) {
+		break;
+	case R_EXCEPTION: {
 		PyBaseExceptionObject *e = (PyBaseExceptionObject *)o;
 		claim(wk, e->args, attr_label(wk, "args"));
 		claim(wk, e->traceback, attr_label(wk, "__traceback__"));
@@ -1496,41 +1647,53 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 #if PY_VERSION_HEX >= 0x030B0000
 		claim(wk, e->notes, attr_label(wk, "__notes__"));
 #endif
-	} else if (PyTraceBack_Check(o)) {
+		break;
+	}
+	case R_TRACEBACK: {
 		PyTracebackObject *tb = (PyTracebackObject *)o;
 		claim(wk, tb->tb_next, attr_label(wk, "tb_next"));
 		claim(wk, tb->tb_frame, attr_label(wk, "tb_frame"));
-	} else if (PyWeakref_Check(o)) {
+		break;
+	}
+	case R_WEAKREF: {
 		PyObject *r = ((PyWeakReference *)o)->wr_object;
 		if (r && r != Py_None)
 			ref_add(wk, r, PYM_LABEL_WEAK, 1);
-	} else if (tp == &PyMethodDescr_Type || tp == &PyClassMethodDescr_Type ||
-	           tp == &PyMemberDescr_Type || tp == &PyGetSetDescr_Type ||
-	           tp == &PyWrapperDescr_Type) {
+		break;
+	}
+	case R_DESCR: {
 		PyDescrObject *d = (PyDescrObject *)o;
 		claim(wk, d->d_type, attr_label(wk, "__objclass__"));
 		claim(wk, d->d_name, attr_label(wk, "__name__"));
 		claim(wk, d->d_qualname, attr_label(wk, "__qualname__"));
-	} else if (PySlice_Check(o)) {
+		break;
+	}
+	case R_SLICE: {
 		PySliceObject *s = (PySliceObject *)o;
 		claim(wk, s->start, attr_label(wk, "start"));
 		claim(wk, s->stop, attr_label(wk, "stop"));
 		claim(wk, s->step, attr_label(wk, "step"));
-	} else if (PyRange_Check(o)) {
+		break;
+	}
+	case R_RANGE: {
 		struct range_layout *r = (struct range_layout *)o;
 		claim(wk, r->start, attr_label(wk, "start"));
 		claim(wk, r->stop, attr_label(wk, "stop"));
 		claim(wk, r->step, attr_label(wk, "step"));
 		claim(wk, r->length, 0);
+		break;
 	}
+	case R_FRAME:
 #if PY_VERSION_HEX < 0x030B0000
-	else if (PyFrame_Check(o))
 		frame_refs(wk, (PyFrameObject *)o);
 #else
-	else if (PyFrame_Check(o))
 		frame_object_refs(wk, o);
 #endif
-	if (PyDict_Check(o)) { /* subclasses: label values, add str keys */
+		break;
+	default:
+		break;
+	}
+	if (ti->kind == K_DICT_SUB) { /* label values, add str keys */
 		Py_ssize_t pos = 0;
 		PyObject *k, *v;
 		uint64_t klabel = dict_key_label(o);
@@ -1539,9 +1702,9 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 			claim(wk, k, klabel);
 			claim(wk, v, vweak ? PYM_LABEL_WEAK : key_label(wk, k, PYM_LABEL_KEY));
 		}
-	} else if (PyList_Check(o) || PyTuple_Check(o)) {
-		PyObject **items = PyList_Check(o) ? ((PyListObject *)o)->ob_item
-		                                   : ((PyTupleObject *)o)->ob_item;
+	} else if (ti->kind == K_LIST_SUB || ti->kind == K_TUPLE_SUB) {
+		PyObject **items = ti->kind == K_LIST_SUB ? ((PyListObject *)o)->ob_item
+		                                          : ((PyTupleObject *)o)->ob_item;
 		for (Py_ssize_t i = 0; i < Py_SIZE(o); i++)
 			claim(wk, items[i], ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX);
 	}
@@ -1578,6 +1741,10 @@ static int emit(struct walk *wk, PyObject *o)
 		return -1;
 	struct pym_object rec;
 	memset(&rec, 0, sizeof rec);
+	/* first: on 3.8-3.11 the lookup briefly holds references */
+	uint32_t site = 0;
+	if (wk->sites && pym_asites_of(wk->sites, o, &site) < 0)
+		return fail(wk);
 	rec.addr = (uintptr_t)o;
 	rec.type = ti->wtype;
 	rec.refcount = (uint64_t)Py_REFCNT(o);
@@ -1587,7 +1754,10 @@ static int emit(struct walk *wk, PyObject *o)
 		rec.flags |= PYM_F_GC_TRACKED;
 
 	int sized = 0;
-	if (ti->flags & TI_SIZEOF_C) {
+	if (ti->flags & TI_SIZE_KNOWN) {
+		rec.size = ti->type_size + pyi_getsizeof_extra(o);
+		sized = 1;
+	} else if (ti->flags & TI_SIZEOF_C) {
 		PyObject *r = call_sizeof(ti, o);
 		if (r && PyLong_Check(r)) {
 			Py_ssize_t s = PyLong_AsSsize_t(r);
@@ -1609,6 +1779,9 @@ static int emit(struct walk *wk, PyObject *o)
 	if (!sized) {
 		rec.size = layout_size(o, tp) + pyi_getsizeof_extra(o);
 		rec.flags |= PYM_F_SIZE_APPROX;
+	} else if ((ti->flags & (TI_SIZE_BY_TYPE | TI_SIZE_KNOWN)) == TI_SIZE_BY_TYPE) {
+		ti->type_size = rec.size - pyi_getsizeof_extra(o);
+		ti->flags |= TI_SIZE_KNOWN;
 	}
 
 	collect_refs(wk, o, tp, ti, &rec.extra);
@@ -1621,7 +1794,7 @@ static int emit(struct walk *wk, PyObject *o)
 		rec.flags |= PYM_F_EXTRA;
 	if (ti->kind == K_DICT) /* collect_refs wrote (key, value) pairs */
 		rec.flags |= PYM_F_PAIRS;
-	if (ti->vkind != V_NONE && has_length(o, &rec.length))
+	if (ti->vkind != V_NONE && has_length(o, ti->lkind, &rec.length))
 		rec.flags |= PYM_F_LENGTH;
 	if (wk->opts->values) {
 		int trunc;
@@ -1636,7 +1809,7 @@ static int emit(struct walk *wk, PyObject *o)
 	}
 	rec.nrefs = (uint32_t)wk->nrefs;
 	rec.refs = wk->refs;
-	if (pym_writer_object(wk->w, &rec) < 0)
+	if ((site && pym_writer_alloc(wk->w, site) < 0) || pym_writer_object(wk->w, &rec) < 0)
 		return fail(wk);
 	wk->refs_total += wk->nrefs;
 	/* Referents go on the stack after the record is written: the refs
@@ -2017,6 +2190,15 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	wk->interned = r.interned;
 	if (header_meta(wk, &r) < 0)
 		return -1;
+	const char *skipped;
+	int e;
+	wk->sites = pym_asites_open(wk->w, wk->opts->in_child, &skipped, &e);
+	if (!wk->sites && e) {
+		errno = e;
+		return fail(wk);
+	}
+	if (skipped && meta(wk, "alloc.skipped", skipped, strlen(skipped)) < 0)
+		return -1;
 	uint32_t sid;
 	if (pym_writer_string(wk->w, "<thread>", 8, &sid) < 0 ||
 	    pym_writer_type(wk->w, sid, 0, &wk->synth_thread) < 0 ||
@@ -2061,8 +2243,8 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	    meta_u64(wk, "skipped.sizeof_foreign", wk->skip_sizeof_foreign) < 0 ||
 	    meta_u64(wk, "skipped.str_not_ready", wk->skip_str) < 0 ||
 	    meta_u64(wk, "skipped.float_value", wk->skip_float) < 0 ||
-	    meta(wk, "duration", d, n) < 0)
-		return -1;
+	    meta(wk, "duration", d, n) < 0 || (wk->sites && pym_asites_meta(wk->sites) < 0))
+		return fail(wk);
 	return 0;
 }
 
@@ -2081,6 +2263,7 @@ static void walk_release(struct walk *wk)
 	mm_free(wk->ti, wk->ti_cap);
 	mm_free(wk->slots, wk->slots_cap);
 	mm_free(wk->scratch, wk->scratch_cap);
+	pym_asites_close(wk->sites);
 }
 
 static void set_err(char *errbuf, size_t errlen, const char *what, int e)

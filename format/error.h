@@ -15,6 +15,7 @@ enum pym_errcode {
 	PYM_ERR_TRUNCATED, /* file ends early (no TAIL) */
 	PYM_ERR_CORRUPT,   /* checksum, encoding or consistency failure */
 	PYM_ERR_NOMEM,
+	PYM_ERR_LIMIT, /* reading would need more memory than the reader's budget */
 };
 
 struct pym_error {

@@ -1,7 +1,9 @@
 /* reader.c — the one decoder of pymple dumps (schema/FORMAT.md), shared by
  * load, check/inspect and the fuzz target. It validates every byte it reads,
- * streams chunk by chunk (memory: one chunk, the string table and the refs of
- * one object), and never prints or exits: failures fill a struct pym_error. */
+ * streams chunk by chunk (memory: one chunk, the string and type tables unless
+ * PYM_READ_NO_TABLES, and the refs of one object or one piece of them), keeps
+ * every allocation within its budget, and never prints or exits: failures
+ * fill a struct pym_error. */
 #include "reader.h"
 
 #include <errno.h>
@@ -57,9 +59,25 @@ struct pym_reader {
 	uint32_t ntype, typecap;
 	struct pym_rref *refs;
 	size_t refcap;
+	struct pym_rframe *frames;
+	size_t framecap;
+	uint32_t nsites;
+	uint32_t pending_site; /* from an ALLOC record, for the next OBJECT */
 	char value[PYM_VALUE_MAX]; /* value of an object whose refs cross chunks */
 
 	uint64_t objects, nrefs, roots, chunks;
+
+	unsigned mode;          /* PYM_READ_* */
+	uint64_t budget, used;  /* bytes allowed (0: any) and allocated */
+	int has_tail;           /* tail[] read from the end of the file at open */
+	uint64_t tail[6];
+	/* PYM_READ_PIECES: references of the last OBJECT still to deliver */
+	uint64_t obj_addr, obj_total, obj_seen;
+	uint64_t obj_left;          /* in REFS records not yet started */
+	uint64_t rec_left;          /* in the current record, from rec_p */
+	const unsigned char *rec_p; /* inside ubuf */
+	const unsigned char *rec_start; /* that record's first byte (errors) */
+	uint64_t rec_prev;          /* delta base for rec_p */
 };
 
 /* ---- errors ------------------------------------------------------------ */
@@ -172,6 +190,38 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+/* grow() within the reader's budget: -1 out of memory, -2 over the budget. */
+static int rgrow(struct pym_reader *r, void **buf, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t before = *cap;
+	uint64_t n = before ? before : 64;
+	while (n < need)
+		n *= 2;
+	if (r->budget && r->used - before * elem + n * elem > r->budget)
+		return -2;
+	if (grow(buf, cap, need, elem) < 0)
+		return -1;
+	r->used += (*cap - before) * elem;
+	return 0;
+}
+
+static int over_budget(struct pym_reader *r, struct pym_error *err, uint64_t off)
+{
+	return FAIL(r, err, PYM_ERR_LIMIT, off,
+	            "reading it needs more than %llu MiB of memory (see --max-memory)",
+	            (unsigned long long)(r->budget >> 20));
+}
+
+/* Failure of rgrow()/add_string() (rc -1 or -2) as an error. */
+static int alloc_failed(struct pym_reader *r, struct pym_error *err, int rc)
+{
+	if (rc == -2)
+		return over_budget(r, err, r->chunk_off);
+	return FAIL(r, err, PYM_ERR_NOMEM, r->chunk_off, "out of memory");
+}
+
 /* ---- open / close ------------------------------------------------------ */
 
 static struct pym_reader *reader_new(void)
@@ -219,12 +269,34 @@ static int read_header(struct pym_reader *r, struct pym_error *err)
 	return 0;
 }
 
+/* Reads the TAIL from the end of the file, if it has a well-formed one. */
+static void read_tail(struct pym_reader *r)
+{
+	unsigned char b[PYM_CHUNK_HEADER_LEN + PYM_TAIL_LEN];
+	const unsigned char *t = b;
+	if (r->size < PYM_FILE_HEADER_LEN + sizeof b)
+		return;
+	uint64_t at = r->size - sizeof b;
+	if (r->fd < 0)
+		t = r->mem + at;
+	else if (pread(r->fd, b, sizeof b, (off_t)at) != (ssize_t)sizeof b)
+		return;
+	if (memcmp(t, PYM_TAG_TAIL, 4) != 0 || le32(t + 4) != PYM_TAIL_LEN ||
+	    le32(t + 8) != PYM_TAIL_LEN ||
+	    (uint32_t)crc32(crc32(0L, t, 12), t + PYM_CHUNK_HEADER_LEN, PYM_TAIL_LEN) != le32(t + 12))
+		return;
+	for (int i = 0; i < 6; i++)
+		r->tail[i] = le64(t + PYM_CHUNK_HEADER_LEN + 8 * i);
+	r->has_tail = 1;
+}
+
 static struct pym_reader *open_common(struct pym_reader *r, struct pym_error *err)
 {
 	if (read_header(r, err) < 0) {
 		pym_reader_close(r);
 		return NULL;
 	}
+	read_tail(r);
 	r->state = ST_CHUNKS;
 	return r;
 }
@@ -295,6 +367,7 @@ void pym_reader_close(struct pym_reader *r)
 	free(r->str);
 	free(r->type_name);
 	free(r->refs);
+	free(r->frames);
 	free(r);
 }
 
@@ -353,8 +426,9 @@ static int load_chunk(struct pym_reader *r, struct pym_error *err)
 			return CORRUPT(r, err, r->chunk_off + 4, "chunk at byte %llu is too large",
 			               (unsigned long long)r->chunk_off);
 		uLong c = crc32(0L, h, 12);
-		if (r->fd >= 0 && grow((void **)&r->cbuf, &r->ccap, clen ? clen : 1, 1) < 0)
-			return FAIL(r, err, PYM_ERR_NOMEM, r->chunk_off, "out of memory");
+		int g;
+		if (r->fd >= 0 && (g = rgrow(r, (void **)&r->cbuf, &r->ccap, clen ? clen : 1, 1)) < 0)
+			return alloc_failed(r, err, g);
 		n = fetch(r, err, clen, r->cbuf, &payload);
 		if (n < 0)
 			return -1;
@@ -372,8 +446,11 @@ static int load_chunk(struct pym_reader *r, struct pym_error *err)
 		if (!is_data)
 			continue; /* ancillary chunk this reader does not know */
 
-		if (grow((void **)&r->ubuf, &r->ucap, ulen, 1) < 0)
-			return FAIL(r, err, PYM_ERR_NOMEM, r->chunk_off, "out of memory");
+		if (r->has_tail && r->chunks >= r->tail[5])
+			return CORRUPT(r, err, r->chunk_off, "trailer says %llu chunks but the file holds more",
+			               (unsigned long long)r->tail[5]);
+		if ((g = rgrow(r, (void **)&r->ubuf, &r->ucap, ulen, 1)) < 0)
+			return alloc_failed(r, err, g);
 		if (inflateReset(&r->zs) != Z_OK)
 			return FAIL(r, err, PYM_ERR_NOMEM, r->chunk_off, "zlib failure");
 		r->zs.next_in = (Bytef *)(uintptr_t)payload;
@@ -465,11 +542,22 @@ static int rec_corrupt(struct pym_reader *r, struct pym_error *err, const unsign
 		p += n_;                                                 \
 	} while (0)
 
+/* Adds a string to the table (or only counts it, under NO_TABLES: *out is
+ * then s itself, valid until the next record). 0, -1 out of memory, -2 over
+ * the budget. */
 static int add_string(struct pym_reader *r, const char *s, size_t n, const char **out)
 {
+	if (r->mode & PYM_READ_NO_TABLES) {
+		r->nstr++;
+		*out = s;
+		return 0;
+	}
 	struct strblock *b = r->blocks;
 	if (!b || b->cap - b->used < n + 1) {
 		size_t cap = n + 1 > STR_BLOCK ? n + 1 : STR_BLOCK;
+		if (r->budget && r->used + sizeof *b + cap > r->budget)
+			return -2;
+		r->used += sizeof *b + cap;
 		b = malloc(sizeof *b + cap);
 		if (!b)
 			return -1;
@@ -479,8 +567,9 @@ static int add_string(struct pym_reader *r, const char *s, size_t n, const char 
 		r->blocks = b;
 	}
 	size_t cap = r->strcap;
-	if (grow((void **)&r->str, &cap, (size_t)r->nstr + 1, sizeof *r->str) < 0)
-		return -1;
+	int g = rgrow(r, (void **)&r->str, &cap, (size_t)r->nstr + 1, sizeof *r->str);
+	if (g < 0)
+		return g;
 	r->strcap = (uint32_t)cap;
 	char *d = b->data + b->used;
 	memcpy(d, s, n);
@@ -493,9 +582,10 @@ static int add_string(struct pym_reader *r, const char *s, size_t n, const char 
 	return 0;
 }
 
-/* Decodes n refs at *pp into r->refs[at..at+n), deltas based at base. */
+/* Decodes n refs at *pp into r->refs[at..at+n), deltas based at *base
+ * (left at the last target). */
 static int get_refs(struct pym_reader *r, struct pym_error *err, const unsigned char *rec0,
-                    const unsigned char **pp, const unsigned char *end, uint64_t base,
+                    const unsigned char **pp, const unsigned char *end, uint64_t *base,
                     size_t at, uint64_t n)
 {
 	const unsigned char *p = *pp;
@@ -504,10 +594,11 @@ static int get_refs(struct pym_reader *r, struct pym_error *err, const unsigned 
 	/* every ref takes at least 2 bytes: bounds the allocation by the input */
 	if (n > (uint64_t)(end - p) / 2)
 		return REC_CORRUPT("reference count larger than the record");
-	if (grow((void **)&r->refs, &r->refcap, at + n, sizeof *r->refs) < 0)
-		return FAIL(r, err, PYM_ERR_NOMEM, r->chunk_off, "out of memory");
+	int g = rgrow(r, (void **)&r->refs, &r->refcap, at + n, sizeof *r->refs);
+	if (g < 0)
+		return alloc_failed(r, err, g);
 	struct pym_rref *out = r->refs + at;
-	uint64_t prev = base;
+	uint64_t prev = *base;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t d, l;
 		GETV(d);
@@ -526,6 +617,7 @@ static int get_refs(struct pym_reader *r, struct pym_error *err, const unsigned 
 		out[i].value = value;
 	}
 	*pp = p;
+	*base = prev;
 	return 0;
 }
 
@@ -562,13 +654,67 @@ static int more_refs(struct pym_reader *r, struct pym_error *err, struct pym_rec
 		GETV(n);
 		if (n == 0 || n > total - have)
 			return REC_CORRUPT("bad REFS record count");
-		if (get_refs(r, err, rec0, &p, end, rec->addr, have, n) < 0)
+		uint64_t base = rec->addr;
+		if (get_refs(r, err, rec0, &p, end, &base, have, n) < 0)
 			return -1;
 		have += (size_t)n;
 		r->p = p;
 	}
 	rec->refs = r->refs;
 	return 0;
+}
+
+/* PYM_READ_PIECES: the next piece of the last object's references. 1 with
+ * rec filled, 0 when none is pending, -1 on error. */
+static int next_piece(struct pym_reader *r, struct pym_record *rec, struct pym_error *err)
+{
+	if (r->rec_left == 0) {
+		if (r->obj_left == 0)
+			return 0;
+		int rc = need_record(r, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return CORRUPT(r, err, r->off, "object references continue past the trailer");
+		const unsigned char *p = r->p, *end = r->end, *rec0 = p;
+		if (*p++ != PYM_REC_REFS)
+			return REC_CORRUPT("object references cut short");
+		uint64_t n;
+		GETV(n);
+		if (n == 0 || n > r->obj_left)
+			return REC_CORRUPT("bad REFS record count");
+		if (n > (uint64_t)(end - p) / 2)
+			return REC_CORRUPT("reference count larger than the record");
+		r->obj_left -= n;
+		r->rec_left = n;
+		r->rec_p = p;
+		r->rec_start = rec0;
+		r->rec_prev = r->obj_addr;
+	}
+	uint64_t k = r->rec_left < PYM_READ_PIECE_REFS ? r->rec_left : PYM_READ_PIECE_REFS;
+	const unsigned char *p = r->rec_p;
+	if (get_refs(r, err, r->rec_start, &p, r->end, &r->rec_prev, 0, k) < 0)
+		return -1;
+	r->rec_p = p;
+	r->rec_left -= k;
+	if (r->rec_left == 0)
+		r->p = p; /* the record is done: the cursor moves past it */
+	rec->type = PYM_R_REFS;
+	rec->addr = r->obj_addr;
+	rec->refs = r->refs;
+	rec->nrefs = (uint32_t)k;
+	rec->refs_first = r->obj_seen;
+	rec->refs_total = r->obj_total;
+	r->obj_seen += k;
+	r->nrefs += k;
+	return 1;
+}
+
+/* A count over what the TAIL at the end of the file says. */
+static int over_tail(struct pym_reader *r, struct pym_error *err, int i, const char *what)
+{
+	return CORRUPT(r, err, r->chunk_off, "trailer says %llu %s but the file holds more",
+	               (unsigned long long)r->tail[i], what);
 }
 
 int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_error *err)
@@ -579,6 +725,8 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 		*err = r->err;
 		return -1;
 	}
+	if (r->rec_left || r->obj_left)
+		return next_piece(r, rec, err);
 	for (;;) {
 		int rc = need_record(r, err);
 		if (rc <= 0)
@@ -621,7 +769,41 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 			GETV(nrefs);
 			if ((flags & PYM_F_MORE_REFS) && (total <= nrefs || total > UINT32_MAX))
 				return REC_CORRUPT("bad total reference count");
-			if (get_refs(r, err, rec0, &p, end, rec->addr, 0, nrefs) < 0)
+			if (nrefs > (uint64_t)(end - p) / 2)
+				return REC_CORRUPT("reference count larger than the record");
+			uint64_t all = (flags & PYM_F_MORE_REFS) ? total : nrefs;
+			if (r->has_tail && r->objects >= r->tail[0])
+				return over_tail(r, err, 0, "objects");
+			if (r->has_tail && all > r->tail[1] - r->nrefs)
+				return over_tail(r, err, 1, "refs");
+			rec->refs_total = all;
+			rec->refs_first = 0;
+			rec->site = r->pending_site;
+			r->pending_site = 0;
+			if (r->mode & PYM_READ_PIECES) {
+				uint64_t k = nrefs < PYM_READ_PIECE_REFS ? nrefs : PYM_READ_PIECE_REFS;
+				uint64_t prev = rec->addr;
+				if (get_refs(r, err, rec0, &p, end, &prev, 0, k) < 0)
+					return -1;
+				r->prev_addr = rec->addr;
+				r->obj_addr = rec->addr;
+				r->obj_total = all;
+				r->obj_seen = k;
+				r->obj_left = all - nrefs;
+				r->rec_left = nrefs - k;
+				r->rec_p = p;
+				r->rec_start = rec0;
+				r->rec_prev = prev;
+				if (r->rec_left == 0)
+					r->p = p;
+				rec->refs = r->refs;
+				rec->nrefs = (uint32_t)k;
+				r->objects++;
+				r->nrefs += k;
+				return 1;
+			}
+			uint64_t base = rec->addr;
+			if (get_refs(r, err, rec0, &p, end, &base, 0, nrefs) < 0)
 				return -1;
 			r->prev_addr = rec->addr;
 			r->p = p;
@@ -642,10 +824,13 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 			GETS(s, n, PYM_STR_MAX);
 			if (r->nstr == UINT32_MAX)
 				return REC_CORRUPT("too many strings");
+			if (r->has_tail && r->nstr >= r->tail[2])
+				return over_tail(r, err, 2, "strings");
 			rec->type = PYM_R_STRING;
 			rec->id = r->nstr;
-			if (add_string(r, s, n, &rec->text) < 0)
-				return FAIL(r, err, PYM_ERR_NOMEM, r->chunk_off, "out of memory");
+			int g = add_string(r, s, n, &rec->text);
+			if (g < 0)
+				return alloc_failed(r, err, g);
 			rec->text_len = n;
 			r->p = p;
 			return 1;
@@ -655,12 +840,19 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 			GETV(b);
 			if (a >= r->nstr)
 				return REC_CORRUPT("type named by an undefined string");
-			size_t cap = r->typecap;
-			if (r->ntype == UINT32_MAX ||
-			    grow((void **)&r->type_name, &cap, (size_t)r->ntype + 1, sizeof *r->type_name) < 0)
-				return FAIL(r, err, PYM_ERR_NOMEM, r->chunk_off, "out of memory");
-			r->typecap = (uint32_t)cap;
-			r->type_name[r->ntype] = (uint32_t)a;
+			if (r->ntype == UINT32_MAX)
+				return REC_CORRUPT("too many types");
+			if (r->has_tail && r->ntype >= r->tail[3])
+				return over_tail(r, err, 3, "types");
+			if (!(r->mode & PYM_READ_NO_TABLES)) {
+				size_t cap = r->typecap;
+				int g = rgrow(r, (void **)&r->type_name, &cap, (size_t)r->ntype + 1,
+				              sizeof *r->type_name);
+				if (g < 0)
+					return alloc_failed(r, err, g);
+				r->typecap = (uint32_t)cap;
+				r->type_name[r->ntype] = (uint32_t)a;
+			}
 			rec->type = PYM_R_TYPE;
 			rec->id = r->ntype++;
 			rec->name_id = (uint32_t)a;
@@ -676,6 +868,8 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 				return REC_CORRUPT("root kind over 32 bits");
 			if (c > r->nstr)
 				return REC_CORRUPT("root named by an undefined string");
+			if (r->has_tail && r->roots >= r->tail[4])
+				return over_tail(r, err, 4, "roots");
 			rec->type = PYM_R_ROOT;
 			rec->root_kind = (uint32_t)a;
 			rec->addr = b;
@@ -691,6 +885,58 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 			return 1;
 		case PYM_REC_REFS:
 			return REC_CORRUPT("REFS record without an object before it");
+		case PYM_REC_SITE: {
+			GETV(a);
+			if (a > (uint64_t)(end - p))
+				return REC_CORRUPT("skippable record runs past the chunk end");
+			const unsigned char *body_end = p + a;
+			end = body_end;
+			GETV(b);
+			if (b == 0 || b > PYM_SITE_FRAMES_MAX)
+				return REC_CORRUPT("bad SITE frame count");
+			if (r->nsites == UINT32_MAX - 1)
+				return REC_CORRUPT("too many sites");
+			/* a frame takes at least 2 bytes: bounded by the record */
+			if (b > (uint64_t)(end - p) / 2)
+				return REC_CORRUPT("SITE frames run past the record");
+			if (grow((void **)&r->frames, &r->framecap, (size_t)b, sizeof *r->frames) < 0)
+				return FAIL(r, err, PYM_ERR_NOMEM, r->chunk_off, "out of memory");
+			for (uint64_t i = 0; i < b; i++) {
+				GETV(a);
+				GETV(c);
+				if (a >= r->nstr)
+					return REC_CORRUPT("SITE frame names an undefined string");
+				if (c > UINT32_MAX)
+					return REC_CORRUPT("SITE line over 32 bits");
+				r->frames[i].file = (uint32_t)a;
+				r->frames[i].line = (uint32_t)c;
+			}
+			if (p != body_end)
+				return REC_CORRUPT("SITE record length does not match its frames");
+			rec->type = PYM_R_SITE;
+			rec->id = ++r->nsites;
+			rec->nframes = (uint32_t)b;
+			rec->frames = r->frames;
+			r->p = p;
+			return 1;
+		}
+		case PYM_REC_ALLOC: {
+			GETV(a);
+			if (a > (uint64_t)(end - p))
+				return REC_CORRUPT("skippable record runs past the chunk end");
+			const unsigned char *body_end = p + a;
+			end = body_end;
+			GETV(b);
+			if (p != body_end)
+				return REC_CORRUPT("ALLOC record length does not match its site");
+			if (b == 0 || b > r->nsites)
+				return REC_CORRUPT("ALLOC names an undefined site");
+			if (p == r->end || *p != PYM_REC_OBJECT)
+				return REC_CORRUPT("ALLOC record not followed by its OBJECT");
+			r->pending_site = (uint32_t)b;
+			r->p = p;
+			continue;
+		}
 		default:
 			if (t < PYM_REC_SKIPPABLE)
 				return REC_CORRUPT("unknown record type");
@@ -723,9 +969,27 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 
 /* ---- accessors --------------------------------------------------------- */
 
+void pym_reader_set_mode(struct pym_reader *r, unsigned mode)
+{
+	r->mode = mode;
+}
+
+void pym_reader_set_budget(struct pym_reader *r, uint64_t bytes)
+{
+	r->budget = bytes;
+}
+
+int pym_reader_trailer(const struct pym_reader *r, uint64_t counts[6])
+{
+	if (!r->has_tail)
+		return 0;
+	memcpy(counts, r->tail, sizeof r->tail);
+	return 1;
+}
+
 const char *pym_reader_string(const struct pym_reader *r, uint32_t id, size_t *len)
 {
-	if (id >= r->nstr)
+	if (id >= r->nstr || (r->mode & PYM_READ_NO_TABLES))
 		return NULL;
 	if (len)
 		*len = r->str[id].len;
@@ -744,7 +1008,7 @@ uint32_t pym_reader_ntypes(const struct pym_reader *r)
 
 int64_t pym_reader_type_name(const struct pym_reader *r, uint32_t t)
 {
-	return t < r->ntype ? (int64_t)r->type_name[t] : -1;
+	return t < r->ntype && !(r->mode & PYM_READ_NO_TABLES) ? (int64_t)r->type_name[t] : -1;
 }
 
 unsigned pym_reader_major(const struct pym_reader *r)

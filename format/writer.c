@@ -1,7 +1,8 @@
 /* writer.c — encoder of the pymple dump format (schema/FORMAT.md): records,
  * varints, zlib chunks, checksums, the TAIL. Pure C: no Python, no stdio, and
  * every byte of memory (zlib's too) comes from the caller's struct pym_alloc,
- * so it runs in a forked child. It never prints. */
+ * so it runs in a forked child; only threaded mode built with libdeflate
+ * mallocs (its compressor). It never prints. */
 #include "writer.h"
 
 #include <errno.h>
@@ -11,6 +12,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef PYM_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 #include "pymple_format.h"
 
@@ -53,6 +57,7 @@ const struct pym_alloc pym_alloc_mmap = {mmap_alloc, mmap_free, NULL};
 
 struct pym_writer {
 	int fd;
+	int level; /* zlib level as given to pym_writer_open */
 	int err; /* sticky errno of the first failure, 0 while healthy */
 	struct pym_alloc al;
 	unsigned char *raw; /* records of the current chunk */
@@ -61,8 +66,16 @@ struct pym_writer {
 	size_t out_cap;
 	z_stream zs;
 	int zinit;
+#ifdef PYM_LIBDEFLATE
+	/* Threaded mode only: libdeflate writes the same zlib streams as zlib at
+	 * level 1 in about half the time (it compresses whole buffers, which
+	 * chunks are). Its state comes from malloc, hence not in a forked child. */
+	struct libdeflate_compressor *ldc;
+#endif
 	uint64_t prev_addr; /* OBJECT address delta base; 0 at chunk start */
 	uint64_t objects, refs, strings, types, roots, chunks;
+	uint64_t sites;
+	uint32_t site; /* for the next OBJECT (pym_writer_alloc) */
 	uint64_t bytes;
 
 	/* Threaded mode (pym_writer_threaded): the worker compresses and writes
@@ -206,6 +219,25 @@ static int emit_chunk(struct pym_writer *w, const char *tag, const unsigned char
  * an errno value; runs on the caller's thread or on the worker. */
 static int compress_write(struct pym_writer *w, const unsigned char *raw, size_t len)
 {
+#ifdef PYM_LIBDEFLATE
+	if (w->ldc) {
+		size_t clen =
+		        libdeflate_zlib_compress(w->ldc, raw, len, w->out + PYM_CHUNK_HEADER_LEN,
+		                                 w->out_cap - PYM_CHUNK_HEADER_LEN);
+		if (!clen) /* out_cap >= the compress bound: cannot happen */
+			return EIO;
+		/* FORMAT.md bounds clen by zlib's compressBound; libdeflate falls
+		 * back to stored blocks well within it, but zlib decides if not. */
+		if (clen > compressBound((uLong)len))
+			goto zlib;
+		int e = emit_chunk(w, PYM_TAG_DATA, w->out + PYM_CHUNK_HEADER_LEN, clen, len,
+		                   w->out);
+		if (!e)
+			w->chunks++;
+		return e;
+	}
+zlib:
+#endif
 	if (deflateReset(&w->zs) != Z_OK)
 		return EIO;
 	w->zs.next_in = (Bytef *)(uintptr_t)raw;
@@ -294,6 +326,20 @@ static int flush_chunk(struct pym_writer *w)
 	return 0;
 }
 
+/* Room for the chunk header and the compressed form of n raw bytes. */
+static size_t out_bound(struct pym_writer *w, size_t n)
+{
+	size_t b = deflateBound(&w->zs, (uLong)n);
+#ifdef PYM_LIBDEFLATE
+	if (w->ldc) {
+		size_t lb = libdeflate_zlib_compress_bound(w->ldc, n);
+		if (lb > b)
+			b = lb;
+	}
+#endif
+	return PYM_CHUNK_HEADER_LEN + b;
+}
+
 /* Replaces the (empty) chunk buffers with ones that hold a record of `need`
  * bytes: only META and STRING records near PYM_STR_MAX get here, since
  * objects split their references at PYM_REFS_PER_RECORD. */
@@ -303,7 +349,7 @@ static int grow_buffers(struct pym_writer *w, size_t need)
 		return fail(w, EFBIG);
 	if (wait_idle(w) < 0) /* the worker uses out and spare until then */
 		return -1;
-	size_t out_cap = PYM_CHUNK_HEADER_LEN + deflateBound(&w->zs, (uLong)need);
+	size_t out_cap = out_bound(w, need);
 	unsigned char *raw = w->al.alloc(w->al.ctx, need);
 	unsigned char *out = w->al.alloc(w->al.ctx, out_cap);
 	unsigned char *spare = w->threaded ? w->al.alloc(w->al.ctx, need) : NULL;
@@ -367,6 +413,7 @@ struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int le
 	}
 	memset(w, 0, sizeof *w);
 	w->fd = fd;
+	w->level = level;
 	w->al = *alloc;
 	w->zs.zalloc = z_alloc;
 	w->zs.zfree = z_free;
@@ -379,7 +426,7 @@ struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int le
 	w->zinit = 1;
 	w->raw_cap = RAW_CAP;
 	w->raw = alloc->alloc(alloc->ctx, w->raw_cap);
-	w->out_cap = PYM_CHUNK_HEADER_LEN + deflateBound(&w->zs, (uLong)w->raw_cap);
+	w->out_cap = out_bound(w, w->raw_cap);
 	w->out = alloc->alloc(alloc->ctx, w->out_cap);
 	if (!w->raw || !w->out) {
 		pym_writer_close(w);
@@ -439,6 +486,23 @@ int pym_writer_threaded(struct pym_writer *w)
 	w->stack = w->al.alloc(w->al.ctx, WORKER_STACK);
 	if (!w->spare || !w->stack)
 		return fail(w, ENOMEM);
+#ifdef PYM_LIBDEFLATE
+	if (!w->ldc) {
+		int level = w->level < 0 ? 6 : w->level; /* zlib's default is 6 */
+		w->ldc = libdeflate_alloc_compressor(level);
+		if (!w->ldc)
+			return fail(w, ENOMEM);
+		size_t out_cap = out_bound(w, w->raw_cap);
+		if (out_cap > w->out_cap) {
+			unsigned char *out = w->al.alloc(w->al.ctx, out_cap);
+			if (!out)
+				return fail(w, ENOMEM);
+			w->al.free(w->al.ctx, w->out, w->out_cap);
+			w->out = out;
+			w->out_cap = out_cap;
+		}
+	}
+#endif
 	pthread_attr_t attr;
 	if (pthread_attr_init(&attr) != 0)
 		return fail(w, ENOMEM);
@@ -535,6 +599,49 @@ int pym_writer_type(struct pym_writer *w, uint32_t name_id, uint64_t type_addr, 
 	return 0;
 }
 
+/* SITE: 0x40 varint len, varint n, n x { varint file string id, varint line };
+ * site ids count up from 1 in file order. */
+int pym_writer_site(struct pym_writer *w, const struct pym_site_frame *frames, uint32_t n,
+                    uint32_t *id)
+{
+	if (check(w) < 0)
+		return -1;
+	if (n == 0 || n > PYM_SITE_FRAMES_MAX || !frames || w->sites >= UINT32_MAX - 1)
+		return fail(w, EINVAL);
+	for (uint32_t i = 0; i < n; i++)
+		if (frames[i].file >= w->strings)
+			return fail(w, EINVAL);
+	size_t body = VARINT_MAX + (size_t)n * 2 * VARINT_MAX;
+	unsigned char *p = reserve(w, 1 + VARINT_MAX + body);
+	if (!p)
+		return -1;
+	/* The body is encoded after a gap as wide as the longest length varint,
+	 * then moved down once its length is known. */
+	unsigned char *b = p + 1 + VARINT_MAX, *q = put_varint(b, n);
+	for (uint32_t i = 0; i < n; i++) {
+		q = put_varint(q, frames[i].file);
+		q = put_varint(q, frames[i].line);
+	}
+	size_t len = (size_t)(q - b);
+	*p = PYM_REC_SITE;
+	unsigned char *d = put_varint(p + 1, len);
+	memmove(d, b, len);
+	if (commit(w, d + len) < 0)
+		return -1;
+	*id = (uint32_t)++w->sites;
+	return 0;
+}
+
+int pym_writer_alloc(struct pym_writer *w, uint32_t site)
+{
+	if (check(w) < 0)
+		return -1;
+	if (site > w->sites)
+		return fail(w, EINVAL);
+	w->site = site;
+	return 0;
+}
+
 /* Refs: n x { svarint (dst - prev), varint label }, prev = base then each dst. */
 static unsigned char *put_refs(const struct pym_writer *w, unsigned char *p, uint64_t base,
                                const struct pym_ref *r, uint32_t n, int *bad)
@@ -581,11 +688,16 @@ int pym_writer_object(struct pym_writer *w, const struct pym_object *o)
 		flags |= PYM_F_MORE_REFS;
 	}
 	size_t vlen = (flags & PYM_F_VALUE) ? o->value_len : 0;
-	unsigned char *p =
-	    reserve(w, 1 + 10 * VARINT_MAX + vlen + (size_t)here * 2 * VARINT_MAX);
+	unsigned char *p = reserve(w, 3 + 11 * VARINT_MAX + vlen + (size_t)here * 2 * VARINT_MAX);
 	if (!p)
 		return -1;
 	int bad = 0;
+	if (w->site) { /* ALLOC: 0x41 varint len, varint site; same chunk */
+		unsigned char *b = put_varint(p + 2, w->site);
+		p[0] = PYM_REC_ALLOC;
+		p[1] = (unsigned char)(b - (p + 2));
+		p = b;
+	}
 	*p++ = PYM_REC_OBJECT;
 	p = put_svarint(p, o->addr - w->prev_addr);
 	p = put_varint(p, o->type);
@@ -607,6 +719,7 @@ int pym_writer_object(struct pym_writer *w, const struct pym_object *o)
 	if (bad)
 		return fail(w, EINVAL);
 	w->prev_addr = o->addr;
+	w->site = 0;
 	if (commit(w, p) < 0)
 		return -1;
 	/* REFS continuation records: 0x06 varint n, n refs based at o->addr */
@@ -720,6 +833,10 @@ void pym_writer_close(struct pym_writer *w)
 		w->al.free(w->al.ctx, w->spare, w->raw_cap);
 	if (w->zinit)
 		deflateEnd(&w->zs);
+#ifdef PYM_LIBDEFLATE
+	if (w->ldc)
+		libdeflate_free_compressor(w->ldc);
+#endif
 	struct pym_alloc al = w->al;
 	if (w->raw)
 		al.free(al.ctx, w->raw, w->raw_cap);

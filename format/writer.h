@@ -1,7 +1,8 @@
 /* writer.h — encoder for the pymple dump format (schema/FORMAT.md).
  * Pure C: no Python, no stdio, no malloc after pym_writer_open() unless the
- * caller's allocator does it. Safe in a forked child when given an
- * mmap-backed allocator. Writes with write(2) to a caller-owned fd. */
+ * caller's allocator does it (or pym_writer_threaded() with libdeflate).
+ * Safe in a forked child when given an mmap-backed allocator. Writes with
+ * write(2) to a caller-owned fd. */
 #ifndef PYMPLE_WRITER_H
 #define PYMPLE_WRITER_H
 
@@ -34,6 +35,11 @@ struct pym_object {
 	const struct pym_ref *refs;
 };
 
+/* One frame of an allocation site: a string id and a line number. */
+struct pym_site_frame {
+	uint32_t file, line;
+};
+
 /* Opaque to callers; defined in writer.c. */
 struct pym_writer;
 
@@ -45,7 +51,9 @@ struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int le
  * one helper thread, so the caller's work (walk, encoding) overlaps zlib
  * (about 250 ns/object at level 1) when a second core is free; on a busy
  * machine it gains nothing. Its stack, buffers and zlib state come
- * from the allocator too; it blocks every signal. Write errors then surface
+ * from the allocator too, except that a writer built with PYM_LIBDEFLATE
+ * then compresses with libdeflate (the same zlib format, about twice as
+ * fast), whose state comes from malloc; it blocks every signal. Write errors then surface
  * at the next chunk boundary or at pym_writer_finish(). Do not use it in a
  * forked child of a multi-threaded process (pthread_create is not
  * async-signal-safe). Returns 0, or -1 with errno. */
@@ -57,10 +65,17 @@ int pym_writer_meta(struct pym_writer *w, const char *key, const char *value, si
 /* Returns the new string id through *id. */
 int pym_writer_string(struct pym_writer *w, const char *s, size_t n, uint32_t *id);
 int pym_writer_type(struct pym_writer *w, uint32_t name_id, uint64_t type_addr, uint32_t *index);
+/* SITE: an allocation traceback, innermost frame first (1 <= n <=
+ * PYM_SITE_FRAMES_MAX); returns the new site id (from 1) through *id. */
+int pym_writer_site(struct pym_writer *w, const struct pym_site_frame *frames, uint32_t n,
+                    uint32_t *id);
+/* The allocation site (from pym_writer_site) of the next object: its ALLOC
+ * record goes just before that OBJECT record, in the same chunk. 0: none. */
+int pym_writer_alloc(struct pym_writer *w, uint32_t site);
 int pym_writer_object(struct pym_writer *w, const struct pym_object *o);
 int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr, int64_t name_id /* -1: none */);
 /* A NAME record (PYM_NAME_* kind): the object at addr is known by string
- * name_id. Skippable: readers before format 1.1 pass over it. */
+ * name_id. Skippable: readers before format 1.2 pass over it. */
 int pym_writer_name(struct pym_writer *w, unsigned kind, uint64_t addr, uint32_t name_id);
 
 /* The records of a walk delivered in memory instead of encoded to a file

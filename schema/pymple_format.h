@@ -16,8 +16,8 @@
 #define PYM_MAGIC_LEN 8
 #define PYM_FILE_HEADER_LEN 16
 #define PYM_VERSION_MAJOR 1 /* readers refuse a larger major */
-/* 1.1 added PYM_F_PAIRS and PYM_REC_NAME */
-#define PYM_VERSION_MINOR 1 /* readers accept any minor of their major */
+/* 1.1 added SITE and ALLOC records, 1.2 PYM_F_PAIRS and NAME records */
+#define PYM_VERSION_MINOR 2 /* readers accept any minor of their major */
 
 /* Chunk header, 16 bytes, then clen payload bytes:
  *
@@ -56,14 +56,21 @@ enum {
 	                          OBJECT (which has PYM_F_MORE_REFS) */
 };
 #define PYM_REC_SKIPPABLE 0x40
+/* Skippable records this version writes (FORMAT.md "Allocation sites"). */
+#define PYM_REC_SITE 0x40  /* varint nframes, nframes x (varint file string id,
+                              varint line), innermost first: the next site id,
+                              from 1 */
+#define PYM_REC_ALLOC 0x41 /* varint site id: the site of the OBJECT record
+                              that follows it at once, in the same chunk */
+#define PYM_SITE_FRAMES_MAX 65535u /* frames in one site */
 
-/* Skippable records (1.1+): type byte, varint body length, body.
+/* NAME (1.2): type byte, varint body length, body:
  *
- *   40 | len | kind | address | string id      (three varints)
+ *   42 | len | kind | address | string id      (three varints)
  *
- * NAME: a name the dumped process knew for the object at address and that the
+ * a name the dumped process knew for the object at address and that the
  * object does not carry itself. Readers ignore kinds they do not know. */
-#define PYM_REC_NAME 0x40
+#define PYM_REC_NAME 0x42
 enum {
 	PYM_NAME_CELL = 1,    /* a closure cell: its free variable's name */
 	PYM_NAME_GLOBALS = 2, /* a function's globals dict: its __name__ */
@@ -81,7 +88,7 @@ enum {
 #define PYM_F_SERIAL (1u << 8)      /* varint allocation serial follows */
 #define PYM_F_MORE_REFS (1u << 9)   /* varint total refs follows; REFS records
                                        after the OBJECT carry the rest */
-#define PYM_F_PAIRS (1u << 10)      /* informational (1.1+): the refs are
+#define PYM_F_PAIRS (1u << 10)      /* informational (1.2+): the refs are
                                        (key, value) pairs in order: a dict */
 
 /* Reference label: varint L = (value << 3) | kind. */

@@ -18,6 +18,7 @@
 --   load.refs_table ('1' once the refs table is built),
 --   load.duplicate_addresses, load.roots, load.unreachable, load.cycles (SCC count),
 --   load.serials (objects with an allocation serial),
+--   load.sites (SITE records), load.alloc_objects (objects with a site),
 --   heap.* (counts of the heap kept in heap_chunk, checked when it is read)
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -63,10 +64,31 @@ CREATE TABLE object_data (
                                      -- if none), value bytes, a 0 byte, then H(referent's
                                      -- type name) per reference in order (0 if not in the
                                      -- dump); numbers as 8 little-endian bytes, H = FNV-1a 64
-    serial      INTEGER              -- allocation serial (FORMAT.md: F_SERIAL), NULL if the
+    serial      INTEGER,             -- allocation serial (FORMAT.md: F_SERIAL), NULL if the
                                      -- dump has none for it; (address, serial) is an exact
                                      -- identity within one process
+    site        INTEGER              -- sites.id: where tracemalloc saw it allocated, NULL if
+                                     -- untraced (README: allocation sites)
 );
+
+-- Allocation sites (FORMAT.md: SITE records): one row per distinct
+-- tracemalloc traceback in the dump. Empty when the process did not run
+-- tracemalloc.
+CREATE TABLE sites (
+    id     INTEGER PRIMARY KEY,  -- site id in the dump, from 1
+    alloc  TEXT NOT NULL,        -- the innermost frame, 'file:line'
+    frames INTEGER NOT NULL      -- frames in its traceback (at most tracemalloc's limit N)
+);
+
+-- The full tracebacks: one row per frame, depth 0 the innermost (the line
+-- that allocated), then its callers.
+CREATE TABLE site_frames (
+    site  INTEGER NOT NULL,      -- sites.id
+    depth INTEGER NOT NULL,      -- 0 innermost
+    file  TEXT NOT NULL,
+    line  INTEGER NOT NULL,      -- 0 if unknown
+    PRIMARY KEY (site, depth)
+) WITHOUT ROWID;
 
 -- The heap model (analyzer/heap.h) kept with the rows: its arrays as zlib
 -- chunks of varints (layout in analyzer/heap_store.c). Private: read by
@@ -97,7 +119,7 @@ CREATE TABLE type_stats (
 );
 
 -- Names the dumped process knew for objects that do not carry them (the
--- dump's NAME records, format 1.1; empty for older dumps):
+-- dump's NAME records, format 1.2; empty for older dumps):
 --   kind 1: a closure cell, named by the free variable it holds
 --   kind 2: a dict that is a function's __globals__, named by its __name__
 CREATE TABLE names (
@@ -117,12 +139,14 @@ CREATE TABLE root_data (
 --   address, type, size, extra_size, refcount, length, value, flags,
 --   size_approx (0/1), synthetic (0/1: thread/frame records, not Python objects),
 --   reachable (0/1), root (0/1), scc (cycle id or NULL), fingerprint, id,
---   serial (allocation serial or NULL)
+--   serial (allocation serial or NULL),
+--   alloc (where it was allocated, the innermost frame 'file:line', NULL if
+--   untraced), site (sites.id or NULL: its whole traceback in site_frames)
 CREATE VIEW objects AS
 SELECT o.address, t.name AS type, o.size, o.extra_size, o.refcount, o.length,
        o.value, o.flags, (o.flags & 1) AS size_approx, ((o.flags >> 6) & 1) AS synthetic,
-       o.reachable, o.root, o.scc, o.fingerprint, o.id, o.serial
-FROM object_data o JOIN types t ON t.id = o.type_id;
+       o.reachable, o.root, o.scc, o.fingerprint, o.id, o.serial, s.alloc, o.site
+FROM object_data o JOIN types t ON t.id = o.type_id LEFT JOIN sites s ON s.id = o.site;
 
 -- refs: one row per reference, built the first time it is needed (a
 -- `pymple-analyze sql` query naming refs, or `pymple-analyze load --refs`):

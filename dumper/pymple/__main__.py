@@ -28,6 +28,11 @@ options:
                  copy-on-write snapshot
   --no-values    do not record value previews (str, bytes, int ...)
   --quiet        no line on stderr per dump (errors are still reported)
+  --tracemalloc N
+                 start tracemalloc with N frames per traceback before the
+                 program runs, so each dump records where every object made
+                 from then on was allocated (allocation sites; costs memory
+                 and time on every allocation: see the README)
   -h, --help     this text
 
 For a program you cannot change, set PYMPLE_SIGNAL=USR2 (and optionally
@@ -80,7 +85,7 @@ def install_from_environ(env=None):
 def _parse_run(argv):
     """Options up to the script (or -m module); everything after belongs to the program."""
     opts = {"signum": signal.SIGUSR2, "directory": None, "fork": True, "values": True,
-            "quiet": False, "module": None, "script": None}
+            "quiet": False, "module": None, "script": None, "tracemalloc": 0}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -98,6 +103,15 @@ def _parse_run(argv):
             opts["values"] = False
         elif a == "--quiet":
             opts["quiet"] = True
+        elif a == "--tracemalloc" or a.startswith("--tracemalloc="):
+            val, i = _value(argv, i, "--tracemalloc")
+            try:
+                n = int(val)
+            except ValueError:
+                n = 0
+            if not 1 <= n <= 65535:
+                raise UsageError("--tracemalloc: %r is not a frame count from 1 to 65535" % val)
+            opts["tracemalloc"] = n
         elif a == "-m":
             if i + 1 >= len(argv):
                 raise UsageError("-m needs a module name")
@@ -136,6 +150,9 @@ def run(argv):
                         values=opts["values"], quiet=opts["quiet"])
     except (OSError, ValueError) as e:
         raise UsageError("install: %s" % e)
+    if opts["tracemalloc"]:
+        import tracemalloc
+        tracemalloc.start(opts["tracemalloc"])
     if opts["module"] is not None:
         # As `python3 -m module`: sys.path[0] stays the current directory.
         sys.argv[:] = [opts["module"]] + args

@@ -167,7 +167,7 @@ expect_file "sql json" out '[
 run "$A" sql good.dump "SELECT label, missing FROM refs WHERE missing" --format csv
 expect_file "sql csv" out "$(printf 'label,missing\r\n[99],1\r')"
 run "$A" sql good.dump "DELETE FROM meta"
-expect_error "sql write" good.dump "readonly"
+expect_error "sql write" good.dump "not authorized"
 run "$A" sql good.dump "SELECT 1; SELECT 2"
 expect_error "sql two statements" good.dump "one statement"
 run "$A" sql good.dump "SELEC 1"
@@ -310,14 +310,14 @@ expect_status "load -o over its own database" 0
 sh -c 'exit 0' &
 dead=$!
 wait $dead
-: >"other.db.tmp.$dead-0"
-: >"other.db.tmp.$dead-0-objects"
-: >"other.db.tmp.$$-7"
+: >".pym-$dead-0.tmp"
+: >".pym-$dead-0-objects.tmp"
+: >".pym-$$-7.tmp"
 run "$A" -q load good.dump -o other.db
 expect_status "load after a dead load" 0
-if ls ./other.db.tmp.$dead-* >/dev/null 2>&1; then bad "stale temporaries of pid $dead kept"; else ok; fi
-if [ -e "other.db.tmp.$$-7" ]; then ok; else bad "a live process's temporary was removed"; fi
-rm -f "other.db.tmp.$$-7"
+if ls ./.pym-$dead-* >/dev/null 2>&1; then bad "stale temporaries of pid $dead kept"; else ok; fi
+if [ -e ".pym-$$-7.tmp" ]; then ok; else bad "a live process's temporary was removed"; fi
+rm -f ".pym-$$-7.tmp"
 
 # ---- an interrupted load leaves no temporary files ----
 "$G" int.dump 300000 >/dev/null
@@ -327,7 +327,7 @@ for delay in 0.2 0.5 1; do
 	sleep $delay
 	kill -INT $pid 2>/dev/null
 	wait $pid
-	if ls ./int.db.tmp.* >/dev/null 2>&1; then bad "SIGINT after $delay s left $(ls ./int.db.tmp.*)"; else ok; fi
+	if ls ./.pym-* >/dev/null 2>&1; then bad "SIGINT after $delay s left $(ls ./.pym-*)"; else ok; fi
 	rm -f int.db
 done
 
@@ -338,7 +338,7 @@ kill -KILL $pid 2>/dev/null
 { wait $pid; } 2>/dev/null
 run "$A" -q load good.dump -o int.db
 expect_status "load after kill -9" 0
-if ls ./int.db.tmp.* >/dev/null 2>&1; then bad "kill -9 left $(ls ./int.db.tmp.*) after the next load"; else ok; fi
+if ls ./.pym-* >/dev/null 2>&1; then bad "kill -9 left $(ls ./.pym-*) after the next load"; else ok; fi
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

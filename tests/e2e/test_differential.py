@@ -62,7 +62,10 @@ def load(exe, dump, db, *extra):
 
 
 QUERIES = {
-    "objects": "SELECT * FROM objects ORDER BY id",
+    # the old loader's columns (alloc and site came later: test_alloc_sites.py)
+    "objects": "SELECT address, type, size, extra_size, refcount, length, value, flags,"
+               " size_approx, synthetic, reachable, root, scc, fingerprint, id, serial"
+               " FROM objects ORDER BY id",
     "roots": "SELECT * FROM roots ORDER BY address, kind, name",
     "refs": "SELECT * FROM refs ORDER BY src, dst, label, weak, missing",
 }

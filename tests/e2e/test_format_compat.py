@@ -1,4 +1,4 @@
-"""End-to-end: format 1.1 (F_PAIRS, NAME records) stays readable by a 1.0
+"""End-to-end: format 1.2 (F_PAIRS, NAME records) stays readable by a 1.0
 reader. Builds pymple-analyze from commit eeb64f8 (format 1.0, before issue
 10) out of this repository's history and has it check, load and answer
 `path` on a dump written by this tree's dumper. (The other direction, a
@@ -39,7 +39,7 @@ def test_old_reader_reads_new_dump(ctx):
     t = run_traced(ctx, WORKLOAD)
     dump = os.path.join(ctx.tmp, "new.dump")
     c = _run([old_an, "check", dump])
-    assert c.returncode == 0 and "format 1.1" in c.stdout, (c.stdout, c.stderr)
+    assert c.returncode == 0 and "format 1.2" in c.stdout, (c.stdout, c.stderr)
     p = _run([old_an, "path", dump, hex(t["cap"])])
     assert p.returncode == 0, p.stderr
     assert "cell .cell_contents" in p.stdout, p.stdout

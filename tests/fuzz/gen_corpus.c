@@ -1,6 +1,10 @@
 /* gen_corpus.c — writes the fuzz seed corpus (tests/fuzz/corpus/): small valid
  * dumps of every record kind and shape through writer.c, plus hand-framed
  * files (skippable records, ancillary chunks, versions) and damaged copies.
+ * Each name says the outcome the replay test (tests/unit/test_fuzz_replay.c)
+ * asserts: ok-* read to a verified end and load, bad-* are refused cleanly
+ * (raw-record seeds, bad-R-*, are framed with a trailer of unknown counts,
+ * so they decode to the end and are refused there).
  * Run by `tests/fuzz/run.sh --regen`; the corpus is committed. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -131,6 +135,25 @@ static void fill_chunks(struct pym_writer *w)
 	}
 }
 
+/* Allocation sites: SITE records and objects with ALLOC records. */
+static void fill_sites(struct pym_writer *w)
+{
+	uint32_t s, f1, f2, t, site1, site2;
+	ok(pym_writer_string(w, "Node", 4, &s));
+	ok(pym_writer_string(w, "app.py", 6, &f1));
+	ok(pym_writer_string(w, "lib.py", 6, &f2));
+	ok(pym_writer_type(w, s, 64, &t));
+	struct pym_site_frame a[2] = {{f1, 12}, {f2, 7}}, b[1] = {{f2, 99}};
+	ok(pym_writer_site(w, a, 2, &site1));
+	ok(pym_writer_site(w, b, 1, &site2));
+	for (uint32_t i = 0; i < 6; i++) {
+		struct pym_object o = {.addr = 0x2000 + 48 * (uint64_t)i, .type = t, .size = 48,
+		                       .refcount = 1};
+		ok(pym_writer_alloc(w, i % 3 == 0 ? site1 : i % 3 == 1 ? site2 : 0));
+		ok(pym_writer_object(w, &o));
+	}
+}
+
 /* Hand framing, independent of writer.c. */
 static size_t chunk(unsigned char *out, const char *tag, const unsigned char *p, uint32_t clen,
                     uint32_t ulen)
@@ -176,16 +199,17 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		fill_fn fill;
-	} seeds[] = {{"empty-dump", fill_empty}, {"small", fill_small}, {"flags", fill_flags},
-	             {"more-refs", fill_more_refs}, {"chunks", fill_chunks}};
+	} seeds[] = {{"ok-empty-dump", fill_empty}, {"ok-small", fill_small}, {"ok-flags", fill_flags},
+	             {"ok-more-refs", fill_more_refs}, {"ok-chunks", fill_chunks},
+	             {"ok-sites", fill_sites}};
 	for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
 		size_t n;
 		unsigned char *b = dump(seeds[i].fill, &n);
 		save(seeds[i].name, b, n);
 		if (seeds[i].fill == fill_small) {
-			save("small-truncated", b, n - 30);
+			save("bad-small-truncated", b, n - 30);
 			b[40] ^= 0x20;
-			save("small-flipped", b, n);
+			save("bad-small-flipped", b, n);
 		}
 		free(b);
 	}
@@ -193,36 +217,38 @@ int main(int argc, char **argv)
 	 * record, root; then the same with an ancillary chunk and a later minor */
 	static const unsigned char raw[] = "\x02\x01T\x03\x00\x80\x01"
 	                                   "\x04\x80\x02\x00\x00\x05\x01\x01\x01\x02"
-	                                   "\x41\x03xyz"
+	                                   "\x5f\x03xyz"
 	                                   "\x04\x04\x00\x80\x04\x00\x00\x03\x01\x02\x00"
 	                                   "\x06\x02\x04\x09\x00\x00"
 	                                   "\x05\x03\x80\x01\x01";
 	uint64_t counts[6] = {2, 4, 1, 1, 1, 1};
 	unsigned char b[8192];
-	save("crafted", b, crafted(b, 1, raw, sizeof raw - 1, counts, 0));
-	save("crafted-note", b, crafted(b, 1, raw, sizeof raw - 1, counts, 1));
-	save("future-major", b, crafted(b, 2, raw, sizeof raw - 1, counts, 0));
+	save("ok-crafted", b, crafted(b, 1, raw, sizeof raw - 1, counts, 0));
+	save("ok-crafted-note", b, crafted(b, 1, raw, sizeof raw - 1, counts, 1));
+	save("bad-future-major", b, crafted(b, 2, raw, sizeof raw - 1, counts, 0));
 	counts[0] = 3;
-	save("tail-mismatch", b, crafted(b, 1, raw, sizeof raw - 1, counts, 0));
+	save("bad-tail-mismatch", b, crafted(b, 1, raw, sizeof raw - 1, counts, 0));
+	counts[0] = 1; /* a trailer that says fewer objects: refused at the second */
+	save("bad-tail-short", b, crafted(b, 1, raw, sizeof raw - 1, counts, 0));
 	/* raw-record seeds ('R' + records; fuzz_reader.c frames them) */
 	b[0] = 'R';
 	memcpy(b + 1, raw, sizeof raw - 1);
-	save("R-crafted", b, sizeof raw);
+	save("bad-R-crafted", b, sizeof raw);
 	size_t n;
 	unsigned char *s = dump(fill_small, &n);
 	uLongf ul = sizeof b - 1;
 	uint32_t clen = (uint32_t)s[20] | (uint32_t)s[21] << 8;
 	if (uncompress(b + 1, &ul, s + 32, clen) != Z_OK)
 		exit(1);
-	save("R-small", b, 1 + ul);
+	save("bad-R-small", b, 1 + ul);
 	free(s);
 	s = dump(fill_flags, &n);
 	ul = sizeof b - 1;
 	clen = (uint32_t)s[20] | (uint32_t)s[21] << 8;
 	if (uncompress(b + 1, &ul, s + 32, clen) != Z_OK)
 		exit(1);
-	save("R-flags", b, 1 + ul);
+	save("bad-R-flags", b, 1 + ul);
 	free(s);
-	save("foreign", (const unsigned char *)"PK\x03\x04 not a dump", 17);
+	save("bad-foreign", (const unsigned char *)"PK\x03\x04 not a dump", 17);
 	return 0;
 }

@@ -1,24 +1,84 @@
 #!/bin/sh
-# run.sh — builds the dump-reader fuzzer (clang libFuzzer + ASan + UBSan) and
-# runs it for FUZZ_SECONDS (default 60) on a copy of tests/fuzz/corpus, so new
-# inputs stay in build/fuzz/. `run.sh --regen` rewrites the committed seeds.
+# run.sh — builds the libFuzzer targets (clang, ASan + UBSan) and runs each
+# for FUZZ_SECONDS (default 20) on a copy of tests/fuzz/corpus, so that new
+# inputs stay in build/fuzz/<target>/:
+#   fuzz_reader       reader.c in memory mode (tables kept, references whole)
+#   fuzz_reader_file  reader.c in file mode, as check and load read
+#   fuzz_load         dump -> database -> summary, garbage, cycles
+#   fuzz_heap         opening a persisted heap (heap_store.c), seeds in
+#                     tests/fuzz/corpus-heap (tests/fuzz/heapdb.h: their layout)
+#   run.sh --regen      rewrites the committed seeds (tests/fuzz/gen_corpus.c,
+#                       tests/fuzz/gen_heap_corpus.py)
+#   run.sh --coverage   replays the corpus and what fuzzing found through a
+#                       coverage build of each target; prints llvm-cov's
+#                       line coverage of the analyzer's files
 set -eu
 cd "$(dirname "$0")/../.."
 OUT=build/fuzz
-mkdir -p "$OUT/corpus"
-INC="-iquote schema -iquote format -iquote analyzer"
+TARGETS="fuzz_reader fuzz_reader_file fuzz_load fuzz_heap"
+mkdir -p "$OUT/bin"
+INC="-iquote schema -iquote format -iquote analyzer -iquote tests/fuzz -I$OUT/gen"
 if [ "${1:-}" = "--regen" ]; then
 	cc -std=c11 -D_GNU_SOURCE -O1 $INC tests/fuzz/gen_corpus.c format/writer.c -lz -o "$OUT/gen_corpus"
-	rm -f tests/fuzz/corpus/*
+	rm -f tests/fuzz/corpus/* tests/fuzz/corpus-heap/*
 	"$OUT/gen_corpus" tests/fuzz/corpus
-	ls -l tests/fuzz/corpus
+	make -s all
+	python3 tests/fuzz/gen_heap_corpus.py build/bin/pymple-analyze tests/fuzz/corpus-heap
+	ls -l tests/fuzz/corpus tests/fuzz/corpus-heap
 	exit 0
 fi
 command -v clang >/dev/null || { echo "fuzz: clang is required (apt-get install clang)" >&2; exit 1; }
-clang -std=c11 -D_GNU_SOURCE -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -g -O1 \
-	-fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all $INC tests/fuzz/fuzz_reader.c format/reader.c -lz \
-	-o "$OUT/fuzz_reader"
-cp tests/fuzz/corpus/* "$OUT/corpus/"
-"$OUT/fuzz_reader" -max_total_time="${FUZZ_SECONDS:-60}" -rss_limit_mb=1024 -timeout=10 \
-	-artifact_prefix="$OUT/" -print_final_stats=1 "$OUT/corpus"
+# schema/schema.sql as a C string, as the Makefile makes it
+mkdir -p "$OUT/gen"
+{ echo '/* generated from schema/schema.sql: do not edit */'; echo 'static const char schema_sql[] =';
+  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$/\\n"/' schema/schema.sql;
+  echo ';'; } >"$OUT/gen/schema_sql.h"
+LIB="$(ls analyzer/*.c | grep -v analyzer/main.c) format/reader.c"
+seeds() { # the committed seeds of a target
+	if [ "$1" = fuzz_heap ]; then echo tests/fuzz/corpus-heap; else echo tests/fuzz/corpus; fi
+}
+CFLAGS_FUZZ="-std=c11 -D_GNU_SOURCE -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -g -O1"
+build() { # flags...: the analyzer's objects once (two compilers at a time), then each target
+	obj="$OUT/obj$suffix"
+	rm -rf "$obj"
+	mkdir -p "$obj"
+	# shellcheck disable=SC2086
+	echo $LIB | tr ' ' '\n' | xargs -P2 -I{} sh -c \
+		'clang '"$CFLAGS_FUZZ $* $INC"' -c {} -o '"$obj"'/$(basename {} .c).o'
+	for t in $TARGETS; do
+		case $t in
+		fuzz_load | fuzz_heap) objs=$(ls "$obj"/*.o) ;;
+		*) objs="$obj/reader.o" ;;
+		esac
+		# shellcheck disable=SC2086
+		clang $CFLAGS_FUZZ "$@" $INC "tests/fuzz/$t.c" $objs -lsqlite3 -lz -lm -lpthread \
+			-o "$OUT/bin/$t$suffix" &
+		[ $t = fuzz_reader_file ] && wait
+	done
+	wait
+}
+if [ "${1:-}" = "--coverage" ]; then
+	suffix=-cov
+	rm -f "$OUT"/*.profraw
+	build -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping
+	for t in $TARGETS; do
+		mkdir -p "$OUT/$t"
+		LLVM_PROFILE_FILE="$OUT/$t.profraw" "$OUT/bin/$t-cov" -runs=0 "$(seeds $t)" "$OUT/$t" 2>/dev/null
+	done
+	llvm-profdata merge -o "$OUT/all.profdata" "$OUT"/*.profraw
+	objs=""
+	for t in $TARGETS; do objs="${objs:+$objs -object }$OUT/bin/$t-cov"; done
+	# shellcheck disable=SC2086
+	llvm-cov report $objs -instr-profile="$OUT/all.profdata" | grep -E "^(Filename|analyzer/.*\.c|format/.*\.c|TOTAL)"
+	exit 0
+fi
+suffix=
+build -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+for t in $TARGETS; do
+	[ -x "$OUT/bin/$t" ] || { echo "fuzz: $t did not build" >&2; exit 1; }
+	mkdir -p "$OUT/$t"
+	cp "$(seeds $t)"/* "$OUT/$t/"
+	echo "fuzz: $t for ${FUZZ_SECONDS:-20} s"
+	"$OUT/bin/$t" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
+		-artifact_prefix="$OUT/$t-" -print_final_stats=1 "$OUT/$t" 2>&1 | tail -12
+done

@@ -272,7 +272,7 @@ Test(load, dump_db_is_reused_while_unchanged, .init = setup, .fini = teardown)
 Test(load, read_only_connection_refuses_writes, .init = setup, .fini = teardown)
 {
 	struct db_error err;
-	struct db_open_opts o = {1, NULL, NULL};
+	struct db_open_opts o = {1, NULL, NULL, NULL, NULL};
 	sqlite3 *d;
 	cr_assert_eq(db_open_input(dump, &o, &d, &err), 0, "%s", err.msg);
 	cr_expect_neq(sqlite3_exec(d, "DELETE FROM meta", NULL, NULL, NULL), SQLITE_OK);
@@ -311,7 +311,7 @@ Test(load, bad_inputs, .init = setup, .fini = teardown)
 	cr_assert_eq(sqlite3_open(p, &d), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(d, "CREATE TABLE meta(key, value)", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(d);
-	expect_open_error(p, "incomplete");
+	expect_open_error(p, "schema differs");
 	free(p);
 	expect_open_error(dir, "directory");
 }
