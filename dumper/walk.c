@@ -393,6 +393,7 @@ struct walk {
 	uint64_t skip_sizeof_py, skip_sizeof_err, skip_str, skip_float;
 	uint64_t skip_sizeof_foreign;
 	struct pym_asites *sites; /* NULL: tracemalloc off (or sites skipped) */
+	int no_sites; /* pym_walk_records(): a snapshot asks tracemalloc itself */
 	int failed;
 };
 
@@ -2192,7 +2193,9 @@ static int walk_all(struct walk *wk, struct timespec t0)
 		return -1;
 	const char *skipped;
 	int e;
-	wk->sites = pym_asites_open(wk->w, wk->opts->in_child, &skipped, &e);
+	skipped = NULL;
+	e = 0;
+	wk->sites = wk->no_sites ? NULL : pym_asites_open(wk->w, wk->opts->in_child, &skipped, &e);
 	if (!wk->sites && e) {
 		errno = e;
 		return fail(wk);
@@ -2349,6 +2352,7 @@ int pym_walk_records(struct pym_writer *w, const struct pym_dump_opts *opts)
 	}
 	wk->opts = opts;
 	wk->w = w;
+	wk->no_sites = 1;
 	int gc_was = pyi_gc_disable();
 	errno = 0;
 	int rc = walk_all(wk, t0) < 0 || pym_writer_finish(w) < 0 ? -1 : 0;

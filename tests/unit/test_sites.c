@@ -133,6 +133,38 @@ Test(sites, roundtrip)
 	free(b);
 }
 
+/* The loader and check read in pieces (long reference lists as REFS
+ * records), without string tables: every OBJECT still carries its site. */
+Test(sites, roundtrip_in_pieces)
+{
+	static const int modes[] = {PYM_READ_PIECES, PYM_READ_PIECES | PYM_READ_NO_TABLES};
+	size_t len;
+	unsigned char *b = dump(fill_sites, &len);
+	for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
+		struct pym_error err;
+		struct pym_reader *r = pym_reader_open_mem(b, len, &err);
+		cr_assert(r);
+		pym_reader_set_mode(r, modes[m]);
+		struct pym_record rec;
+		uint32_t obj = 0, pieces = 0;
+		const uint32_t want[6] = {1, 0, 2, 1, 0, 2};
+		int rc;
+		while ((rc = pym_reader_next(r, &rec, &err)) == 1) {
+			if (rec.type == PYM_R_OBJECT) {
+				cr_assert_eq(rec.site, want[obj], "mode %zu, object %u", m, obj);
+				obj++;
+			} else if (rec.type == PYM_R_REFS) {
+				pieces++;
+			}
+		}
+		cr_assert_eq(rc, 0, "%s", err.msg);
+		cr_assert_eq(obj, 6);
+		cr_assert_gt(pieces, 0, "object 3's references came whole");
+		pym_reader_close(r);
+	}
+	free(b);
+}
+
 Test(sites, format_md_example_bytes)
 {
 	size_t len, rawlen;
