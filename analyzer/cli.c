@@ -22,16 +22,48 @@ const char *cli_command; /* set once by main.c before the subcommand runs */
 const char *cli_db;      /* set once by cli_global_options */
 uint64_t cli_max_memory; /* set once by cli_global_options */
 
+void cli_put_escaped(FILE *fp, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\r')
+			fputs("\\r", fp);
+		else if (c == '\n')
+			fputs("\\n", fp);
+		else if (c == '\t')
+			fputs("\\t", fp);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(fp, "\\x%02x", c);
+		else
+			fputc(c, fp);
+	}
+}
+
+/* Formats a message and prints it escaped: a message stays one line whatever
+ * bytes the user's arguments carried (an address pasted with its CR). */
+static void put_message(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static void put_message(const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0 || !msg) {
+		fputs("(out of memory)", stderr);
+		return;
+	}
+	cli_put_escaped(stderr, msg);
+	free(msg);
+}
+
 void cli_error(const char *file, const char *fmt, ...)
 {
 	va_list ap;
 	fflush(stdout);
-	if (file)
-		fprintf(stderr, "%s: %s: ", CLI_NAME, file);
-	else
-		fprintf(stderr, "%s: ", CLI_NAME);
+	fprintf(stderr, "%s: ", CLI_NAME);
+	if (file) {
+		cli_put_escaped(stderr, file);
+		fputs(": ", stderr);
+	}
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_message(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -118,7 +150,7 @@ int cli_usage_error(const char *fmt, ...)
 	else
 		fprintf(stderr, "%s: ", CLI_NAME);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_message(fmt, ap);
 	va_end(ap);
 	if (cli_command)
 		fprintf(stderr, " (see '%s %s -h')\n", CLI_NAME, cli_command);

@@ -40,6 +40,11 @@ uint64_t cli_memory_budget(void);
 /* Prints "pymple-analyze: <file>: <message>\n" to stderr (file may be NULL:
  * then "pymple-analyze: <message>"). */
 void cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Control characters in the file name and the message print escaped (\r,
+ * \n, \t, \x1b): an error is always one visible line. cli_usage_error too. */
+
+/* Writes s to fp with control characters escaped as above. */
+void cli_put_escaped(FILE *fp, const char *s);
 
 /* Opens a DUMP|DB argument with db_open_input (loading a dump on first use,
  * with a progress line on a terminal unless -q). Returns 0 with *db set, or

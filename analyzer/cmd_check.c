@@ -143,7 +143,7 @@ int cmd_check(int argc, char **argv)
 	 * (CHECK_META_MAX of them, CHECK_META_BYTES in all); the rest counted. */
 	pym_reader_set_mode(r, PYM_READ_PIECES | PYM_READ_NO_TABLES);
 	pym_reader_set_budget(r, cli_memory_budget());
-	uint64_t n[PYM_R_SITE + 1] = {0}, refs = 0, bytes = 0, meta_bytes = 0;
+	uint64_t n[PYM_R_NAME + 1] = {0}, refs = 0, bytes = 0, meta_bytes = 0;
 	struct meta_ent *meta = NULL;
 	size_t nmeta = 0, capmeta = 0;
 	struct pym_record rec;
@@ -345,6 +345,11 @@ int cmd_inspect(int argc, char **argv)
 		case PYM_R_OBJECT:
 			put_object(r, &rec);
 			continue;
+		case PYM_R_NAME:
+			printf("NAME kind=%u 0x%llx name=", rec.name_kind,
+			       (unsigned long long)rec.addr);
+			put_string_id(r, rec.name_id);
+			break;
 		case PYM_R_REFS: /* the rest of an object's references: counted above */
 			count--;
 			continue;

@@ -28,16 +28,18 @@
 #include "output.h"
 
 static const char *const usage[] = {
-	"diff A B [--new | --by-site] [--format table|csv|json] [--limit N]",
+	"diff A B [--new | --by-site] [--sort size|count] [--format table|csv|json] [--limit N]",
 	"",
-	"Per-type change from dump (or database) A to B, largest size growth",
-	"first: count and total size in each and their deltas. Types that did",
-	"not change are left out.",
+	"Per-type change from dump (or database) A to B: objects in A, in B and",
+	"the change (\u0394, signed), then the same for their size (size plus",
+	"extra_size, as summary counts it), the most at stake first (the largest",
+	"change either way). Types that did not change are left out.",
 	"",
 	"  --new              list the objects of B with no match in A, largest",
 	"                     first: same address and allocation serial when both",
 	"                     dumps have serials (exact), else same address and",
 	"                     fingerprint (probable)",
+	"  --sort KEY         size (default: largest size change first) or count",
 	"  --by-site          per allocation site instead of per type (the innermost",
 	"                     tracemalloc frame, file:line; reachable objects only;",
 	"                     objects without a site are the row `(no site)`)",
@@ -136,9 +138,10 @@ static void fn_in_a(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, p->n && bsearch(key, p->v, p->n, sizeof *p->v, pair_cmp) != NULL);
 }
 
-/* Per allocation site (--by-site): the rows of run_types() from object_data. */
+/* Per allocation site (--by-site): the rows of run_types() from object_data
+ * (sizes with extra_size, as for types). */
 #define SITE_ROWS(db)                                                                              \
-	" SELECT coalesce(s.alloc, '(no site)') AS type, count(*) AS c, sum(o.size) AS z"          \
+	" SELECT coalesce(s.alloc, '(no site)') AS type, count(*) AS c, sum(o.size + o.extra_size) AS z"          \
 	"  FROM " db ".object_data o LEFT JOIN " db ".sites s ON s.id = o.site"                    \
 	"  WHERE o.reachable AND (o.flags & 64) = 0 GROUP BY 1"
 static const char sites_x[] =
@@ -162,53 +165,58 @@ static int retained_comparable(sqlite3 *db)
 	return yes;
 }
 
+/* Per-type (or per-site) change, largest at stake first (|size change|, or
+ * |count change| with by_count). Sizes are size + extra_size, as `summary`
+ * counts them, so the totals agree with it. */
 static int run_types(sqlite3 *db, const char *file, enum out_format fmt, long long limit,
-                     int by_site)
+                     int by_site, int by_count)
 {
 	/* type_stats is small (one row per type), so this is instant; names are
 	 * the key because type ids differ between dumps. */
 	static const char *const types_x =
 		"WITH x AS ("
-		" SELECT t.name AS type, s.count AS ca, s.size AS sa, s.retained AS ra, 0 AS cb,"
-		"  0 AS sb, 0 AS rb FROM a.type_stats s JOIN a.types t ON t.id = s.type_id"
+		" SELECT t.name AS type, s.count AS ca, s.size + s.extra_size AS sa, s.retained AS ra,"
+		"  0 AS cb, 0 AS sb, 0 AS rb FROM a.type_stats s JOIN a.types t ON t.id = s.type_id"
 		" UNION ALL"
-		" SELECT t.name, 0, 0, 0, s.count, s.size, s.retained"
+		" SELECT t.name, 0, 0, 0, s.count, s.size + s.extra_size, s.retained"
 		"  FROM main.type_stats s JOIN main.types t ON t.id = s.type_id),";
 	static const char *const sql_full =
 		"%s d AS (SELECT type, sum(ca) AS count_a, sum(cb) AS count_b,"
 		"  sum(cb) - sum(ca) AS count_delta, sum(sa) AS size_a, sum(sb) AS size_b,"
 		"  sum(sb) - sum(sa) AS size_delta, sum(ra) AS retained_a, sum(rb) AS retained_b,"
 		"  sum(rb) - sum(ra) AS retained_delta FROM x GROUP BY type)"
-		"SELECT %s FROM d WHERE count_delta != 0 OR size_delta != 0"
-		" ORDER BY size_delta DESC, count_delta DESC, type LIMIT ?1";
+		"SELECT type, count_a, count_b, count_delta, size_a, size_b, size_delta%s"
+		" FROM d WHERE count_delta != 0 OR size_delta != 0"
+		" ORDER BY %s, type LIMIT ?1";
 	char sql[2048];
 	int ret = !by_site && retained_comparable(db);
 	snprintf(sql, sizeof sql, sql_full, by_site ? sites_x : types_x,
-	         fmt == OUT_TABLE ? (ret ? "type, count_delta, size_delta, retained_delta"
-	                                 : "type, count_delta, size_delta")
-	         : ret ? "type, count_a, count_b, count_delta, size_a, size_b, size_delta,"
-	                 " retained_a, retained_b, retained_delta"
-	               : "type, count_a, count_b, count_delta, size_a, size_b, size_delta");
+	         ret ? ", retained_a, retained_b, retained_delta" : "",
+	         by_count ? "abs(count_delta) DESC, abs(size_delta) DESC"
+	                  : "abs(size_delta) DESC, abs(count_delta) DESC");
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL))
 		return cli_sqlite_error(db, file, "diff");
 	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
-	static const char *const headers[] = {"types", "# objects", "total size", "retained"};
-	static const char *const site_headers[] = {"allocation site", "# objects", "total size"};
-	struct out_opts o = {fmt, fmt == OUT_TABLE ? (1u << 2) | (1u << 3) : 0,
+	static const char *const headers[] = {"types",  "A",      "B",          "\u0394",
+	                                      "A size", "B size", "\u0394 size", "A retained",
+	                                      "B retained", "\u0394 retained"};
+	static const char *const site_headers[] = {"allocation site", "A", "B", "\u0394",
+	                                           "A size", "B size", "\u0394 size"};
+	struct out_opts o = {fmt, fmt == OUT_TABLE ? (ret ? 63u << 4 : 7u << 4) : 0,
 	                     fmt == OUT_TABLE ? (by_site ? site_headers : headers) : NULL, 1};
-	long long rows = out_rows(stdout, db, st, &o);
+	long long rows = out_rows_signed(stdout, db, st, &o, 1u << 3 | 1u << 6 | (ret ? 1u << 9 : 0));
 	sqlite3_finalize(st);
 	if (rows < 0)
 		return cli_sqlite_error(db, file, "diff");
 	if (fmt != OUT_TABLE)
 		return 0;
-	/* The totals over every type (not only the rows shown). */
+	/* The totals over every type (not only the rows shown), as summary's. */
 	static const char totals_types[] =
 		"SELECT (SELECT coalesce(sum(count), 0) FROM a.type_stats),"
-		" (SELECT coalesce(sum(size), 0) FROM a.type_stats),"
+		" (SELECT coalesce(sum(size + extra_size), 0) FROM a.type_stats),"
 		" (SELECT coalesce(sum(count), 0) FROM main.type_stats),"
-		" (SELECT coalesce(sum(size), 0) FROM main.type_stats)";
+		" (SELECT coalesce(sum(size + extra_size), 0) FROM main.type_stats)";
 	static const char totals_sites[] =
 		"SELECT (SELECT coalesce(sum(c), 0) FROM (" SITE_ROWS("a") ")),"
 		" (SELECT coalesce(sum(z), 0) FROM (" SITE_ROWS("a") ")),"
@@ -303,18 +311,24 @@ int cmd_diff(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"new", no_argument, NULL, 'n'},         {"format", required_argument, NULL, 'f'},
+		{"sort", required_argument, NULL, 's'},
 		{"by-site", no_argument, NULL, 'S'},
 		{"limit", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = -1;
-	int new_only = 0, by_site = 0, c, rc;
+	int new_only = 0, by_site = 0, by_count = 0, c, rc;
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:l:s:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			new_only = 1;
+			break;
+		case 's':
+			if (strcmp(optarg, "size") && strcmp(optarg, "count"))
+				return cli_usage_error("--sort: '%s' is not one of size, count", optarg);
+			by_count = !strcmp(optarg, "count");
 			break;
 		case 'S':
 			by_site = 1;
@@ -348,7 +362,7 @@ int cmd_diff(int argc, char **argv)
 		sqlite3_close(dbs[0]);
 		dbs[0] = NULL;
 		rc = new_only ? run_new(dbs[1], b_name, fmt, limit)
-		              : run_types(dbs[1], b_name, fmt, limit, by_site);
+		              : run_types(dbs[1], b_name, fmt, limit, by_site, by_count);
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(dbs[0]);

@@ -1,7 +1,8 @@
 /* cmd_garbage.c — `pymple-analyze garbage DUMP`: the objects no root reaches
  * (what a gc.collect() would free), and the objects alive with no referrer
- * in the dump that no known root explains (held only from C: the signature
- * of an extension's leak), summarized by type. Reads only. */
+ * in the dump that no known root explains (held by native code: the
+ * interpreter's own or an extension's), summarized by type or listed. It
+ * states facts, not verdicts: one dump cannot tell a leak. Reads only. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include "output.h"
 
 static const char *const usage[] = {
-        "garbage DUMP [--format table|csv|json] [--limit N]",
+        "garbage DUMP [--list] [--format table|csv|json] [--limit N]",
         "",
         "Two kinds of objects, summarized by type, largest first:",
         "  unreachable   no root reaches them: cyclic garbage and what only it holds,",
@@ -26,15 +27,21 @@ static const char *const usage[] = {
         "                with extra sizes",
         "  unreferenced  alive (refcount > 0) yet no object in the dump refers to",
         "                them and they are not a known root (sys.modules, frames ...):",
-        "                held from C code only; a steady growth here is the signature",
-        "                of a C extension's reference leak. Immortal objects and type",
+        "                held by native code. The interpreter itself holds some",
+        "                (the _ast singletons, io internals); a count that grows",
+        "                from dump to dump (see `diff`) is what points at an",
+        "                extension's reference leak. Immortal objects and type",
         "                objects are left out.",
         "",
+        "  --list             the objects themselves, largest first, instead of",
+        "                     the totals by type",
         "  --format F         table (default), csv or json",
-        "  --limit N          at most N types per kind (default 25, 0 = all)",
+        "  --limit N          at most N types per kind, or N objects per kind with",
+        "                     --list (default 25, 0 = all)",
         "  -h, --help         this help",
         "",
-        "JSON: [{\"kind\", \"type\", \"count\", \"size\"}, ...]",
+        "JSON: [{\"kind\", \"type\", \"count\", \"size\"}, ...]; with --list",
+        "      [{\"kind\", \"address\", \"type\", \"size\", \"refcount\", \"value\"}, ...]",
         NULL,
 };
 
@@ -98,20 +105,37 @@ static const char sql[] =
         "  GROUP BY t.name ORDER BY size DESC, count DESC, type LIMIT ?1)"
         "SELECT * FROM u UNION ALL SELECT * FROM y UNION ALL SELECT * FROM x";
 
+/* --list: the objects of each kind, largest first; addresses in hex in a
+ * table (?2 = 1), as integers in csv and json (as every command prints them). */
+#define LIST_ADDR "CASE WHEN ?2 THEN printf('0x%x', o.address) ELSE o.address END AS address"
+static const char list_sql[] =
+        "WITH u AS (SELECT 'unreachable' AS kind, " LIST_ADDR ", t.name AS type, o.size,"
+        "  o.refcount, o.value FROM object_data o JOIN types t ON t.id = o.type_id"
+        "  WHERE o.reachable = 0 AND (o.flags & 64) = 0"
+        "  ORDER BY o.size DESC, o.id LIMIT ?1),"
+        " x AS (SELECT 'unreferenced' AS kind, " LIST_ADDR ", t.name AS type, o.size,"
+        "  o.refcount, o.value FROM object_data o JOIN types t ON t.id = o.type_id"
+        "  WHERE " UNREFERENCED_WHERE " ORDER BY o.size DESC, o.id LIMIT ?1)"
+        "SELECT * FROM u UNION ALL SELECT * FROM x";
+
 int cmd_garbage(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	        {"format", required_argument, NULL, 'f'},
 	        {"limit", required_argument, NULL, 'l'},
+	        {"list", no_argument, NULL, 'L'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = 25;
-	int c, rc;
+	int c, rc, list = 0;
 	leak_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'L':
+			list = 1;
+			break;
 		default:
 			if ((rc = cli_common_option(c, argv, usage, &fmt, &limit)) != CLI_MORE)
 				return rc;
@@ -127,15 +151,19 @@ int cmd_garbage(int argc, char **argv)
 		return rc;
 	sqlite3 *db = hv.db;
 	sqlite3_stmt *st;
-	if (unreferenced(&hv) < 0 || sqlite3_prepare_v2(db, sql, -1, &st, NULL)) {
+	if (unreferenced(&hv) < 0 || sqlite3_prepare_v2(db, list ? list_sql : sql, -1, &st, NULL)) {
 		rc = cli_sqlite_error(db, file, "garbage");
 		heap_view_close(&hv);
 		return rc;
 	}
 	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
+	if (list)
+		sqlite3_bind_int(st, 2, fmt == OUT_TABLE);
 	static const char *const headers[] = {"kind", "types", "# objects", "total size"};
 	struct out_opts o = {fmt, fmt == OUT_TABLE ? 1u << 3 : 0, fmt == OUT_TABLE ? headers : NULL,
 	                     0};
+	if (list)
+		o = (struct out_opts){fmt, fmt == OUT_TABLE ? 1u << 3 : 0, NULL, 0};
 	long long rows = out_rows(stdout, db, st, &o);
 	sqlite3_finalize(st);
 	if (rows < 0) {
@@ -153,15 +181,15 @@ int cmd_garbage(int argc, char **argv)
 		    sqlite3_step(st) == SQLITE_ROW) {
 			char hs[16], hs2[16];
 			printf("%lld unreachable objects, %s (what gc.collect() would free); "
-			       "%lld unreferenced objects, %s (alive, held from C only)\n",
+			       "%lld unreferenced objects, %s (held by native code)\n",
 			       (long long)sqlite3_column_int64(st, 0),
 			       out_human_size(sqlite3_column_int64(st, 1), hs, sizeof hs),
 			       (long long)sqlite3_column_int64(st, 2),
 			       out_human_size(sqlite3_column_int64(st, 3), hs2, sizeof hs2));
 			if (rows >= limit && limit > 0)
-				printf("(at most %lld types of each kind shown; --limit 0 shows "
+				printf("(at most %lld %s of each kind shown; --limit 0 shows "
 				       "all)\n",
-				       limit);
+				       limit, list ? "objects" : "types");
 		} else {
 			rc = cli_sqlite_error(db, file, "garbage");
 		}

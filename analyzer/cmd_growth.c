@@ -13,11 +13,14 @@
 #include "output.h"
 
 static const char *const usage[] = {
-	"growth D1 D2 [D3 ...] [--format table|csv|json] [--limit N]",
+	"growth D1 D2 [D3 ...] [--sort size|count] [--format table|csv|json] [--limit N]",
 	"",
 	"Types whose number of objects grows strictly from each dump (or database)",
-	"to the next, with their count in every dump, most growth first.",
+	"to the next, with their count in every dump and the change from the",
+	"first to the last (signed), the most at stake first. Sizes are size plus",
+	"extra_size, as summary counts them.",
 	"",
+	"  --sort KEY         size (default: largest size growth first) or count",
 	"  --format F         table (default), csv or json",
 	"  --limit N          at most N types (default 0 = all)",
 	"  -h, --help         this help",
@@ -46,7 +49,7 @@ static int collect(sqlite3 *src, const char *file, int i, sqlite3_stmt *ins, cha
 	else if (strcmp(mode, m) != 0)
 		*same_mode = 0;
 	if (sqlite3_prepare_v2(src,
-	                       "SELECT t.name, sum(s.count), sum(s.size), sum(s.retained)"
+	                       "SELECT t.name, sum(s.count), sum(s.size + s.extra_size), sum(s.retained)"
 	                       " FROM type_stats s JOIN types t ON t.id = s.type_id GROUP BY t.name",
 	                       -1, &st, NULL))
 		return cli_sqlite_error(src, file, "growth");
@@ -73,16 +76,22 @@ int cmd_growth(int argc, char **argv)
 	static const struct option opts[] = {
 		{"format", required_argument, NULL, 'f'},
 		{"limit", required_argument, NULL, 'l'},
+		{"sort", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = 0;
-	int c, rc, ret = 1;
+	int c, rc, ret = 1, by_count = 0;
 	char mode[32] = "";
 	leak_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":hf:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:l:s:", opts, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			if (strcmp(optarg, "size") && strcmp(optarg, "count"))
+				return cli_usage_error("--sort: '%s' is not one of size, count", optarg);
+			by_count = !strcmp(optarg, "count");
+			break;
 		default:
 			if ((rc = cli_common_option(c, argv, usage, &fmt, &limit)) != CLI_MORE)
 				return rc;
@@ -146,6 +155,8 @@ int cmd_growth(int argc, char **argv)
 	", (SELECT retained FROM g WHERE type = w.type AND dump = %d) -"                      \
 	" (SELECT retained FROM g WHERE type = w.type AND dump = 0) AS retained_delta"
 	size_t n = 0;
+	const char *order = by_count ? "count_delta DESC, size_delta DESC"
+	                             : "size_delta DESC, count_delta DESC";
 	if (fmt == OUT_JSON) {
 		n += (size_t)sprintf(sql + n,
 		                     "SELECT json_object('type', type, 'counts', json(counts), 'sizes',"
@@ -162,8 +173,7 @@ int cmd_growth(int argc, char **argv)
 		                     "  WHERE type = w.type ORDER BY dump)) AS retained, ");
 		n += (size_t)sprintf(sql + n, DELTA_SQL, k - 1, k - 1);
 		n += (size_t)sprintf(sql + n, RETAINED_DELTA_SQL, k - 1);
-		n += (size_t)sprintf(sql + n, " FROM grow w) ORDER BY count_delta DESC, size_delta DESC,"
-		                              " type LIMIT ?1");
+		n += (size_t)sprintf(sql + n, " FROM grow w) ORDER BY %s, type LIMIT ?1", order);
 	} else {
 		n += (size_t)sprintf(sql + n, "SELECT w.type AS type");
 		for (int i = 0; i < k; i++)
@@ -175,9 +185,7 @@ int cmd_growth(int argc, char **argv)
 		n += (size_t)sprintf(sql + n, DELTA_SQL, k - 1, k - 1);
 		if (ret)
 			n += (size_t)sprintf(sql + n, RETAINED_DELTA_SQL, k - 1);
-		n += (size_t)sprintf(sql + n,
-		                     " FROM grow w ORDER BY count_delta DESC, size_delta DESC, w.type"
-		                     " LIMIT ?1");
+		n += (size_t)sprintf(sql + n, " FROM grow w ORDER BY %s, w.type LIMIT ?1", order);
 	}
 	if (sqlite3_prepare_v2(mem, sql, -1, &st, NULL)) {
 		rc = cli_sqlite_error(mem, NULL, "growth");
@@ -194,13 +202,16 @@ int cmd_growth(int argc, char **argv)
 			snprintf(names[i], sizeof names[i], "dump %d", i + 1);
 			headers[i + 1] = names[i];
 		}
-		headers[k + 1] = "+ objects";
-		headers[k + 2] = "+ size";
-		headers[k + 3] = "+ retained";
+		headers[k + 1] = "\u0394 objects";
+		headers[k + 2] = "\u0394 size";
+		headers[k + 3] = "\u0394 retained";
 		uint64_t sizes = k + 3 < 64 ? (1ull << (k + 2)) | (ret ? 1ull << (k + 3) : 0) : 0;
 		struct out_opts o = {fmt, fmt == OUT_TABLE ? sizes : 0,
 		                     fmt == OUT_TABLE ? headers : NULL, 1};
-		rows = out_rows(stdout, mem, st, &o);
+		rows = out_rows_signed(stdout, mem, st, &o,
+		                       k + 3 < 64 ? 1ull << (k + 1) | 1ull << (k + 2) |
+		                                            (ret ? 1ull << (k + 3) : 0)
+		                                  : 0);
 	}
 	if (rows < 0) {
 		rc = cli_sqlite_error(mem, NULL, "growth");

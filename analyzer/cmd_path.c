@@ -9,8 +9,8 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "heap_path.h"
 #include "heap_view.h"
+#include "pathstep.h"
 #include "leak_cli.h"
 #include "output.h"
 
@@ -19,113 +19,180 @@ static const char *const usage[] = {
         "",
         "The shortest chain of references from a root to the object at ADDRESS",
         "(0x-hex or decimal), or to up to N reachable instances of type T, one step",
-        "per line, the root first; each line ends with the label of the reference",
-        "to the next line's object ([7] index, ['key'] dict key, .name attribute):",
-        "  module app",
+        "per line, the root first (with why it is a root); each line ends with the",
+        "label of the reference to the next line's object ([7] index, ['key'] value",
+        "under a str key, .name attribute, key (...) a dict key, [42] value under",
+        "another key); objects are named as in the code (type C, method C.f, frame",
+        "f (app.py:24), cell x):",
+        "  module app (sys.modules)",
         "  -> dict ['CACHE']",
         "  -> list [7]",
         "  -> app.Session at 0x7f3a...",
         "",
         "  --type T           paths to instances of T (builtins bare: dict; others",
-        "                     module.qualname)",
+        "                     module.qualname, or the class name alone when only",
+        "                     one class has it)",
         "  --weak             also follow weak references (left out by default)",
         "  --format F         table (default), csv or json",
         "  --limit N          with --type: at most N instances (default 3)",
         "  -h, --help         this help",
         "",
-        "JSON: [{\"address\", \"type\", \"edge\", \"value\"}, ...] from the root to the target;",
-        "      with --type an array of such arrays. CSV: path, step, address, type,",
-        "      edge, value.",
+        "JSON: [{\"address\", \"type\", \"name\", \"edge\", \"value\", \"root\"}, ...] from the",
+        "      root to the target (edge: the label of the reference into the step;",
+        "      root: why the first step is a root); with --type an array of such",
+        "      arrays. CSV: path, step, address, type, edge, value, name.",
         NULL,
 };
 
-/* Prints the chain from queue entry `root` down to the target (entry 0).
- * nth: 1-based path number (for --type), 0 for a single path. Values are
- * read only where printed (every step in csv and json, the ends in a table). */
-static int print_chain(struct heap_view *hv, const struct heap_path *b, long root,
-                       enum out_format fmt, int nth, long long *jsonrows)
+/* Where a path may start: a root, or a module. Modules are where users look
+ * for the owner of a leak (`module app -> ...`), and a module held by
+ * sys.modules is a root by the rules of issue 3 even when its refcount is
+ * fully explained by references inside the dump (sys.modules, an import). */
+static int is_start(const struct heap *h, const uint8_t *module_type, uint32_t v)
 {
-	const struct heap *h = &hv->h;
-	sqlite3_stmt *js = NULL;
-	int step = 0, bad = 0;
-	int64_t prev_edge = -1;
-	char *edge_copy = NULL;
-	if (fmt == OUT_JSON &&
-	    sqlite3_prepare_v2(hv->db,
-	                       "SELECT json_object('address', ?1, 'type', ?2, 'edge', ?3, 'value',"
-	                       " (SELECT value FROM object_data WHERE id = ?4))",
-	                       -1, &js, NULL) != SQLITE_OK)
+	return (h->flags[v] & HEAP_ROOT) || module_type[h->type[v]];
+}
+
+/* BFS state: the queue doubles as the result. Entry i is object node[i],
+ * reached from entry next[i] (one step nearer the target; -1 for the
+ * target) by its reference edge[i] into that entry's object. seen is a bit
+ * per object. */
+struct bfs {
+	size_t n, cap;
+	uint32_t *node, *edge;
+	int64_t *next;
+	uint8_t *seen;
+};
+
+static void bfs_release(struct bfs *b)
+{
+	free(b->node);
+	free(b->edge);
+	free(b->next);
+	free(b->seen);
+	memset(b, 0, sizeof *b);
+}
+
+static int bfs_add(struct bfs *b, uint32_t v, int64_t next, uint32_t edge)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 1024;
+		uint32_t *x = realloc(b->node, cap * sizeof *x);
+		if (x)
+			b->node = x;
+		uint32_t *y = realloc(b->edge, cap * sizeof *y);
+		if (y)
+			b->edge = y;
+		int64_t *z = realloc(b->next, cap * sizeof *z);
+		if (z)
+			b->next = z;
+		if (!x || !y || !z)
+			return -1;
+		b->cap = cap;
+	}
+	b->node[b->n] = v;
+	b->next[b->n] = next;
+	b->edge[b->n] = edge;
+	b->seen[v >> 3] |= (uint8_t)(1u << (v & 7));
+	b->n++;
+	return 0;
+}
+
+/* Finds the nearest start above target by a breadth-first search over the
+ * referrers, in (referrer id, position) order. Returns the queue index of
+ * that start (its chain of next[] leads to the target, entry 0), -1 if none
+ * holds the target, -3 out of memory. */
+static long find_root(const struct heap *h, const uint8_t *module_type, struct bfs *b,
+                      uint32_t target, int weak)
+{
+	b->seen = calloc(((size_t)h->n + 8) / 8, 1);
+	if (!b->seen || bfs_add(b, target, -1, 0) < 0)
+		return -3;
+	for (size_t head = 0; head < b->n; head++) {
+		uint32_t v = b->node[head];
+		for (uint64_t k = h->roff[v]; k < h->roff[v + 1]; k++) {
+			uint32_t s = h->rsrc[k], e = h->redge[k];
+			if ((!weak && h->kind[e] == HEAP_REF_WEAK) ||
+			    (b->seen[s >> 3] & (1u << (s & 7))))
+				continue;
+			if (bfs_add(b, s, (int64_t)head, e) < 0)
+				return -3;
+			if (is_start(h, module_type, s))
+				return (long)b->n - 1;
+		}
+	}
+	return -1;
+}
+
+/* Prints the chain from queue entry `root` down to the target (entry 0).
+ * nth: 1-based path number (for --type), 0 for a single path. Steps are
+ * named by pathstep.c (type Dispatcher, method Menu.on_close, ...), the
+ * first with why it is a root. */
+static int print_chain(struct heap_view *hv, const struct bfs *b, long root, enum out_format fmt,
+                       int nth, long long *jsonrows)
+{
+	struct pathstep ps;
+	if (pathstep_init(&ps, hv) < 0)
 		return -1;
+	int step = 0, rc = 0;
+	char edge_in[PATHSTEP_TEXT] = "", edge_out[PATHSTEP_TEXT];
+	struct pathstep_obj o;
 	if (fmt == OUT_JSON)
 		fputs(nth ? (*jsonrows ? ",\n[\n" : "[\n") : "[\n", stdout);
-	for (long i = root; i >= 0 && !bad; i = (long)b->next[i], step++) {
+	for (long i = root; i >= 0; i = (long)b->next[i], step++) {
 		uint32_t v = b->node[i];
-		uint64_t addr = h->addr[v];
-		const char *type = heap_view_type(hv, v);
-		const char *edge =
-		        prev_edge < 0 ? NULL : heap_view_label(hv, (uint64_t)prev_edge, &bad);
 		int last = b->next[i] < 0;
-		/* The reference from this step into the next one. */
-		prev_edge = b->edge[i];
+		edge_out[0] = 0;
+		if (pathstep_object(&ps, v, step == 0, &o) < 0 ||
+		    (!last && pathstep_edge(&ps, b->edge[i], edge_out, sizeof edge_out) < 0)) {
+			rc = -1;
+			break;
+		}
+		/* A module's own namespace needs no second "module" line. */
+		if (!strcmp(edge_in, ".__dict__") && !strcmp(o.type, "dict"))
+			snprintf(o.name, sizeof o.name, "dict");
 		if (fmt == OUT_JSON) {
-			sqlite3_bind_int64(js, 1, (sqlite3_int64)addr);
-			sqlite3_bind_text(js, 2, type, -1, SQLITE_STATIC);
-			if (edge)
-				sqlite3_bind_text(js, 3, edge, -1, SQLITE_TRANSIENT);
-			else
-				sqlite3_bind_null(js, 3);
-			sqlite3_bind_int64(js, 4, v);
-			if (sqlite3_step(js) != SQLITE_ROW) {
-				bad = 1;
+			const char *j = pathstep_json(&ps, &o, edge_in);
+			if (!j) {
+				rc = -1;
 				break;
 			}
-			printf("%s%s", step ? ",\n" : "", (const char *)sqlite3_column_text(js, 0));
-			sqlite3_reset(js);
+			printf("%s%s", step ? ",\n" : "", j);
 		} else if (fmt == OUT_CSV) {
-			free(edge_copy);
-			edge_copy = edge ? strdup(edge) : NULL;
-			const char *value = heap_view_value(hv, v, &bad);
 			if (nth <= 1 && step == 0)
-				fputs("path,step,address,type,edge,value\r\n", stdout);
-			printf("%d,%d,%llu,", nth ? nth : 1, step, (unsigned long long)addr);
-			out_csv_field(stdout, type, strlen(type));
+				fputs("path,step,address,type,edge,value,name\r\n", stdout);
+			printf("%d,%d,%llu,", nth ? nth : 1, step, (unsigned long long)o.address);
+			out_csv_field(stdout, o.type, strlen(o.type));
 			putchar(',');
-			if (edge_copy)
-				out_csv_field(stdout, edge_copy, strlen(edge_copy));
+			out_csv_field(stdout, edge_in, strlen(edge_in));
 			putchar(',');
-			if (value)
-				out_csv_field(stdout, value, strlen(value));
+			if (o.value)
+				out_csv_field(stdout, o.value, strlen(o.value));
+			putchar(',');
+			out_csv_field(stdout, o.name, strlen(o.name));
 			fputs("\r\n", stdout);
 		} else {
 			/* Each line ends with the label of the reference to the next
-			 * line's object (`dict ['CACHE'] -> dict ...`), so it is
-			 * printed when the next step is read. A module's `.__dict__`
+			 * line's object (`dict ['CACHE'] -> dict ...`). A `.__dict__`
 			 * is left out: the next line shows that dict anyway. */
-			if (step) {
-				if (edge && strcmp(edge, ".__dict__") != 0)
-					printf(" %s", edge);
-				fputs("\n-> ", stdout);
-			}
-			fputs(type, stdout);
-			/* Names (module app, function f) for the root and the target. */
-			const char *value = step == 0 || last ? heap_view_value(hv, v, &bad) : NULL;
-			if (value)
-				printf(" %.60s%s", value, strlen(value) > 60 ? "..." : "");
-			if (last || (step == 0 && !value))
-				printf(" at 0x%llx", (unsigned long long)addr);
-			const char *site = last ? heap_view_alloc(hv, v, &bad) : NULL;
-			if (site)
-				printf(", allocated at %s", site);
-			if (last)
-				putchar('\n');
+			if (step)
+				fputs("-> ", stdout);
+			fputs(o.name, stdout);
+			if (o.why[0])
+				printf(" %s", o.why);
+			if (last || (step == 0 && !strcmp(o.name, o.type)))
+				printf(" at 0x%llx", (unsigned long long)o.address);
+			if (edge_out[0] && strcmp(edge_out, ".__dict__") != 0)
+				printf(" %s", edge_out);
+			putchar('\n');
 		}
+		memcpy(edge_in, edge_out, sizeof edge_in);
 	}
 	if (fmt == OUT_JSON)
 		fputs("\n]", stdout);
 	(*jsonrows)++;
-	free(edge_copy);
-	sqlite3_finalize(js);
-	return bad ? -1 : 0;
+	pathstep_release(&ps);
+	return rc;
 }
 
 /* The path to one object; *printed tells whether a chain was printed. */
@@ -133,12 +200,16 @@ static int path_one(struct heap_view *hv, const uint8_t *module_type, uint32_t i
                     enum out_format fmt, int nth, long long *printed)
 {
 	const struct heap *h = &hv->h;
-	int reachable = (h->flags[id] & HEAP_REACHED) != 0;
+	int reachable = (h->flags[id] & HEAP_REACHED) != 0, root = is_start(h, module_type, id);
 	uint64_t addr = h->addr[id];
-	struct heap_path b = {0};
+	struct bfs b = {0};
 	long r = -1;
-	if (reachable || weak || heap_path_is_start(h, module_type, id))
-		r = heap_path_find(h, module_type, &b, id, weak);
+	if (root) {
+		b.seen = calloc(((size_t)h->n + 8) / 8, 1);
+		r = !b.seen || bfs_add(&b, id, -1, 0) < 0 ? -3 : 0;
+	} else if (reachable || weak) {
+		r = find_root(h, module_type, &b, id, weak);
+	}
 	int status = 0;
 	if (r == -3) {
 		cli_error(hv->file, "path: out of memory");
@@ -162,7 +233,7 @@ static int path_one(struct heap_view *hv, const uint8_t *module_type, uint32_t i
 		fputs("]\n", stdout);
 	else if (r >= 0 && fmt == OUT_JSON && !nth)
 		putchar('\n');
-	heap_path_release(&b);
+	bfs_release(&b);
 	return status;
 }
 
@@ -207,12 +278,14 @@ int cmd_path(int argc, char **argv)
 		return rc;
 	sqlite3 *db = hv.db;
 	long long printed = 0;
-	uint8_t *module_type = heap_path_module_types(&hv);
+	uint8_t *module_type = calloc((size_t)hv.h.ntypes + 1, 1);
 	if (!module_type) {
 		cli_error(file, "path: out of memory");
 		heap_view_close(&hv);
 		return CLI_RUNTIME;
 	}
+	for (uint32_t t = 0; t < hv.h.ntypes; t++)
+		module_type[t] = hv.type_name[t] && strcmp(hv.type_name[t], "module") == 0;
 	if (!type) {
 		int bad = 0;
 		uint32_t id = heap_view_find(&hv, addr, &bad);
@@ -246,6 +319,21 @@ int cmd_path(int argc, char **argv)
 		heap_view_close(&hv);
 		return rc;
 	}
+	char *resolved = NULL;
+	rc = leak_resolve_type(db, file, type, &resolved);
+	if (rc) {
+		sqlite3_finalize(st);
+		if (rc == -1)
+			rc = cli_sqlite_error(db, file, "path");
+		else if (rc == -2) {
+			cli_error(file, "path: out of memory");
+			rc = CLI_RUNTIME;
+		}
+		free(module_type);
+		heap_view_close(&hv);
+		return rc;
+	}
+	type = resolved;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
 	int64_t *ids = NULL;
@@ -273,6 +361,7 @@ int cmd_path(int argc, char **argv)
 	if (!rc && fmt == OUT_JSON)
 		fputs(printed ? "\n]\n" : "]\n", stdout);
 	free(ids);
+	free(resolved);
 	free(module_type);
 	heap_view_close(&hv);
 	return rc;

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "heap_view.h"
+#include "pathstep.h"
 #include "leak_cli.h"
 #include "output.h"
 
@@ -229,6 +230,7 @@ int cmd_referrers(int argc, char **argv)
 	uint8_t *keep = NULL;
 	size_t ccap = 0, kcap = 0;
 	long long rows = 0;
+	struct pathstep ps = {0}; /* table mode: prepared at the first line */
 	if (sqlite3_prepare_v2(
 	            db,
 	            "SELECT json_object('depth', ?1, 'address', ?2, 'type', ?3,"
@@ -301,14 +303,21 @@ int cmd_referrers(int argc, char **argv)
 		} else {
 			const char *value = heap_view_value(&hv, id, &bad);
 			if (mode == M_TABLE) {
+				/* Named as in `path` (method Menu.on_close, key ('q1', <Token>)). */
+				struct pathstep_obj po;
+				char ed[PATHSTEP_TEXT] = "";
+				if (!ps.hv && pathstep_init(&ps, &hv) < 0)
+					bad = 1;
+				else if (pathstep_object(&ps, id, 0, &po) < 0 ||
+				         (it.edge >= 0 &&
+				          pathstep_edge(&ps, (uint64_t)it.edge, ed, sizeof ed) < 0))
+					bad = 1;
 				indent(open_last, it.depth);
 				if (it.depth)
 					fputs("+- ", stdout);
-				printf("%s", type);
-				if (value)
-					printf(" %.40s%s", value, strlen(value) > 40 ? "..." : "");
-				if (edge)
-					printf(" %s", edge);
+				printf("%s", bad ? type : po.name);
+				if (!bad && ed[0])
+					printf(" %s", ed);
 				printf(" at 0x%llx%s%s\n", (unsigned long long)a,
 				       is_root ? " (root)" : "", fresh ? "" : " (seen above)");
 			} else if (mode == M_CSV) {
@@ -397,6 +406,7 @@ oom:
 	cli_error(file, "referrers: out of memory");
 	rc = CLI_RUNTIME;
 out:
+	pathstep_release(&ps);
 	sqlite3_finalize(json);
 	sqlite3_finalize(quote);
 	free(stk.v);

@@ -10,8 +10,9 @@
 
 #include <sqlite3.h>
 
-/* Parses an object address: 0x-prefixed hex or decimal. Returns 0, or -1 if
- * s is not a number that fits in 64 bits. */
+/* Parses an object address: 0x-prefixed hex or decimal, with any white
+ * space around it (a CR from a pasted CSV field). Returns 0, or -1 if s is
+ * not a number that fits in 64 bits. */
 int leak_parse_address(const char *s, uint64_t *addr);
 
 /* Opens n DUMP|DB arguments (read-write: dumps load on first use). A second
@@ -27,6 +28,14 @@ int leak_open_many(char **paths, int n, sqlite3 **dbs);
  * empty), the layout out_rows() uses. Returns the row count or -1 if a step
  * failed (sqlite3_errmsg says why). Does not finalize st. */
 long long leak_json_rows(FILE *fp, sqlite3_stmt *st);
+
+/* The type name `want` stands for, for --type: the name itself when some
+ * type has it; else the one type whose name ends in ".want" (EditorWindow
+ * for __main__.EditorWindow, Outer.Inner for app.Outer.Inner). Returns 0
+ * with *out a malloc'ed name; CLI_BAD_INPUT after printing "type 'T' is
+ * ambiguous: a.T, b.T" or "no object of type 'T' in this dump (did you mean
+ * app.Tx?)"; -1 on an SQLite error, -2 out of memory (nothing printed). */
+int leak_resolve_type(sqlite3 *db, const char *file, const char *want, char **out);
 
 /* Resets getopt for a subcommand's own argv. */
 void leak_getopt_reset(void);

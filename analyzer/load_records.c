@@ -133,6 +133,7 @@ int load_records(struct loader *L)
 	struct pym_error e = {0};
 	struct pym_record rec;
 	sqlite3_stmt *meta = NULL, *str = NULL, *typ = NULL, *site = NULL, *frame = NULL;
+	sqlite3_stmt *nam = NULL;
 	uint64_t count = 0;
 	int rc = -1, got;
 	struct pym_reader *r = pym_reader_open(L->dump, &e);
@@ -148,7 +149,8 @@ int load_records(struct loader *L)
 	    prep(L, "INSERT INTO types(id, name, address) VALUES (?1, ?2, ?3)", &typ) < 0 ||
 	    prep(L, "INSERT INTO sites(id, alloc, frames) VALUES (?1, ?2, ?3)", &site) < 0 ||
 	    prep(L, "INSERT INTO site_frames(site, depth, file, line) VALUES (?1, ?2, ?3, ?4)",
-	         &frame) < 0)
+	         &frame) < 0 ||
+	    prep(L, "INSERT INTO names(address, kind, name) VALUES (?1, ?2, ?3)", &nam) < 0)
 		goto out;
 	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
 		if (++count % PROGRESS_EVERY == 0)
@@ -226,6 +228,18 @@ int load_records(struct loader *L)
 			L->roots[L->nroots].name = rec.root_name;
 			L->nroots++;
 			break;
+		case PYM_R_NAME: {
+			size_t len;
+			const char *name = pym_reader_string(r, rec.name_id, &len);
+			if (rec.name_kind != PYM_NAME_CELL && rec.name_kind != PYM_NAME_GLOBALS)
+				break; /* a kind of a later minor version */
+			sqlite3_bind_int64(nam, 1, (sqlite3_int64)rec.addr);
+			sqlite3_bind_int(nam, 2, (int)rec.name_kind);
+			sqlite3_bind_text(nam, 3, name, (int)len, SQLITE_STATIC);
+			if (step_done(L, nam) < 0)
+				goto out;
+			break;
+		}
 		default:
 			break;
 		}
@@ -240,6 +254,7 @@ out:
 	sqlite3_finalize(meta);
 	sqlite3_finalize(str);
 	sqlite3_finalize(typ);
+	sqlite3_finalize(nam);
 	sqlite3_finalize(site);
 	sqlite3_finalize(frame);
 	pym_reader_close(r);

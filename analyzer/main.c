@@ -168,6 +168,25 @@ int main(int argc, char **argv)
 	}
 	if (!c->fn)
 		return cmd_help(argc - i, argv + i);
+	/* -q and -v may follow the command too (`load -v DUMP`): taken out of
+	 * its arguments here, up to a "--". */
+	int w = i + 1;
+	for (int r = i + 1; r < argc; r++) {
+		const char *a = argv[r];
+		if (!strcmp(a, "--")) {
+			while (r < argc)
+				argv[w++] = argv[r++];
+			break;
+		}
+		if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+			cli_quiet = 1;
+		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+			cli_verbose = 1;
+		else
+			argv[w++] = argv[r];
+	}
+	argc = w;
+	argv[argc] = NULL;
 	cli_command = c->name;
 	cmd_needs = c->needs;
 	if (c->needs & CMD_NEEDS_DB)

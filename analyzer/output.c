@@ -159,8 +159,8 @@ static size_t utf8_width(const char *s)
 /* Renders column i of the current row as table text into *scratch (one
  * malloc'd buffer per column, reused across rows). Control characters become
  * spaces so one row stays one line. Returns NULL when out of memory. */
-static const char *table_cell(sqlite3_stmt *st, int i, uint64_t size_cols, char **scratch,
-                              size_t *scap)
+static const char *table_cell(sqlite3_stmt *st, int i, uint64_t size_cols,
+                              uint64_t signed_cols, char **scratch, size_t *scap)
 {
 	int t = sqlite3_column_type(st, i);
 	char small[64];
@@ -173,8 +173,16 @@ static const char *table_cell(sqlite3_stmt *st, int i, uint64_t size_cols, char 
 		snprintf(small, sizeof small, "<blob %d bytes>", sqlite3_column_bytes(st, i));
 		s = small;
 		n = strlen(s);
-	} else if (i < 64 && (size_cols >> i & 1) && (t == SQLITE_INTEGER || t == SQLITE_FLOAT)) {
-		s = out_human_size(sqlite3_column_int64(st, i), small, sizeof small);
+	} else if (i < 64 && ((size_cols | signed_cols) >> i & 1) &&
+	           (t == SQLITE_INTEGER || t == SQLITE_FLOAT)) {
+		int64_t v = sqlite3_column_int64(st, i);
+		int plus = (signed_cols >> i & 1) && v > 0;
+		small[0] = '+';
+		if (size_cols >> i & 1)
+			out_human_size(v, small + plus, sizeof small - 1);
+		else
+			snprintf(small + plus, sizeof small - 1, "%lld", (long long)v);
+		s = small;
 		n = strlen(s);
 	} else {
 		s = (const char *)sqlite3_column_text(st, i);
@@ -218,7 +226,8 @@ static void table_row(FILE *fp, const char *const *cell, const size_t *width, co
 	putc('\n', fp);
 }
 
-static long long out_table(FILE *fp, sqlite3_stmt *st, const struct out_opts *o)
+static long long out_table(FILE *fp, sqlite3_stmt *st, const struct out_opts *o,
+                           uint64_t signed_cols)
 {
 	int ncol = sqlite3_column_count(st);
 	size_t nc = (size_t)ncol + 1;
@@ -247,7 +256,8 @@ static long long out_table(FILE *fp, sqlite3_stmt *st, const struct out_opts *o)
 				typed[i] = 1;
 				right[i] = t == SQLITE_INTEGER || t == SQLITE_FLOAT;
 			}
-			const char *s = table_cell(st, i, o->size_cols, &scratch[i], &scap[i]);
+			const char *s =
+			        table_cell(st, i, o->size_cols, signed_cols, &scratch[i], &scap[i]);
 			if (!s || cells_add(&c, s, strlen(s)) < 0)
 				goto fail;
 			size_t w = utf8_width(s);
@@ -279,7 +289,8 @@ static long long out_table(FILE *fp, sqlite3_stmt *st, const struct out_opts *o)
 	if (rc == SQLITE_ROW) {
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			for (int i = 0; i < ncol; i++)
-				if (!(cell[i] = table_cell(st, i, o->size_cols, &scratch[i], &scap[i])))
+				if (!(cell[i] = table_cell(st, i, o->size_cols, signed_cols,
+				                           &scratch[i], &scap[i])))
 					goto fail;
 			table_row(fp, cell, width, right, ncol);
 			rows++;
@@ -420,6 +431,12 @@ fail:
 
 long long out_rows(FILE *fp, sqlite3 *db, sqlite3_stmt *st, const struct out_opts *o)
 {
+	return out_rows_signed(fp, db, st, o, 0);
+}
+
+long long out_rows_signed(FILE *fp, sqlite3 *db, sqlite3_stmt *st, const struct out_opts *o,
+                          uint64_t signed_cols)
+{
 	static const struct out_opts dflt = {0};
 	if (!o)
 		o = &dflt;
@@ -430,6 +447,6 @@ long long out_rows(FILE *fp, sqlite3 *db, sqlite3_stmt *st, const struct out_opt
 		return out_json(fp, db, st);
 	case OUT_TABLE:
 	default:
-		return out_table(fp, st, o);
+		return out_table(fp, st, o, signed_cols);
 	}
 }

@@ -46,6 +46,12 @@ struct out_opts {
  * says why and output may be partial. Does not finalize st. */
 long long out_rows(FILE *fp, sqlite3 *db, sqlite3_stmt *st, const struct out_opts *o);
 
+/* out_rows() where, in a table, bit i of signed_cols makes column i a change:
+ * a positive number gets a '+' ("+12", and "+1.50 KiB" when the column is
+ * also in size_cols). csv and json are as out_rows() prints them. */
+long long out_rows_signed(FILE *fp, sqlite3 *db, sqlite3_stmt *st, const struct out_opts *o,
+                          uint64_t signed_cols);
+
 /* Writes one CSV field (RFC 4180): quoted with '"' and inner quotes doubled
  * when it contains ',', '"', CR or LF, or starts/ends with a space; as is
  * otherwise. s need not be NUL-terminated. */

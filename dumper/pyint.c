@@ -22,6 +22,9 @@
 #if PY_VERSION_HEX >= 0x030C0000
 #include "internal/pycore_typeobject.h"
 #endif
+#if PY_VERSION_HEX < 0x030B0000
+#include <frameobject.h> /* PyFrameObject's fields (3.8 does not include it) */
+#endif
 
 #include "pyint.h"
 
@@ -286,6 +289,26 @@ void *pyi_frame_object(PyObject *f, PyObject **back, PyObject **trace)
 	(void)f;
 #endif
 	return NULL;
+}
+
+PyObject *pyi_frame_object_where(PyObject *f, int *line)
+{
+	*line = -1;
+	if (!PyFrame_Check(f))
+		return NULL;
+#if PY_VERSION_HEX >= 0x030B0000
+	PyFrameObject *fo = (PyFrameObject *)f;
+	if (!fo->f_frame)
+		return NULL;
+	struct pyi_frame fi;
+	pyi_frame_info(fo->f_frame, &fi);
+	*line = fi.line;
+	return fi.code;
+#else
+	PyFrameObject *fo = (PyFrameObject *)f;
+	*line = PyFrame_GetLineNumber(fo);
+	return (PyObject *)fo->f_code;
+#endif
 }
 
 void *pyi_gen_frame(PyObject *o)

@@ -72,6 +72,10 @@ void pyi_frame_info(void *frame, struct pyi_frame *fi);
  * before 3.11, where frame objects are plain structs. */
 void *pyi_frame_object(PyObject *f, PyObject **back, PyObject **trace);
 
+/* Any frame object: its code (borrowed, NULL if none) and *line its current
+ * line (-1 if unknown). Reads the line table; allocates nothing. */
+PyObject *pyi_frame_object_where(PyObject *f, int *line);
+
 /* 3.11+ generators, coroutines and async generators: the frame they hold
  * (NULL once cleared, and always before 3.11). */
 void *pyi_gen_frame(PyObject *o);

@@ -302,6 +302,8 @@ enum rkind {
 	R_SLICE,
 	R_RANGE,
 	R_FRAME,
+	R_EXCEPTION, /* BaseException and subclasses */
+	R_TRACEBACK,
 };
 
 /* Which value preview and length an object of the type gets. */
@@ -317,6 +319,8 @@ enum vkind {
 	V_CODE,
 	V_TYPE,
 	V_CFUNCTION,
+	V_METHOD,    /* bound method: its function's name and place */
+	V_FRAME,     /* frame object: function, file and current line */
 	V_CONTAINER, /* no preview, but a length */
 };
 
@@ -373,6 +377,7 @@ struct walk {
 	struct slotinfo *slots;
 	size_t nslots, slots_cap;
 	struct amap strs;                    /* str object or C string address -> string id */
+	struct amap named;                   /* globals dicts given a NAME record */
 	PyTypeObject *type_ckey[TYPE_CACHE]; /* direct-mapped caches */
 	uint32_t type_cidx[TYPE_CACHE];
 	PyObject *str_ckey[STR_CACHE];
@@ -774,6 +779,10 @@ static uint32_t value_kind(PyTypeObject *tp)
 		return V_TYPE;
 	if (PyType_IsSubtype(tp, &PyCFunction_Type))
 		return V_CFUNCTION;
+	if (tp == &PyMethod_Type)
+		return V_METHOD;
+	if (tp == &PyFrame_Type)
+		return V_FRAME;
 	if (PyType_FastSubclass(tp, Py_TPFLAGS_LIST_SUBCLASS | Py_TPFLAGS_TUPLE_SUBCLASS |
 	                                    Py_TPFLAGS_DICT_SUBCLASS) ||
 	    PyType_IsSubtype(tp, &PyByteArray_Type) || PyType_IsSubtype(tp, &PySet_Type) ||
@@ -811,6 +820,10 @@ static uint32_t refs_kind(PyTypeObject *tp)
 		return R_RANGE;
 	if (tp == &PyFrame_Type)
 		return R_FRAME;
+	if (PyType_FastSubclass(tp, Py_TPFLAGS_BASE_EXC_SUBCLASS))
+		return R_EXCEPTION;
+	if (tp == &PyTraceBack_Type)
+		return R_TRACEBACK;
 	return R_NONE;
 }
 
@@ -1186,6 +1199,31 @@ static size_t value_of(struct walk *wk, PyObject *o, uint32_t vkind, int *trunc)
 	}
 	case V_TYPE:
 		return type_name((PyTypeObject *)o, v, 512);
+	case V_METHOD: {
+		PyObject *fn = PyMethod_GET_FUNCTION(o);
+		if (!fn || !PyFunction_Check(fn))
+			return 0;
+		PyFunctionObject *f = (PyFunctionObject *)fn;
+		if (!PyCode_Check(f->func_code))
+			return str_text(f->func_qualname, v, 512);
+		return code_where((PyCodeObject *)f->func_code, f->func_qualname, v, 1000);
+	}
+	case V_FRAME: {
+		int line;
+		PyObject *c = pyi_frame_object_where(o, &line);
+		if (!c || !PyCode_Check(c))
+			return 0;
+		PyCodeObject *co = (PyCodeObject *)c;
+#if PY_VERSION_HEX >= 0x030B0000
+		size_t n = code_where(co, co->co_qualname, v, 1000);
+#else
+		size_t n = code_where(co, co->co_name, v, 1000);
+#endif
+		/* code_where ended with the first line: the current one instead */
+		while (n && v[n - 1] != ':')
+			n--;
+		return n + put_u64(v + n, (uint64_t)(line < 0 ? 0 : line));
+	}
 	case V_CFUNCTION: {
 		const char *nm = ((PyCFunctionObject *)o)->m_ml->ml_name;
 		size_t n = nm ? strlen(nm) : 0;
@@ -1298,8 +1336,67 @@ static void code_refs(struct walk *wk, PyCodeObject *co)
 #undef C
 }
 
+static PyObject *dict_find(PyObject *d, const char *name);
+
+/* NAME records for the cells of f's closure: each is named by the free
+ * variable it holds (the closure and the code's free-variable names run in
+ * the same order). A cell shared by several closures is named again by each:
+ * the same name, a few bytes. */
+static void closure_names(struct walk *wk, PyFunctionObject *f)
+{
+	PyObject *cl = f->func_closure;
+	if (!cl || !PyTuple_Check(cl) || !f->func_code || !PyCode_Check(f->func_code))
+		return;
+	PyCodeObject *co = (PyCodeObject *)f->func_code;
+#if PY_VERSION_HEX >= 0x030B0000
+	PyObject *names = co->co_localsplusnames; /* locals, cells, then the free */
+	if (!names || !PyTuple_Check(names))
+		return;
+	Py_ssize_t first = PyTuple_GET_SIZE(names) - co->co_nfreevars;
+#else
+	PyObject *names = co->co_freevars;
+	if (!names || !PyTuple_Check(names))
+		return;
+	Py_ssize_t first = 0;
+#endif
+	for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(cl); i++) {
+		if (first < 0 || first + i >= PyTuple_GET_SIZE(names))
+			return;
+		PyObject *cell = PyTuple_GET_ITEM(cl, i), *nm = PyTuple_GET_ITEM(names, first + i);
+		uint32_t id;
+		if (!cell || !PyCell_Check(cell) || !nm || !PyUnicode_Check(nm) ||
+		    str_id(wk, nm, &id) < 0)
+			continue;
+		if (pym_writer_name(wk->w, PYM_NAME_CELL, (uintptr_t)cell, id) < 0) {
+			fail(wk);
+			return;
+		}
+	}
+}
+
+/* A NAME record for a function's globals dict, once per dict: the module it
+ * belongs to by its __name__ (runpy.run_path runs code in a dict whose module
+ * is gone by the time the functions it defined are found). */
+static void globals_name(struct walk *wk, PyObject *g)
+{
+	uint32_t seen, id;
+	if (!g || !PyDict_Check(g) || amap_get(&wk->named, (uintptr_t)g, &seen))
+		return;
+	if (amap_put(&wk->named, (uintptr_t)g, 1) < 0) {
+		fail(wk);
+		return;
+	}
+	PyObject *nm = dict_find(g, "__name__");
+	if (!nm || !PyUnicode_Check(nm) || str_id(wk, nm, &id) < 0)
+		return;
+	if (pym_writer_name(wk->w, PYM_NAME_GLOBALS, (uintptr_t)g, id) < 0)
+		fail(wk);
+}
+
 static void function_refs(struct walk *wk, PyFunctionObject *f)
 {
+	closure_names(wk, f);
+	globals_name(wk, f->func_globals);
 #define F(field, name) claim(wk, f->field, attr_label(wk, name))
 	F(func_code, "__code__");
 	F(func_globals, "__globals__");
@@ -1542,6 +1639,23 @@ static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct 
 	case R_CELL:
 		claim(wk, PyCell_GET(o), attr_label(wk, "cell_contents"));
 		break;
+	case R_EXCEPTION: {
+		PyBaseExceptionObject *e = (PyBaseExceptionObject *)o;
+		claim(wk, e->args, attr_label(wk, "args"));
+		claim(wk, e->traceback, attr_label(wk, "__traceback__"));
+		claim(wk, e->context, attr_label(wk, "__context__"));
+		claim(wk, e->cause, attr_label(wk, "__cause__"));
+#if PY_VERSION_HEX >= 0x030B0000
+		claim(wk, e->notes, attr_label(wk, "__notes__"));
+#endif
+		break;
+	}
+	case R_TRACEBACK: {
+		PyTracebackObject *tb = (PyTracebackObject *)o;
+		claim(wk, tb->tb_next, attr_label(wk, "tb_next"));
+		claim(wk, tb->tb_frame, attr_label(wk, "tb_frame"));
+		break;
+	}
 	case R_WEAKREF: {
 		PyObject *r = ((PyWeakReference *)o)->wr_object;
 		if (r && r != Py_None)
@@ -1679,6 +1793,8 @@ static int emit(struct walk *wk, PyObject *o)
 			wk->refs[i].label = PYM_LABEL_WEAK;
 	if (rec.extra)
 		rec.flags |= PYM_F_EXTRA;
+	if (ti->kind == K_DICT) /* collect_refs wrote (key, value) pairs */
+		rec.flags |= PYM_F_PAIRS;
 	if (ti->vkind != V_NONE && has_length(o, ti->lkind, &rec.length))
 		rec.flags |= PYM_F_LENGTH;
 	if (wk->opts->values) {
@@ -2146,6 +2262,7 @@ static void walk_release(struct walk *wk)
 	mm_free(wk->hnext, wk->hnext_cap);
 	amap_free(&wk->types);
 	amap_free(&wk->strs);
+	amap_free(&wk->named);
 	mm_free(wk->ti, wk->ti_cap);
 	mm_free(wk->slots, wk->slots_cap);
 	mm_free(wk->scratch, wk->scratch_cap);

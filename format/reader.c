@@ -943,6 +943,24 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 			GETV(a);
 			if (a > (uint64_t)(end - p))
 				return REC_CORRUPT("skippable record runs past the chunk end");
+			if (t == PYM_REC_NAME) {
+				/* three varints inside the body; bytes after them are
+				 * reserved for later minors and skipped */
+				const unsigned char *next = p + a;
+				end = next;
+				GETV(b);
+				GETV(c);
+				uint64_t d;
+				GETV(d);
+				if (d >= r->nstr)
+					return REC_CORRUPT("NAME record names an undefined string");
+				rec->type = PYM_R_NAME;
+				rec->name_kind = b > UINT32_MAX ? 0 : (uint32_t)b;
+				rec->addr = c;
+				rec->name_id = (uint32_t)d;
+				r->p = next;
+				return 1;
+			}
 			r->p = p + a;
 			continue;
 		}

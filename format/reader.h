@@ -17,6 +17,7 @@ enum pym_rec {
 	PYM_R_ROOT,
 	PYM_R_REFS, /* PYM_READ_PIECES only: more references of the last OBJECT */
 	PYM_R_SITE, /* an allocation site (skippable record 0x40) */
+	PYM_R_NAME, /* a NAME record (skippable 0x42, format 1.2) */
 };
 
 struct pym_rframe {
@@ -48,6 +49,9 @@ struct pym_record {
 	uint32_t value_len;
 	uint32_t nrefs;                /* references in refs (this piece) */
 	const struct pym_rref *refs;
+	/* NAME (addr above): name_kind (PYM_NAME_*, any value: callers ignore
+	 * kinds they do not know) and name_id, a defined string id. */
+	uint32_t name_kind;
 	uint64_t refs_total; /* OBJECT: all its references (= nrefs unless read in pieces) */
 	uint64_t refs_first; /* OBJECT/REFS: index of refs[0] among the object's references */
 	uint32_t site; /* allocation site id, 0 = none (no ALLOC record) */

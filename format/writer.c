@@ -769,6 +769,29 @@ int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr, int64_t 
 	return 0;
 }
 
+/* NAME (skippable): 0x40 varint body length, then varint kind, varint
+ * address, varint name_id. Not counted in the TAIL. */
+int pym_writer_name(struct pym_writer *w, unsigned kind, uint64_t addr, uint32_t name_id)
+{
+	if (check(w) < 0)
+		return -1;
+	if (name_id >= w->strings)
+		return fail(w, EINVAL);
+	if (w->in_memory) /* the leak check has no use for names yet */
+		return 0;
+	unsigned char body[3 * VARINT_MAX], *b = body;
+	b = put_varint(b, kind);
+	b = put_varint(b, addr);
+	b = put_varint(b, name_id);
+	unsigned char *p = reserve(w, 2 + sizeof body);
+	if (!p)
+		return -1;
+	*p++ = PYM_REC_NAME;
+	p = put_varint(p, (uint64_t)(b - body));
+	memcpy(p, body, (size_t)(b - body));
+	return commit(w, p + (b - body));
+}
+
 /* TAIL: objects, refs, strings, types, roots, data chunks as u64 LE. */
 int pym_writer_finish(struct pym_writer *w)
 {

@@ -74,12 +74,15 @@ int pym_writer_site(struct pym_writer *w, const struct pym_site_frame *frames, u
 int pym_writer_alloc(struct pym_writer *w, uint32_t site);
 int pym_writer_object(struct pym_writer *w, const struct pym_object *o);
 int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr, int64_t name_id /* -1: none */);
+/* A NAME record (PYM_NAME_* kind): the object at addr is known by string
+ * name_id. Skippable: readers before format 1.2 pass over it. */
+int pym_writer_name(struct pym_writer *w, unsigned kind, uint64_t addr, uint32_t name_id);
 
 /* The records of a walk delivered in memory instead of encoded to a file
  * (snapshot.c, the leak check). Ids are assigned as for a file: strings and
  * types count up from 0 in call order. Each callback returns 0, or -1 with
- * errno set; what it is given is valid during the call only. META records
- * are dropped. */
+ * errno set; what it is given is valid during the call only. META and
+ * NAME records are dropped. */
 struct pym_records {
 	int (*string)(void *ctx, uint32_t id, const char *s, size_t n);
 	int (*type)(void *ctx, uint32_t index, uint32_t name_id, uint64_t type_addr);

@@ -16,7 +16,8 @@
 #define PYM_MAGIC_LEN 8
 #define PYM_FILE_HEADER_LEN 16
 #define PYM_VERSION_MAJOR 1 /* readers refuse a larger major */
-#define PYM_VERSION_MINOR 1 /* readers accept any minor of their major */
+/* 1.1 added SITE and ALLOC records, 1.2 PYM_F_PAIRS and NAME records */
+#define PYM_VERSION_MINOR 2 /* readers accept any minor of their major */
 
 /* Chunk header, 16 bytes, then clen payload bytes:
  *
@@ -63,6 +64,18 @@ enum {
                               that follows it at once, in the same chunk */
 #define PYM_SITE_FRAMES_MAX 65535u /* frames in one site */
 
+/* NAME (1.2): type byte, varint body length, body:
+ *
+ *   42 | len | kind | address | string id      (three varints)
+ *
+ * a name the dumped process knew for the object at address and that the
+ * object does not carry itself. Readers ignore kinds they do not know. */
+#define PYM_REC_NAME 0x42
+enum {
+	PYM_NAME_CELL = 1,    /* a closure cell: its free variable's name */
+	PYM_NAME_GLOBALS = 2, /* a function's globals dict: its __name__ */
+};
+
 /* OBJECT flags (varint). Unknown bits: readers ignore them. */
 #define PYM_F_SIZE_APPROX (1u << 0) /* size is the layout size, not __sizeof__ */
 #define PYM_F_IMMORTAL (1u << 1)    /* 3.12+ immortal object */
@@ -75,6 +88,8 @@ enum {
 #define PYM_F_SERIAL (1u << 8)      /* varint allocation serial follows */
 #define PYM_F_MORE_REFS (1u << 9)   /* varint total refs follows; REFS records
                                        after the OBJECT carry the rest */
+#define PYM_F_PAIRS (1u << 10)      /* informational (1.2+): the refs are
+                                       (key, value) pairs in order: a dict */
 
 /* Reference label: varint L = (value << 3) | kind. */
 enum {

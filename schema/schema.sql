@@ -136,6 +136,16 @@ CREATE TABLE type_stats (
                                           -- dominates: nothing counted twice within a type
 );
 
+-- Names the dumped process knew for objects that do not carry them (the
+-- dump's NAME records, format 1.2; empty for older dumps):
+--   kind 1: a closure cell, named by the free variable it holds
+--   kind 2: a dict that is a function's __globals__, named by its __name__
+CREATE TABLE names (
+    address INTEGER NOT NULL,        -- the object's address
+    kind    INTEGER NOT NULL,
+    name    TEXT NOT NULL
+);
+
 CREATE TABLE root_data (
     object  INTEGER,                 -- object_data.id, NULL if not in the dump
     address INTEGER NOT NULL,
@@ -177,6 +187,7 @@ FROM root_data;
 -- No index on object_data(type_id): per-type questions read type_stats or
 -- scan object_data.
 CREATE INDEX object_address ON object_data(address);
+CREATE INDEX names_address ON names(address);
 
 -- @refs
 -- refs: one row per reference, in dump order of src. src and dst are

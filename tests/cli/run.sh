@@ -241,21 +241,35 @@ n2=$("$G" g2.dump 1500)
 n3=$("$G" g3.dump 2000)
 run "$A" diff good.dump good.dump
 expect_status "diff identical" 0
-expect_file "diff identical" out "no type changed: both have 1006 objects, 66.6 KiB, with the same count and size per type"
-# (66.6 KiB = the 68218 B of sizes worked out above, without the extra sizes)
+expect_file "diff identical" out "no type changed: both have 1006 objects, 70.5 KiB, with the same count and size per type"
+# (70.5 KiB = the 72218 B worked out above, extra sizes included: summary's total)
 # gendump writes one synthetic thread record per dump, not counted as an object
 run "$A" diff g1.dump g2.dump
 expect_status "diff" 0
 if tail -1 out | grep -q "^in all: +$((n2 - n1)) objects, +[0-9.]* [KM]*i*B (A: $((n1 - 1)) objects, "; then ok; else
 	bad "diff: no totals line"; tail -2 out
 fi
+# columns A, B and the signed change, for counts and sizes
+if head -1 out | grep -q '^types *| *A | *B | *Δ | *A size | *B size | *Δ size$'; then ok; else
+	bad "diff: headers"; head -1 out
+fi
+if sed -n 3p out | grep -q '| *+[0-9][0-9]* | .* | *+[0-9.]* [KM]*i*B$'; then ok; else
+	bad "diff: growth rows carry a +"; sed -n 3p out
+fi
+run "$A" diff g1.dump g2.dump --sort count --format csv
+expect_status "diff --sort count" 0
+if head -1 out | grep -q '^type,count_a,count_b,count_delta,size_a,size_b,size_delta'; then ok; else
+	bad "diff csv: columns"; head -1 out
+fi
+run "$A" diff g1.dump g2.dump --sort name
+expect_status "diff --sort name" 2
 run "$A" growth good.dump good.dump good.dump
 expect_status "growth flat" 0
 expect_file "growth flat" out "no type grew at every step of the 3 dumps
 dump 1 = good.dump, dump 2 = good.dump, dump 3 = good.dump"
 run "$A" growth g1.dump "$T/g2.dump" g3.dump
 expect_status "growth" 0
-if head -1 out | grep -q '^types *| dump 1 | dump 2 | dump 3 | + objects | *+ size | + retained$'; then ok; else
+if head -1 out | grep -q '^types *| dump 1 | dump 2 | dump 3 | Δ objects | *Δ size | *Δ retained$'; then ok; else
 	bad "growth: headers"; head -1 out
 fi
 if tail -1 out | grep -qx "dump 1 = g1.dump, dump 2 = $T/g2.dump, dump 3 = g3.dump"; then ok; else

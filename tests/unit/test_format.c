@@ -770,7 +770,7 @@ Test(format, format_md_example_bytes)
 	static const unsigned char want[] = "\x02\x04" "dict" "\x02\x04" "name" "\x03\x00\x01"
 	                                    "\x04\x80\xc0\x81\x80\x80\xc0\x3f\x00\x04\xe8\x01\x02"
 	                                    "\x01\x80\x01\x0a";
-	cr_assert(!memcmp(b, "\x89PYMPLE\n\x01\x00\x01\x00", 12));
+	cr_assert(!memcmp(b, "\x89PYMPLE\n\x01\x00\x02\x00", 12));
 	cr_assert(!memcmp(b + 16, "DATA", 4));
 	uint32_t clen = get32(b + 20), ulen = get32(b + 24);
 	cr_assert_eq(ulen, sizeof want - 1);
@@ -881,4 +881,76 @@ Test(format, every_flag_combination_threaded)
 {
 	threaded = 1;
 	every_flag_combination_body();
+}
+
+/* NAME records (format 1.1): written, read back with their kind, address and
+ * string; a name of an undefined string is refused by the writer; an object
+ * with F_PAIRS reads back with the flag (informational, no field). */
+static void fill_names(struct pym_writer *w)
+{
+	uint32_t s0, s1, t;
+	cr_assert(pym_writer_string(w, "cell", 4, &s0) == 0);
+	cr_assert(pym_writer_string(w, "cap", 3, &s1) == 0);
+	cr_assert(pym_writer_type(w, s0, 0x1000, &t) == 0);
+	cr_assert(pym_writer_name(w, PYM_NAME_CELL, 0x7f0000005000, s1) == 0);
+	cr_assert(pym_writer_name(w, 77, 0x10, s0) == 0); /* a kind of a later minor */
+	struct pym_ref refs[2] = {{0x7f0000006000, 0}, {0x7f0000006040, 0}};
+	struct pym_object o = {.addr = 0x7f0000005000,
+	                       .type = t,
+	                       .flags = PYM_F_PAIRS,
+	                       .size = 64,
+	                       .refcount = 1,
+	                       .nrefs = 2,
+	                       .refs = refs};
+	cr_assert(pym_writer_object(w, &o) == 0);
+}
+
+Test(format, name_records_and_pairs_flag)
+{
+	size_t len;
+	unsigned char *b = dump_mem(fill_names, &len);
+	struct pym_error err = {0};
+	struct pym_reader *r = pym_reader_open_mem(b, len, &err);
+	cr_assert(r);
+	struct pym_record rec;
+	int names = 0, objects = 0, rc;
+	while ((rc = pym_reader_next(r, &rec, &err)) == 1) {
+		if (rec.type == PYM_R_NAME && names++ == 0) {
+			cr_assert_eq(rec.name_kind, PYM_NAME_CELL);
+			cr_assert_eq(rec.addr, 0x7f0000005000);
+			size_t n;
+			const char *s = pym_reader_string(r, rec.name_id, &n);
+			cr_assert(n == 3 && !memcmp(s, "cap", 3));
+		} else if (rec.type == PYM_R_NAME) {
+			cr_assert_eq(rec.name_kind, 77);
+		} else if (rec.type == PYM_R_OBJECT) {
+			objects++;
+			cr_assert_eq(rec.flags, PYM_F_PAIRS);
+			cr_assert_eq(rec.nrefs, 2);
+		}
+	}
+	cr_assert_eq(rc, 0, "%s", err.msg);
+	cr_assert_eq(names, 2);
+	cr_assert_eq(objects, 1);
+	pym_reader_close(r);
+	free(b);
+}
+
+static void fill_bad_name(struct pym_writer *w)
+{
+	uint32_t s0;
+	cr_assert(pym_writer_string(w, "x", 1, &s0) == 0);
+	cr_assert(pym_writer_name(w, PYM_NAME_CELL, 0x10, s0 + 1) == -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert(pym_writer_finish(w) == -1); /* stays failed */
+}
+
+Test(format, writer_refuses_name_of_undefined_string)
+{
+	int fd = memfd_create("dump", 0);
+	struct pym_writer *w = pym_writer_open(fd, NULL, 1);
+	cr_assert(w);
+	fill_bad_name(w);
+	pym_writer_close(w);
+	close(fd);
 }
