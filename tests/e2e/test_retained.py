@@ -124,7 +124,7 @@ def test_top_and_dominators(ctx):
     rows = json.loads(analyze(ctx, "top", dump, "--format", "json"))
     assert rows, rows
     for r in rows:
-        assert set(r) == {"address", "type", "size", "retained", "path"}, r
+        assert set(r) == {"address", "type", "size", "retained", "alloc", "path"}, r
     # The big tree is where memory accumulates: OWNER wraps it, the tree's
     # 20000 lists share it.
     top = rows[0]
