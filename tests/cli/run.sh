@@ -202,7 +202,7 @@ expect_file "top table" out "dump total 70.5 KiB (reachable 69.8 KiB), RSS 157 K
             path: module __main__ -> dict"
 run "$A" top good.dump --limit 1 --type list --format json
 expect_file "top --type json" out '[
-{"address":139715286163264,"type":"list","size":64,"retained":920,"path":[{"address":139715286155136,"type":"module","edge":null,"value":"__main__"},{"address":139715286159200,"type":"dict","edge":".__dict__","value":null},{"address":139715286163264,"type":"list","edge":"['"'"'REGISTRY'"'"']","value":null}]}
+{"address":139715286163264,"type":"list","size":64,"retained":920,"alloc":null,"path":[{"address":139715286155136,"type":"module","edge":null,"value":"__main__"},{"address":139715286159200,"type":"dict","edge":".__dict__","value":null},{"address":139715286163264,"type":"list","edge":"['"'"'REGISTRY'"'"']","value":null}]}
 ]'
 run "$A" top good.dump --threshold 0
 expect_status "top --threshold 0" 2
@@ -250,7 +250,7 @@ if tail -1 out | grep -q "^in all: +$((n2 - n1)) objects, +[0-9.]* [KM]*i*B (A: 
 	bad "diff: no totals line"; tail -2 out
 fi
 # columns A, B and the signed change, for counts and sizes
-if head -1 out | grep -q '^types *| *A | *B | *Δ | *A size | *B size | *Δ size$'; then ok; else
+if head -1 out | grep -q '^types *| *A | *B | *Δ | *A size | *B size | *Δ size | *A retained | *B retained | *Δ retained$'; then ok; else
 	bad "diff: headers"; head -1 out
 fi
 if sed -n 3p out | grep -q '| *+[0-9][0-9]* | .* | *+[0-9.]* [KM]*i*B$'; then ok; else
