@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "heap_path.h"
 #include "heap_view.h"
 #include "pathstep.h"
 #include "leak_cli.h"
@@ -44,92 +45,12 @@ static const char *const usage[] = {
         NULL,
 };
 
-/* Where a path may start: a root, or a module. Modules are where users look
- * for the owner of a leak (`module app -> ...`), and a module held by
- * sys.modules is a root by the rules of issue 3 even when its refcount is
- * fully explained by references inside the dump (sys.modules, an import). */
-static int is_start(const struct heap *h, const uint8_t *module_type, uint32_t v)
-{
-	return (h->flags[v] & HEAP_ROOT) || module_type[h->type[v]];
-}
-
-/* BFS state: the queue doubles as the result. Entry i is object node[i],
- * reached from entry next[i] (one step nearer the target; -1 for the
- * target) by its reference edge[i] into that entry's object. seen is a bit
- * per object. */
-struct bfs {
-	size_t n, cap;
-	uint32_t *node, *edge;
-	int64_t *next;
-	uint8_t *seen;
-};
-
-static void bfs_release(struct bfs *b)
-{
-	free(b->node);
-	free(b->edge);
-	free(b->next);
-	free(b->seen);
-	memset(b, 0, sizeof *b);
-}
-
-static int bfs_add(struct bfs *b, uint32_t v, int64_t next, uint32_t edge)
-{
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 1024;
-		uint32_t *x = realloc(b->node, cap * sizeof *x);
-		if (x)
-			b->node = x;
-		uint32_t *y = realloc(b->edge, cap * sizeof *y);
-		if (y)
-			b->edge = y;
-		int64_t *z = realloc(b->next, cap * sizeof *z);
-		if (z)
-			b->next = z;
-		if (!x || !y || !z)
-			return -1;
-		b->cap = cap;
-	}
-	b->node[b->n] = v;
-	b->next[b->n] = next;
-	b->edge[b->n] = edge;
-	b->seen[v >> 3] |= (uint8_t)(1u << (v & 7));
-	b->n++;
-	return 0;
-}
-
-/* Finds the nearest start above target by a breadth-first search over the
- * referrers, in (referrer id, position) order. Returns the queue index of
- * that start (its chain of next[] leads to the target, entry 0), -1 if none
- * holds the target, -3 out of memory. */
-static long find_root(const struct heap *h, const uint8_t *module_type, struct bfs *b,
-                      uint32_t target, int weak)
-{
-	b->seen = calloc(((size_t)h->n + 8) / 8, 1);
-	if (!b->seen || bfs_add(b, target, -1, 0) < 0)
-		return -3;
-	for (size_t head = 0; head < b->n; head++) {
-		uint32_t v = b->node[head];
-		for (uint64_t k = h->roff[v]; k < h->roff[v + 1]; k++) {
-			uint32_t s = h->rsrc[k], e = h->redge[k];
-			if ((!weak && h->kind[e] == HEAP_REF_WEAK) ||
-			    (b->seen[s >> 3] & (1u << (s & 7))))
-				continue;
-			if (bfs_add(b, s, (int64_t)head, e) < 0)
-				return -3;
-			if (is_start(h, module_type, s))
-				return (long)b->n - 1;
-		}
-	}
-	return -1;
-}
-
 /* Prints the chain from queue entry `root` down to the target (entry 0).
  * nth: 1-based path number (for --type), 0 for a single path. Steps are
  * named by pathstep.c (type Dispatcher, method Menu.on_close, ...), the
  * first with why it is a root. */
-static int print_chain(struct heap_view *hv, const struct bfs *b, long root, enum out_format fmt,
-                       int nth, long long *jsonrows)
+static int print_chain(struct heap_view *hv, const struct heap_path *b, long root,
+                       enum out_format fmt, int nth, long long *jsonrows)
 {
 	struct pathstep ps;
 	if (pathstep_init(&ps, hv) < 0)
@@ -200,16 +121,12 @@ static int path_one(struct heap_view *hv, const uint8_t *module_type, uint32_t i
                     enum out_format fmt, int nth, long long *printed)
 {
 	const struct heap *h = &hv->h;
-	int reachable = (h->flags[id] & HEAP_REACHED) != 0, root = is_start(h, module_type, id);
+	int reachable = (h->flags[id] & HEAP_REACHED) != 0;
 	uint64_t addr = h->addr[id];
-	struct bfs b = {0};
+	struct heap_path b = {0};
 	long r = -1;
-	if (root) {
-		b.seen = calloc(((size_t)h->n + 8) / 8, 1);
-		r = !b.seen || bfs_add(&b, id, -1, 0) < 0 ? -3 : 0;
-	} else if (reachable || weak) {
-		r = find_root(h, module_type, &b, id, weak);
-	}
+	if (reachable || weak || heap_path_is_start(h, module_type, id))
+		r = heap_path_find(h, module_type, &b, id, weak);
 	int status = 0;
 	if (r == -3) {
 		cli_error(hv->file, "path: out of memory");
@@ -233,7 +150,7 @@ static int path_one(struct heap_view *hv, const uint8_t *module_type, uint32_t i
 		fputs("]\n", stdout);
 	else if (r >= 0 && fmt == OUT_JSON && !nth)
 		putchar('\n');
-	bfs_release(&b);
+	heap_path_release(&b);
 	return status;
 }
 
