@@ -183,10 +183,10 @@ clean: ## remove build/
 	rm -rf build
 
 format: ## rewrite the C sources with clang-format
-	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
+	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)
 
 style: ## show what clang-format would change
-	@for f in $(wildcard */*.c */*.h tests/*/*.c); do clang-format $$f | diff -u $$f - ; done; true
+	@for f in $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h); do clang-format $$f | diff -u $$f - ; done; true
 
 lint: ## cppcheck on the C sources
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

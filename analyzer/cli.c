@@ -15,9 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-
-int cli_quiet;   /* set once by main.c before the subcommand runs */
-int cli_verbose; /* set once by main.c before the subcommand runs */
+int cli_quiet;           /* set once by main.c before the subcommand runs */
+int cli_verbose;         /* set once by main.c before the subcommand runs */
 const char *cli_command; /* set once by main.c before the subcommand runs */
 const char *cli_db;      /* set once by cli_global_options */
 uint64_t cli_max_memory; /* set once by cli_global_options */
@@ -233,10 +232,26 @@ static long long parse_size(const char *s)
 		return -1;
 	double m = 1;
 	switch (*end) {
-	case 'k': case 'K': m = 1024.0; end++; break;
-	case 'm': case 'M': m = 1024.0 * 1024; end++; break;
-	case 'g': case 'G': m = 1024.0 * 1024 * 1024; end++; break;
-	case 't': case 'T': m = 1024.0 * 1024 * 1024 * 1024; end++; break;
+	case 'k':
+	case 'K':
+		m = 1024.0;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		m = 1024.0 * 1024;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		m = 1024.0 * 1024 * 1024;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		m = 1024.0 * 1024 * 1024 * 1024;
+		end++;
+		break;
 	}
 	if (*end == 'i' || *end == 'B')
 		end += *end == 'i' && end[1] == 'B' ? 2 : 1;
@@ -280,12 +295,14 @@ int cli_global_options(int *argc, char **argv)
 			errno = 0;
 			double t = strtod(val, &end);
 			if (errno || end == val || *end || t < 0 || t > 1e9)
-				return cli_usage_error("--timeout: '%s' is not a number of seconds >= 0", val);
+				return cli_usage_error(
+				        "--timeout: '%s' is not a number of seconds >= 0", val);
 			sqlguard_timeout = t;
 		} else {
 			long long b = parse_size(val);
 			if (b <= 0)
-				return cli_usage_error("--max-memory: '%s' is not a size (e.g. 512M, 4G)", val);
+				return cli_usage_error(
+				        "--max-memory: '%s' is not a size (e.g. 512M, 4G)", val);
 			cli_max_memory = (uint64_t)b;
 			sqlguard_heap_limit = b;
 			load_max_memory = (uint64_t)b;

@@ -19,8 +19,8 @@
 enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_BAD_INPUT = 2 };
 
 /* Global options set by main.c before the subcommand runs. */
-extern int cli_quiet;   /* -q: no progress line */
-extern int cli_verbose; /* -v: more detail on stderr */
+extern int cli_quiet;           /* -q: no progress line */
+extern int cli_verbose;         /* -v: more detail on stderr */
 extern const char *cli_command; /* the subcommand being run (main.c), for hints */
 extern const char *cli_db;      /* --db PATH: where a dump's database goes, or NULL */
 extern uint64_t cli_max_memory; /* --max-memory: bytes a dump may cost to read (0: default) */

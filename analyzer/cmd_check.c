@@ -13,32 +13,32 @@
 #include "reader.h"
 
 static const char *const check_usage[] = {
-    "check DUMP",
-    "",
-    "Reads the whole dump through the reader the loader uses, verifying the",
-    "header, every chunk checksum, every record and the trailer's counts, then",
-    "prints the format version, the counts and the header (META) entries.",
-    "Exit status 0 when the dump is intact, 2 with one line naming what is",
-    "wrong and at which byte otherwise.",
-    "",
-    "  -h, --help   this help",
-    NULL,
+        "check DUMP",
+        "",
+        "Reads the whole dump through the reader the loader uses, verifying the",
+        "header, every chunk checksum, every record and the trailer's counts, then",
+        "prints the format version, the counts and the header (META) entries.",
+        "Exit status 0 when the dump is intact, 2 with one line naming what is",
+        "wrong and at which byte otherwise.",
+        "",
+        "  -h, --help   this help",
+        NULL,
 };
 
 static const char *const inspect_usage[] = {
-    "inspect DUMP [--limit N]",
-    "",
-    "Prints the dump's records in file order, one per line: META, STRING (with",
-    "its id), TYPE (with its index), OBJECT (address, type, size, refcount,",
-    "flags, optional fields, value and references with their labels; at most",
-    "32 references per line, then a count of the rest), ROOT and SITE (an",
-    "allocation traceback, innermost frame first; objects then show site=N).",
-    "The last line says whether the trailer verified. Decoding stops at the",
-    "first damage.",
-    "",
-    "  -n, --limit N   stop after N records (0: all, the default)",
-    "  -h, --help      this help",
-    NULL,
+        "inspect DUMP [--limit N]",
+        "",
+        "Prints the dump's records in file order, one per line: META, STRING (with",
+        "its id), TYPE (with its index), OBJECT (address, type, size, refcount,",
+        "flags, optional fields, value and references with their labels; at most",
+        "32 references per line, then a count of the rest), ROOT and SITE (an",
+        "allocation traceback, innermost frame first; objects then show site=N).",
+        "The last line says whether the trailer verified. Decoding stops at the",
+        "first damage.",
+        "",
+        "  -n, --limit N   stop after N records (0: all, the default)",
+        "  -h, --help      this help",
+        NULL,
 };
 
 /* Exit status for a reader failure: a damaged or unreadable dump is bad
@@ -88,9 +88,9 @@ static int parse_args(int argc, char **argv, const char *const *usage, long long
                       const char **file)
 {
 	static const struct option longopts[] = {
-	    {"limit", required_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	        {"limit", required_argument, NULL, 'n'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 0;
@@ -111,7 +111,8 @@ static int parse_args(int argc, char **argv, const char *const *usage, long long
 		return cli_option_error(c, argv);
 	}
 	if (optind + 1 != argc)
-		return cli_usage_error(optind == argc ? "missing DUMP" : "expected one DUMP, got %d files",
+		return cli_usage_error(optind == argc ? "missing DUMP"
+		                                      : "expected one DUMP, got %d files",
 		                       argc - optind);
 	*file = argv[optind];
 	return -1;
@@ -119,7 +120,7 @@ static int parse_args(int argc, char **argv, const char *const *usage, long long
 
 /* ---- check ---------------------------------------------------------------- */
 
-#define CHECK_META_MAX 1000
+#define CHECK_META_MAX   1000
 #define CHECK_META_BYTES (4u << 20)
 struct meta_ent {
 	char *key, *value;
@@ -191,8 +192,8 @@ int cmd_check(int argc, char **argv)
 	} else {
 		printf("%s: ok, format %u.%u, %llu bytes\n", file, pym_reader_major(r),
 		       pym_reader_minor(r), (unsigned long long)pym_reader_file_size(r));
-		printf("objects     %llu (%llu bytes by size)\n", (unsigned long long)n[PYM_R_OBJECT],
-		       (unsigned long long)bytes);
+		printf("objects     %llu (%llu bytes by size)\n",
+		       (unsigned long long)n[PYM_R_OBJECT], (unsigned long long)bytes);
 		printf("references  %llu\n", (unsigned long long)refs);
 		printf("strings     %llu\n", (unsigned long long)n[PYM_R_STRING]);
 		printf("types       %llu\n", (unsigned long long)n[PYM_R_TYPE]);
@@ -222,12 +223,12 @@ int cmd_check(int argc, char **argv)
 /* ---- inspect -------------------------------------------------------------- */
 
 static const char *const flag_names[] = {
-    "SIZE_APPROX", "IMMORTAL", "GC_TRACKED", "LENGTH", "EXTRA",
-    "VALUE", "SYNTHETIC", "VALUE_TRUNC", "SERIAL", "MORE_REFS",
+        "SIZE_APPROX", "IMMORTAL",  "GC_TRACKED",  "LENGTH", "EXTRA",
+        "VALUE",       "SYNTHETIC", "VALUE_TRUNC", "SERIAL", "MORE_REFS",
 };
 
 static const char *const root_names[] = {
-    NULL, "modules", "builtins", "sysdict", "thread", "interned", "interp", "other",
+        NULL, "modules", "builtins", "sysdict", "thread", "interned", "interp", "other",
 };
 
 static void put_string_id(const struct pym_reader *r, uint64_t id)
@@ -362,7 +363,8 @@ int cmd_inspect(int argc, char **argv)
 			}
 			break;
 		case PYM_R_ROOT:
-			if (rec.root_kind < sizeof root_names / sizeof *root_names && root_names[rec.root_kind])
+			if (rec.root_kind < sizeof root_names / sizeof *root_names &&
+			    root_names[rec.root_kind])
 				printf("ROOT %s", root_names[rec.root_kind]);
 			else
 				printf("ROOT kind=%u", rec.root_kind);
@@ -383,7 +385,8 @@ int cmd_inspect(int argc, char **argv)
 		report(file, &err);
 		status = fail_status(&err);
 	} else {
-		printf("END trailer verified at byte %llu\n", (unsigned long long)pym_reader_offset(r));
+		printf("END trailer verified at byte %llu\n",
+		       (unsigned long long)pym_reader_offset(r));
 	}
 	pym_reader_close(r);
 	return status;

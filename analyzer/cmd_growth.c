@@ -13,25 +13,25 @@
 #include "output.h"
 
 static const char *const usage[] = {
-	"growth D1 D2 [D3 ...] [--sort size|count] [--format table|csv|json] [--limit N]",
-	"",
-	"Types whose number of objects grows strictly from each dump (or database)",
-	"to the next, with their count in every dump and the change from the",
-	"first to the last (signed), the most at stake first. Sizes are size plus",
-	"extra_size, as summary counts them.",
-	"",
-	"  --sort KEY         size (default: largest size growth first) or count",
-	"  --format F         table (default), csv or json",
-	"  --limit N          at most N types (default 0 = all)",
-	"  -h, --help         this help",
-	"",
-	"CSV columns: type, count_1 .. count_K, count_delta, size_delta[, retained_delta].",
-	"JSON: [{\"type\", \"counts\": [c1, ...], \"sizes\": [s1, ...], \"count_delta\",",
-	"        \"size_delta\"[, \"retained\": [r1, ...], \"retained_delta\"]}, ...]",
-	"      (deltas from the first dump to the last). The retained columns (per type,",
-	"      as summary --retained) only when every dump was loaded in the same",
-	"      --dominators mode (README: retained size).",
-	NULL,
+        "growth D1 D2 [D3 ...] [--sort size|count] [--format table|csv|json] [--limit N]",
+        "",
+        "Types whose number of objects grows strictly from each dump (or database)",
+        "to the next, with their count in every dump and the change from the",
+        "first to the last (signed), the most at stake first. Sizes are size plus",
+        "extra_size, as summary counts them.",
+        "",
+        "  --sort KEY         size (default: largest size growth first) or count",
+        "  --format F         table (default), csv or json",
+        "  --limit N          at most N types (default 0 = all)",
+        "  -h, --help         this help",
+        "",
+        "CSV columns: type, count_1 .. count_K, count_delta, size_delta[, retained_delta].",
+        "JSON: [{\"type\", \"counts\": [c1, ...], \"sizes\": [s1, ...], \"count_delta\",",
+        "        \"size_delta\"[, \"retained\": [r1, ...], \"retained_delta\"]}, ...]",
+        "      (deltas from the first dump to the last). The retained columns (per type,",
+        "      as summary --retained) only when every dump was loaded in the same",
+        "      --dominators mode (README: retained size).",
+        NULL,
 };
 
 /* Copies dump i's per-type totals into mem's table g; clears *same_mode
@@ -48,10 +48,11 @@ static int collect(sqlite3 *src, const char *file, int i, sqlite3_stmt *ins, cha
 		snprintf(mode, mode_len, "%s", m);
 	else if (strcmp(mode, m) != 0)
 		*same_mode = 0;
-	if (sqlite3_prepare_v2(src,
-	                       "SELECT t.name, sum(s.count), sum(s.size + s.extra_size), sum(s.retained)"
-	                       " FROM type_stats s JOIN types t ON t.id = s.type_id GROUP BY t.name",
-	                       -1, &st, NULL))
+	if (sqlite3_prepare_v2(
+	            src,
+	            "SELECT t.name, sum(s.count), sum(s.size + s.extra_size), sum(s.retained)"
+	            " FROM type_stats s JOIN types t ON t.id = s.type_id GROUP BY t.name",
+	            -1, &st, NULL))
 		return cli_sqlite_error(src, file, "growth");
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -70,15 +71,14 @@ static int collect(sqlite3 *src, const char *file, int i, sqlite3_stmt *ins, cha
 	return rc == SQLITE_DONE ? 0 : cli_sqlite_error(src, file, "growth");
 }
 
-
 int cmd_growth(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"limit", required_argument, NULL, 'l'},
-		{"sort", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"format", required_argument, NULL, 'f'},
+	        {"limit", required_argument, NULL, 'l'},
+	        {"sort", required_argument, NULL, 's'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = OUT_TABLE;
 	long long limit = 0;
@@ -89,7 +89,8 @@ int cmd_growth(int argc, char **argv)
 		switch (c) {
 		case 's':
 			if (strcmp(optarg, "size") && strcmp(optarg, "count"))
-				return cli_usage_error("--sort: '%s' is not one of size, count", optarg);
+				return cli_usage_error("--sort: '%s' is not one of size, count",
+				                       optarg);
 			by_count = !strcmp(optarg, "count");
 			break;
 		default:
@@ -146,41 +147,43 @@ int cmd_growth(int argc, char **argv)
 		goto out;
 	}
 	/* Only integers go into the generated SQL; dump names go in headers. */
-#define DELTA_SQL                                                                      \
-	"(SELECT count FROM g WHERE type = w.type AND dump = %d) -"                           \
-	" (SELECT count FROM g WHERE type = w.type AND dump = 0) AS count_delta,"            \
-	" (SELECT size FROM g WHERE type = w.type AND dump = %d) -"                           \
+#define DELTA_SQL                                                                                  \
+	"(SELECT count FROM g WHERE type = w.type AND dump = %d) -"                                \
+	" (SELECT count FROM g WHERE type = w.type AND dump = 0) AS count_delta,"                  \
+	" (SELECT size FROM g WHERE type = w.type AND dump = %d) -"                                \
 	" (SELECT size FROM g WHERE type = w.type AND dump = 0) AS size_delta"
-#define RETAINED_DELTA_SQL                                                             \
-	", (SELECT retained FROM g WHERE type = w.type AND dump = %d) -"                      \
+#define RETAINED_DELTA_SQL                                                                         \
+	", (SELECT retained FROM g WHERE type = w.type AND dump = %d) -"                           \
 	" (SELECT retained FROM g WHERE type = w.type AND dump = 0) AS retained_delta"
 	size_t n = 0;
 	const char *order = by_count ? "count_delta DESC, size_delta DESC"
 	                             : "size_delta DESC, count_delta DESC";
 	if (fmt == OUT_JSON) {
-		n += (size_t)sprintf(sql + n,
-		                     "SELECT json_object('type', type, 'counts', json(counts), 'sizes',"
-		                     " json(sizes), 'count_delta', count_delta, 'size_delta', size_delta%s)"
-		                     " FROM (SELECT w.type AS type,",
-		                     ret ? ", 'retained', json(retained), 'retained_delta', retained_delta"
-		                         : "");
-		n += (size_t)sprintf(sql + n,
-		                     " (SELECT json_group_array(count) FROM (SELECT count FROM g"
-		                     "  WHERE type = w.type ORDER BY dump)) AS counts,"
-		                     " (SELECT json_group_array(size) FROM (SELECT size FROM g"
-		                     "  WHERE type = w.type ORDER BY dump)) AS sizes,"
-		                     " (SELECT json_group_array(retained) FROM (SELECT retained FROM g"
-		                     "  WHERE type = w.type ORDER BY dump)) AS retained, ");
+		n += (size_t)sprintf(
+		        sql + n,
+		        "SELECT json_object('type', type, 'counts', json(counts), 'sizes',"
+		        " json(sizes), 'count_delta', count_delta, 'size_delta', size_delta%s)"
+		        " FROM (SELECT w.type AS type,",
+		        ret ? ", 'retained', json(retained), 'retained_delta', retained_delta"
+		            : "");
+		n += (size_t)sprintf(
+		        sql + n, " (SELECT json_group_array(count) FROM (SELECT count FROM g"
+		                 "  WHERE type = w.type ORDER BY dump)) AS counts,"
+		                 " (SELECT json_group_array(size) FROM (SELECT size FROM g"
+		                 "  WHERE type = w.type ORDER BY dump)) AS sizes,"
+		                 " (SELECT json_group_array(retained) FROM (SELECT retained FROM g"
+		                 "  WHERE type = w.type ORDER BY dump)) AS retained, ");
 		n += (size_t)sprintf(sql + n, DELTA_SQL, k - 1, k - 1);
 		n += (size_t)sprintf(sql + n, RETAINED_DELTA_SQL, k - 1);
 		n += (size_t)sprintf(sql + n, " FROM grow w) ORDER BY %s, type LIMIT ?1", order);
 	} else {
 		n += (size_t)sprintf(sql + n, "SELECT w.type AS type");
 		for (int i = 0; i < k; i++)
-			n += (size_t)sprintf(sql + n,
-			                     ", (SELECT count FROM g WHERE type = w.type AND dump = %d)"
-			                     " AS count_%d",
-			                     i, i + 1);
+			n += (size_t)sprintf(
+			        sql + n,
+			        ", (SELECT count FROM g WHERE type = w.type AND dump = %d)"
+			        " AS count_%d",
+			        i, i + 1);
 		n += (size_t)sprintf(sql + n, ", ");
 		n += (size_t)sprintf(sql + n, DELTA_SQL, k - 1, k - 1);
 		if (ret)

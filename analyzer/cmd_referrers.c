@@ -303,7 +303,8 @@ int cmd_referrers(int argc, char **argv)
 		} else {
 			const char *value = heap_view_value(&hv, id, &bad);
 			if (mode == M_TABLE) {
-				/* Named as in `path` (method Menu.on_close, key ('q1', <Token>)). */
+				/* Named as in `path` (method Menu.on_close, key ('q1', <Token>)).
+				 */
 				struct pathstep_obj po;
 				char ed[PATHSTEP_TEXT] = "";
 				if (!ps.hv && pathstep_init(&ps, &hv) < 0)

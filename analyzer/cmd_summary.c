@@ -14,37 +14,37 @@
 #define DEFAULT_TABLE_LIMIT 20
 
 static const char *const usage[] = {
-    "summary DUMP|DB [--limit N] [--sort size|count|retained]",
-    "        [--names | --by-site | --retained]",
-    "        [--format table|csv|json]",
-    "",
-    "One row per type: how many objects and how many bytes (sys.getsizeof),",
-    "largest first. The table shows human units (KiB = 1024 bytes) and ends",
-    "with the totals and the share of the process's RSS at dump time they",
-    "explain; csv and json show bytes. Thread and frame records the dumper",
-    "adds (synthetic) are not Python objects and are not counted. Memory",
-    "getsizeof does not show (3.11+ inline attribute values, extra_size) is",
-    "not in the per-type sizes; the totals line adds it and says how much.",
-    "",
-    "  -n, --limit N     at most N types (0: all; default 20 in a table, all otherwise)",
-    "  -s, --sort KEY    size (default), count, or retained (with --retained)",
-    "      --names       one row per name for functions, classes and builtin",
-    "                    functions: `function (handle_request)` tells which",
-    "                    closure or lambda piles up (reads every object)",
-    "      --by-site     one row per allocation site instead of per type: where",
-    "                    tracemalloc saw the objects allocated (the innermost",
-    "                    frame, file:line), reachable objects only; objects",
-    "                    without a site (allocated before tracemalloc started, or",
-    "                    a dump without it) are one row `(no site)`",
-    "      --retained    a column `retained`: per type, the retained size of its",
-    "                    objects that no other object of the same type keeps alive",
-    "                    (README: retained size), so nothing is counted twice within",
-    "                    a type; types nest (a dict's retained size includes its",
-    "                    lists'), so the column adds up to more than the total.",
-    "                    Sorts by it unless --sort says otherwise",
-    "  -f, --format F    table (default), csv or json",
-    "  -h, --help        this help",
-    NULL,
+        "summary DUMP|DB [--limit N] [--sort size|count|retained]",
+        "        [--names | --by-site | --retained]",
+        "        [--format table|csv|json]",
+        "",
+        "One row per type: how many objects and how many bytes (sys.getsizeof),",
+        "largest first. The table shows human units (KiB = 1024 bytes) and ends",
+        "with the totals and the share of the process's RSS at dump time they",
+        "explain; csv and json show bytes. Thread and frame records the dumper",
+        "adds (synthetic) are not Python objects and are not counted. Memory",
+        "getsizeof does not show (3.11+ inline attribute values, extra_size) is",
+        "not in the per-type sizes; the totals line adds it and says how much.",
+        "",
+        "  -n, --limit N     at most N types (0: all; default 20 in a table, all otherwise)",
+        "  -s, --sort KEY    size (default), count, or retained (with --retained)",
+        "      --names       one row per name for functions, classes and builtin",
+        "                    functions: `function (handle_request)` tells which",
+        "                    closure or lambda piles up (reads every object)",
+        "      --by-site     one row per allocation site instead of per type: where",
+        "                    tracemalloc saw the objects allocated (the innermost",
+        "                    frame, file:line), reachable objects only; objects",
+        "                    without a site (allocated before tracemalloc started, or",
+        "                    a dump without it) are one row `(no site)`",
+        "      --retained    a column `retained`: per type, the retained size of its",
+        "                    objects that no other object of the same type keeps alive",
+        "                    (README: retained size), so nothing is counted twice within",
+        "                    a type; types nest (a dict's retained size includes its",
+        "                    lists'), so the column adds up to more than the total.",
+        "                    Sorts by it unless --sort says otherwise",
+        "  -f, --format F    table (default), csv or json",
+        "  -h, --help        this help",
+        NULL,
 };
 
 static int64_t col64(sqlite3_stmt *st, int i)
@@ -56,25 +56,26 @@ static int64_t col64(sqlite3_stmt *st, int i)
  * load, or with --names the named kinds split by the name that starts their
  * value preview (a scan of those objects; type_stats covers the rest). */
 static const char by_type_sql[] =
-    "SELECT t.name AS type, s.count AS count, s.size AS size FROM type_stats s"
-    " JOIN types t ON t.id = s.type_id";
+        "SELECT t.name AS type, s.count AS count, s.size AS size FROM type_stats s"
+        " JOIN types t ON t.id = s.type_id";
 static const char by_name_sql[] =
-    "SELECT t.name || CASE WHEN o.value IS NULL THEN '' ELSE ' (' ||"
-    "   substr(o.value, 1, CASE instr(o.value, ' ') WHEN 0 THEN length(o.value)"
-    "   ELSE instr(o.value, ' ') - 1 END) || ')' END AS type,"
-    "  count(*) AS count, sum(o.size) AS size"
-    " FROM object_data o JOIN types t ON t.id = o.type_id"
-    " WHERE t.name IN ('function', 'type', 'builtin_function_or_method')"
-    "  AND (o.flags & 64) = 0 GROUP BY 1"
-    " UNION ALL SELECT t.name, s.count, s.size FROM type_stats s JOIN types t ON t.id = s.type_id"
-    " WHERE t.name NOT IN ('function', 'type', 'builtin_function_or_method')";
+        "SELECT t.name || CASE WHEN o.value IS NULL THEN '' ELSE ' (' ||"
+        "   substr(o.value, 1, CASE instr(o.value, ' ') WHEN 0 THEN length(o.value)"
+        "   ELSE instr(o.value, ' ') - 1 END) || ')' END AS type,"
+        "  count(*) AS count, sum(o.size) AS size"
+        " FROM object_data o JOIN types t ON t.id = o.type_id"
+        " WHERE t.name IN ('function', 'type', 'builtin_function_or_method')"
+        "  AND (o.flags & 64) = 0 GROUP BY 1"
+        " UNION ALL SELECT t.name, s.count, s.size FROM type_stats s JOIN types t ON t.id = "
+        "s.type_id"
+        " WHERE t.name NOT IN ('function', 'type', 'builtin_function_or_method')";
 static const char by_retained_sql[] =
-    "SELECT t.name AS type, s.count AS count, s.size AS size, s.retained AS retained"
-    " FROM type_stats s JOIN types t ON t.id = s.type_id";
+        "SELECT t.name AS type, s.count AS count, s.size AS size, s.retained AS retained"
+        " FROM type_stats s JOIN types t ON t.id = s.type_id";
 static const char by_site_sql[] =
-    "SELECT coalesce(s.alloc, '(no site)') AS type, count(*) AS count, sum(o.size) AS size"
-    " FROM object_data o LEFT JOIN sites s ON s.id = o.site"
-    " WHERE o.reachable AND (o.flags & 64) = 0 GROUP BY 1";
+        "SELECT coalesce(s.alloc, '(no site)') AS type, count(*) AS count, sum(o.size) AS size"
+        " FROM object_data o LEFT JOIN sites s ON s.id = o.site"
+        " WHERE o.reachable AND (o.flags & 64) = 0 GROUP BY 1";
 
 /* The closing lines of the table: what was left out, the totals and RSS. */
 static int footer(sqlite3 *db, const char *file, const char *rows_sql, const char *order,
@@ -104,8 +105,11 @@ static int footer(sqlite3 *db, const char *file, const char *rows_sql, const cha
 	}
 	if (col64(st, 0) > 0)
 		printf("... %lld more %s: %s in %s objects\n", (long long)col64(st, 0),
-		       rows_sql == by_site_sql ? "sites" : rows_sql == by_name_sql ? "rows" : "types",
-		       out_human_size(col64(st, 2), a, sizeof a), out_human_count(col64(st, 1), b, sizeof b));
+		       rows_sql == by_site_sql   ? "sites"
+		       : rows_sql == by_name_sql ? "rows"
+		                                 : "types",
+		       out_human_size(col64(st, 2), a, sizeof a),
+		       out_human_count(col64(st, 1), b, sizeof b));
 	sqlite3_finalize(st);
 	int64_t total = size + extra;
 	printf("%s in %s objects", out_human_size(total, a, sizeof a),
@@ -128,14 +132,10 @@ static int footer(sqlite3 *db, const char *file, const char *rows_sql, const cha
 int cmd_summary(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"limit", required_argument, NULL, 'n'},
-	    {"sort", required_argument, NULL, 's'},
-	    {"names", no_argument, NULL, 'N'},
-	    {"by-site", no_argument, NULL, 'S'},
-	    {"retained", no_argument, NULL, 'R'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	        {"limit", required_argument, NULL, 'n'}, {"sort", required_argument, NULL, 's'},
+	        {"names", no_argument, NULL, 'N'},       {"by-site", no_argument, NULL, 'S'},
+	        {"retained", no_argument, NULL, 'R'},    {"format", required_argument, NULL, 'f'},
+	        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	static const char *const headers[] = {"types", "# objects", "total size", "retained"};
 	static const char *const site_headers[] = {"allocation site", "# objects", "total size"};
@@ -158,8 +158,8 @@ int cmd_summary(int argc, char **argv)
 			else if (strcmp(optarg, "retained") == 0)
 				by_count = 2;
 			else
-				return cli_usage_error("--sort: '%s' is not one of size, count, retained",
-				                       optarg);
+				return cli_usage_error(
+				        "--sort: '%s' is not one of size, count, retained", optarg);
 			break;
 		case 'N':
 			by_name = 1;
@@ -222,7 +222,8 @@ int cmd_summary(int argc, char **argv)
 		if (fmt == OUT_TABLE && retained && !rc) {
 			char mode[32];
 			dom_view_mode(db, mode, sizeof mode);
-			printf("(retained: what the type's objects keep alive, nothing counted twice "
+			printf("(retained: what the type's objects keep alive, nothing counted "
+			       "twice "
 			       "within a type; types nest, so the column adds up to more than the "
 			       "total; %s)\n",
 			       strcmp(mode, "none") == 0 ? "every strong reference followed"

@@ -243,9 +243,10 @@ int cmd_top(int argc, char **argv)
 			printf(",\"size\":%llu,\"retained\":%llu,\"alloc\":",
 			       (unsigned long long)own, (unsigned long long)t.retained[v]);
 			const char *site = heap_view_alloc(&hv, v, &bad);
-			if (site && sqlite3_prepare_v2(hv.db, "SELECT json_quote(?1)", -1, &q, NULL) ==
-			                    SQLITE_OK) {
-				if (sqlite3_bind_text(q, 1, site, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+			if (site && sqlite3_prepare_v2(hv.db, "SELECT json_quote(?1)", -1, &q,
+			                               NULL) == SQLITE_OK) {
+				if (sqlite3_bind_text(q, 1, site, -1, SQLITE_TRANSIENT) ==
+				            SQLITE_OK &&
 				    sqlite3_step(q) == SQLITE_ROW)
 					fputs((const char *)sqlite3_column_text(q, 0), stdout);
 				else

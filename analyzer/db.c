@@ -45,7 +45,8 @@ int db_meta(sqlite3 *db, const char *key, char *buf, size_t n)
 {
 	sqlite3_stmt *st = NULL;
 	int found = 0;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
@@ -94,7 +95,8 @@ static int sniff(const char *path, enum kind *kind, struct db_error *err)
 		return fail(err, 2, path, "cannot read: %s", errtext(e, eb, sizeof eb));
 	if (n == 0)
 		return fail(err, 2, path, "empty file (not a pymple dump)");
-	if ((size_t)n >= sizeof SQLITE_MAGIC && memcmp(head, SQLITE_MAGIC, sizeof SQLITE_MAGIC) == 0)
+	if ((size_t)n >= sizeof SQLITE_MAGIC &&
+	    memcmp(head, SQLITE_MAGIC, sizeof SQLITE_MAGIC) == 0)
 		*kind = K_DB;
 	else
 		*kind = K_DUMP; /* the reader names what is wrong with anything else */
@@ -105,9 +107,9 @@ static int sniff(const char *path, enum kind *kind, struct db_error *err)
 static int meta_is_table(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
-	int yes = sqlite3_prepare_v2(db,
-	                             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
-	                             -1, &st, NULL) == SQLITE_OK &&
+	int yes = sqlite3_prepare_v2(
+	                  db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+	                  -1, &st, NULL) == SQLITE_OK &&
 	          sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return yes;
@@ -130,7 +132,8 @@ static int open_db(const char *path, int readonly, sqlite3 **out, struct db_erro
 	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	*out = NULL;
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-		fail(err, 2, path, "cannot open the database: %s", db ? sqlite3_errmsg(db) : "out of memory");
+		fail(err, 2, path, "cannot open the database: %s",
+		     db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return -1;
 	}
@@ -150,11 +153,13 @@ static int open_db(const char *path, int readonly, sqlite3 **out, struct db_erro
 		if (meta_is_table(db) && db_meta(db, "load.version", v, sizeof v) == 1 &&
 		    strcmp(v, DB_LAYOUT_VERSION) != 0)
 			fail(err, 2, path,
-			     "database layout %s, this pymple-analyze reads %s: load the dump again", v,
-			     DB_LAYOUT_VERSION);
+			     "database layout %s, this pymple-analyze reads %s: load the dump "
+			     "again",
+			     v, DB_LAYOUT_VERSION);
 		else
 			fail(err, 2, path,
-			     "not a pymple database of this pymple-analyze (its schema differs): load the dump again");
+			     "not a pymple database of this pymple-analyze (its schema differs): "
+			     "load the dump again");
 		goto bad;
 	}
 	int got = db_meta(db, "load.complete", v, sizeof v);
@@ -163,17 +168,18 @@ static int open_db(const char *path, int readonly, sqlite3 **out, struct db_erro
 		goto bad;
 	}
 	if (got == 0 || strcmp(v, "1") != 0) {
-		fail(err, 2, path, "incomplete database (its load did not finish): load the dump again");
+		fail(err, 2, path,
+		     "incomplete database (its load did not finish): load the dump again");
 		goto bad;
 	}
 	got = db_meta(db, "load.version", v, sizeof v);
 	if (got != 1 || strcmp(v, DB_LAYOUT_VERSION) != 0) {
-		fail(err, 2, path, "database layout %s, this pymple-analyze reads %s: load the dump again",
+		fail(err, 2, path,
+		     "database layout %s, this pymple-analyze reads %s: load the dump again",
 		     got == 1 ? v : "unknown", DB_LAYOUT_VERSION);
 		goto bad;
 	}
-	if (readonly &&
-	    sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK) {
+	if (readonly && sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK) {
 		fail(err, 1, path, "cannot make the connection read-only: %s", sqlite3_errmsg(db));
 		goto bad;
 	}

@@ -16,10 +16,10 @@
 #define DB_LAYOUT_VERSION "6"
 
 struct db_error {
-	int status;     /* exit status the CLI should use: 2 bad input, 1 runtime */
-	char file[1024]; /* the file the message is about (the dump or the db) */
-	char msg[512];   /* lower case, no trailing period, no file name */
-	uint64_t offset; /* a dump the reader refused: where, as `-v check` says */
+	int status;        /* exit status the CLI should use: 2 bad input, 1 runtime */
+	char file[1024];   /* the file the message is about (the dump or the db) */
+	char msg[512];     /* lower case, no trailing period, no file name */
+	uint64_t offset;   /* a dump the reader refused: where, as `-v check` says */
 	const char *where; /* ... and the reader's source line; NULL otherwise */
 };
 
@@ -44,11 +44,10 @@ struct db_open_opts {
  * by dbcache.h: --db, DUMP.db or the cache directory) is reused when it is
  * ours and bound to the dump, and is (re)built otherwise (atomically: a
  * temporary file renamed into place). Every connection gets the defensive
- * flags and the time and memory limits of sqlguard.h. opts may be NULL (read-write, silent). On success returns 0
- * and *out owns the connection (close with sqlite3_close). On failure returns
- * -1, *out is NULL and err says why (status 2 for a missing, empty,
- * truncated, corrupt, foreign or future-version input; 1 for failures to
- * write the database). */
+ * flags and the time and memory limits of sqlguard.h. opts may be NULL (read-write, silent). On
+ * success returns 0 and *out owns the connection (close with sqlite3_close). On failure returns -1,
+ * *out is NULL and err says why (status 2 for a missing, empty, truncated, corrupt, foreign or
+ * future-version input; 1 for failures to write the database). */
 int db_open_input(const char *path, const struct db_open_opts *opts, sqlite3 **out,
                   struct db_error *err);
 

@@ -140,7 +140,8 @@ const char *heap_view_alloc(struct heap_view *v, uint32_t id, int *err)
 	if (rc == SQLITE_ROW) {
 		const char *s = (const char *)sqlite3_column_text(v->alloc, 0);
 		if (s)
-			r = keep(&v->site, &v->site_cap, s, (size_t)sqlite3_column_bytes(v->alloc, 0));
+			r = keep(&v->site, &v->site_cap, s,
+			         (size_t)sqlite3_column_bytes(v->alloc, 0));
 	} else if (rc != SQLITE_DONE) {
 		*err = 1;
 	}

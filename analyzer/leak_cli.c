@@ -22,7 +22,8 @@ int leak_parse_address(const char *s, uint64_t *addr)
 		s++;
 	if (!*s || *s == '-' || *s == '+')
 		return -1;
-	unsigned long long v = strtoull(s, &end, (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10);
+	unsigned long long v =
+	        strtoull(s, &end, (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10);
 	if (errno || end == s)
 		return -1;
 	while (isspace((unsigned char)*end))
@@ -63,7 +64,8 @@ int leak_open_many(char **paths, int n, sqlite3 **dbs)
 {
 	memset(dbs, 0, (size_t)n * sizeof *dbs);
 	if (cli_db && n > 1)
-		return cli_usage_error("--db names one database and this command opens %d inputs", n);
+		return cli_usage_error("--db names one database and this command opens %d inputs",
+		                       n);
 	/* The same dump twice must not be built by two loaders at once. */
 	int distinct = 1;
 	for (int i = 0; i < n; i++)
@@ -82,7 +84,8 @@ int leak_open_many(char **paths, int n, sqlite3 **dbs)
 		pthread_join(th, NULL);
 		if (w.failed >= 0 && (failed < 0 || w.failed < failed)) {
 			if (status == 0) {
-				cli_error(w.err.file[0] ? w.err.file : paths[w.failed], "%s", w.err.msg);
+				cli_error(w.err.file[0] ? w.err.file : paths[w.failed], "%s",
+				          w.err.msg);
 				status = w.err.status ? w.err.status : CLI_RUNTIME;
 			}
 			failed = w.failed;

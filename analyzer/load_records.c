@@ -108,7 +108,8 @@ static int add_site(struct loader *L, struct pym_reader *r, const struct pym_rec
 		size_t len;
 		const char *file = pym_reader_string(r, rec->frames[i].file, &len);
 		if (i == 0) {
-			char *alloc = sqlite3_mprintf("%.*s:%u", (int)len, file, rec->frames[0].line);
+			char *alloc =
+			        sqlite3_mprintf("%.*s:%u", (int)len, file, rec->frames[0].line);
 			if (!alloc)
 				return load_fail_oom(L);
 			sqlite3_bind_int64(site, 1, rec->id);

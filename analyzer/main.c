@@ -47,26 +47,26 @@ static const struct command commands[] = {
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
 static const char *const usage[] = {
-    "[-q] [-v] <command> [<args>]",
-    "",
-    "Offline analysis of pymple heap dumps. Every command that takes DUMP|DB",
-    "accepts a dump (loaded on first use into DUMP.db, reused while the dump",
-    "is unchanged) or a database made by `load`.",
-    "",
-    "  -q, --quiet      no progress line, no load report",
-    "  -v, --verbose    more detail (load timings)",
-    "",
-    "These options go before or after the command:",
-    "  --db PATH           the database of the dump (default: DUMP.db next to it,",
-    "                      or the cache directory; see README)",
-    "  --timeout S         stop any query after S seconds (default 600, 0: none)",
-    "  --max-memory SIZE   refuse a dump that needs more memory to read, and cap",
-    "                      SQLite's heap (default: half the RAM up to 16G; 1G)",
-    "  -h, --help       this help",
-    "      --version    print the version",
-    "",
-    "exit status: 0 ok, 1 runtime failure, 2 bad input or usage",
-    NULL,
+        "[-q] [-v] <command> [<args>]",
+        "",
+        "Offline analysis of pymple heap dumps. Every command that takes DUMP|DB",
+        "accepts a dump (loaded on first use into DUMP.db, reused while the dump",
+        "is unchanged) or a database made by `load`.",
+        "",
+        "  -q, --quiet      no progress line, no load report",
+        "  -v, --verbose    more detail (load timings)",
+        "",
+        "These options go before or after the command:",
+        "  --db PATH           the database of the dump (default: DUMP.db next to it,",
+        "                      or the cache directory; see README)",
+        "  --timeout S         stop any query after S seconds (default 600, 0: none)",
+        "  --max-memory SIZE   refuse a dump that needs more memory to read, and cap",
+        "                      SQLite's heap (default: half the RAM up to 16G; 1G)",
+        "  -h, --help       this help",
+        "      --version    print the version",
+        "",
+        "exit status: 0 ok, 1 runtime failure, 2 bad input or usage",
+        NULL,
 };
 
 static const struct command *find(const char *name)
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 	cmd_needs = c->needs;
 	if (c->needs & CMD_NEEDS_DB)
 		sqlguard_init(); /* memory statistics on: the heap ceiling needs them */
-	opterr = 0; /* commands report option errors through cli_option_error */
+	opterr = 0;              /* commands report option errors through cli_option_error */
 	int rc = c->fn(argc - i, argv + i);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_error(NULL, "cannot write the output");

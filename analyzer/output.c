@@ -159,8 +159,8 @@ static size_t utf8_width(const char *s)
 /* Renders column i of the current row as table text into *scratch (one
  * malloc'd buffer per column, reused across rows). Control characters become
  * spaces so one row stays one line. Returns NULL when out of memory. */
-static const char *table_cell(sqlite3_stmt *st, int i, uint64_t size_cols,
-                              uint64_t signed_cols, char **scratch, size_t *scap)
+static const char *table_cell(sqlite3_stmt *st, int i, uint64_t size_cols, uint64_t signed_cols,
+                              char **scratch, size_t *scap)
 {
 	int t = sqlite3_column_type(st, i);
 	char small[64];
@@ -243,7 +243,8 @@ static long long out_table(FILE *fp, sqlite3_stmt *st, const struct out_opts *o,
 	if (!width || !right || !typed || !cell || !scratch || !scap)
 		goto fail;
 	for (int i = 0; i < ncol; i++) {
-		const char *h = o->headers && o->headers[i] ? o->headers[i] : sqlite3_column_name(st, i);
+		const char *h =
+		        o->headers && o->headers[i] ? o->headers[i] : sqlite3_column_name(st, i);
 		if (cells_add(&c, h, strlen(h)) < 0)
 			goto fail;
 		width[i] = utf8_width(h);

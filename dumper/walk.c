@@ -393,7 +393,7 @@ struct walk {
 	uint64_t skip_sizeof_py, skip_sizeof_err, skip_str, skip_float;
 	uint64_t skip_sizeof_foreign;
 	struct pym_asites *sites; /* NULL: tracemalloc off (or sites skipped) */
-	int no_sites; /* pym_walk_records(): a snapshot asks tracemalloc itself */
+	int no_sites;             /* pym_walk_records(): a snapshot asks tracemalloc itself */
 	int failed;
 };
 
@@ -830,7 +830,8 @@ static uint32_t refs_kind(PyTypeObject *tp)
 /* The calling conventions a C __sizeof__ (no arguments) comes in: plain
  * METH_NOARGS, and what Argument Clinic generates otherwise, notably
  * METH_METHOD (defining class; 3.13's ctypes metatypes). */
-#define SIZEOF_CONV (METH_VARARGS | METH_KEYWORDS | METH_NOARGS | METH_O | METH_FASTCALL | SIZEOF_METHOD)
+#define SIZEOF_CONV                                                                                \
+	(METH_VARARGS | METH_KEYWORDS | METH_NOARGS | METH_O | METH_FASTCALL | SIZEOF_METHOD)
 #ifdef METH_METHOD
 #define SIZEOF_METHOD METH_METHOD
 #else
@@ -838,8 +839,7 @@ static uint32_t refs_kind(PyTypeObject *tp)
 #endif
 typedef PyObject *(*fast_fn)(PyObject *, PyObject *const *, Py_ssize_t);
 typedef PyObject *(*fastkw_fn)(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
-typedef PyObject *(*cmethod_fn)(PyObject *, PyTypeObject *, PyObject *const *, size_t,
-                                PyObject *);
+typedef PyObject *(*cmethod_fn)(PyObject *, PyTypeObject *, PyObject *const *, size_t, PyObject *);
 
 static int sizeof_callable(int flags)
 {
@@ -869,7 +869,8 @@ static PyObject *call_sizeof(const struct tinfo *ti, PyObject *o)
 		return ((fastkw_fn)(void (*)(void))ti->sizeof_fn)(o, NULL, 0, NULL);
 #ifdef METH_METHOD
 	case METH_METHOD | METH_FASTCALL | METH_KEYWORDS:
-		return ((cmethod_fn)(void (*)(void))ti->sizeof_fn)(o, ti->sizeof_cls, NULL, 0, NULL);
+		return ((cmethod_fn)(void (*)(void))ti->sizeof_fn)(o, ti->sizeof_cls, NULL, 0,
+		                                                   NULL);
 #endif
 	default:
 		return ti->sizeof_fn(o, NULL);
@@ -2176,7 +2177,8 @@ static int header_meta(struct walk *wk, const struct pyi_roots *r)
 	         meta_u64(wk, "pointer_size", sizeof(void *)) |
 	         meta_u64(wk, "pid", wk->opts->pid ? wk->opts->pid : (uint64_t)getpid()) |
 	         meta_u64(wk, "time", (uint64_t)time(NULL)) | meta(wk, "argv", argv, an) |
-	         meta_u64(wk, "rss", wk->opts->rss ? wk->opts->rss : pym_rss_bytes()) | meta(wk, "hostname", host, strlen(host)) |
+	         meta_u64(wk, "rss", wk->opts->rss ? wk->opts->rss : pym_rss_bytes()) |
+	         meta(wk, "hostname", host, strlen(host)) |
 	         meta(wk, "writer", "pymple " PYMPLE_VERSION, strlen("pymple " PYMPLE_VERSION)) |
 	         meta(wk, "values", wk->opts->values ? "1" : "0", 1) |
 	         meta(wk, "in_child", wk->opts->in_child ? "1" : "0", 1);

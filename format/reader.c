@@ -62,28 +62,28 @@ struct pym_reader {
 	struct pym_rframe *frames;
 	size_t framecap;
 	uint32_t nsites;
-	uint32_t pending_site; /* from an ALLOC record, for the next OBJECT */
+	uint32_t pending_site;     /* from an ALLOC record, for the next OBJECT */
 	char value[PYM_VALUE_MAX]; /* value of an object whose refs cross chunks */
 
 	uint64_t objects, nrefs, roots, chunks;
 
-	unsigned mode;          /* PYM_READ_* */
-	uint64_t budget, used;  /* bytes allowed (0: any) and allocated */
-	int has_tail;           /* tail[] read from the end of the file at open */
+	unsigned mode;         /* PYM_READ_* */
+	uint64_t budget, used; /* bytes allowed (0: any) and allocated */
+	int has_tail;          /* tail[] read from the end of the file at open */
 	uint64_t tail[6];
 	/* PYM_READ_PIECES: references of the last OBJECT still to deliver */
 	uint64_t obj_addr, obj_total, obj_seen;
-	uint64_t obj_left;          /* in REFS records not yet started */
-	uint64_t rec_left;          /* in the current record, from rec_p */
-	const unsigned char *rec_p; /* inside ubuf */
+	uint64_t obj_left;              /* in REFS records not yet started */
+	uint64_t rec_left;              /* in the current record, from rec_p */
+	const unsigned char *rec_p;     /* inside ubuf */
 	const unsigned char *rec_start; /* that record's first byte (errors) */
-	uint64_t rec_prev;          /* delta base for rec_p */
+	uint64_t rec_prev;              /* delta base for rec_p */
 };
 
 /* ---- errors ------------------------------------------------------------ */
 
 #define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR(x)  STR_(x)
 
 static int set_err(struct pym_reader *r, struct pym_error *err, int code, uint64_t off,
                    const char *where, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -110,7 +110,7 @@ static int set_err(struct pym_reader *r, struct pym_error *err, int code, uint64
 
 /* Every corruption goes through here: one place for a breakpoint, and the
  * message says at which byte the file broke (SQLite's SQLITE_CORRUPT_BKPT). */
-#define CORRUPT(r, err, off, ...) \
+#define CORRUPT(r, err, off, ...)                                                                  \
 	set_err(r, err, PYM_ERR_CORRUPT, off, __FILE__ ":" STR(__LINE__), __VA_ARGS__)
 /* strerror text with a lower-case first letter (the house error style:
  * "no such file or directory"); acronyms like "I/O error" stay as they are. */
@@ -122,7 +122,8 @@ static const char *errtext(int e, char *buf, size_t n)
 	return buf;
 }
 
-#define FAIL(r, err, code, off, ...) set_err(r, err, code, off, __FILE__ ":" STR(__LINE__), __VA_ARGS__)
+#define FAIL(r, err, code, off, ...)                                                               \
+	set_err(r, err, code, off, __FILE__ ":" STR(__LINE__), __VA_ARGS__)
 
 static int truncated(struct pym_reader *r, struct pym_error *err, uint64_t at)
 {
@@ -136,8 +137,8 @@ static int truncated(struct pym_reader *r, struct pym_error *err, uint64_t at)
 /* Reads n bytes at r->off: points *out at them (memory mode) or copies them
  * into dst. Returns the number of bytes available (< n at end of file), or
  * -1 on an I/O error (err filled). */
-static long long fetch(struct pym_reader *r, struct pym_error *err, size_t n,
-                       unsigned char *dst, const unsigned char **out)
+static long long fetch(struct pym_reader *r, struct pym_error *err, size_t n, unsigned char *dst,
+                       const unsigned char **out)
 {
 	if (r->fd < 0) {
 		uint64_t left = r->size - r->off;
@@ -283,7 +284,8 @@ static void read_tail(struct pym_reader *r)
 		return;
 	if (memcmp(t, PYM_TAG_TAIL, 4) != 0 || le32(t + 4) != PYM_TAIL_LEN ||
 	    le32(t + 8) != PYM_TAIL_LEN ||
-	    (uint32_t)crc32(crc32(0L, t, 12), t + PYM_CHUNK_HEADER_LEN, PYM_TAIL_LEN) != le32(t + 12))
+	    (uint32_t)crc32(crc32(0L, t, 12), t + PYM_CHUNK_HEADER_LEN, PYM_TAIL_LEN) !=
+	            le32(t + 12))
 		return;
 	for (int i = 0; i < 6; i++)
 		r->tail[i] = le64(t + PYM_CHUNK_HEADER_LEN + 8 * i);
@@ -376,14 +378,16 @@ void pym_reader_close(struct pym_reader *r)
 /* TAIL: six u64 counts that must equal what was read; nothing may follow. */
 static int finish_tail(struct pym_reader *r, struct pym_error *err, const unsigned char *c)
 {
-	static const char *const names[6] = {"objects", "refs", "strings", "types", "roots", "chunks"};
+	static const char *const names[6] = {"objects", "refs",  "strings",
+	                                     "types",   "roots", "chunks"};
 	uint64_t seen[6] = {r->objects, r->nrefs, r->nstr, r->ntype, r->roots, r->chunks};
 	for (int i = 0; i < 6; i++) {
 		uint64_t want = le64(c + 8 * i);
 		if (want != seen[i])
-			return CORRUPT(r, err, r->chunk_off + PYM_CHUNK_HEADER_LEN + 8 * (uint64_t)i,
-			               "trailer says %llu %s but the file holds %llu",
-			               (unsigned long long)want, names[i], (unsigned long long)seen[i]);
+			return CORRUPT(
+			        r, err, r->chunk_off + PYM_CHUNK_HEADER_LEN + 8 * (uint64_t)i,
+			        "trailer says %llu %s but the file holds %llu",
+			        (unsigned long long)want, names[i], (unsigned long long)seen[i]);
 	}
 	unsigned char one;
 	const unsigned char *q;
@@ -418,16 +422,19 @@ static int load_chunk(struct pym_reader *r, struct pym_error *err)
 			               (unsigned long long)r->chunk_off);
 		if (is_tail && (clen != PYM_TAIL_LEN || ulen != PYM_TAIL_LEN))
 			return CORRUPT(r, err, r->chunk_off + 4, "bad trailer length");
-		if (is_data && (ulen == 0 || ulen > PYM_CHUNK_MAX_ULEN || clen > compressBound(ulen)))
-			return CORRUPT(r, err, r->chunk_off + 4,
-			               "chunk at byte %llu has impossible lengths (%u compressed, %u raw)",
-			               (unsigned long long)r->chunk_off, clen, ulen);
+		if (is_data &&
+		    (ulen == 0 || ulen > PYM_CHUNK_MAX_ULEN || clen > compressBound(ulen)))
+			return CORRUPT(
+			        r, err, r->chunk_off + 4,
+			        "chunk at byte %llu has impossible lengths (%u compressed, %u raw)",
+			        (unsigned long long)r->chunk_off, clen, ulen);
 		if (clen > PYM_CHUNK_MAX_ULEN + (PYM_CHUNK_MAX_ULEN >> 4))
 			return CORRUPT(r, err, r->chunk_off + 4, "chunk at byte %llu is too large",
 			               (unsigned long long)r->chunk_off);
 		uLong c = crc32(0L, h, 12);
 		int g;
-		if (r->fd >= 0 && (g = rgrow(r, (void **)&r->cbuf, &r->ccap, clen ? clen : 1, 1)) < 0)
+		if (r->fd >= 0 &&
+		    (g = rgrow(r, (void **)&r->cbuf, &r->ccap, clen ? clen : 1, 1)) < 0)
 			return alloc_failed(r, err, g);
 		n = fetch(r, err, clen, r->cbuf, &payload);
 		if (n < 0)
@@ -439,7 +446,8 @@ static int load_chunk(struct pym_reader *r, struct pym_error *err)
 		c = crc; /* let the fuzzer past the checksums into the decoder */
 #endif
 		if ((uint32_t)c != crc)
-			return CORRUPT(r, err, r->chunk_off + 12, "checksum mismatch in chunk at byte %llu",
+			return CORRUPT(r, err, r->chunk_off + 12,
+			               "checksum mismatch in chunk at byte %llu",
 			               (unsigned long long)r->chunk_off);
 		if (is_tail)
 			return finish_tail(r, err, payload) < 0 ? -1 : 0;
@@ -447,7 +455,8 @@ static int load_chunk(struct pym_reader *r, struct pym_error *err)
 			continue; /* ancillary chunk this reader does not know */
 
 		if (r->has_tail && r->chunks >= r->tail[5])
-			return CORRUPT(r, err, r->chunk_off, "trailer says %llu chunks but the file holds more",
+			return CORRUPT(r, err, r->chunk_off,
+			               "trailer says %llu chunks but the file holds more",
 			               (unsigned long long)r->tail[5]);
 		if ((g = rgrow(r, (void **)&r->ubuf, &r->ucap, ulen, 1)) < 0)
 			return alloc_failed(r, err, g);
@@ -501,22 +510,22 @@ static inline int get_varint(const unsigned char **pp, const unsigned char *end,
 
 static inline uint64_t unzigzag(uint64_t v)
 {
-	return (v >> 1) ^ (uint64_t)-(int64_t)(v & 1);
+	return (v >> 1) ^ (uint64_t) - (int64_t)(v & 1);
 }
 
 /* Decode context of one record: the reader's cursor is advanced only when
  * the whole record decoded, so errors point at the record's first byte. */
-#define GETV(x)                                              \
-	do {                                                 \
-		int rc_ = get_varint(&p, end, &(x));         \
-		if (rc_)                                     \
-			return bad_varint(r, err, rec0, rc_); \
+#define GETV(x)                                                                                    \
+	do {                                                                                       \
+		int rc_ = get_varint(&p, end, &(x));                                               \
+		if (rc_)                                                                           \
+			return bad_varint(r, err, rec0, rc_);                                      \
 	} while (0)
 
-static int bad_varint(struct pym_reader *r, struct pym_error *err, const unsigned char *rec0, int rc)
+static int bad_varint(struct pym_reader *r, struct pym_error *err, const unsigned char *rec0,
+                      int rc)
 {
-	return CORRUPT(r, err, r->chunk_off,
-	               "record at raw byte %llu of chunk at byte %llu %s",
+	return CORRUPT(r, err, r->chunk_off, "record at raw byte %llu of chunk at byte %llu %s",
 	               (unsigned long long)(rec0 - r->ubuf), (unsigned long long)r->chunk_off,
 	               rc == 1 ? "runs past the chunk end" : "has a varint over 64 bits");
 }
@@ -526,20 +535,21 @@ static int rec_corrupt(struct pym_reader *r, struct pym_error *err, const unsign
 {
 	return set_err(r, err, PYM_ERR_CORRUPT, r->chunk_off, where,
 	               "record at raw byte %llu of chunk at byte %llu: %s",
-	               (unsigned long long)(rec0 - r->ubuf), (unsigned long long)r->chunk_off, what);
+	               (unsigned long long)(rec0 - r->ubuf), (unsigned long long)r->chunk_off,
+	               what);
 }
 #define REC_CORRUPT(what) rec_corrupt(r, err, rec0, what, __FILE__ ":" STR(__LINE__))
 
 /* str: varint length + bytes, within the chunk and at most max bytes. */
-#define GETS(ptr, len, max)                                              \
-	do {                                                             \
-		uint64_t n_;                                             \
-		GETV(n_);                                                \
-		if (n_ > (max) || n_ > (uint64_t)(end - p))              \
-			return REC_CORRUPT("string too long or past the chunk end"); \
-		(ptr) = (const char *)p;                                 \
-		(len) = (size_t)n_;                                      \
-		p += n_;                                                 \
+#define GETS(ptr, len, max)                                                                        \
+	do {                                                                                       \
+		uint64_t n_;                                                                       \
+		GETV(n_);                                                                          \
+		if (n_ > (max) || n_ > (uint64_t)(end - p))                                        \
+			return REC_CORRUPT("string too long or past the chunk end");               \
+		(ptr) = (const char *)p;                                                           \
+		(len) = (size_t)n_;                                                                \
+		p += n_;                                                                           \
 	} while (0)
 
 /* Adds a string to the table (or only counts it, under NO_TABLES: *out is
@@ -585,8 +595,8 @@ static int add_string(struct pym_reader *r, const char *s, size_t n, const char 
 /* Decodes n refs at *pp into r->refs[at..at+n), deltas based at *base
  * (left at the last target). */
 static int get_refs(struct pym_reader *r, struct pym_error *err, const unsigned char *rec0,
-                    const unsigned char **pp, const unsigned char *end, uint64_t *base,
-                    size_t at, uint64_t n)
+                    const unsigned char **pp, const unsigned char *end, uint64_t *base, size_t at,
+                    uint64_t n)
 {
 	const unsigned char *p = *pp;
 	if (n == 0)
@@ -646,7 +656,8 @@ static int more_refs(struct pym_reader *r, struct pym_error *err, struct pym_rec
 		if (rc < 0)
 			return -1;
 		if (rc == 0)
-			return CORRUPT(r, err, r->off, "object references continue past the trailer");
+			return CORRUPT(r, err, r->off,
+			               "object references continue past the trailer");
 		const unsigned char *p = r->p, *end = r->end, *rec0 = p;
 		if (*p++ != PYM_REC_REFS)
 			return REC_CORRUPT("object references cut short");
@@ -675,7 +686,8 @@ static int next_piece(struct pym_reader *r, struct pym_record *rec, struct pym_e
 		if (rc < 0)
 			return -1;
 		if (rc == 0)
-			return CORRUPT(r, err, r->off, "object references continue past the trailer");
+			return CORRUPT(r, err, r->off,
+			               "object references continue past the trailer");
 		const unsigned char *p = r->p, *end = r->end, *rec0 = p;
 		if (*p++ != PYM_REC_REFS)
 			return REC_CORRUPT("object references cut short");
@@ -781,7 +793,8 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 			rec->site = r->pending_site;
 			r->pending_site = 0;
 			if (r->mode & PYM_READ_PIECES) {
-				uint64_t k = nrefs < PYM_READ_PIECE_REFS ? nrefs : PYM_READ_PIECE_REFS;
+				uint64_t k =
+				        nrefs < PYM_READ_PIECE_REFS ? nrefs : PYM_READ_PIECE_REFS;
 				uint64_t prev = rec->addr;
 				if (get_refs(r, err, rec0, &p, end, &prev, 0, k) < 0)
 					return -1;
@@ -899,7 +912,8 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
 			/* a frame takes at least 2 bytes: bounded by the record */
 			if (b > (uint64_t)(end - p) / 2)
 				return REC_CORRUPT("SITE frames run past the record");
-			if (grow((void **)&r->frames, &r->framecap, (size_t)b, sizeof *r->frames) < 0)
+			if (grow((void **)&r->frames, &r->framecap, (size_t)b, sizeof *r->frames) <
+			    0)
 				return FAIL(r, err, PYM_ERR_NOMEM, r->chunk_off, "out of memory");
 			for (uint64_t i = 0; i < b; i++) {
 				GETV(a);

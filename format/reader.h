@@ -47,14 +47,14 @@ struct pym_record {
 	uint64_t size, refcount, length, extra, serial;
 	const char *value;
 	uint32_t value_len;
-	uint32_t nrefs;                /* references in refs (this piece) */
+	uint32_t nrefs; /* references in refs (this piece) */
 	const struct pym_rref *refs;
 	/* NAME (addr above): name_kind (PYM_NAME_*, any value: callers ignore
 	 * kinds they do not know) and name_id, a defined string id. */
 	uint32_t name_kind;
 	uint64_t refs_total; /* OBJECT: all its references (= nrefs unless read in pieces) */
 	uint64_t refs_first; /* OBJECT/REFS: index of refs[0] among the object's references */
-	uint32_t site; /* allocation site id, 0 = none (no ALLOC record) */
+	uint32_t site;       /* allocation site id, 0 = none (no ALLOC record) */
 	/* SITE: id is the site id (from 1); frames innermost first. */
 	uint32_t nframes;
 	const struct pym_rframe *frames;
@@ -91,8 +91,8 @@ int pym_reader_next(struct pym_reader *r, struct pym_record *rec, struct pym_err
  *   and not kept (pym_reader_string and pym_reader_type_name return
  *   NULL/-1); with PIECES the reader then holds one chunk and nothing that
  *   grows with the file. */
-#define PYM_READ_PIECES 1u
-#define PYM_READ_NO_TABLES 2u
+#define PYM_READ_PIECES     1u
+#define PYM_READ_NO_TABLES  2u
 #define PYM_READ_PIECE_REFS 65536u
 void pym_reader_set_mode(struct pym_reader *r, unsigned mode);
 

@@ -58,7 +58,7 @@ const struct pym_alloc pym_alloc_mmap = {mmap_alloc, mmap_free, NULL};
 struct pym_writer {
 	int fd;
 	int level; /* zlib level as given to pym_writer_open */
-	int err; /* sticky errno of the first failure, 0 while healthy */
+	int err;   /* sticky errno of the first failure, 0 while healthy */
 	struct pym_alloc al;
 	unsigned char *raw; /* records of the current chunk */
 	size_t raw_len, raw_cap;

@@ -73,7 +73,8 @@ int pym_writer_site(struct pym_writer *w, const struct pym_site_frame *frames, u
  * record goes just before that OBJECT record, in the same chunk. 0: none. */
 int pym_writer_alloc(struct pym_writer *w, uint32_t site);
 int pym_writer_object(struct pym_writer *w, const struct pym_object *o);
-int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr, int64_t name_id /* -1: none */);
+int pym_writer_root(struct pym_writer *w, unsigned kind, uint64_t addr,
+                    int64_t name_id /* -1: none */);
 /* A NAME record (PYM_NAME_* kind): the object at addr is known by string
  * name_id. Skippable: readers before format 1.2 pass over it. */
 int pym_writer_name(struct pym_writer *w, unsigned kind, uint64_t addr, uint32_t name_id);
@@ -104,6 +105,7 @@ void pym_writer_close(struct pym_writer *w);
 
 /* Counts so far (for logs and the Python return value). */
 uint64_t pym_writer_objects(const struct pym_writer *w);
-uint64_t pym_writer_bytes(const struct pym_writer *w); /* bytes written to fd (exact after finish) */
+uint64_t
+pym_writer_bytes(const struct pym_writer *w); /* bytes written to fd (exact after finish) */
 
 #endif

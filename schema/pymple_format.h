@@ -12,10 +12,10 @@
  *   | magic  | major| minor| crc32(0..12)|   little-endian integers
  *   +--------+------+------+------------+
  */
-#define PYM_MAGIC "\x89PYMPLE\n"
-#define PYM_MAGIC_LEN 8
+#define PYM_MAGIC           "\x89PYMPLE\n"
+#define PYM_MAGIC_LEN       8
 #define PYM_FILE_HEADER_LEN 16
-#define PYM_VERSION_MAJOR 1 /* readers refuse a larger major */
+#define PYM_VERSION_MAJOR   1 /* readers refuse a larger major */
 /* 1.1 added SITE and ALLOC records, 1.2 PYM_F_PAIRS and NAME records */
 #define PYM_VERSION_MINOR 2 /* readers accept any minor of their major */
 
@@ -31,11 +31,11 @@
  * TAIL: last chunk, payload uncompressed (clen == ulen == PYM_TAIL_LEN).
  * A tag whose first byte is a lower-case letter is ancillary: readers that
  * do not know it skip it. Any other unknown tag is an error. */
-#define PYM_CHUNK_HEADER_LEN 16
-#define PYM_TAG_DATA "DATA"
-#define PYM_TAG_TAIL "TAIL"
-#define PYM_CHUNK_MAX_ULEN (16u << 20) /* readers reject larger chunks */
-#define PYM_CHUNK_TARGET_ULEN (1u << 20) /* writers flush near this size */
+#define PYM_CHUNK_HEADER_LEN  16
+#define PYM_TAG_DATA          "DATA"
+#define PYM_TAG_TAIL          "TAIL"
+#define PYM_CHUNK_MAX_ULEN    (16u << 20) /* readers reject larger chunks */
+#define PYM_CHUNK_TARGET_ULEN (1u << 20)  /* writers flush near this size */
 
 /* TAIL payload: six u64 little-endian counts, as the writer saw them. */
 #define PYM_TAIL_LEN 48
@@ -57,11 +57,13 @@ enum {
 };
 #define PYM_REC_SKIPPABLE 0x40
 /* Skippable records this version writes (FORMAT.md "Allocation sites"). */
-#define PYM_REC_SITE 0x40  /* varint nframes, nframes x (varint file string id,
-                              varint line), innermost first: the next site id,
-                              from 1 */
-#define PYM_REC_ALLOC 0x41 /* varint site id: the site of the OBJECT record
-                              that follows it at once, in the same chunk */
+#define PYM_REC_SITE                                                                               \
+	0x40 /* varint nframes, nframes x (varint file string id,                                  \
+	        varint line), innermost first: the next site id,                                   \
+	        from 1 */
+#define PYM_REC_ALLOC                                                                              \
+	0x41                       /* varint site id: the site of the OBJECT record                \
+	                              that follows it at once, in the same chunk */
 #define PYM_SITE_FRAMES_MAX 65535u /* frames in one site */
 
 /* NAME (1.2): type byte, varint body length, body:
@@ -78,18 +80,20 @@ enum {
 
 /* OBJECT flags (varint). Unknown bits: readers ignore them. */
 #define PYM_F_SIZE_APPROX (1u << 0) /* size is the layout size, not __sizeof__ */
-#define PYM_F_IMMORTAL (1u << 1)    /* 3.12+ immortal object */
-#define PYM_F_GC_TRACKED (1u << 2)  /* gc.is_tracked() was true */
-#define PYM_F_LENGTH (1u << 3)      /* varint length follows */
-#define PYM_F_EXTRA (1u << 4)       /* varint extra_size follows */
-#define PYM_F_VALUE (1u << 5)       /* str value preview follows */
-#define PYM_F_SYNTHETIC (1u << 6)   /* not a Python object: thread, frame */
+#define PYM_F_IMMORTAL    (1u << 1) /* 3.12+ immortal object */
+#define PYM_F_GC_TRACKED  (1u << 2) /* gc.is_tracked() was true */
+#define PYM_F_LENGTH      (1u << 3) /* varint length follows */
+#define PYM_F_EXTRA       (1u << 4) /* varint extra_size follows */
+#define PYM_F_VALUE       (1u << 5) /* str value preview follows */
+#define PYM_F_SYNTHETIC   (1u << 6) /* not a Python object: thread, frame */
 #define PYM_F_VALUE_TRUNC (1u << 7) /* the value preview was cut short */
-#define PYM_F_SERIAL (1u << 8)      /* varint allocation serial follows */
-#define PYM_F_MORE_REFS (1u << 9)   /* varint total refs follows; REFS records
-                                       after the OBJECT carry the rest */
-#define PYM_F_PAIRS (1u << 10)      /* informational (1.2+): the refs are
-                                       (key, value) pairs in order: a dict */
+#define PYM_F_SERIAL      (1u << 8) /* varint allocation serial follows */
+#define PYM_F_MORE_REFS                                                                            \
+	(1u << 9) /* varint total refs follows; REFS records                                       \
+	             after the OBJECT carry the rest */
+#define PYM_F_PAIRS                                                                                \
+	(1u << 10) /* informational (1.2+): the refs are                                           \
+	              (key, value) pairs in order: a dict */
 
 /* Reference label: varint L = (value << 3) | kind. */
 enum {
@@ -100,7 +104,7 @@ enum {
 	PYM_LABEL_WEAK = 4,  /* weak reference (not keeping dst alive) */
 };
 #define PYM_LABEL_KIND_MASK 7u
-#define PYM_LABEL_SHIFT 3
+#define PYM_LABEL_SHIFT     3
 
 /* ROOT kinds. */
 enum {
@@ -114,7 +118,7 @@ enum {
 };
 
 /* Sanity bounds a reader enforces. */
-#define PYM_STR_MAX (1u << 20)
+#define PYM_STR_MAX   (1u << 20)
 #define PYM_VALUE_MAX 1024u
 
 #endif

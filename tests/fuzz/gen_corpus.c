@@ -82,11 +82,23 @@ static void fill_small(struct pym_writer *w)
 	                          {0x7f0000003080, (1u << PYM_LABEL_SHIFT) | PYM_LABEL_KEY},
 	                          {0x7f0000002f00, (1u << PYM_LABEL_SHIFT) | PYM_LABEL_ATTR},
 	                          {0x10, PYM_LABEL_WEAK}};
-	struct pym_object o = {.addr = 0x7f0000003000, .type = t0, .flags = PYM_F_GC_TRACKED | PYM_F_LENGTH,
-	                       .size = 232, .refcount = 2, .length = 3, .nrefs = 5, .refs = refs};
+	struct pym_object o = {.addr = 0x7f0000003000,
+	                       .type = t0,
+	                       .flags = PYM_F_GC_TRACKED | PYM_F_LENGTH,
+	                       .size = 232,
+	                       .refcount = 2,
+	                       .length = 3,
+	                       .nrefs = 5,
+	                       .refs = refs};
 	ok(pym_writer_object(w, &o));
-	struct pym_object v = {.addr = 0x7f0000003040, .type = t1, .flags = PYM_F_VALUE | PYM_F_EXTRA,
-	                       .size = 53, .refcount = 1, .extra = 16, .value = "hello", .value_len = 5};
+	struct pym_object v = {.addr = 0x7f0000003040,
+	                       .type = t1,
+	                       .flags = PYM_F_VALUE | PYM_F_EXTRA,
+	                       .size = 53,
+	                       .refcount = 1,
+	                       .extra = 16,
+	                       .value = "hello",
+	                       .value_len = 5};
 	ok(pym_writer_object(w, &v));
 	ok(pym_writer_root(w, PYM_ROOT_MODULES, 0x7f0000003000, s1));
 	ok(pym_writer_root(w, PYM_ROOT_THREAD, 0x7f0000009000, -1));
@@ -99,10 +111,19 @@ static void fill_flags(struct pym_writer *w)
 	ok(pym_writer_type(w, s, 64, &t));
 	for (uint32_t i = 0; i < 64; i++) {
 		struct pym_ref r = {i * 16u, ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX};
-		struct pym_object o = {.addr = 4096 + (i % 2 ? -16 * (uint64_t)i : 16 * (uint64_t)i),
-		                       .type = t, .flags = i * 8u | (i & 7), .size = i,
-		                       .refcount = i, .length = i, .extra = i, .serial = i,
-		                       .value = "abcdefgh", .value_len = i % 9, .nrefs = i % 2, .refs = &r};
+		struct pym_object o = {.addr = 4096 +
+		                               (i % 2 ? -16 * (uint64_t)i : 16 * (uint64_t)i),
+		                       .type = t,
+		                       .flags = i * 8u | (i & 7),
+		                       .size = i,
+		                       .refcount = i,
+		                       .length = i,
+		                       .extra = i,
+		                       .serial = i,
+		                       .value = "abcdefgh",
+		                       .value_len = i % 9,
+		                       .nrefs = i % 2,
+		                       .refs = &r};
 		o.flags &= ~PYM_F_MORE_REFS;
 		ok(pym_writer_object(w, &o));
 	}
@@ -118,8 +139,13 @@ static void fill_more_refs(struct pym_writer *w)
 		refs[i].addr = 0x1000 + 32 * (uint64_t)i;
 		refs[i].label = i < 8 ? (((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX) : 0;
 	}
-	struct pym_object o = {.addr = 0x800, .type = t, .flags = PYM_F_VALUE, .value = "v",
-	                       .value_len = 1, .nrefs = 17000, .refs = refs};
+	struct pym_object o = {.addr = 0x800,
+	                       .type = t,
+	                       .flags = PYM_F_VALUE,
+	                       .value = "v",
+	                       .value_len = 1,
+	                       .nrefs = 17000,
+	                       .refs = refs};
 	ok(pym_writer_object(w, &o));
 }
 
@@ -129,8 +155,11 @@ static void fill_chunks(struct pym_writer *w)
 	ok(pym_writer_string(w, "float", 5, &s));
 	ok(pym_writer_type(w, s, 64, &t));
 	for (uint32_t i = 0; i < 200000; i++) {
-		struct pym_object o = {.addr = 0x100000 + 32 * (uint64_t)i, .type = t, .flags = 0,
-		                       .size = 24, .refcount = 1};
+		struct pym_object o = {.addr = 0x100000 + 32 * (uint64_t)i,
+		                       .type = t,
+		                       .flags = 0,
+		                       .size = 24,
+		                       .refcount = 1};
 		ok(pym_writer_object(w, &o));
 	}
 }
@@ -147,8 +176,8 @@ static void fill_sites(struct pym_writer *w)
 	ok(pym_writer_site(w, a, 2, &site1));
 	ok(pym_writer_site(w, b, 1, &site2));
 	for (uint32_t i = 0; i < 6; i++) {
-		struct pym_object o = {.addr = 0x2000 + 48 * (uint64_t)i, .type = t, .size = 48,
-		                       .refcount = 1};
+		struct pym_object o = {
+		        .addr = 0x2000 + 48 * (uint64_t)i, .type = t, .size = 48, .refcount = 1};
 		ok(pym_writer_alloc(w, i % 3 == 0 ? site1 : i % 3 == 1 ? site2 : 0));
 		ok(pym_writer_object(w, &o));
 	}
@@ -199,9 +228,9 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		fill_fn fill;
-	} seeds[] = {{"ok-empty-dump", fill_empty}, {"ok-small", fill_small}, {"ok-flags", fill_flags},
-	             {"ok-more-refs", fill_more_refs}, {"ok-chunks", fill_chunks},
-	             {"ok-sites", fill_sites}};
+	} seeds[] = {{"ok-empty-dump", fill_empty}, {"ok-small", fill_small},
+	             {"ok-flags", fill_flags},      {"ok-more-refs", fill_more_refs},
+	             {"ok-chunks", fill_chunks},    {"ok-sites", fill_sites}};
 	for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
 		size_t n;
 		unsigned char *b = dump(seeds[i].fill, &n);

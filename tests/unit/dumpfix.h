@@ -36,8 +36,8 @@
  * cycles: {5000, 6000} and {7000}
  */
 #define FIX_OBJECTS 12
-#define FIX_REFS 12
-#define FIX_RSS 4096
+#define FIX_REFS    12
+#define FIX_RSS     4096
 
 enum { FT_DICT, FT_LIST, FT_STR, FT_INT, FT_A, FT_THREAD, FT_N };
 static const char *const fix_tnames[FT_N] = {"dict", "list", "str", "int", "__main__.A", "thread"};
@@ -80,18 +80,18 @@ static inline void fix_write(const char *path, int with_rss)
 	struct pym_ref rb000[] = {{0xc000, fix_lab(0, PYM_LABEL_NONE)}};
 	const uint32_t LEN = PYM_F_LENGTH, VAL = PYM_F_VALUE, GC = PYM_F_GC_TRACKED;
 	struct pym_object objs[FIX_OBJECTS] = {
-	    {0x1000, t[FT_DICT], GC | LEN, 232, 1, 1, 0, 0, NULL, 0, 1, r1000},
-	    {0x2000, t[FT_LIST], GC | LEN, 80, 1, 3, 0, 0, NULL, 0, 3, r2000},
-	    {0x3000, t[FT_STR], LEN | VAL, 54, 2, 5, 0, 0, "hello", 5, 0, NULL},
-	    {0x4000, t[FT_A], GC | PYM_F_EXTRA, 48, 1, 0, 16, 0, NULL, 0, 2, r4000},
-	    {0x5000, t[FT_LIST], GC | LEN, 72, 1, 2, 0, 0, NULL, 0, 2, r5000},
-	    {0x6000, t[FT_LIST], GC | LEN, 64, 1, 1, 0, 0, NULL, 0, 1, r6000},
-	    {0x7000, t[FT_LIST], GC | LEN, 72, 1, 2, 0, 0, NULL, 0, 2, r7000},
-	    {0x8000, t[FT_INT], VAL, 28, 5, 0, 0, 0, "42", 2, 0, NULL},
-	    {0x9000, t[FT_STR], LEN | VAL, 53, 1, 4, 0, 0, "weak", 4, 0, NULL},
-	    {0xb000, t[FT_THREAD], PYM_F_SYNTHETIC, 0, 0, 0, 0, 0, NULL, 0, 1, rb000},
-	    {0xc000, t[FT_INT], VAL, 28, 1, 0, 0, 0, "7", 1, 0, NULL},
-	    {0xd000, t[FT_INT], VAL, 28, 1, 0, 0, 0, "8", 1, 0, NULL},
+	        {0x1000, t[FT_DICT], GC | LEN, 232, 1, 1, 0, 0, NULL, 0, 1, r1000},
+	        {0x2000, t[FT_LIST], GC | LEN, 80, 1, 3, 0, 0, NULL, 0, 3, r2000},
+	        {0x3000, t[FT_STR], LEN | VAL, 54, 2, 5, 0, 0, "hello", 5, 0, NULL},
+	        {0x4000, t[FT_A], GC | PYM_F_EXTRA, 48, 1, 0, 16, 0, NULL, 0, 2, r4000},
+	        {0x5000, t[FT_LIST], GC | LEN, 72, 1, 2, 0, 0, NULL, 0, 2, r5000},
+	        {0x6000, t[FT_LIST], GC | LEN, 64, 1, 1, 0, 0, NULL, 0, 1, r6000},
+	        {0x7000, t[FT_LIST], GC | LEN, 72, 1, 2, 0, 0, NULL, 0, 2, r7000},
+	        {0x8000, t[FT_INT], VAL, 28, 5, 0, 0, 0, "42", 2, 0, NULL},
+	        {0x9000, t[FT_STR], LEN | VAL, 53, 1, 4, 0, 0, "weak", 4, 0, NULL},
+	        {0xb000, t[FT_THREAD], PYM_F_SYNTHETIC, 0, 0, 0, 0, 0, NULL, 0, 1, rb000},
+	        {0xc000, t[FT_INT], VAL, 28, 1, 0, 0, 0, "7", 1, 0, NULL},
+	        {0xd000, t[FT_INT], VAL, 28, 1, 0, 0, 0, "8", 1, 0, NULL},
 	};
 	for (int i = 0; i < FIX_OBJECTS; i++)
 		cr_assert_eq(pym_writer_object(w, &objs[i]), 0, "object %d", i);

@@ -160,18 +160,28 @@ static void fill_small(struct pym_writer *w)
 	cr_assert(pym_writer_type(w, s_key, 0x7f00aa002000, &t_int) == 0);
 	cr_assert(t_dict == 0 && t_int == 1);
 	struct pym_ref refs[5] = {
-	    {0x7f00bb000000, PYM_LABEL_NONE},
-	    {0x10, ((uint64_t)7 << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX},
-	    {UINT64_MAX, ((uint64_t)s_key << PYM_LABEL_SHIFT) | PYM_LABEL_KEY},
-	    {0, ((uint64_t)s_dict << PYM_LABEL_SHIFT) | PYM_LABEL_ATTR},
-	    {0x7f00bb000000, PYM_LABEL_WEAK},
+	        {0x7f00bb000000, PYM_LABEL_NONE},
+	        {0x10, ((uint64_t)7 << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX},
+	        {UINT64_MAX, ((uint64_t)s_key << PYM_LABEL_SHIFT) | PYM_LABEL_KEY},
+	        {0, ((uint64_t)s_dict << PYM_LABEL_SHIFT) | PYM_LABEL_ATTR},
+	        {0x7f00bb000000, PYM_LABEL_WEAK},
 	};
-	struct pym_object o = {.addr = 0x7f00cc000000, .type = t_dict, .flags = PYM_F_GC_TRACKED,
-	                       .size = 232, .refcount = 3, .nrefs = 5, .refs = refs};
+	struct pym_object o = {.addr = 0x7f00cc000000,
+	                       .type = t_dict,
+	                       .flags = PYM_F_GC_TRACKED,
+	                       .size = 232,
+	                       .refcount = 3,
+	                       .nrefs = 5,
+	                       .refs = refs};
 	cr_assert(pym_writer_object(w, &o) == 0);
-	struct pym_object v = {.addr = 0x7f00cb000000, .type = t_int,
-	                       .flags = PYM_F_VALUE | PYM_F_LENGTH, .size = 28, .refcount = UINT64_MAX,
-	                       .length = 1, .value = "12345", .value_len = 5};
+	struct pym_object v = {.addr = 0x7f00cb000000,
+	                       .type = t_int,
+	                       .flags = PYM_F_VALUE | PYM_F_LENGTH,
+	                       .size = 28,
+	                       .refcount = UINT64_MAX,
+	                       .length = 1,
+	                       .value = "12345",
+	                       .value_len = 5};
 	cr_assert(pym_writer_object(w, &v) == 0);
 	cr_assert(pym_writer_root(w, PYM_ROOT_MODULES, 0x7f00cc000000, s_key) == 0);
 	cr_assert(pym_writer_root(w, PYM_ROOT_THREAD, 0, -1) == 0);
@@ -187,8 +197,9 @@ static void small_roundtrip_every_record_kind_body(void)
 	cr_assert_eq(pym_reader_major(r), PYM_VERSION_MAJOR);
 	cr_assert_eq(pym_reader_minor(r), PYM_VERSION_MINOR);
 	struct pym_record rec;
-	const int want[] = {PYM_R_META, PYM_R_META, PYM_R_STRING, PYM_R_STRING, PYM_R_STRING,
-	                    PYM_R_TYPE, PYM_R_TYPE, PYM_R_OBJECT, PYM_R_OBJECT, PYM_R_ROOT, PYM_R_ROOT};
+	const int want[] = {PYM_R_META,   PYM_R_META, PYM_R_STRING, PYM_R_STRING,
+	                    PYM_R_STRING, PYM_R_TYPE, PYM_R_TYPE,   PYM_R_OBJECT,
+	                    PYM_R_OBJECT, PYM_R_ROOT, PYM_R_ROOT};
 	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
 		cr_assert_eq(pym_reader_next(r, &rec, &err), 1, "record %zu: %s", i, err.msg);
 		cr_assert_eq(rec.type, want[i], "record %zu", i);
@@ -211,11 +222,12 @@ static void small_roundtrip_every_record_kind_body(void)
 			cr_assert(rec.type_index == 0 && rec.flags == PYM_F_GC_TRACKED);
 			cr_assert(rec.size == 232 && rec.refcount == 3 && rec.value_len == 0);
 			cr_assert_eq(rec.nrefs, 5);
-			cr_assert(rec.refs[0].addr == 0x7f00bb000000 && rec.refs[0].kind == PYM_LABEL_NONE);
+			cr_assert(rec.refs[0].addr == 0x7f00bb000000 &&
+			          rec.refs[0].kind == PYM_LABEL_NONE);
 			cr_assert(rec.refs[1].addr == 0x10 && rec.refs[1].kind == PYM_LABEL_INDEX &&
 			          rec.refs[1].value == 7);
-			cr_assert(rec.refs[2].addr == UINT64_MAX && rec.refs[2].kind == PYM_LABEL_KEY &&
-			          rec.refs[2].value == 1);
+			cr_assert(rec.refs[2].addr == UINT64_MAX &&
+			          rec.refs[2].kind == PYM_LABEL_KEY && rec.refs[2].value == 1);
 			cr_assert(rec.refs[3].addr == 0 && rec.refs[3].kind == PYM_LABEL_ATTR &&
 			          rec.refs[3].value == 0);
 			cr_assert(rec.refs[4].kind == PYM_LABEL_WEAK);
@@ -230,7 +242,8 @@ static void small_roundtrip_every_record_kind_body(void)
 			          rec.root_name == 1);
 			break;
 		case 10:
-			cr_assert(rec.root_kind == PYM_ROOT_THREAD && rec.addr == 0 && rec.root_name == -1);
+			cr_assert(rec.root_kind == PYM_ROOT_THREAD && rec.addr == 0 &&
+			          rec.root_name == -1);
 			break;
 		}
 	}
@@ -261,14 +274,23 @@ static void fill_flags(struct pym_writer *w)
 		uint32_t f = ((i & 1) ? PYM_F_LENGTH : 0) | ((i & 2) ? PYM_F_EXTRA : 0) |
 		             ((i & 4) ? PYM_F_VALUE : 0) | ((i & 8) ? PYM_F_SERIAL : 0) |
 		             ((i & 16) ? PYM_F_SIZE_APPROX : 0) | ((i & 32) ? PYM_F_IMMORTAL : 0) |
-		             ((i & 64) ? PYM_F_SYNTHETIC : 0) | ((i & 128) ? PYM_F_VALUE_TRUNC : 0) |
+		             ((i & 64) ? PYM_F_SYNTHETIC : 0) |
+		             ((i & 128) ? PYM_F_VALUE_TRUNC : 0) |
 		             ((i & 256) ? (1u << 20) : 0); /* an unknown informational bit */
 		struct pym_ref ref = {i * 48u, ((uint64_t)i << PYM_LABEL_SHIFT) | PYM_LABEL_INDEX};
-		struct pym_object o = {.addr = (i % 2 ? 0x7f0000000000 - i * 64u : 0x10000 + i * 16u),
-		                       .type = t, .flags = f, .size = i, .refcount = (uint64_t)1 << (i % 64),
-		                       .length = i + 1, .extra = i + 2, .serial = (uint64_t)i << 40,
-		                       .value = big_value, .value_len = (i & 512) ? PYM_VALUE_MAX : i % 7,
-		                       .nrefs = i % 3, .refs = &ref};
+		struct pym_object o = {
+		        .addr = (i % 2 ? 0x7f0000000000 - i * 64u : 0x10000 + i * 16u),
+		        .type = t,
+		        .flags = f,
+		        .size = i,
+		        .refcount = (uint64_t)1 << (i % 64),
+		        .length = i + 1,
+		        .extra = i + 2,
+		        .serial = (uint64_t)i << 40,
+		        .value = big_value,
+		        .value_len = (i & 512) ? PYM_VALUE_MAX : i % 7,
+		        .nrefs = i % 3,
+		        .refs = &ref};
 		if (o.nrefs == 2)
 			o.nrefs = 1;
 		cr_assert(pym_writer_object(w, &o) == 0);
@@ -329,9 +351,14 @@ static void fill_big(struct pym_writer *w)
 	/* around the split size, then a million refs, with a value to carry over */
 	static const uint32_t sizes[] = {16383, 16384, 16385, 32768, 32769, BIG_NREFS};
 	for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
-		struct pym_object o = {.addr = 0x1000 * (k + 1), .type = t, .flags = PYM_F_VALUE,
-		                       .size = k, .value = "carried", .value_len = 7,
-		                       .nrefs = sizes[k], .refs = big_refs};
+		struct pym_object o = {.addr = 0x1000 * (k + 1),
+		                       .type = t,
+		                       .flags = PYM_F_VALUE,
+		                       .size = k,
+		                       .value = "carried",
+		                       .value_len = 7,
+		                       .nrefs = sizes[k],
+		                       .refs = big_refs};
 		cr_assert(pym_writer_object(w, &o) == 0, "%s", strerror(errno));
 	}
 }
@@ -378,8 +405,14 @@ static void fill_many(struct pym_writer *w)
 		struct pym_ref ref = {x, 0};
 		char v[16];
 		int vl = snprintf(v, sizeof v, "%u", i);
-		struct pym_object o = {.addr = x >> 8, .type = t, .flags = PYM_F_VALUE, .size = i,
-		                       .refcount = 1, .value = v, .value_len = (uint32_t)vl, .nrefs = 1,
+		struct pym_object o = {.addr = x >> 8,
+		                       .type = t,
+		                       .flags = PYM_F_VALUE,
+		                       .size = i,
+		                       .refcount = 1,
+		                       .value = v,
+		                       .value_len = (uint32_t)vl,
+		                       .nrefs = 1,
 		                       .refs = &ref};
 		cr_assert(pym_writer_object(w, &o) == 0);
 	}
@@ -415,8 +448,9 @@ static void many_chunks_body(void)
 		cr_assert_eq(pym_reader_next(r, &rec, &err), 1, "%s", err.msg);
 		char v[16];
 		int vl = snprintf(v, sizeof v, "%u", i);
-		if (rec.addr != x >> 8 || rec.size != i || rec.nrefs != 1 || rec.refs[0].addr != x ||
-		    rec.value_len != (uint32_t)vl || memcmp(rec.value, v, (size_t)vl))
+		if (rec.addr != x >> 8 || rec.size != i || rec.nrefs != 1 ||
+		    rec.refs[0].addr != x || rec.value_len != (uint32_t)vl ||
+		    memcmp(rec.value, v, (size_t)vl))
 			cr_assert_fail("object %u differs", i);
 	}
 	cr_assert_eq(pym_reader_next(r, &rec, &err), 0, "%s", err.msg);
@@ -443,7 +477,8 @@ Test(format, truncation_at_every_byte)
 			cr_assert_eq(err.code, PYM_ERR_TRUNCATED, "prefix %zu: %s", n, err.msg);
 			char want[96];
 			snprintf(want, sizeof want, "truncated at byte %zu (no trailer;", n);
-			cr_assert(!strncmp(err.msg, want, strlen(want)), "prefix %zu: %s", n, err.msg);
+			cr_assert(!strncmp(err.msg, want, strlen(want)), "prefix %zu: %s", n,
+			          err.msg);
 		}
 		free(cut);
 	}
@@ -462,7 +497,7 @@ Test(format, every_byte_flip_is_detected)
 			int rc = read_all(b, len, &err, NULL);
 			cr_assert_eq(rc, -1, "flip of byte %zu by %#x accepted", i, masks[m]);
 			cr_assert(err.code == PYM_ERR_CORRUPT || err.code == PYM_ERR_FOREIGN ||
-			              err.code == PYM_ERR_TRUNCATED,
+			                  err.code == PYM_ERR_TRUNCATED,
 			          "byte %zu: code %d", i, err.code);
 			cr_assert(err.msg[0] && err.where);
 			b[i] ^= masks[m];
@@ -477,7 +512,8 @@ Test(format, empty_and_foreign)
 	cr_assert_eq(read_all((const unsigned char *)"", 0, &err, NULL), -1);
 	cr_assert_eq(err.code, PYM_ERR_EMPTY);
 	cr_assert_str_eq(err.msg, "empty file");
-	const char *elf = "\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0";
+	const char *elf = "\x7f"
+	                  "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0";
 	cr_assert_eq(read_all((const unsigned char *)elf, 20, &err, NULL), -1);
 	cr_assert_eq(err.code, PYM_ERR_FOREIGN);
 	cr_assert_eq(read_all((const unsigned char *)"{\"a\": 1}\n", 9, &err, NULL), -1);
@@ -587,29 +623,29 @@ struct bad_case {
 };
 #define RAW(s) s, sizeof(s) - 1
 static const struct bad_case bad_cases[] = {
-    {"unknown record type", RAW("\x07")},
-    {"refs without object", RAW("\x06\x01\x00\x00")},
-    {"type before its string", RAW("\x03\x00\x10")},
-    {"object before its type", RAW("\x02\x01T\x04\x02\x00\x00\x01\x01\x00")},
-    {"varint over 64 bits", RAW("\x02\x01T\x03\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f")},
-    {"varint past chunk end", RAW("\x02\x01T\x03\x00\xff")},
-    {"string past chunk end", RAW("\x02\x05T")},
-    {"string over PYM_STR_MAX", RAW("\x02\x81\x80\x40")},
-    {"value over PYM_VALUE_MAX",
-     RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x20\x01\x01\x81\x08")},
-    {"label kind 5", RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x00\x01\x01\x01\x02\x05")},
-    {"label none with a value", RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x00\x01\x01\x01\x02\x08")},
-    {"key label of undefined string",
-     RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x00\x01\x01\x01\x02\x0a")},
-    {"more refs than bytes", RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x00\x01\x01\x05\x02\x00")},
-    {"more-refs total not above count",
-     RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x80\x04\x01\x01\x01\x01\x02\x00")},
-    {"more-refs cut short",
-     RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x80\x04\x01\x01\x02\x01\x02\x00\x05\x00\x01\x01")},
-    {"flags over 32 bits",
-     RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x80\x80\x80\x80\x10\x01\x01\x00")},
-    {"root named by undefined string", RAW("\x05\x01\x10\x01")},
-    {"skippable record past chunk end", RAW("\x40\x05\x00")},
+        {"unknown record type", RAW("\x07")},
+        {"refs without object", RAW("\x06\x01\x00\x00")},
+        {"type before its string", RAW("\x03\x00\x10")},
+        {"object before its type", RAW("\x02\x01T\x04\x02\x00\x00\x01\x01\x00")},
+        {"varint over 64 bits", RAW("\x02\x01T\x03\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f")},
+        {"varint past chunk end", RAW("\x02\x01T\x03\x00\xff")},
+        {"string past chunk end", RAW("\x02\x05T")},
+        {"string over PYM_STR_MAX", RAW("\x02\x81\x80\x40")},
+        {"value over PYM_VALUE_MAX", RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x20\x01\x01\x81\x08")},
+        {"label kind 5", RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x00\x01\x01\x01\x02\x05")},
+        {"label none with a value",
+         RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x00\x01\x01\x01\x02\x08")},
+        {"key label of undefined string",
+         RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x00\x01\x01\x01\x02\x0a")},
+        {"more refs than bytes", RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x00\x01\x01\x05\x02\x00")},
+        {"more-refs total not above count",
+         RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x80\x04\x01\x01\x01\x01\x02\x00")},
+        {"more-refs cut short",
+         RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x80\x04\x01\x01\x02\x01\x02\x00\x05\x00\x01\x01")},
+        {"flags over 32 bits",
+         RAW("\x02\x01T\x03\x00\x01\x04\x02\x00\x80\x80\x80\x80\x10\x01\x01\x00")},
+        {"root named by undefined string", RAW("\x05\x01\x10\x01")},
+        {"skippable record past chunk end", RAW("\x40\x05\x00")},
 };
 
 Test(format, bad_records_with_valid_checksums)
@@ -617,8 +653,8 @@ Test(format, bad_records_with_valid_checksums)
 	uint64_t counts[6] = {0};
 	for (size_t i = 0; i < sizeof bad_cases / sizeof *bad_cases; i++) {
 		size_t len;
-		unsigned char *b =
-		    craft_file((const unsigned char *)bad_cases[i].raw, bad_cases[i].len, counts, &len);
+		unsigned char *b = craft_file((const unsigned char *)bad_cases[i].raw,
+		                              bad_cases[i].len, counts, &len);
 		struct pym_error err;
 		cr_assert_eq(read_all(b, len, &err, NULL), -1, "%s accepted", bad_cases[i].name);
 		cr_assert_eq(err.code, PYM_ERR_CORRUPT, "%s: %s", bad_cases[i].name, err.msg);
@@ -632,15 +668,16 @@ Test(format, crafted_valid_file_and_skippable_parts)
 	/* string, type, object with a key-labelled ref and a more-refs tail, a
 	 * skippable record 0x5f of 3 bytes (no reader knows it), a root */
 	static const unsigned char raw[] =
-	    "\x02\x01T"                         /* string 0 "T" */
-	    "\x03\x00\x80\x01"                  /* type 0: name 0, addr 128 */
-	    "\x04\x80\x02\x00\x00\x05\x01\x01"     /* object addr 128, size 5, rc 1, 1 ref */
-	    "\x01\x02"                             /* ref: +(-1) -> 127, key label string 0 */
-	    "\x5f\x03xyz"                          /* skippable, unknown */
-	    "\x04\x04\x00\x80\x04\x00\x00\x03\x01" /* object addr 130, MORE_REFS, total 3, here 1 */
-	    "\x02\x00"                             /* ref 131 */
-	    "\x06\x02\x04\x09\x00\x01"             /* REFS: 132 index 1, 132 none */
-	    "\x05\x03\x80\x01\x01";                /* root kind 3 addr 128 name 0 */
+	        "\x02\x01T"                            /* string 0 "T" */
+	        "\x03\x00\x80\x01"                     /* type 0: name 0, addr 128 */
+	        "\x04\x80\x02\x00\x00\x05\x01\x01"     /* object addr 128, size 5, rc 1, 1 ref */
+	        "\x01\x02"                             /* ref: +(-1) -> 127, key label string 0 */
+	        "\x5f\x03xyz"                          /* skippable, unknown */
+	        "\x04\x04\x00\x80\x04\x00\x00\x03\x01" /* object addr 130, MORE_REFS, total 3, here
+	                                                  1 */
+	        "\x02\x00"                             /* ref 131 */
+	        "\x06\x02\x04\x09\x00\x01"             /* REFS: 132 index 1, 132 none */
+	        "\x05\x03\x80\x01\x01";                /* root kind 3 addr 128 name 0 */
 	uint64_t counts[6] = {2, 4, 1, 1, 1, 1};
 	size_t len;
 	unsigned char *b = craft_file(raw, sizeof raw - 1, counts, &len);
@@ -659,7 +696,8 @@ Test(format, crafted_valid_file_and_skippable_parts)
 	cr_assert(rec.type == PYM_R_TYPE && rec.addr == 128);
 	cr_assert_eq(pym_reader_next(r, &rec, &err), 1, "%s", err.msg);
 	cr_assert(rec.type == PYM_R_OBJECT && rec.addr == 128 && rec.size == 5 && rec.nrefs == 1);
-	cr_assert(rec.refs[0].addr == 127 && rec.refs[0].kind == PYM_LABEL_KEY && rec.refs[0].value == 0);
+	cr_assert(rec.refs[0].addr == 127 && rec.refs[0].kind == PYM_LABEL_KEY &&
+	          rec.refs[0].value == 0);
 	cr_assert_eq(pym_reader_next(r, &rec, &err), 1, "%s", err.msg);
 	cr_assert(rec.type == PYM_R_OBJECT && rec.addr == 130 && rec.nrefs == 3);
 	cr_assert(rec.refs[0].addr == 131 && rec.refs[1].addr == 132 && rec.refs[2].addr == 132);
@@ -737,7 +775,9 @@ Test(format, writer_refuses_bad_arguments_and_stays_failed)
 	w = pym_writer_open(fd, NULL, 1);
 	cr_assert_eq(pym_writer_string(w, "a", 1, &id), 0);
 	cr_assert_eq(pym_writer_type(w, 0, 1, &id), 0);
-	struct pym_object big = {.type = 0, .flags = PYM_F_VALUE, .value = big_value,
+	struct pym_object big = {.type = 0,
+	                         .flags = PYM_F_VALUE,
+	                         .value = big_value,
 	                         .value_len = PYM_VALUE_MAX + 1};
 	cr_assert_eq(pym_writer_object(w, &big), -1);
 	cr_assert_eq(pym_writer_root(w, 1, 1, 3), -1);
@@ -758,8 +798,13 @@ static void fill_example(struct pym_writer *w)
 	cr_assert(pym_writer_string(w, "name", 4, &s1) == 0);
 	cr_assert(pym_writer_type(w, s0, 1, &t) == 0);
 	struct pym_ref ref = {0x7f0000003040, ((uint64_t)s1 << PYM_LABEL_SHIFT) | PYM_LABEL_KEY};
-	struct pym_object o = {.addr = 0x7f0000003000, .type = t, .flags = PYM_F_GC_TRACKED,
-	                       .size = 232, .refcount = 2, .nrefs = 1, .refs = &ref};
+	struct pym_object o = {.addr = 0x7f0000003000,
+	                       .type = t,
+	                       .flags = PYM_F_GC_TRACKED,
+	                       .size = 232,
+	                       .refcount = 2,
+	                       .nrefs = 1,
+	                       .refs = &ref};
 	cr_assert(pym_writer_object(w, &o) == 0);
 }
 
@@ -767,7 +812,11 @@ Test(format, format_md_example_bytes)
 {
 	size_t len;
 	unsigned char *b = dump_mem(fill_example, &len);
-	static const unsigned char want[] = "\x02\x04" "dict" "\x02\x04" "name" "\x03\x00\x01"
+	static const unsigned char want[] = "\x02\x04"
+	                                    "dict"
+	                                    "\x02\x04"
+	                                    "name"
+	                                    "\x03\x00\x01"
 	                                    "\x04\x80\xc0\x81\x80\x80\xc0\x3f\x00\x04\xe8\x01\x02"
 	                                    "\x01\x80\x01\x0a";
 	cr_assert(!memcmp(b, "\x89PYMPLE\n\x01\x00\x02\x00", 12));

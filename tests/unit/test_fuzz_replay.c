@@ -42,7 +42,7 @@ static void expect_clean(const char *seed, const char *mode, int rc, const struc
 	}
 	cr_expect_eq(rc, -1, "%s (%s) was read to its end", seed, mode);
 	cr_expect(e->code > PYM_OK && e->code <= PYM_ERR_LIMIT && e->msg[0] &&
-	              !strchr(e->msg, '\n'),
+	                  !strchr(e->msg, '\n'),
 	          "%s (%s): unclean error %d '%s'", seed, mode, e->code, e->msg);
 }
 
@@ -64,8 +64,8 @@ static void replay(const char *dir, const char *seed, const unsigned char *in, s
 		r = pym_reader_open(path, &e);
 		if (r)
 			pym_reader_set_mode(r, mode ? PYM_READ_PIECES | PYM_READ_NO_TABLES : 0);
-		expect_clean(seed, mode ? "file, pieces" : "file, whole", r ? read_through(r, &e) : -1,
-		             &e, ok);
+		expect_clean(seed, mode ? "file, pieces" : "file, whole",
+		             r ? read_through(r, &e) : -1, &e, ok);
 	}
 	struct db_error de;
 	unlink(db);
@@ -95,7 +95,8 @@ Test(fuzz_replay, every_seed_has_its_named_outcome)
 		if (name[0] == '.')
 			continue;
 		int ok = strncmp(name, "ok-", 3) == 0;
-		cr_assert(ok || strncmp(name, "bad-", 4) == 0, "seed %s: name it ok-* or bad-*", name);
+		cr_assert(ok || strncmp(name, "bad-", 4) == 0, "seed %s: name it ok-* or bad-*",
+		          name);
 		char path[512];
 		snprintf(path, sizeof path, "tests/fuzz/corpus/%s", name);
 		FILE *f = fopen(path, "rb");
@@ -134,7 +135,8 @@ Test(fuzz_replay, every_heap_seed_has_its_named_outcome)
 		if (name[0] == '.')
 			continue;
 		int ok = strncmp(name, "ok-", 3) == 0;
-		cr_assert(ok || strncmp(name, "bad-", 4) == 0, "seed %s: name it ok-* or bad-*", name);
+		cr_assert(ok || strncmp(name, "bad-", 4) == 0, "seed %s: name it ok-* or bad-*",
+		          name);
 		char path[512];
 		snprintf(path, sizeof path, "tests/fuzz/corpus-heap/%s", name);
 		FILE *f = fopen(path, "rb");
@@ -156,9 +158,10 @@ Test(fuzz_replay, every_heap_seed_has_its_named_outcome)
 			oks++;
 		} else {
 			cr_expect_eq(rc, -1, "%s was opened", name);
-			cr_expect_eq(err.status, 2, "%s: status %d (%s)", name, err.status, err.msg);
-			cr_expect(err.msg[0] && !strchr(err.msg, '\n'), "%s: unclean error '%s'", name,
-			          err.msg);
+			cr_expect_eq(err.status, 2, "%s: status %d (%s)", name, err.status,
+			             err.msg);
+			cr_expect(err.msg[0] && !strchr(err.msg, '\n'), "%s: unclean error '%s'",
+			          name, err.msg);
 			bads++;
 		}
 		heap_release(&h);

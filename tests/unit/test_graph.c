@@ -65,8 +65,8 @@ Test(graph, scc_hand_made)
 {
 	/* 0->1->2->0 is a cycle; 3->4 is not; 5 has a self-edge; 6<->7 a pair;
 	 * 2->3 and 7->0 connect components without merging them; 8 isolated. */
-	static const uint32_t e[][2] = {{0, 1}, {1, 2}, {2, 0}, {2, 3}, {3, 4}, {5, 5},
-	                                {6, 7}, {7, 6}, {7, 0}, {4, 5}};
+	static const uint32_t e[][2] = {{0, 1}, {1, 2}, {2, 0}, {2, 3}, {3, 4},
+	                                {5, 5}, {6, 7}, {7, 6}, {7, 0}, {4, 5}};
 	struct graph g;
 	build(&g, 9, e, sizeof e / sizeof e[0]);
 	uint32_t comp[9], nc;
@@ -269,8 +269,8 @@ Test(graph, random_against_closure_oracle)
 		cr_assert_eq(graph_scc(&g, comp, &nc), 0);
 		uint8_t used[MAXN] = {0};
 		for (uint32_t u = 0; u < n; u++) {
-			cr_assert_eq(comp[u] != GRAPH_NONE, path[u][u] != 0, "round %d node %u", round,
-			             u);
+			cr_assert_eq(comp[u] != GRAPH_NONE, path[u][u] != 0, "round %d node %u",
+			             round, u);
 			if (comp[u] == GRAPH_NONE)
 				continue;
 			cr_assert_lt(comp[u], nc);

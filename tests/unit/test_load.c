@@ -787,9 +787,10 @@ Test(load, randomly_damaged_heap_never_crashes, .init = setup, .fini = teardown)
 	cr_assert_eq(pym_writer_string(w, "list", 4, &s), 0);
 	cr_assert_eq(pym_writer_type(w, s, 0x10, &t), 0);
 	for (uint64_t i = 0; i < N; i++) {
-		struct pym_ref r[3] = {{0x100000 + 16 * ((i * 7 + 1) % N), fix_lab(0, PYM_LABEL_INDEX)},
-		                       {0x100000 + 16 * ((i * 13 + 5) % N), fix_lab(0, PYM_LABEL_KEY)},
-		                       {0xdead0 + 16 * i, fix_lab(0, PYM_LABEL_WEAK)}};
+		struct pym_ref r[3] = {
+		        {0x100000 + 16 * ((i * 7 + 1) % N), fix_lab(0, PYM_LABEL_INDEX)},
+		        {0x100000 + 16 * ((i * 13 + 5) % N), fix_lab(0, PYM_LABEL_KEY)},
+		        {0xdead0 + 16 * i, fix_lab(0, PYM_LABEL_WEAK)}};
 		struct pym_object o = {0x100000 + 16 * i, t, 0, 64, 1, 0, 0, 0, NULL, 0, 3, r};
 		cr_assert_eq(pym_writer_object(w, &o), 0);
 	}
@@ -799,8 +800,8 @@ Test(load, randomly_damaged_heap_never_crashes, .init = setup, .fini = teardown)
 	struct db_error err;
 	cr_assert_eq(load_dump(dump, dbpath, NULL, NULL, NULL, &err), 0, "%s", err.msg);
 	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, "CREATE TEMP TABLE good AS SELECT * FROM heap_chunk", NULL, NULL,
-	                          NULL),
+	cr_assert_eq(sqlite3_exec(db, "CREATE TEMP TABLE good AS SELECT * FROM heap_chunk", NULL,
+	                          NULL, NULL),
 	             SQLITE_OK);
 	uint32_t seed = 7;
 	int refused = 0, accepted = 0;
@@ -810,11 +811,12 @@ Test(load, randomly_damaged_heap_never_crashes, .init = setup, .fini = teardown)
 		int col = (int)((seed >> 8) % 9);
 		seed = seed * 1103515245u + 12345u;
 		unsigned pick = (seed >> 8) % 1000, byte = (seed >> 4) % 251;
-		static const char *const cols[] = {"part",      "first", "count", "base", "missing",
-		                                   "wide_base", "wide",  "ulen"};
+		static const char *const cols[] = {"part",    "first",     "count", "base",
+		                                   "missing", "wide_base", "wide",  "ulen"};
 		/* restore, then damage one chunk: a byte of its data or one column */
-		cr_assert_eq(sqlite3_exec(db, "DELETE FROM heap_chunk; INSERT INTO heap_chunk SELECT *"
-		                              " FROM temp.good",
+		cr_assert_eq(sqlite3_exec(db,
+		                          "DELETE FROM heap_chunk; INSERT INTO heap_chunk SELECT *"
+		                          " FROM temp.good",
 		                          NULL, NULL, NULL),
 		             SQLITE_OK);
 		if (col == 8)
@@ -826,8 +828,10 @@ Test(load, randomly_damaged_heap_never_crashes, .init = setup, .fini = teardown)
 			         pick, byte, pick, pick);
 		else
 			snprintf(sql, sizeof sql,
-			         "UPDATE heap_chunk SET %s = %s + %d WHERE id = (SELECT id FROM heap_chunk"
-			         " ORDER BY id LIMIT 1 OFFSET %u %% (SELECT count(*) FROM heap_chunk))",
+			         "UPDATE heap_chunk SET %s = %s + %d WHERE id = (SELECT id FROM "
+			         "heap_chunk"
+			         " ORDER BY id LIMIT 1 OFFSET %u %% (SELECT count(*) FROM "
+			         "heap_chunk))",
 			         cols[col], cols[col], (int)(byte % 5) - 2, pick);
 		cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s: %s", sql,
 		             sqlite3_errmsg(db));
@@ -840,7 +844,8 @@ Test(load, randomly_damaged_heap_never_crashes, .init = setup, .fini = teardown)
 			cr_assert_eq(heap_check(&h, why, sizeof why), 0, "%s", why);
 		} else {
 			refused++;
-			cr_assert(err.status == 2 && strstr(err.msg, "damaged database"), "%s", err.msg);
+			cr_assert(err.status == 2 && strstr(err.msg, "damaged database"), "%s",
+			          err.msg);
 			cr_assert_null(h.dst);
 		}
 		heap_release(&h);

@@ -21,16 +21,16 @@ static char *csv_of(const char *s)
 Test(output, csv_field_rfc4180)
 {
 	static const char *const cases[][2] = {
-	    {"plain", "plain"},
-	    {"", ""},
-	    {"a,b", "\"a,b\""},
-	    {"say \"hi\"", "\"say \"\"hi\"\"\""},
-	    {"line\nbreak", "\"line\nbreak\""},
-	    {"cr\rhere", "\"cr\rhere\""},
-	    {" lead", "\" lead\""},
-	    {"trail ", "\"trail \""},
-	    {"\"", "\"\"\"\""},
-	    {"caf\xc3\xa9", "caf\xc3\xa9"},
+	        {"plain", "plain"},
+	        {"", ""},
+	        {"a,b", "\"a,b\""},
+	        {"say \"hi\"", "\"say \"\"hi\"\"\""},
+	        {"line\nbreak", "\"line\nbreak\""},
+	        {"cr\rhere", "\"cr\rhere\""},
+	        {" lead", "\" lead\""},
+	        {"trail ", "\"trail \""},
+	        {"\"", "\"\"\"\""},
+	        {"caf\xc3\xa9", "caf\xc3\xa9"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char *got = csv_of(cases[i][0]);
@@ -97,13 +97,14 @@ static sqlite3 *db;
 static void setup(void)
 {
 	cr_assert_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db,
-	                          "CREATE TABLE t(name TEXT, n INTEGER, size INTEGER, x REAL, b BLOB);"
-	                          "INSERT INTO t VALUES ('dict', 3, 2048, 1.5, NULL);"
-	                          "INSERT INTO t VALUES ('say \"hi\", \\ok', -1, 10, NULL, x'00ff');"
-	                          "INSERT INTO t VALUES (NULL, 0, 0, 0.25, NULL);",
-	                          NULL, NULL, NULL),
-	             SQLITE_OK);
+	cr_assert_eq(
+	        sqlite3_exec(db,
+	                     "CREATE TABLE t(name TEXT, n INTEGER, size INTEGER, x REAL, b BLOB);"
+	                     "INSERT INTO t VALUES ('dict', 3, 2048, 1.5, NULL);"
+	                     "INSERT INTO t VALUES ('say \"hi\", \\ok', -1, 10, NULL, x'00ff');"
+	                     "INSERT INTO t VALUES (NULL, 0, 0, 0.25, NULL);",
+	                     NULL, NULL, NULL),
+	        SQLITE_OK);
 }
 
 static void teardown(void)
@@ -116,7 +117,8 @@ static char *render(const char *sql, const struct out_opts *o, long long *rows)
 	sqlite3_stmt *st;
 	char *buf = NULL;
 	size_t len = 0;
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s",
+	             sqlite3_errmsg(db));
 	FILE *fp = open_memstream(&buf, &len);
 	*rows = out_rows(fp, db, st, o);
 	fclose(fp);
@@ -140,9 +142,9 @@ Test(output, json_rows, .init = setup, .fini = teardown)
 	/* The JSON is valid: SQLite parses it back to the same values. */
 	s = render("SELECT name, n FROM t ORDER BY rowid", &o, &rows);
 	sqlite3_stmt *st;
-	cr_assert_eq(sqlite3_prepare_v2(db,
-	                                "SELECT json_extract(?1, '$[1].name'), json_array_length(?1)",
-	                                -1, &st, NULL),
+	cr_assert_eq(sqlite3_prepare_v2(
+	                     db, "SELECT json_extract(?1, '$[1].name'), json_array_length(?1)", -1,
+	                     &st, NULL),
 	             SQLITE_OK);
 	sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
@@ -166,7 +168,8 @@ Test(output, csv_rows, .init = setup, .fini = teardown)
 {
 	struct out_opts o = {OUT_CSV, 1u << 2, NULL, 0}; /* size_cols ignored in csv */
 	long long rows;
-	char *s = render("SELECT name, n, size AS \"total, size\" FROM t ORDER BY rowid", &o, &rows);
+	char *s =
+	        render("SELECT name, n, size AS \"total, size\" FROM t ORDER BY rowid", &o, &rows);
 	cr_expect_eq(rows, 3);
 	cr_expect_str_eq(s, "name,n,\"total, size\"\r\n"
 	                    "dict,3,2048\r\n"

@@ -126,8 +126,10 @@ Test(summary, no_rss_in_dump, .init = setup, .fini = teardown)
 	int rc;
 	char *s = run(dump, &rc, NULL);
 	cr_expect_eq(rc, 0);
-	cr_expect(strstr(s, "775 B in 11 objects (RSS at dump time unknown: the dump records no rss)\n"),
-	          "%s", s);
+	cr_expect(
+	        strstr(s,
+	               "775 B in 11 objects (RSS at dump time unknown: the dump records no rss)\n"),
+	        "%s", s);
 	free(s);
 }
 

@@ -129,7 +129,8 @@ static void every_allocation(int threaded)
 		struct pym_alloc fal = {c_alloc, c_free, &f};
 		w = pym_writer_open(fd, &fal, 1);
 		if (w) {
-			int e = threaded && pym_writer_threaded(w) < 0 ? errno : write_some(w, 20000);
+			int e = threaded && pym_writer_threaded(w) < 0 ? errno
+			                                               : write_some(w, 20000);
 			cr_assert_eq(e, ENOMEM, "allocation %zu failed later but got %d", k, e);
 			pym_writer_close(w);
 		} else {
