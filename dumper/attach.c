@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "dump.h"
+#include "signal.h"
 #include "walk.h"
 
 /* The request, copied by pymple_attach_start() before the thread starts and
@@ -55,13 +56,6 @@ static struct {
 static atomic_int busy;
 
 /* What the forked child sends back (fits in PIPE_BUF: one atomic write). */
-struct attach_report {
-	int rc;
-	int err;
-	struct pym_dump_stats stats;
-	char msg[256];
-};
-
 /* Copies the value of "key=" from a "k=v\n" list into dst. 0, or -1 when
  * the key is missing or the value does not fit. No allocation, no locale. */
 static int arg_value(const char *args, const char *key, char *dst, size_t size)
@@ -136,36 +130,11 @@ static void report_failure(int fd, const char *what, int err, const char *msg)
 		report(fd, "error %s: %s", what, why);
 }
 
-/* Runs in the forked child: pym_dump_fd(in_child), the sink, write, _exit. */
-static void child_main_signal_safe(struct pym_sink *sink, int report_fd, uint64_t ppid,
-                                   uint64_t prss)
-{
-	static struct attach_report rep;
-	struct pym_dump_opts opts = {
-	        .values = 1, .in_child = 1, .level = 1, .pid = ppid, .rss = prss};
-	errno = 0;
-	int prio = getpriority(PRIO_PROCESS, 0);
-	if (errno == 0)
-		setpriority(PRIO_PROCESS, 0, prio + 10 > 19 ? 19 : prio + 10);
-	rep.rc = pym_dump_fd(sink->fd, &opts, &rep.stats, rep.msg, sizeof rep.msg);
-	if (rep.rc != 0) {
-		rep.err = errno;
-		pym_sink_abort(sink);
-	} else if (pym_sink_commit(sink) != 0) {
-		rep.rc = -1;
-		rep.err = errno;
-		memcpy(rep.msg, "cannot commit", sizeof "cannot commit");
-	}
-	ssize_t r = write(report_fd, &rep, sizeof rep);
-	(void)r;
-	_exit(rep.rc == 0 ? 0 : 1);
-}
-
 /* Called with the GIL held; returns with it released. Writes the outcome
  * into claim_fd. */
 static void dump_forked(PyGILState_STATE g, struct pym_sink *sink, int claim_fd)
 {
-	struct attach_report rep;
+	struct pym_child_report rep;
 	int rp[2], status = 0;
 	memset(&rep, 0, sizeof rep);
 	if (pipe2(rp, O_CLOEXEC) != 0) {
@@ -180,7 +149,7 @@ static void dump_forked(PyGILState_STATE g, struct pym_sink *sink, int claim_fd)
 	int fork_errno = errno;
 	if (pid == 0) {
 		close(rp[0]);
-		child_main_signal_safe(sink, rp[1], ppid, prss);
+		pym_dump_child_signal_safe(sink, rp[1], 1, ppid, prss);
 	}
 	close(sink->fd);
 	sink->fd = -1;

@@ -213,13 +213,6 @@ static int make_dump_path(char *path, size_t size)
 }
 
 /* What the forked child sends back: fits in PIPE_BUF, so one atomic write. */
-struct child_report {
-	int rc;  /* 0 ok, -1 failed */
-	int err; /* errno on failure */
-	struct pym_dump_stats stats;
-	char msg[256];
-};
-
 static void log_result(const char *path, int rc, int err, const char *msg,
                        const struct pym_dump_stats *st, double pause)
 {
@@ -286,18 +279,13 @@ static void dump_in_process(struct pym_sink *sink)
 	log_result(sink->path, rc, err, msg, &st, t1 - t0);
 }
 
-/* Runs in the forked child: only pym_dump_fd(in_child), the sink, write(2)
- * and _exit(). Never returns. */
-static void child_main_signal_safe(struct pym_sink *sink, int report_fd, uint64_t parent_pid,
-                                   uint64_t parent_rss)
+void pym_dump_child_signal_safe(struct pym_sink *sink, int report_fd, int values,
+                                uint64_t parent_pid, uint64_t parent_rss)
 {
-	static struct child_report rep; /* static: no stack surprise, COW page */
+	static struct pym_child_report rep; /* static: no stack surprise, COW page */
 	/* META describes the service, not this short-lived copy of it. */
-	struct pym_dump_opts opts = {.values = cfg.values,
-	                             .in_child = 1,
-	                             .level = 1,
-	                             .pid = parent_pid,
-	                             .rss = parent_rss};
+	struct pym_dump_opts opts = {
+	        .values = values, .in_child = 1, .level = 1, .pid = parent_pid, .rss = parent_rss};
 
 	/* Ten steps nicer than the application: on a busy machine the dump
 	 * yields the CPU to the service it snapshots (plain system calls). */
@@ -321,7 +309,7 @@ static void child_main_signal_safe(struct pym_sink *sink, int report_fd, uint64_
 
 static void dump_forked(struct pym_sink *sink)
 {
-	struct child_report rep;
+	struct pym_child_report rep;
 	int rp[2];
 	int status = 0;
 	pid_t pid;
@@ -342,7 +330,7 @@ static void dump_forked(struct pym_sink *sink)
 	int fork_errno = errno;
 	if (pid == 0) {
 		close(rp[0]);
-		child_main_signal_safe(sink, rp[1], parent_pid, parent_rss);
+		pym_dump_child_signal_safe(sink, rp[1], cfg.values, parent_pid, parent_rss);
 	}
 	double pause = now_seconds() - t0;
 	/* Close our copy of the file and of the report pipe's write end while
