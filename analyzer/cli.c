@@ -102,6 +102,17 @@ db_progress_fn cli_progress_begin(struct cli_progress *p, const char *file)
 	return !cli_quiet && isatty(STDERR_FILENO) ? show_progress : NULL;
 }
 
+void cli_progress_step(struct cli_progress *p, const char *what)
+{
+	if (cli_quiet || !isatty(STDERR_FILENO) || now_seconds() - p->start < 1.0)
+		return;
+	fprintf(stderr, "\r%s: ", CLI_NAME);
+	cli_put_escaped(stderr, p->file);
+	fprintf(stderr, ": %s\033[K", what);
+	fflush(stderr);
+	p->shown = 1;
+}
+
 void cli_progress_end(struct cli_progress *p)
 {
 	if (p->shown)

@@ -62,6 +62,10 @@ struct cli_progress {
 };
 db_progress_fn cli_progress_begin(struct cli_progress *p, const char *file);
 void cli_progress_end(struct cli_progress *p);
+/* For a command's own long work after cli_progress_begin: "pymple-analyze:
+ * <file>: <what>" on the same line, under the same rules (a terminal, no -q,
+ * a second gone by). */
+void cli_progress_step(struct cli_progress *p, const char *what);
 
 /* Prints the usage lines (NULL-terminated array; the first is the synopsis)
  * to fp: "usage: pymple-analyze <first line>" then the rest as is. */

@@ -21,6 +21,7 @@ int cmd_dominators(int argc, char **argv); /* cmd_dominators.c (graph) */
 int cmd_garbage(int argc, char **argv);    /* cmd_garbage.c (graph) */
 int cmd_growth(int argc, char **argv);     /* cmd_growth.c (graph) */
 int cmd_inspect(int argc, char **argv);    /* cmd_check.c (codec) */
+int cmd_leaks(int argc, char **argv);      /* cmd_leaks.c (graph) */
 int cmd_load(int argc, char **argv);       /* cmd_load.c */
 int cmd_path(int argc, char **argv);       /* cmd_path.c (graph) */
 int cmd_referrers(int argc, char **argv);  /* cmd_referrers.c (graph) */

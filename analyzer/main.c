@@ -35,6 +35,8 @@ static const struct command commands[] = {
         {"growth", cmd_growth, "types that grow at every step of a series of dumps", DB},
         {"help", NULL, "list the commands, or show one command's help", CMD_NEEDS_NOTHING},
         {"inspect", cmd_inspect, "print a dump's records in readable form", CMD_NEEDS_NOTHING},
+        {"leaks", cmd_leaks, "what grows, what leaks and where it is held, in one report",
+         CMD_NEEDS_NOTHING},
         {"load", cmd_load, "load a dump into an SQLite database", CMD_NEEDS_NOTHING},
         {"path", cmd_path, "shortest chain of references from a root to an object", HEAP},
         {"referrers", cmd_referrers, "tree of the objects that refer to an object", HEAP},
