@@ -1127,6 +1127,106 @@ static int classify(struct report *r, struct dump_state *d, uint8_t *suspect_gro
 	return 0;
 }
 
+/* One dump: where the memory accumulates. From each accumulation point
+ * (graph_dom.h) retaining SINGLE_SHARE of the dump or more (the first one
+ * always), the groups of its dominator-tree children that together retain
+ * that share are suspects; a group where one child with children of its own
+ * retains most (80%) is descended into instead, through that child (module
+ * app's dict -> STATIC -> its 2000 bytes objects), so a suspect is a group
+ * of many objects where it can be.
+ * Work: the children of the nodes descended through. */
+static int single_suspects(struct dump_state *d, long long limit, uint8_t *suspect_group,
+                           enum trend *trend, int64_t *stake)
+{
+	static const uint32_t from[1] = {DOM_SUPER};
+	const struct dom_tree *t = &d->t;
+	uint32_t ng = d->g.ngroups, np = 0;
+	uint32_t cap = limit > 0 && limit < 1000 ? 4 * (uint32_t)limit : 4000;
+	double min = SINGLE_SHARE * (double)(t->super_total + t->garbage_total);
+	uint32_t *pts = malloc((size_t)cap * sizeof *pts);
+	uint64_t *acc = calloc((size_t)ng + 1, sizeof *acc);
+	uint32_t *cnt = calloc((size_t)ng + 1, sizeof *cnt);
+	uint32_t *one = malloc(((size_t)ng + 1) * sizeof *one);
+	uint32_t *work = NULL;
+	size_t nwork = 0, wcap = 0;
+	int rc = -1;
+	if (!pts || !acc || !cnt || !one ||
+	    dom_accumulation_points(t, from, 1, DOM_DEFAULT_THRESHOLD, cap, pts, &np) == -1)
+		goto out;
+	for (uint32_t i = 0; i < np; i++) {
+		if ((double)t->retained[pts[i]] < min && i > 0)
+			break;
+		nwork = 0;
+		if (nwork == wcap) {
+			wcap = wcap ? 2 * wcap : 64;
+			uint32_t *q = realloc(work, wcap * sizeof *q);
+			if (!q)
+				goto out;
+			work = q;
+		}
+		work[nwork++] = pts[i];
+		while (nwork) {
+			uint32_t p = work[--nwork], nk, found = 0, best = d->g.group[p];
+			uint64_t top = 0;
+			const uint32_t *kids = dom_children(t, p, &nk);
+			for (uint32_t j = 0; j < nk; j++) {
+				uint32_t q = d->g.group[kids[j]];
+				if (q == HEAP_NONE)
+					continue;
+				acc[q] += t->retained[kids[j]];
+				if (!cnt[q]++ || t->retained[kids[j]] > t->retained[one[q]])
+					one[q] = kids[j];
+			}
+			for (uint32_t j = 0; j < nk; j++) {
+				uint32_t q = d->g.group[kids[j]], kc;
+				if (q == HEAP_NONE || !cnt[q])
+					continue;
+				if (acc[q] > top) {
+					top = acc[q];
+					best = q;
+				}
+				if ((double)acc[q] >= min) {
+					found = 1;
+					dom_children(t, one[q], &kc);
+					if (kc && (double)t->retained[one[q]] >=
+					                  DOM_DEFAULT_THRESHOLD * (double)acc[q]) {
+						if (nwork == wcap) {
+							wcap = 2 * wcap;
+							uint32_t *w =
+							        realloc(work, wcap * sizeof *w);
+							if (!w)
+								goto out;
+							work = w;
+						}
+						work[nwork++] = one[q];
+					} else if (!suspect_group[q]) {
+						suspect_group[q] = 1;
+					}
+				}
+				cnt[q] = 0; /* each group once */
+			}
+			for (uint32_t j = 0; j < nk; j++)
+				if (d->g.group[kids[j]] != HEAP_NONE)
+					acc[d->g.group[kids[j]]] = 0;
+			if (!found && best != HEAP_NONE)
+				suspect_group[best] = 1;
+		}
+	}
+	for (uint32_t q = 0; q < ng; q++)
+		if (suspect_group[q]) {
+			trend[q] = T_SINGLE;
+			stake[q] = (int64_t)d->g.retained[q];
+		}
+	rc = 0;
+out:
+	free(pts);
+	free(acc);
+	free(cnt);
+	free(one);
+	free(work);
+	return rc;
+}
+
 int cmd_leaks(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1251,47 +1351,8 @@ int cmd_leaks(int argc, char **argv)
 				suspect_group[d.g.group[v]] = 0;
 		}
 	} else {
-		/* One dump: the accumulation points, each standing for the group
-		 * of its children that retains the most (its own group when it has
-		 * none). */
-		static const uint32_t from[1] = {DOM_SUPER};
-		uint32_t cap = limit > 0 && limit < 1000 ? 4 * (uint32_t)limit : 4000, np = 0;
-		uint32_t *pts = malloc((size_t)cap * sizeof *pts);
-		uint64_t *acc = calloc((size_t)ng + 1, sizeof *acc);
-		if (!pts || !acc ||
-		    dom_accumulation_points(&d.t, from, 1, DOM_DEFAULT_THRESHOLD, cap, pts, &np) ==
-		            -1) {
-			free(pts);
-			free(acc);
+		if (single_suspects(&d, limit, suspect_group, trend, stake) < 0)
 			goto oom;
-		}
-		for (uint32_t i = 0; i < np; i++) {
-			uint32_t p = pts[i], nk, best = d.g.group[p];
-			if ((double)d.t.retained[p] < SINGLE_SHARE * (double)dumps[0].size && i > 0)
-				break;
-			const uint32_t *kids = dom_children(&d.t, p, &nk);
-			uint64_t top = 0;
-			for (uint32_t j = 0; j < nk; j++) {
-				uint32_t q = d.g.group[kids[j]];
-				if (q == HEAP_NONE)
-					continue;
-				acc[q] += d.t.retained[kids[j]];
-				if (acc[q] > top) {
-					top = acc[q];
-					best = q;
-				}
-			}
-			for (uint32_t j = 0; j < nk; j++)
-				if (d.g.group[kids[j]] != HEAP_NONE)
-					acc[d.g.group[kids[j]]] = 0;
-			if (best != HEAP_NONE && !suspect_group[best]) {
-				suspect_group[best] = 1;
-				trend[best] = T_SINGLE;
-				stake[best] = (int64_t)d.g.retained[best];
-			}
-		}
-		free(pts);
-		free(acc);
 	}
 	/* A suspect under another suspect's objects (its path extends the
 	 * other's) is part of that one: the outermost suspect above each
