@@ -12,6 +12,7 @@
 #include "heap_view.h"
 #include "leak_cli.h"
 #include "output.h"
+#include "pathstep.h"
 
 static const char *const usage[] = {
         "top DUMP [--limit N] [--type T] [--threshold F] [--format table|csv|json]",
@@ -36,7 +37,8 @@ static const char *const usage[] = {
         "",
         "JSON: [{\"address\", \"type\", \"size\", \"retained\", \"alloc\" (file:line or",
         "      null: README, allocation sites), \"path\"}, ...], path as in",
-        "      `path --format json`: [{\"address\", \"type\", \"edge\", \"value\"}, ...]",
+        "      `path --format json`: [{\"label\", \"type\", \"name\", \"address\",",
+        "      \"objects\", \"root\"}, ...] ([] when no root holds the object)",
         NULL,
 };
 
@@ -156,6 +158,7 @@ int cmd_top(int argc, char **argv)
 	struct heap_view hv;
 	struct dom_tree t;
 	struct heap_path p;
+	struct pathstep ps = {0}; /* json: prepared at the first path */
 	if ((rc = heap_view_open_input(&hv, file)))
 		return rc;
 	if ((rc = dom_view_load(hv.db, file, hv.h.n, &t))) {
@@ -257,7 +260,8 @@ int cmd_top(int argc, char **argv)
 			}
 			fputs(",\"path\":", stdout);
 			if (start >= 0) {
-				if (heap_path_json(&hv, &p, start, stdout) < 0)
+				if ((!ps.hv && pathstep_init(&ps, &hv) < 0) ||
+				    pathstep_chain_json(&ps, &p, start, stdout) < 0)
 					bad = 1;
 			} else {
 				fputs("[]", stdout);
@@ -326,6 +330,7 @@ oom:
 	cli_error(file, "top: out of memory");
 	rc = CLI_RUNTIME;
 out:
+	pathstep_release(&ps);
 	free(pts);
 	free(module_type);
 	dom_tree_release(&t);

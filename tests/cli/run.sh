@@ -202,7 +202,11 @@ expect_file "top table" out "dump total 70.5 KiB (reachable 69.8 KiB), RSS 157 K
             path: module __main__ -> dict"
 run "$A" top good.dump --limit 1 --type list --format json
 expect_file "top --type json" out '[
-{"address":139715286163264,"type":"list","size":64,"retained":920,"alloc":null,"path":[{"address":139715286155136,"type":"module","edge":null,"value":"__main__"},{"address":139715286159200,"type":"dict","edge":".__dict__","value":null},{"address":139715286163264,"type":"list","edge":"['"'"'REGISTRY'"'"']","value":null}]}
+{"address":139715286163264,"type":"list","size":64,"retained":920,"alloc":null,"path":[
+{"label":null,"type":"module","name":"module __main__","address":139715286155136,"objects":null,"root":"(sys.modules)"},
+{"label":".__dict__","type":"dict","name":"dict","address":139715286159200,"objects":null,"root":null},
+{"label":"['"'"'REGISTRY'"'"']","type":"list","name":"list","address":139715286163264,"objects":null,"root":null}
+]}
 ]'
 run "$A" top good.dump --threshold 0
 expect_status "top --threshold 0" 2
@@ -221,9 +225,24 @@ expect_file "dominators" out "__main__.Node at 0x7f12000030e0 retains 707 B (own
         28 B  int at 0x7f1200001120 .value
         24 B  float at 0x7f1200000140 .ratio"
 run "$A" dominators good.dump 0x7f12000030e0 --depth 1 --limit 2 --format csv
-expect_file "dominators csv" out "$(printf '%s\r\n' 'depth,type,count,retained,address,edge,referrers' \
+expect_file "dominators csv" out "$(printf '%s\r\n' 'depth,type,objects,retained,address,label,referrers' \
 	'0,__main__.Node,1,707,139715286151392,,2' '1,list,1,511,139715286167360,.items,1' \
 	'1,str,1,56,139715286147328,.name,2' '1,,2,52,,,')"
+# JSON rows are path steps (label, type, name, address, objects, root) plus
+# the command's own keys: the same tree as the csv above.
+run "$A" dominators good.dump 0x7f12000030e0 --depth 1 --limit 2 --format json
+expect_file "dominators json" out '[
+{"label":null,"type":"__main__.Node","name":"__main__.Node","address":139715286151392,"objects":1,"root":null,"depth":0,"retained":707,"referrers":2},
+{"label":".items","type":"list","name":"list","address":139715286167360,"objects":1,"root":null,"depth":1,"retained":511,"referrers":1},
+{"label":".name","type":"str","name":"str '"'"'node-10'"'"'","address":139715286147328,"objects":1,"root":null,"depth":1,"retained":56,"referrers":2},
+{"label":null,"type":null,"name":null,"address":null,"objects":2,"root":null,"depth":1,"retained":52,"referrers":null}
+]'
+run "$A" referrers good.dump 0x7f12000030e0 --depth 1 --format json
+expect_file "referrers json" out '[
+{"label":null,"type":"__main__.Node","name":"__main__.Node","address":139715286151392,"objects":1,"root":null,"depth":0,"referent":null,"seen":false},
+{"label":".next","type":"__main__.Node","name":"__main__.Node","address":139715286159808,"objects":1,"root":null,"depth":1,"referent":139715286151392,"seen":false},
+{"label":"[10]","type":"list","name":"list","address":139715286167328,"objects":1,"root":null,"depth":1,"referent":139715286151392,"seen":false}
+]'
 run "$A" dominators good.dump 0x1234
 expect_error "dominators no object" good.dump "no object at 0x1234"
 # per type, nothing counted twice: list = registry 920 (holding the bucket)
