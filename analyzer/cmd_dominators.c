@@ -295,8 +295,19 @@ int cmd_dominators(int argc, char **argv)
 			else if (g.n > 1)
 				printf("%u × %s", g.n, ty);
 			else {
-				printf("%s at 0x%llx", ty, (unsigned long long)h->addr[g.ids[0]]);
-				if (edge)
+				/* Named as in `path` (str 'node-10', function handle). */
+				struct pathstep_obj o;
+				char lab[PATHSTEP_TEXT] = "";
+				if ((!ps.hv && pathstep_init(&ps, &hv) < 0) ||
+				    pathstep_object(&ps, g.ids[0], 0, &o) < 0 ||
+				    (e >= 0 &&
+				     pathstep_edge(&ps, (uint64_t)e, lab, sizeof lab) < 0))
+					bad = 1;
+				printf("%s at 0x%llx", bad ? ty : o.name,
+				       (unsigned long long)h->addr[g.ids[0]]);
+				if (lab[0])
+					printf(" %s", lab);
+				else if (edge)
 					printf(" %s", edge);
 				else
 					printf(" (held through %llu referrers)",

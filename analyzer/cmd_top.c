@@ -88,30 +88,6 @@ static int by_retained(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The path as one line: `module app -> dict ['CACHE'] -> list`. */
-static int path_text(struct heap_view *hv, const struct heap_path *p, long start, FILE *fp)
-{
-	int bad = 0, step = 0;
-	int64_t prev = -1;
-	for (long i = start; i >= 0 && !bad; i = (long)p->next[i], step++) {
-		uint32_t v = p->node[i];
-		if (step) {
-			const char *edge = heap_view_label(hv, (uint64_t)prev, &bad);
-			if (edge && strcmp(edge, ".__dict__") != 0)
-				fprintf(fp, " %s", edge);
-			fputs(" -> ", fp);
-		}
-		fputs(heap_view_type(hv, v), fp);
-		if (step == 0) {
-			const char *value = heap_view_value(hv, v, &bad);
-			if (value)
-				fprintf(fp, " %.40s%s", value, strlen(value) > 40 ? "..." : "");
-		}
-		prev = p->edge[i];
-	}
-	return bad ? -1 : 0;
-}
-
 static double share(uint64_t part, uint64_t whole)
 {
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
@@ -285,7 +261,8 @@ int cmd_top(int argc, char **argv)
 				char *buf = NULL;
 				size_t len = 0;
 				FILE *mem = open_memstream(&buf, &len);
-				if (!mem || path_text(&hv, &p, start, mem) < 0)
+				if (!mem || (!ps.hv && pathstep_init(&ps, &hv) < 0) ||
+				    pathstep_chain_text(&ps, &p, start, mem) < 0)
 					bad = 1;
 				if (mem)
 					fclose(mem);
@@ -313,7 +290,8 @@ int cmd_top(int argc, char **argv)
 			printf("\n%10s  ", "");
 			if (start >= 0) {
 				fputs("path: ", stdout);
-				if (path_text(&hv, &p, start, stdout) < 0)
+				if ((!ps.hv && pathstep_init(&ps, &hv) < 0) ||
+				    pathstep_chain_text(&ps, &p, start, stdout) < 0)
 					bad = 1;
 				putchar('\n');
 			} else {

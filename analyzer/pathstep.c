@@ -284,3 +284,23 @@ int pathstep_chain_json(struct pathstep *ps, const struct heap_path *p, long sta
 	fputs("\n]", fp);
 	return 0;
 }
+
+int pathstep_chain_text(struct pathstep *ps, const struct heap_path *p, long start, FILE *fp)
+{
+	char edge_in[PATHSTEP_TEXT] = "", edge_out[PATHSTEP_TEXT];
+	struct pathstep_obj o;
+	int step = 0;
+	for (long i = start; i >= 0; i = (long)p->next[i], step++) {
+		edge_out[0] = 0;
+		if (pathstep_object(ps, p->node[i], step == 0, &o) < 0 ||
+		    (p->next[i] >= 0 &&
+		     pathstep_edge(ps, p->edge[i], edge_out, sizeof edge_out) < 0))
+			return -1;
+		pathstep_dict_name(&o, edge_in);
+		fprintf(fp, "%s%s%s%s", step ? " -> " : "", o.name, o.why[0] ? " " : "", o.why);
+		if (edge_out[0] && strcmp(edge_out, ".__dict__") != 0)
+			fprintf(fp, " %s", edge_out);
+		memcpy(edge_in, edge_out, sizeof edge_in);
+	}
+	return 0;
+}

@@ -69,6 +69,13 @@ int pathstep_json_open(FILE *fp, struct pathstep *ps, const struct pathstep_obj 
 struct heap_path;
 int pathstep_chain_json(struct pathstep *ps, const struct heap_path *p, long start, FILE *fp);
 
+/* The same chain on one line, as top and leaks print it: each step's name
+ * followed by the label of its reference to the next ("module app
+ * (sys.modules) -> dict ['REGISTRY'] -> list [0] -> __main__.Node"), the
+ * first with why it is a root; no newline. 0, or -1 on an
+ * SQLite error. */
+int pathstep_chain_text(struct pathstep *ps, const struct heap_path *p, long start, FILE *fp);
+
 /* Names object o, reached through a reference labelled edge_in (or "" for
  * the first step), as path prints it: a module's namespace (.__dict__ into
  * a dict) is plain "dict", the module line above names it already. */
