@@ -211,16 +211,17 @@ def main(argv):
     truth = {"kind": args.kind, "counts": [], "held": [], "dumps": []}
     for k in range(1, args.rounds + 1):
         type_name, holder = KINDS[args.kind](k, args.per_round)
+        truth["held"].append(len(holder) if holder is not None else None)
+        truth["holder"] = id(holder) if holder is not None else None
+        del holder  # a service's dumping frame does not hold the leak
         churn(2000)
         gc.collect()
         path = os.path.join(args.dump_dir, "round-%d.dump" % k)
         truth["counts"].append(count_of(type_name))
-        truth["held"].append(len(holder) if holder is not None else None)
         pymple.dump(path)
         truth["dumps"].append(path)
         print(path, flush=True)
     truth["type"] = type_name
-    truth["holder"] = id(holder) if holder is not None else None
     with open(os.path.join(args.dump_dir, "truth.json"), "w") as f:
         json.dump(truth, f)
 
