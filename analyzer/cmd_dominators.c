@@ -12,6 +12,7 @@
 #include "heap_view.h"
 #include "leak_cli.h"
 #include "output.h"
+#include "pathstep.h"
 
 static const char *const usage[] = {
         "dominators DUMP ADDRESS [--depth N] [--limit N] [--format table|csv|json]",
@@ -29,12 +30,15 @@ static const char *const usage[] = {
         "  --format F         table (default), csv or json",
         "  -h, --help         this help",
         "",
-        "JSON: [{\"depth\", \"type\", \"count\", \"retained\", \"address\", \"edge\",",
-        "        \"referrers\"}, ...] in tree order; depth 0 is the object itself;",
-        "        address, edge and referrers are null for groups of several objects,",
-        "        edge null too when the dominator holds no direct reference; a row",
-        "        with type null stands for the groups --limit left out (count: how",
-        "        many, retained: their total). CSV: same columns.",
+        "JSON: [{\"label\", \"type\", \"name\", \"address\", \"objects\", \"root\",",
+        "        \"depth\", \"retained\", \"referrers\"}, ...] in tree order: the step of",
+        "        every pymple JSON path plus depth (0 is the object itself), retained",
+        "        and referrers; address, label and referrers are null for groups of",
+        "        several objects (objects: how many), label null too when the",
+        "        dominator holds no direct reference; a row with type null stands for",
+        "        the groups --limit left out (objects: how many, retained: their",
+        "        total). CSV: depth, type, objects, retained, address, label,",
+        "        referrers.",
         NULL,
 };
 
@@ -217,6 +221,7 @@ int cmd_dominators(int argc, char **argv)
 	struct heap_view hv;
 	struct dom_tree t;
 	struct gstack s = {0};
+	struct pathstep ps = {0}; /* json: prepared at the first row */
 	if ((rc = heap_view_open_input(&hv, file)))
 		return rc;
 	int bad = 0;
@@ -242,16 +247,10 @@ int cmd_dominators(int argc, char **argv)
 		free(top.ids);
 		goto oom;
 	}
-	sqlite3_stmt *q = NULL;
-	if (fmt == OUT_JSON) {
-		if (sqlite3_prepare_v2(hv.db, "SELECT json_quote(?1)", -1, &q, NULL) != SQLITE_OK) {
-			bad = 1;
-			goto done;
-		}
+	if (fmt == OUT_JSON)
 		fputs("[", stdout);
-	} else if (fmt == OUT_CSV) {
-		fputs("depth,type,count,retained,address,edge,referrers\r\n", stdout);
-	}
+	else if (fmt == OUT_CSV)
+		fputs("depth,type,objects,retained,address,label,referrers\r\n", stdout);
 	s.v[0].ids[0] = id;
 	long long rows = 0;
 	char a[16], b[16];
@@ -296,8 +295,19 @@ int cmd_dominators(int argc, char **argv)
 			else if (g.n > 1)
 				printf("%u × %s", g.n, ty);
 			else {
-				printf("%s at 0x%llx", ty, (unsigned long long)h->addr[g.ids[0]]);
-				if (edge)
+				/* Named as in `path` (str 'node-10', function handle). */
+				struct pathstep_obj o;
+				char lab[PATHSTEP_TEXT] = "";
+				if ((!ps.hv && pathstep_init(&ps, &hv) < 0) ||
+				    pathstep_object(&ps, g.ids[0], 0, &o) < 0 ||
+				    (e >= 0 &&
+				     pathstep_edge(&ps, (uint64_t)e, lab, sizeof lab) < 0))
+					bad = 1;
+				printf("%s at 0x%llx", bad ? ty : o.name,
+				       (unsigned long long)h->addr[g.ids[0]]);
+				if (lab[0])
+					printf(" %s", lab);
+				else if (edge)
 					printf(" %s", edge);
 				else
 					printf(" (held through %llu referrers)",
@@ -307,22 +317,35 @@ int cmd_dominators(int argc, char **argv)
 				printf(" (depth %d)", g.depth);
 			putchar('\n');
 		} else {
+			int one = !g.more && g.n == 1;
+			char *ecopy = edge ? strdup(edge) : NULL;
 			if (fmt == OUT_JSON) {
-				printf("%s\n{\"depth\":%d,\"type\":", rows ? "," : "", g.depth);
-				if (g.more) {
-					fputs("null", stdout);
-				} else if (sqlite3_bind_text(q, 1, ty, -1, SQLITE_STATIC) ==
-				                   SQLITE_OK &&
-				           sqlite3_step(q) == SQLITE_ROW) {
-					fputs((const char *)sqlite3_column_text(q, 0), stdout);
+				/* The step shape (pathstep_json) plus depth, retained
+				 * and referrers. */
+				struct pathstep_obj o = {0};
+				char lab[PATHSTEP_TEXT] = "";
+				if (one) {
+					if ((!ps.hv && pathstep_init(&ps, &hv) < 0) ||
+					    pathstep_object(&ps, g.ids[0], 0, &o) < 0 ||
+					    (e >= 0 &&
+					     pathstep_edge(&ps, (uint64_t)e, lab, sizeof lab) < 0))
+						bad = 1;
 				} else {
-					bad = 1;
+					if (!ps.hv && pathstep_init(&ps, &hv) < 0)
+						bad = 1;
+					o.type = g.more ? NULL : ty;
+					snprintf(o.name, sizeof o.name, "%s", g.more ? "" : ty);
 				}
-				sqlite3_reset(q);
-				printf(",\"count\":%llu,\"retained\":%llu,\"address\":",
-				       g.more ? (unsigned long long)g.more
-				              : (unsigned long long)g.n,
+				fputs(rows ? ",\n" : "\n", stdout);
+				if (bad || pathstep_json_open(stdout, &ps, &o, lab,
+				                              g.more ? g.more : (long long)g.n) < 0)
+					bad = 1;
+				printf(",\"depth\":%d,\"retained\":%llu,\"referrers\":", g.depth,
 				       (unsigned long long)g.retained);
+				if (one)
+					printf("%llu}", (unsigned long long)nref);
+				else
+					fputs("null}", stdout);
 			} else {
 				printf("%d,", g.depth);
 				out_csv_field(stdout, ty, strlen(ty));
@@ -330,28 +353,6 @@ int cmd_dominators(int argc, char **argv)
 				       g.more ? (unsigned long long)g.more
 				              : (unsigned long long)g.n,
 				       (unsigned long long)g.retained);
-			}
-			int one = !g.more && g.n == 1;
-			char *ecopy = edge ? strdup(edge) : NULL;
-			if (fmt == OUT_JSON) {
-				if (one)
-					printf("%llu", (unsigned long long)h->addr[g.ids[0]]);
-				else
-					fputs("null", stdout);
-				fputs(",\"edge\":", stdout);
-				if (ecopy &&
-				    sqlite3_bind_text(q, 1, ecopy, -1, SQLITE_STATIC) ==
-				            SQLITE_OK &&
-				    sqlite3_step(q) == SQLITE_ROW)
-					fputs((const char *)sqlite3_column_text(q, 0), stdout);
-				else
-					fputs("null", stdout);
-				sqlite3_reset(q);
-				if (one)
-					printf(",\"referrers\":%llu}", (unsigned long long)nref);
-				else
-					fputs(",\"referrers\":null}", stdout);
-			} else {
 				if (one)
 					printf("%llu", (unsigned long long)h->addr[g.ids[0]]);
 				putchar(',');
@@ -374,11 +375,11 @@ int cmd_dominators(int argc, char **argv)
 	}
 	if (fmt == OUT_JSON)
 		fputs(rows ? "\n]\n" : "]\n", stdout);
-done:
-	sqlite3_finalize(q);
+	pathstep_release(&ps);
 	rc = bad ? cli_sqlite_error(hv.db, file, "dominators") : CLI_OK;
 	goto out;
 oom:
+	pathstep_release(&ps);
 	cli_error(file, "dominators: out of memory");
 	rc = CLI_RUNTIME;
 out:

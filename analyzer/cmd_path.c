@@ -38,10 +38,11 @@ static const char *const usage[] = {
         "  --limit N          with --type: at most N instances (default 3)",
         "  -h, --help         this help",
         "",
-        "JSON: [{\"address\", \"type\", \"name\", \"edge\", \"value\", \"root\"}, ...] from the",
-        "      root to the target (edge: the label of the reference into the step;",
-        "      root: why the first step is a root); with --type an array of such",
-        "      arrays. CSV: path, step, address, type, edge, value, name.",
+        "JSON: [{\"label\", \"type\", \"name\", \"address\", \"objects\", \"root\"}, ...]",
+        "      from the root to the target (label: the reference into the step, null",
+        "      on the first; objects: null on a path; root: why the first step is a",
+        "      root) -- the step of every pymple JSON path; with --type an array of",
+        "      such arrays. CSV: path, step, address, type, label, value, name.",
         NULL,
 };
 
@@ -56,10 +57,16 @@ static int print_chain(struct heap_view *hv, const struct heap_path *b, long roo
 	if (pathstep_init(&ps, hv) < 0)
 		return -1;
 	int step = 0, rc = 0;
+	if (fmt == OUT_JSON) {
+		if (nth && *jsonrows)
+			fputs(",\n", stdout);
+		rc = pathstep_chain_json(&ps, b, root, stdout);
+		(*jsonrows)++;
+		pathstep_release(&ps);
+		return rc;
+	}
 	char edge_in[PATHSTEP_TEXT] = "", edge_out[PATHSTEP_TEXT];
 	struct pathstep_obj o;
-	if (fmt == OUT_JSON)
-		fputs(nth ? (*jsonrows ? ",\n[\n" : "[\n") : "[\n", stdout);
 	for (long i = root; i >= 0; i = (long)b->next[i], step++) {
 		uint32_t v = b->node[i];
 		int last = b->next[i] < 0;
@@ -69,19 +76,10 @@ static int print_chain(struct heap_view *hv, const struct heap_path *b, long roo
 			rc = -1;
 			break;
 		}
-		/* A module's own namespace needs no second "module" line. */
-		if (!strcmp(edge_in, ".__dict__") && !strcmp(o.type, "dict"))
-			snprintf(o.name, sizeof o.name, "dict");
-		if (fmt == OUT_JSON) {
-			const char *j = pathstep_json(&ps, &o, edge_in);
-			if (!j) {
-				rc = -1;
-				break;
-			}
-			printf("%s%s", step ? ",\n" : "", j);
-		} else if (fmt == OUT_CSV) {
+		pathstep_dict_name(&o, edge_in);
+		if (fmt == OUT_CSV) {
 			if (nth <= 1 && step == 0)
-				fputs("path,step,address,type,edge,value,name\r\n", stdout);
+				fputs("path,step,address,type,label,value,name\r\n", stdout);
 			printf("%d,%d,%llu,", nth ? nth : 1, step, (unsigned long long)o.address);
 			out_csv_field(stdout, o.type, strlen(o.type));
 			putchar(',');
@@ -109,8 +107,6 @@ static int print_chain(struct heap_view *hv, const struct heap_path *b, long roo
 		}
 		memcpy(edge_in, edge_out, sizeof edge_in);
 	}
-	if (fmt == OUT_JSON)
-		fputs("\n]", stdout);
 	(*jsonrows)++;
 	pathstep_release(&ps);
 	return rc;

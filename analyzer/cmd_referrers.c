@@ -31,9 +31,13 @@ static const char *const usage[] = {
         "  --format F         table (default), csv or json",
         "  -h, --help         this help",
         "",
-        "JSON: [{\"depth\", \"address\", \"type\", \"edge\", \"value\", \"referent\",",
-        "        \"root\", \"seen\"}, ...] in tree order (depth 0 is the object itself;",
-        "        referent is the address of the object it refers to). CSV: same columns.",
+        "JSON: [{\"label\", \"type\", \"name\", \"address\", \"objects\", \"root\",",
+        "        \"depth\", \"referent\", \"seen\"}, ...] in tree order: the step of every",
+        "        pymple JSON path (label: the reference into the referent; root: why",
+        "        a root is one, else null) plus depth (0 is the object itself),",
+        "        referent (the address of the object it refers to) and seen (shown",
+        "        above already). CSV: depth, address, type, label, value, referent,",
+        "        root (0/1), seen (0/1).",
         NULL,
 };
 
@@ -221,7 +225,7 @@ int cmd_referrers(int argc, char **argv)
 		heap_view_close(&hv);
 		return rc;
 	}
-	sqlite3_stmt *json = NULL, *quote = NULL;
+	sqlite3_stmt *quote = NULL;
 	struct stack stk = {0}, kids = {0};
 	uint8_t *seen = calloc(((size_t)h->n + 8) / 8, 1);
 	char *open_last = NULL; /* per depth: 1 if that ancestor was a last child */
@@ -231,15 +235,7 @@ int cmd_referrers(int argc, char **argv)
 	size_t ccap = 0, kcap = 0;
 	long long rows = 0;
 	struct pathstep ps = {0}; /* table mode: prepared at the first line */
-	if (sqlite3_prepare_v2(
-	            db,
-	            "SELECT json_object('depth', ?1, 'address', ?2, 'type', ?3,"
-	            " 'edge', ?4, 'value', (SELECT value FROM object_data WHERE id = ?5),"
-	            " 'referent', ?6,"
-	            " 'root', json(CASE ?7 WHEN 1 THEN 'true' ELSE 'false' END),"
-	            " 'seen', json(CASE ?8 WHEN 1 THEN 'true' ELSE 'false' END))",
-	            -1, &json, NULL) ||
-	    sqlite3_prepare_v2(db, "SELECT json_quote(?1)", -1, &quote, NULL)) {
+	if (sqlite3_prepare_v2(db, "SELECT json_quote(?1)", -1, &quote, NULL)) {
 		rc = cli_sqlite_error(db, file, "referrers");
 		goto out;
 	}
@@ -252,7 +248,7 @@ int cmd_referrers(int argc, char **argv)
 		      "fontname=\"monospace\"];\n",
 		      stdout);
 	else if (mode == M_CSV)
-		fputs("depth,address,type,edge,value,referent,root,seen\r\n", stdout);
+		fputs("depth,address,type,label,value,referent,root,seen\r\n", stdout);
 	else if (mode == M_JSON)
 		fputs("[\n", stdout);
 	while (stk.n) {
@@ -280,26 +276,30 @@ int cmd_referrers(int argc, char **argv)
 		addr_at[it.depth] = a;
 		open_last[it.depth] = (char)it.last;
 		if (mode == M_JSON) {
-			sqlite3_bind_int(json, 1, it.depth);
-			sqlite3_bind_int64(json, 2, (sqlite3_int64)a);
-			sqlite3_bind_text(json, 3, type, -1, SQLITE_STATIC);
-			if (edge)
-				sqlite3_bind_text(json, 4, edge, -1, SQLITE_TRANSIENT);
-			else
-				sqlite3_bind_null(json, 4);
-			sqlite3_bind_int64(json, 5, id);
-			if (it.depth)
-				sqlite3_bind_int64(json, 6, (int64_t)addr_at[it.depth - 1]);
-			else
-				sqlite3_bind_null(json, 6);
-			sqlite3_bind_int(json, 7, is_root);
-			sqlite3_bind_int(json, 8, !fresh);
-			if (sqlite3_step(json) != SQLITE_ROW)
+			/* The step shape (pathstep_json) plus depth, referent and
+			 * seen; root says why a root is one. */
+			struct pathstep_obj po;
+			char ed[PATHSTEP_TEXT] = "";
+			if ((!ps.hv && pathstep_init(&ps, &hv) < 0) ||
+			    pathstep_object(&ps, id, is_root, &po) < 0 ||
+			    (it.edge >= 0 &&
+			     pathstep_edge(&ps, (uint64_t)it.edge, ed, sizeof ed) < 0)) {
 				bad = 1;
-			else
-				printf("%s%s", rows ? ",\n" : "",
-				       (const char *)sqlite3_column_text(json, 0));
-			sqlite3_reset(json);
+			} else {
+				if (!is_root)
+					po.why[0] = 0;
+				else if (!po.why[0])
+					snprintf(po.why, sizeof po.why, "(root)");
+				fputs(rows ? ",\n" : "", stdout);
+				if (pathstep_json_open(stdout, &ps, &po, ed, 1) < 0)
+					bad = 1;
+				printf(",\"depth\":%d,\"referent\":", it.depth);
+				if (it.depth)
+					printf("%llu", (unsigned long long)addr_at[it.depth - 1]);
+				else
+					fputs("null", stdout);
+				printf(",\"seen\":%s}", fresh ? "false" : "true");
+			}
 		} else {
 			const char *value = heap_view_value(&hv, id, &bad);
 			if (mode == M_TABLE) {
@@ -408,7 +408,6 @@ oom:
 	rc = CLI_RUNTIME;
 out:
 	pathstep_release(&ps);
-	sqlite3_finalize(json);
 	sqlite3_finalize(quote);
 	free(stk.v);
 	free(kids.v);

@@ -12,6 +12,7 @@
 #include "heap_view.h"
 #include "leak_cli.h"
 #include "output.h"
+#include "pathstep.h"
 
 static const char *const usage[] = {
         "top DUMP [--limit N] [--type T] [--threshold F] [--format table|csv|json]",
@@ -36,7 +37,8 @@ static const char *const usage[] = {
         "",
         "JSON: [{\"address\", \"type\", \"size\", \"retained\", \"alloc\" (file:line or",
         "      null: README, allocation sites), \"path\"}, ...], path as in",
-        "      `path --format json`: [{\"address\", \"type\", \"edge\", \"value\"}, ...]",
+        "      `path --format json`: [{\"label\", \"type\", \"name\", \"address\",",
+        "      \"objects\", \"root\"}, ...] ([] when no root holds the object)",
         NULL,
 };
 
@@ -86,30 +88,6 @@ static int by_retained(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The path as one line: `module app -> dict ['CACHE'] -> list`. */
-static int path_text(struct heap_view *hv, const struct heap_path *p, long start, FILE *fp)
-{
-	int bad = 0, step = 0;
-	int64_t prev = -1;
-	for (long i = start; i >= 0 && !bad; i = (long)p->next[i], step++) {
-		uint32_t v = p->node[i];
-		if (step) {
-			const char *edge = heap_view_label(hv, (uint64_t)prev, &bad);
-			if (edge && strcmp(edge, ".__dict__") != 0)
-				fprintf(fp, " %s", edge);
-			fputs(" -> ", fp);
-		}
-		fputs(heap_view_type(hv, v), fp);
-		if (step == 0) {
-			const char *value = heap_view_value(hv, v, &bad);
-			if (value)
-				fprintf(fp, " %.40s%s", value, strlen(value) > 40 ? "..." : "");
-		}
-		prev = p->edge[i];
-	}
-	return bad ? -1 : 0;
-}
-
 static double share(uint64_t part, uint64_t whole)
 {
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
@@ -156,6 +134,7 @@ int cmd_top(int argc, char **argv)
 	struct heap_view hv;
 	struct dom_tree t;
 	struct heap_path p;
+	struct pathstep ps = {0}; /* json: prepared at the first path */
 	if ((rc = heap_view_open_input(&hv, file)))
 		return rc;
 	if ((rc = dom_view_load(hv.db, file, hv.h.n, &t))) {
@@ -257,7 +236,8 @@ int cmd_top(int argc, char **argv)
 			}
 			fputs(",\"path\":", stdout);
 			if (start >= 0) {
-				if (heap_path_json(&hv, &p, start, stdout) < 0)
+				if ((!ps.hv && pathstep_init(&ps, &hv) < 0) ||
+				    pathstep_chain_json(&ps, &p, start, stdout) < 0)
 					bad = 1;
 			} else {
 				fputs("[]", stdout);
@@ -281,7 +261,8 @@ int cmd_top(int argc, char **argv)
 				char *buf = NULL;
 				size_t len = 0;
 				FILE *mem = open_memstream(&buf, &len);
-				if (!mem || path_text(&hv, &p, start, mem) < 0)
+				if (!mem || (!ps.hv && pathstep_init(&ps, &hv) < 0) ||
+				    pathstep_chain_text(&ps, &p, start, mem) < 0)
 					bad = 1;
 				if (mem)
 					fclose(mem);
@@ -309,7 +290,8 @@ int cmd_top(int argc, char **argv)
 			printf("\n%10s  ", "");
 			if (start >= 0) {
 				fputs("path: ", stdout);
-				if (path_text(&hv, &p, start, stdout) < 0)
+				if ((!ps.hv && pathstep_init(&ps, &hv) < 0) ||
+				    pathstep_chain_text(&ps, &p, start, stdout) < 0)
 					bad = 1;
 				putchar('\n');
 			} else {
@@ -326,6 +308,7 @@ oom:
 	cli_error(file, "top: out of memory");
 	rc = CLI_RUNTIME;
 out:
+	pathstep_release(&ps);
 	free(pts);
 	free(module_type);
 	dom_tree_release(&t);

@@ -76,38 +76,3 @@ uint8_t *heap_path_module_types(const struct heap_view *hv)
 			m[t] = hv->type_name[t] && strcmp(hv->type_name[t], "module") == 0;
 	return m;
 }
-
-int heap_path_json(struct heap_view *hv, const struct heap_path *p, long start, FILE *fp)
-{
-	sqlite3_stmt *js = NULL;
-	int step = 0, bad = 0;
-	int64_t prev_edge = -1;
-	if (sqlite3_prepare_v2(hv->db,
-	                       "SELECT json_object('address', ?1, 'type', ?2, 'edge', ?3, 'value',"
-	                       " (SELECT value FROM object_data WHERE id = ?4))",
-	                       -1, &js, NULL) != SQLITE_OK)
-		return -1;
-	fputc('[', fp);
-	for (long i = start; i >= 0 && !bad; i = (long)p->next[i], step++) {
-		uint32_t v = p->node[i];
-		const char *edge =
-		        prev_edge < 0 ? NULL : heap_view_label(hv, (uint64_t)prev_edge, &bad);
-		prev_edge = p->edge[i];
-		sqlite3_bind_int64(js, 1, (sqlite3_int64)hv->h.addr[v]);
-		sqlite3_bind_text(js, 2, heap_view_type(hv, v), -1, SQLITE_STATIC);
-		if (edge)
-			sqlite3_bind_text(js, 3, edge, -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_null(js, 3);
-		sqlite3_bind_int64(js, 4, v);
-		if (sqlite3_step(js) != SQLITE_ROW) {
-			bad = 1;
-			break;
-		}
-		fprintf(fp, "%s%s", step ? "," : "", (const char *)sqlite3_column_text(js, 0));
-		sqlite3_reset(js);
-	}
-	fputc(']', fp);
-	sqlite3_finalize(js);
-	return bad ? -1 : 0;
-}

@@ -39,10 +39,4 @@ long heap_path_find(const struct heap *h, const uint8_t *module_type, struct hea
  * module (caller frees). NULL out of memory. */
 uint8_t *heap_path_module_types(const struct heap_view *hv);
 
-/* Writes the chain from queue entry start down to the target as a JSON
- * array of steps {"address", "type", "edge", "value"} (the shape of `path
- * --format json`; edge is the label of the reference from the previous
- * step, null on the first). 0, or -1 on an SQLite failure. */
-int heap_path_json(struct heap_view *hv, const struct heap_path *p, long start, FILE *fp);
-
 #endif

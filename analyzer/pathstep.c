@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap_path.h"
 #include "pathfmt.h"
 #include "pymple_format.h"
 
@@ -28,8 +29,8 @@ int pathstep_init(struct pathstep *ps, struct heap_view *hv)
 	                       &ps->rootrec, NULL) ||
 	    sqlite3_prepare_v2(
 	            db,
-	            "SELECT json_object('address', ?1, 'type', ?2, 'name', ?3, 'edge', ?4,"
-	            " 'value', ?5, 'root', ?6)",
+	            "SELECT json_object('label', ?1, 'type', ?2, 'name', ?3, 'address', ?4,"
+	            " 'objects', ?5, 'root', ?6)",
 	            -1, &ps->json, NULL) ||
 	    sqlite3_prepare_v2(db,
 	                       "SELECT object FROM root_data WHERE kind = 1 AND object IS NOT NULL",
@@ -215,25 +216,91 @@ int pathstep_edge(struct pathstep *ps, uint64_t e, char *buf, size_t n)
 	return 0;
 }
 
-const char *pathstep_json(struct pathstep *ps, const struct pathstep_obj *o, const char *edge)
+static void bind_text_or_null(sqlite3_stmt *st, int col, const char *s)
+{
+	if (s && s[0])
+		sqlite3_bind_text(st, col, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, col);
+}
+
+const char *pathstep_json(struct pathstep *ps, const struct pathstep_obj *o, const char *label,
+                          int64_t objects)
 {
 	sqlite3_reset(ps->json);
-	sqlite3_bind_int64(ps->json, 1, (int64_t)o->address);
-	sqlite3_bind_text(ps->json, 2, o->type, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(ps->json, 3, o->name, -1, SQLITE_TRANSIENT);
-	if (edge && edge[0])
-		sqlite3_bind_text(ps->json, 4, edge, -1, SQLITE_TRANSIENT);
+	bind_text_or_null(ps->json, 1, label);
+	bind_text_or_null(ps->json, 2, o->type);
+	bind_text_or_null(ps->json, 3, o->name);
+	if (o->address)
+		sqlite3_bind_int64(ps->json, 4, (int64_t)o->address);
 	else
 		sqlite3_bind_null(ps->json, 4);
-	if (o->value)
-		sqlite3_bind_text(ps->json, 5, o->value, -1, SQLITE_TRANSIENT);
+	if (objects >= 0)
+		sqlite3_bind_int64(ps->json, 5, objects);
 	else
 		sqlite3_bind_null(ps->json, 5);
-	if (o->why[0])
-		sqlite3_bind_text(ps->json, 6, o->why, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(ps->json, 6);
+	bind_text_or_null(ps->json, 6, o->why);
 	if (step1(ps->json) <= 0)
 		return NULL;
 	return (const char *)sqlite3_column_text(ps->json, 0);
+}
+
+int pathstep_json_open(FILE *fp, struct pathstep *ps, const struct pathstep_obj *o,
+                       const char *label, int64_t objects)
+{
+	const char *j = pathstep_json(ps, o, label, objects);
+	if (!j)
+		return -1;
+	size_t n = strlen(j);
+	fwrite(j, 1, n ? n - 1 : 0, fp); /* json_object() ends with its '}' */
+	return 0;
+}
+
+void pathstep_dict_name(struct pathstep_obj *o, const char *edge_in)
+{
+	if (!strcmp(edge_in, ".__dict__") && !strcmp(o->type, "dict"))
+		snprintf(o->name, sizeof o->name, "dict");
+}
+
+int pathstep_chain_json(struct pathstep *ps, const struct heap_path *p, long start, FILE *fp)
+{
+	char edge_in[PATHSTEP_TEXT] = "", edge_out[PATHSTEP_TEXT];
+	struct pathstep_obj o;
+	int step = 0;
+	fputs("[\n", fp);
+	for (long i = start; i >= 0; i = (long)p->next[i], step++) {
+		edge_out[0] = 0;
+		if (pathstep_object(ps, p->node[i], step == 0, &o) < 0 ||
+		    (p->next[i] >= 0 &&
+		     pathstep_edge(ps, p->edge[i], edge_out, sizeof edge_out) < 0))
+			return -1;
+		pathstep_dict_name(&o, edge_in);
+		const char *j = pathstep_json(ps, &o, edge_in, -1);
+		if (!j)
+			return -1;
+		fprintf(fp, "%s%s", step ? ",\n" : "", j);
+		memcpy(edge_in, edge_out, sizeof edge_in);
+	}
+	fputs("\n]", fp);
+	return 0;
+}
+
+int pathstep_chain_text(struct pathstep *ps, const struct heap_path *p, long start, FILE *fp)
+{
+	char edge_in[PATHSTEP_TEXT] = "", edge_out[PATHSTEP_TEXT];
+	struct pathstep_obj o;
+	int step = 0;
+	for (long i = start; i >= 0; i = (long)p->next[i], step++) {
+		edge_out[0] = 0;
+		if (pathstep_object(ps, p->node[i], step == 0, &o) < 0 ||
+		    (p->next[i] >= 0 &&
+		     pathstep_edge(ps, p->edge[i], edge_out, sizeof edge_out) < 0))
+			return -1;
+		pathstep_dict_name(&o, edge_in);
+		fprintf(fp, "%s%s%s%s", step ? " -> " : "", o.name, o.why[0] ? " " : "", o.why);
+		if (edge_out[0] && strcmp(edge_out, ".__dict__") != 0)
+			fprintf(fp, " %s", edge_out);
+		memcpy(edge_in, edge_out, sizeof edge_in);
+	}
+	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <sqlite3.h>
 
@@ -46,9 +47,38 @@ int pathstep_object(struct pathstep *ps, uint32_t id, int as_root, struct pathst
  * under a key that is not a str; "" for none. 0, or -1 on an SQLite error. */
 int pathstep_edge(struct pathstep *ps, uint64_t e, char *buf, size_t n);
 
-/* {"address", "type", "name", "edge", "value", "root"} for o; edge is the
- * label of the reference into it ("" for the first step: null), root the
- * reason ("": null). Valid until the next call; NULL on an SQLite error. */
-const char *pathstep_json(struct pathstep *ps, const struct pathstep_obj *o, const char *edge);
+/* The one JSON shape of a step, shared by path, referrers, top, dominators
+ * and leaks: {"label", "type", "name", "address", "objects", "root"}.
+ * label: the reference into the step (NULL or "": null, as on a first
+ * step); address: o->address (0: null, a step that stands for many
+ * objects); objects: how many objects of a group pass through the step
+ * (< 0: null, as on a plain path); root: o->why ("": null); a NULL or ""
+ * type or name: null. Valid until the next call; NULL on an SQLite error. */
+const char *pathstep_json(struct pathstep *ps, const struct pathstep_obj *o, const char *label,
+                          int64_t objects);
+
+/* pathstep_json() written to fp without its closing brace, for a caller that
+ * adds keys of its own (",\"depth\":2}"). 0, or -1 on an SQLite error. */
+int pathstep_json_open(FILE *fp, struct pathstep *ps, const struct pathstep_obj *o,
+                       const char *label, int64_t objects);
+
+/* Writes the chain of p from queue entry start down to the target (entry 0;
+ * see heap_path.h) as a JSON array of steps, one a line: "[\n" step ",\n"
+ * ... "\n]". The first step says why it is a root; a module's namespace
+ * reached through .__dict__ is named "dict". 0, or -1 on an SQLite error. */
+struct heap_path;
+int pathstep_chain_json(struct pathstep *ps, const struct heap_path *p, long start, FILE *fp);
+
+/* The same chain on one line, as top and leaks print it: each step's name
+ * followed by the label of its reference to the next ("module app
+ * (sys.modules) -> dict ['REGISTRY'] -> list [0] -> __main__.Node"), the
+ * first with why it is a root; no newline. 0, or -1 on an
+ * SQLite error. */
+int pathstep_chain_text(struct pathstep *ps, const struct heap_path *p, long start, FILE *fp);
+
+/* Names object o, reached through a reference labelled edge_in (or "" for
+ * the first step), as path prints it: a module's namespace (.__dict__ into
+ * a dict) is plain "dict", the module line above names it already. */
+void pathstep_dict_name(struct pathstep_obj *o, const char *edge_in);
 
 #endif

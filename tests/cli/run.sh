@@ -192,17 +192,21 @@ expect_file "summary of a db" out "$(printf 'type,count,size\r\ndict,102,23664\r
 run "$A" top good.dump --limit 3 --format csv
 expect_status "top csv" 0
 expect_file "top csv" out "$(printf '%s\r\n' 'address,type,size,retained,share,rss_share,value,path' \
-	"139715286159200,dict,232,1152,1.60,0.71,,module __main__ -> dict" \
-	"139715286151392,__main__.Node,88,707,0.98,0.44,,module __main__ -> dict ['REGISTRY'] -> list [0] -> list [10] -> __main__.Node" \
-	"139715286142976,__main__.Node,88,707,0.98,0.44,,module __main__ -> dict ['REGISTRY'] -> list [0] -> list [11] -> __main__.Node")"
+	"139715286159200,dict,232,1152,1.60,0.71,,module __main__ (sys.modules) -> dict" \
+	"139715286151392,__main__.Node,88,707,0.98,0.44,,module __main__ (sys.modules) -> dict ['REGISTRY'] -> list [0] -> list [10] -> __main__.Node" \
+	"139715286142976,__main__.Node,88,707,0.98,0.44,,module __main__ (sys.modules) -> dict ['REGISTRY'] -> list [0] -> list [11] -> __main__.Node")"
 run "$A" top good.dump --limit 1
 expect_file "top table" out "dump total 70.5 KiB (reachable 69.8 KiB), RSS 157 KiB
   retained  % dump   % RSS       size  object
   1.12 KiB    1.6%    0.7%      232 B  dict at 0x7f1200004f60
-            path: module __main__ -> dict"
+            path: module __main__ (sys.modules) -> dict"
 run "$A" top good.dump --limit 1 --type list --format json
 expect_file "top --type json" out '[
-{"address":139715286163264,"type":"list","size":64,"retained":920,"alloc":null,"path":[{"address":139715286155136,"type":"module","edge":null,"value":"__main__"},{"address":139715286159200,"type":"dict","edge":".__dict__","value":null},{"address":139715286163264,"type":"list","edge":"['"'"'REGISTRY'"'"']","value":null}]}
+{"address":139715286163264,"type":"list","size":64,"retained":920,"alloc":null,"path":[
+{"label":null,"type":"module","name":"module __main__","address":139715286155136,"objects":null,"root":"(sys.modules)"},
+{"label":".__dict__","type":"dict","name":"dict","address":139715286159200,"objects":null,"root":null},
+{"label":"['"'"'REGISTRY'"'"']","type":"list","name":"list","address":139715286163264,"objects":null,"root":null}
+]}
 ]'
 run "$A" top good.dump --threshold 0
 expect_status "top --threshold 0" 2
@@ -214,16 +218,31 @@ expect_file "dominators" out "__main__.Node at 0x7f12000030e0 retains 707 B (own
        511 B  list at 0x7f1200006f40 .items
          320 B  tuple at 0x7f1200005f60 [0]
            232 B  dict at 0x7f1200001fe0 [1]
-            32 B  int at 0x7f1200002fc0 [0]
-          54 B  str at 0x7f1200003fa0 [2]
+            32 B  int 1000000000000 at 0x7f1200002fc0 [0]
+          54 B  str 'hello' at 0x7f1200003fa0 [2]
           49 B  bytes at 0x7f1200004f80 [1]
-        56 B  str at 0x7f1200002100 .name
-        28 B  int at 0x7f1200001120 .value
-        24 B  float at 0x7f1200000140 .ratio"
+        56 B  str 'node-10' at 0x7f1200002100 .name
+        28 B  int 79190 at 0x7f1200001120 .value
+        24 B  float 10.5 at 0x7f1200000140 .ratio"
 run "$A" dominators good.dump 0x7f12000030e0 --depth 1 --limit 2 --format csv
-expect_file "dominators csv" out "$(printf '%s\r\n' 'depth,type,count,retained,address,edge,referrers' \
+expect_file "dominators csv" out "$(printf '%s\r\n' 'depth,type,objects,retained,address,label,referrers' \
 	'0,__main__.Node,1,707,139715286151392,,2' '1,list,1,511,139715286167360,.items,1' \
 	'1,str,1,56,139715286147328,.name,2' '1,,2,52,,,')"
+# JSON rows are path steps (label, type, name, address, objects, root) plus
+# the command's own keys: the same tree as the csv above.
+run "$A" dominators good.dump 0x7f12000030e0 --depth 1 --limit 2 --format json
+expect_file "dominators json" out '[
+{"label":null,"type":"__main__.Node","name":"__main__.Node","address":139715286151392,"objects":1,"root":null,"depth":0,"retained":707,"referrers":2},
+{"label":".items","type":"list","name":"list","address":139715286167360,"objects":1,"root":null,"depth":1,"retained":511,"referrers":1},
+{"label":".name","type":"str","name":"str '"'"'node-10'"'"'","address":139715286147328,"objects":1,"root":null,"depth":1,"retained":56,"referrers":2},
+{"label":null,"type":null,"name":null,"address":null,"objects":2,"root":null,"depth":1,"retained":52,"referrers":null}
+]'
+run "$A" referrers good.dump 0x7f12000030e0 --depth 1 --format json
+expect_file "referrers json" out '[
+{"label":null,"type":"__main__.Node","name":"__main__.Node","address":139715286151392,"objects":1,"root":null,"depth":0,"referent":null,"seen":false},
+{"label":".next","type":"__main__.Node","name":"__main__.Node","address":139715286159808,"objects":1,"root":null,"depth":1,"referent":139715286151392,"seen":false},
+{"label":"[10]","type":"list","name":"list","address":139715286167328,"objects":1,"root":null,"depth":1,"referent":139715286151392,"seen":false}
+]'
 run "$A" dominators good.dump 0x1234
 expect_error "dominators no object" good.dump "no object at 0x1234"
 # per type, nothing counted twice: list = registry 920 (holding the bucket)

@@ -230,7 +230,7 @@ def test_path_is_shortest_and_real(ctx):
     assert steps[-1]["address"] == t["target"] and steps[-1]["type"] == "__main__.Session"
     # The chain ends through a dict key, a dict key and a list index.
     assert [s["address"] for s in steps[-3:]] == t["expected"][-3:], steps
-    assert [s["edge"] for s in steps[-3:]] == ["['CACHE']", "['users']", "[7]"], steps
+    assert [s["label"] for s in steps[-3:]] == ["['CACHE']", "['users']", "[7]"], steps
     # Every step is a reference gc.get_referents sees in the live process.
     assert all(t["real"]), list(zip(steps, t["real"]))
     # Shortest: never longer than the chain we built from the module, and the
@@ -238,8 +238,8 @@ def test_path_is_shortest_and_real(ctx):
     assert len(steps) <= len(t["expected"]), steps
     if steps[0]["address"] == t["expected"][0]:
         assert [s["address"] for s in steps] == t["expected"]
-        assert steps[0]["type"] == "module" and steps[0]["value"] == "leakapp"
-    assert all(s["edge"] != "(weak)" for s in steps)
+        assert steps[0]["type"] == "module" and steps[0]["name"] == "module leakapp"
+    assert all(s["label"] != "(weak)" for s in steps)
     assert t["weak_steps"] and t["weak_steps"][-1]["address"] == t["target"]
     assert len(t["weak_steps"]) <= len(steps)
     # The first step is a root in the database, or a module in sys.modules.
@@ -273,10 +273,10 @@ def test_referrers_tree(ctx):
     assert rows[0]["depth"] == 0 and rows[0]["address"] == t["target"]
     users, cache = t["expected"][3], t["expected"][2]
     d1 = [r for r in rows if r["depth"] == 1]
-    assert any(r["address"] == users and r["edge"] == "[7]" for r in d1), d1
+    assert any(r["address"] == users and r["label"] == "[7]" for r in d1), d1
     assert all(r["referent"] == t["target"] for r in d1)
     d2 = [r for r in rows if r["depth"] == 2 and r["referent"] == users]
-    assert any(r["address"] == cache and r["edge"] == "['users']" for r in d2), d2
+    assert any(r["address"] == cache and r["label"] == "['users']" for r in d2), d2
     dot = analyze(ctx, "referrers", dump, hex(t["target"]), "--dot")
     assert dot.startswith("digraph") and "n%x -> n%x" % (users, t["target"]) in dot
 

@@ -131,8 +131,9 @@ def test_top_and_dominators(ctx):
     check_eq("top row", (top["address"], top["type"], top["retained"]),
              (t["owner_tree"], "list", t["owner_tree_retained"]))
     check_eq("path ends at the row", top["path"][-1]["address"], t["owner_tree"])
-    check_eq("path step keys", set(top["path"][0]), {"address", "type", "edge", "value"})
-    check_eq("last edge", top["path"][-1]["edge"], "[0]")
+    check_eq("path step keys", set(top["path"][0]),
+             {"label", "type", "name", "address", "objects", "root"})
+    check_eq("last label", top["path"][-1]["label"], "[0]")
     [tot] = sql(ctx, dump, "SELECT sum(size + extra_size) AS s FROM objects")
     assert sum(r["retained"] for r in rows) <= tot["s"], "rows overlap"
     addrs = [r["address"] for r in rows]
@@ -146,13 +147,13 @@ def test_top_and_dominators(ctx):
     # dominators: the leak keeps 200 lists, each with its 3 strings.
     d = json.loads(analyze(ctx, "dominators", dump, hex(t["leak"]), "--format", "json"))
     check_eq("depth 0", (d[0]["depth"], d[0]["retained"]), (0, t["leak_retained"]))
-    lvl1 = [(x["type"], x["count"]) for x in d if x["depth"] == 1]
+    lvl1 = [(x["type"], x["objects"]) for x in d if x["depth"] == 1]
     check_eq("depth 1", lvl1, [("list", 200)])
-    lvl2 = [(x["type"], x["count"]) for x in d if x["depth"] == 2]
+    lvl2 = [(x["type"], x["objects"]) for x in d if x["depth"] == 2]
     check_eq("depth 2", lvl2, [("str", 600)])
     # one object: the label of the dominator's own reference to it
     d = json.loads(analyze(ctx, "dominators", dump, hex(t["owner"]), "--format", "json"))
-    check_eq("OWNER's child", [(x["address"], x["edge"], x["retained"]) for x in d
+    check_eq("OWNER's child", [(x["address"], x["label"], x["retained"]) for x in d
                                if x["depth"] == 1], [(t["owner_tree"], "[0]", t["owner_tree_retained"])])
     text = analyze(ctx, "dominators", dump, hex(t["owner"]))
     assert "retains" in text and "20000 × list" in text, text

@@ -127,8 +127,8 @@ def test_committed_sample_dump_current(ctx):
     chains = json.loads(r.stdout)
     assert len(chains) == 3, chains
     for chain in chains:
-        edges = [step["edge"] for step in chain]
-        assert chain[0]["type"] == "module" and chain[0]["value"] == "__main__", chain
+        edges = [step["label"] for step in chain]
+        assert chain[0]["type"] == "module" and chain[0]["name"] == "module __main__", chain
         assert "['SESSIONS']" in edges, edges
         assert chain[-1]["type"] == "__main__.Session", chain
         assert edges[-1].startswith("['s00000"), edges
