@@ -481,6 +481,7 @@ static int example_path(struct dump_state *d, struct pathstep *ps, struct suspec
 		else if (pathstep_object(ps, chain[i], i == 0, &o) < 0)
 			rc = -1;
 		else {
+			pathstep_dict_name(&o, st->label);
 			snprintf(st->name, sizeof st->name, "%s", o.name);
 			snprintf(st->root, sizeof st->root, "%s", o.why);
 			st->type = heap_view_type(&d->hv, chain[i]);
@@ -622,27 +623,22 @@ static void jnum(FILE *fp, double x)
 		fputs("null", fp);
 }
 
-static void json_steps(struct jw *w, const struct step *st, size_t n)
+/* Steps in pathstep.h's one JSON shape. */
+static void json_steps(struct jw *w, struct pathstep *ps, const struct step *st, size_t n)
 {
+	struct pathstep_obj o;
 	fputc('[', w->fp);
-	for (size_t i = 0; i < n; i++) {
-		fputs(i ? ",{\"label\":" : "{\"label\":", w->fp);
-		jstr(w, st[i].label);
-		fputs(",\"type\":", w->fp);
-		jstr(w, st[i].type);
-		fputs(",\"name\":", w->fp);
-		jstr(w, st[i].name);
-		if (st[i].has_address)
-			fprintf(w->fp, ",\"address\":%llu", (unsigned long long)st[i].address);
+	for (size_t i = 0; i < n && !w->bad; i++) {
+		memset(&o, 0, sizeof o);
+		o.address = st[i].has_address ? st[i].address : 0;
+		o.type = st[i].type;
+		snprintf(o.name, sizeof o.name, "%s", st[i].name);
+		snprintf(o.why, sizeof o.why, "%s", st[i].root);
+		const char *j = pathstep_json(ps, &o, st[i].label, st[i].objects);
+		if (!j)
+			w->bad = 1;
 		else
-			fputs(",\"address\":null", w->fp);
-		if (st[i].objects >= 0)
-			fprintf(w->fp, ",\"objects\":%lld", st[i].objects);
-		else
-			fputs(",\"objects\":null", w->fp);
-		fputs(",\"root\":", w->fp);
-		jstr(w, st[i].root);
-		fputc('}', w->fp);
+			fprintf(w->fp, "%s%s", i ? "," : "", j);
 	}
 	fputc(']', w->fp);
 }
@@ -854,7 +850,7 @@ static int write_json(struct report *r, struct jw *w, struct pathstep *ps, int w
 		fputs(",\"share_rss\":", fp);
 		jnum(fp, last->rss ? share(s_retained(r, s, k - 1), (uint64_t)last->rss) : NAN);
 		fprintf(fp, ",\"trend\":\"%s\",\"path\":", trend_name[s->trend]);
-		json_steps(w, s->path, s->npath);
+		json_steps(w, ps, s->path, s->npath);
 		fputs(",\"holder\":", fp);
 		if (s->holder != HEAP_NONE) {
 			long long len = holder_length(r->d, s->holder, &w->bad);
@@ -870,7 +866,7 @@ static int write_json(struct report *r, struct jw *w, struct pathstep *ps, int w
 		}
 		fprintf(fp, ",\"example\":{\"address\":%llu,\"path\":",
 		        (unsigned long long)r->d->hv.h.addr[s->example]);
-		json_steps(w, s->expath, s->nexpath);
+		json_steps(w, ps, s->expath, s->nexpath);
 		fputs("},\"next\":[", fp);
 		for (int i = 0; i < 3; i++) {
 			if (i)
