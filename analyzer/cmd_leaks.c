@@ -965,10 +965,13 @@ static void write_table(struct report *r)
 		printf("leaks: one dump of process %lld: where the memory accumulates (dumps taken"
 		       " as it\ngrows would show what leaks)\n",
 		       last->pid);
-	else
-		printf("leaks: %d dumps of process %lld, oldest first, over %.1f s\n", k, last->pid,
-		       isfinite(last->time - r->dumps[0].time) ? last->time - r->dumps[0].time
-		                                               : 0.0);
+	else {
+		double span = last->time - r->dumps[0].time;
+		printf("leaks: %d dumps of process %lld, oldest first", k, last->pid);
+		if (isfinite(span) && span >= 1.0)
+			printf(", over %.0f s", span);
+		putchar('\n');
+	}
 	for (int i = 0; i < k; i++) {
 		const struct dump_info *di = &r->dumps[i];
 		printf("  dump %d: %s, %llu objects, %s", i + 1, di->path,
@@ -998,7 +1001,10 @@ static void write_table(struct report *r)
 			printf(", %s:", trend_name[s->trend]);
 			for (int i = 0; i < k; i++)
 				printf("%s%u", i ? " -> " : " ", s_count(r, s, i));
-			printf(" objects (%+.1f per step)\n", growth_per_step(r, s));
+			double gps = growth_per_step(r, s);
+			printf(gps == floor(gps) ? " objects (%+.0f per step)\n"
+			                         : " objects (%+.1f per step)\n",
+			       gps);
 		} else {
 			putchar('\n');
 		}
