@@ -961,13 +961,16 @@ static void write_table(struct report *r)
 	int k = r->k;
 	char a[16], b[16], c[16];
 	const struct dump_info *last = &r->dumps[k - 1];
+	char pidtext[48] = "";
+	if (last->pid >= 0)
+		snprintf(pidtext, sizeof pidtext, " of process %lld", last->pid);
 	if (k == 1)
-		printf("leaks: one dump of process %lld: where the memory accumulates (dumps taken"
-		       " as it\ngrows would show what leaks)\n",
-		       last->pid);
+		printf("leaks: one dump%s: where the memory accumulates (dumps taken as it grows"
+		       "\nwould show what leaks)\n",
+		       pidtext);
 	else {
 		double span = last->time - r->dumps[0].time;
-		printf("leaks: %d dumps of process %lld, oldest first", k, last->pid);
+		printf("leaks: %d dumps%s, oldest first", k, pidtext);
 		if (isfinite(span) && span >= 1.0)
 			printf(", over %.0f s", span);
 		putchar('\n');
@@ -1135,7 +1138,8 @@ static int classify(struct report *r, struct dump_state *d, uint8_t *suspect_gro
  * that share are suspects; a group where one child with children of its own
  * retains most (80%) is descended into instead, through that child (module
  * app's dict -> STATIC -> its 2000 bytes objects), so a suspect is a group
- * of many objects where it can be.
+ * of many objects where it can be. When no single object retains that
+ * share, the groups of several objects that do are the suspects.
  * Work: the children of the nodes descended through. */
 static int single_suspects(struct dump_state *d, long long limit, uint8_t *suspect_group,
                            enum trend *trend, int64_t *stake)
@@ -1213,6 +1217,15 @@ static int single_suspects(struct dump_state *d, long long limit, uint8_t *suspe
 			if (!found && best != HEAP_NONE)
 				suspect_group[best] = 1;
 		}
+	}
+	/* No object holds that share (the memory is spread over many objects
+	 * that no one of them dominates): the groups of two objects or more
+	 * that hold it together. */
+	if (np && (double)t->retained[pts[0]] < min) {
+		memset(suspect_group, 0, ng);
+		for (uint32_t q = 0; q < ng; q++)
+			if (d->g.count[q] > 1 && (double)d->g.retained[q] >= min)
+				suspect_group[q] = 1;
 	}
 	for (uint32_t q = 0; q < ng; q++)
 		if (suspect_group[q]) {

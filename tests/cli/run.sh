@@ -117,6 +117,18 @@ run "$A" sql a.dump
 expect_usage "sql without statement" sql "expected"
 run "$A" path a.dump --format xml
 expect_usage "path --format xml" path "--format: 'xml'"
+run "$A" leaks
+expect_usage "leaks without DUMP" leaks "expected at least one DUMP"
+run "$A" leaks a.dump --format xml
+expect_usage "leaks --format xml" leaks "--format: 'xml'"
+run "$A" leaks a.dump --limit -1
+expect_usage "leaks --limit -1" leaks "--limit: '-1' is not a number"
+run "$A" leaks a.dump --html
+expect_usage "leaks --html without value" leaks "option '--html' requires a value"
+run "$A" leaks a.dump --html ""
+expect_usage "leaks --html empty" leaks "--html: empty path"
+run "$A" leaks a.dump --frob
+expect_usage "leaks --frob" leaks "unknown option '--frob'"
 
 # ---- a good dump, from the real writer ----
 "$G" good.dump 1000 >/dev/null || { bad "gendump failed"; exit 1; }
@@ -413,6 +425,30 @@ expect_status "load after a dead load" 0
 if ls ./.pym-$dead-* >/dev/null 2>&1; then bad "stale temporaries of pid $dead kept"; else ok; fi
 if [ -e ".pym-$$-7.tmp" ]; then ok; else bad "a live process's temporary was removed"; fi
 rm -f ".pym-$$-7.tmp"
+
+# ---- leaks: errors and the columns of its csv ----
+run "$A" leaks good.dump missing.dump
+expect_error "leaks, one dump missing" missing.dump "cannot open"
+run "$A" leaks missing.dump good.dump
+expect_error "leaks, first dump missing" missing.dump "cannot open"
+run "$A" leaks good.dump --html "$T/no/such/dir/r.html"
+expect_status "leaks --html into a missing directory" 1
+if [ -s out ]; then bad "leaks --html failure wrote to stdout"; else ok; fi
+if grep -qx "pymple-analyze: $T/no/such/dir/r.html: cannot create: .*" err; then ok; else
+	bad "leaks --html failure message"; cat err
+fi
+run "$A" leaks g1.dump g2.dump g3.dump --format csv
+expect_status "leaks csv" 0
+if head -1 out | grep -q '^rank,type,trend,count,count_1,count_2,count_3,growth_per_step,bytes,retained,at_stake,share_dump,share_rss,holder_address,holder_type,holder_length,example_address,path.$'; then ok; else
+	bad "leaks csv: columns"; head -1 out
+fi
+run "$A" leaks good.dump good.dump --format json
+expect_status "leaks identical dumps" 0
+if grep -q '"suspects":\[\]' out; then ok; else bad "leaks identical dumps: suspects"; cat out; fi
+run "$A" leaks good.dump --html r.html
+expect_status "leaks --html" 0
+if [ "$(stat -c %a r.html)" = 600 ]; then ok; else bad "leaks --html: mode $(stat -c %a r.html)"; fi
+if tail -1 out | grep -qx "HTML report: r.html"; then ok; else bad "leaks --html: last line"; tail -1 out; fi
 
 # ---- an interrupted load leaves no temporary files ----
 "$G" int.dump 300000 >/dev/null
