@@ -168,7 +168,7 @@ fuzz-coverage: ## line coverage of the analyzer by the fuzz corpus and what fuzz
 bench: all ## the ~1M-object benchmark (medians of several runs)
 	$(PYTHON) bench/bench.py --build $(BUILD)
 
-demo: all ## dump a leaking sample program and summarize it
+demo: all ## dump a leaking sample program, analyze it, write its HTML leaks report
 	sh samples/demo.sh $(BUILD)
 
 # The Python package goes into $(PYTHON)'s own site-packages unless PREFIX is

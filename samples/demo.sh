@@ -1,8 +1,10 @@
 #!/bin/sh
-# demo.sh — the `make demo` walk-through: dump a leaking sample program twice,
-# then ask pymple-analyze what holds the memory, what grew, and who holds it.
+# demo.sh — the `make demo` walk-through: dump a leaking sample program three
+# times, ask pymple-analyze what holds the memory, what grew, and who holds it,
+# then the whole answer in one report: `leaks`, as text and as an HTML page.
 # Usage: sh samples/demo.sh BUILD   (BUILD holds bin/pymple-analyze and python/)
-# Writes only into a temporary directory, which it removes at exit.
+# Writes into a temporary directory, which it removes at exit, and the HTML
+# report to $DEMO_HTML (default BUILD/demo-leaks.html), which it keeps.
 set -eu
 
 BUILD=${1:-build}
@@ -10,6 +12,7 @@ PYTHON=${PYTHON:-python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 AN="$BUILD/bin/pymple-analyze"
 LEAKER='__main__.Session'
+DEMO_HTML=${DEMO_HTML:-$BUILD/demo-leaks.html}
 
 if [ ! -x "$AN" ] || [ ! -d "$BUILD/python/pymple" ]; then
 	echo "demo: $BUILD has no pymple-analyze or pymple module; run 'make' first" >&2
@@ -29,10 +32,11 @@ step() {
 step "1. Run a program that leaks, dumping its heap after each round" \
 	"samples/registry_leak.py keeps every Session in a dict and never evicts one." \
 	env PYTHONPATH="$BUILD/python" "$PYTHON" "$HERE/registry_leak.py" \
-	--rounds 2 --requests 2000 --dump-dir "$tmp"
+	--rounds 3 --requests 2000 --dump-dir "$tmp"
 
 A="$tmp/round-1.dump"
 B="$tmp/round-2.dump"
+C="$tmp/round-3.dump"
 
 step "2. What holds the memory after round 2?" \
 	"One row per type, largest first; the last line compares the dump with the RSS." \
@@ -47,3 +51,7 @@ step "4. Who keeps the sessions alive?" \
 	"$AN" path "$B" --type "$LEAKER" --limit 2
 
 printf '\nThe chain ends in the module-level SESSIONS dict: end_session() never removes entries.\n'
+
+step "5. All of it in one report" \
+	"What grew at every step, the path its objects share, the dict that holds them, what to run next." \
+	"$AN" leaks "$A" "$B" "$C" --html "$DEMO_HTML"
