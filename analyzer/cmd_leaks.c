@@ -711,14 +711,15 @@ static int tree_json(struct jw *w, struct dump_state *d, struct pathstep *ps)
 	const struct dom_tree *t = &d->t;
 	uint64_t total = t->super_total + t->garbage_total;
 	double min = TREE_SHARE * (double)total;
-	struct tnode *nd = malloc((TREE_NODES + 8) * 2 * sizeof *nd);
-	uint32_t nn = 1, cap = (TREE_NODES + 8) * 2;
+	/* at most TREE_NODES + 1: nodes are expanded while fewer are made */
+	struct tnode *nd = malloc((TREE_NODES + 8) * sizeof *nd);
+	uint32_t nn = 1, cap = TREE_NODES + 8;
 	if (!nd)
 		return -2;
 	nd[0] = (struct tnode){HEAP_NONE, 0, 0, 0, 0, total};
 	for (uint32_t x = 0; x < nn; x++) {
-		if (x > 0 && nd[x].obj == HEAP_NONE)
-			continue;
+		if ((x > 0 && nd[x].obj == HEAP_NONE) || nn >= TREE_NODES)
+			continue; /* an aggregate, or the page's budget is spent */
 		nd[x].first = nn;
 		struct tnode agg = {HEAP_NONE, 0, 0, 0, 0, 0};
 		for (int part = 0; part < 2; part++) {
@@ -729,8 +730,7 @@ static int tree_json(struct jw *w, struct dump_state *d, struct pathstep *ps)
 			               : dom_children(t, nd[x].obj, &nk);
 			for (uint32_t j = 0; kids && j < nk; j++) {
 				uint32_t c = kids[j];
-				if ((double)t->retained[c] >= min && nn + 2 < cap &&
-				    nn < TREE_NODES) {
+				if ((double)t->retained[c] >= min && nn + 2 < cap) {
 					uint32_t ck;
 					const uint32_t *cc = dom_children(t, c, &ck);
 					uint64_t own = t->retained[c];
