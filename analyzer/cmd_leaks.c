@@ -1011,8 +1011,8 @@ static void write_table(struct report *r)
 		} else {
 			putchar('\n');
 		}
-		printf("   what     %u objects, own %s, retained %s: %.1f%% of the dump",
-		       s_count(r, s, k - 1),
+		printf("   what     %u object%s, own %s, retained %s: %.1f%% of the dump",
+		       s_count(r, s, k - 1), s_count(r, s, k - 1) == 1 ? "" : "s",
 		       out_human_size((int64_t)s_bytes(r, s, k - 1), a, sizeof a),
 		       out_human_size((int64_t)ret, b, sizeof b), 100.0 * share(ret, last->size));
 		if (last->rss)
