@@ -1045,11 +1045,21 @@ static void write_table(struct report *r)
 			putchar('\n');
 		}
 		const struct step *ex = s->nexpath ? &s->expath[s->nexpath - 1] : NULL;
-		printf("   example  %s at 0x%llx", type,
+		printf("   example  %s at 0x%llx", ex ? ex->name : type,
 		       (unsigned long long)r->d->hv.h.addr[s->example]);
 		if (ex && ex->label[0])
 			printf(", held as %s", ex->label);
 		printf(" (its whole path: the first command below)\n");
+		/* What one of them keeps alive, when one object does most of it (a
+		 * bound method and the closed window it holds). */
+		uint32_t nk;
+		const uint32_t *kids = dom_children(&r->d->t, s->example, &nk);
+		if (nk && 2 * r->d->t.retained[kids[0]] >= r->d->t.retained[s->example] &&
+		    r->d->hv.h.type[kids[0]] != r->d->hv.h.type[s->example])
+			printf("            it keeps alive a %s at 0x%llx (%s)\n",
+			       heap_view_type(&r->d->hv, kids[0]),
+			       (unsigned long long)r->d->hv.h.addr[kids[0]],
+			       out_human_size((int64_t)r->d->t.retained[kids[0]], a, sizeof a));
 		for (int i = 0; i < 3; i++)
 			printf("   %-8s %s\n", i ? "" : "next", s->next[i]);
 	}
