@@ -398,17 +398,10 @@ static int push_step(struct step **v, size_t *n, size_t *cap, struct step **out)
  * namespace step (a __dict__ reached by .__dict__) is left out and the key
  * under it reads as an attribute: `app.Store ._pending`. -1 SQL error, -2
  * out of memory. */
-static int shared_path(struct dump_state *d, struct pathstep *ps, uint8_t *mark, struct suspect *s)
+static int shared_path(struct dump_state *d, struct pathstep *ps, const struct leak_level *lv,
+                       uint32_t nlv, struct suspect *s)
 {
-	struct leak_level *lv = NULL;
-	uint32_t nlv = 0;
 	size_t cap = 0;
-	if (leak_groups_path(&d->g, s->group, mark, &lv, &nlv) < 0)
-		return -2;
-	s->holder = HEAP_NONE;
-	for (uint32_t i = 1; i < nlv && s->holder == HEAP_NONE; i++)
-		if (lv[i].objects == 1)
-			s->holder = lv[i].rep;
 	int attr = 0, rc = 0;
 	struct pathstep_obj o;
 	for (uint32_t i = nlv; i-- > 0;) {
@@ -452,8 +445,16 @@ static int shared_path(struct dump_state *d, struct pathstep *ps, uint8_t *mark,
 			snprintf(st->name, sizeof st->name, "%s", type);
 		}
 	}
-	free(lv);
 	return rc;
+}
+
+/* The holder: the lowest single object above the group on its path. */
+static uint32_t holder_of(const struct leak_level *lv, uint32_t nlv)
+{
+	for (uint32_t i = 1; i < nlv; i++)
+		if (lv[i].objects == 1)
+			return lv[i].rep;
+	return HEAP_NONE;
 }
 
 /* The example's own path along the search tree, root first, unfolded. */
@@ -1420,34 +1421,46 @@ int cmd_leaks(int argc, char **argv)
 		rc = cli_sqlite_error(d.hv.db, paths[k - 1], "leaks");
 		goto out;
 	}
+	/* up[] is free again: it maps a holder to the listed suspect that has
+	 * it. Past --limit only the holders are found, to fold into the listed. */
+	uint32_t *moff = NULL, *mem = NULL;
+	if (leak_groups_members(&d.g, &moff, &mem) < 0) {
+		pathstep_release(&ps);
+		goto oom;
+	}
+	for (uint32_t v = 0; v < h->n; v++)
+		up[v] = HEAP_NONE;
 	size_t kept = 0;
 	int err = 0;
 	for (size_t j = 0; j < nsus && !err; j++) {
-		if (limit > 0 && kept == (size_t)limit) {
-			suspect_release(&sus[j]);
-			continue;
-		}
 		struct suspect *s = &sus[j];
-		if ((err = shared_path(&d, &ps, mark, s)) != 0)
+		struct leak_level *lv = NULL;
+		uint32_t nlv = 0;
+		if (leak_groups_path(&d.g, s->group, moff, mem, mark, &lv, &nlv) < 0) {
+			err = -2;
 			break;
-		size_t same = kept;
-		for (size_t i = 0; i < kept; i++)
-			if (s->holder != HEAP_NONE && sus[i].holder == s->holder)
-				same = i;
-		if (same < kept) {
-			sus[same].also += d.g.count[s->group];
+		}
+		s->holder = holder_of(lv, nlv);
+		if (s->holder != HEAP_NONE && up[s->holder] != HEAP_NONE) {
+			sus[up[s->holder]].also += d.g.count[s->group];
 			suspect_release(s);
-			continue;
+		} else if (limit > 0 && kept == (size_t)limit) {
+			suspect_release(s);
+		} else if ((err = shared_path(&d, &ps, lv, nlv, s)) == 0 &&
+		           (err = example_path(&d, &ps, s)) == 0 &&
+		           (err = next_commands(&d, prog, paths[k - 1], s) ? -2 : 0) == 0) {
+			if (s->holder != HEAP_NONE)
+				up[s->holder] = (uint32_t)kept;
+			if (kept != j) {
+				sus[kept] = *s;
+				memset(s, 0, sizeof *s);
+			}
+			kept++;
 		}
-		if ((err = example_path(&d, &ps, s)) != 0 ||
-		    (err = next_commands(&d, prog, paths[k - 1], s) ? -2 : 0) != 0)
-			break;
-		if (kept != j) {
-			sus[kept] = *s;
-			memset(s, 0, sizeof *s);
-		}
-		kept++;
+		free(lv);
 	}
+	free(moff);
+	free(mem);
 	if (err) {
 		for (size_t j = 0; j < nsus; j++)
 			suspect_release(&sus[j]);

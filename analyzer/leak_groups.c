@@ -244,16 +244,44 @@ static int vec_push(struct vec *a, uint32_t x)
 #define MARKED(m, v) ((m)[(v) >> 3] & (1u << ((v)&7)))
 #define MARK(m, v)   ((m)[(v) >> 3] |= (uint8_t)(1u << ((v)&7)))
 
-int leak_groups_path(const struct leak_groups *g, uint32_t k, uint8_t *mark,
-                     struct leak_level **out, uint32_t *nout)
+int leak_groups_members(const struct leak_groups *g, uint32_t **moff, uint32_t **mem)
+{
+	uint32_t *off = calloc((size_t)g->ngroups + 2, sizeof *off);
+	uint32_t *m = malloc(((size_t)g->nreached + 1) * sizeof *m);
+	if (!off || !m) {
+		free(off);
+		free(m);
+		return -1;
+	}
+	for (uint32_t k = 0; k < g->ngroups; k++)
+		off[k + 1] = off[k] + g->count[k];
+	for (uint32_t v = 0; v < g->n; v++) /* id order; off[k] moves to the end */
+		if (g->group[v] != HEAP_NONE)
+			m[off[g->group[v]]++] = v;
+	for (uint32_t k = g->ngroups; k > 0; k--) /* back to the starts */
+		off[k] = off[k - 1];
+	off[0] = 0;
+	*moff = off;
+	*mem = m;
+	return 0;
+}
+
+int leak_groups_path(const struct leak_groups *g, uint32_t k, const uint32_t *moff,
+                     const uint32_t *mem, uint8_t *mark, struct leak_level **out, uint32_t *nout)
 {
 	struct vec cur = {0}, next = {0}, marked = {0};
 	struct leak_level *lv = NULL;
 	size_t nlv = 0, cap = 0;
 	int rc = -1;
-	for (uint32_t v = 0; v < g->n; v++)
-		if (g->group[v] == k && vec_push(&cur, v) < 0)
-			goto out;
+	if (moff) {
+		for (uint32_t i = moff[k]; i < moff[k + 1]; i++)
+			if (vec_push(&cur, mem[i]) < 0)
+				goto out;
+	} else {
+		for (uint32_t v = 0; v < g->n; v++)
+			if (g->group[v] == k && vec_push(&cur, v) < 0)
+				goto out;
+	}
 	uint32_t rep = g->example[k];
 	while (cur.n) {
 		if (nlv == cap) {

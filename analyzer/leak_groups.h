@@ -68,13 +68,19 @@ struct leak_level {
 	uint32_t rep;     /* one of them (the first met) */
 };
 
+/* The objects of each group: those of group k are mem[moff[k] .. moff[k +
+ * 1]), in id order. *moff (ngroups + 1) and *mem (nreached) are the
+ * caller's to free. 0, or -1 out of memory. */
+int leak_groups_members(const struct leak_groups *g, uint32_t **moff, uint32_t **mem);
+
 /* The path the objects of group k share: level 0 is the group (objects = its
  * count), each next level the distinct parents of the level below (a run of
  * one repeated step counts as one level), up to the starts. *out (caller
  * frees) gets the levels, *nout their number. mark is caller-owned scratch of
- * (n + 7) / 8 zero bytes, left zero. Linear in the objects visited plus one
- * scan of the group array. 0, or -1 out of memory. */
-int leak_groups_path(const struct leak_groups *g, uint32_t k, uint8_t *mark,
-                     struct leak_level **out, uint32_t *nout);
+ * (n + 7) / 8 zero bytes, left zero. moff/mem from leak_groups_members(), or
+ * NULL to scan the group array. Linear in the objects visited (plus that
+ * scan). 0, or -1 out of memory. */
+int leak_groups_path(const struct leak_groups *g, uint32_t k, const uint32_t *moff,
+                     const uint32_t *mem, uint8_t *mark, struct leak_level **out, uint32_t *nout);
 
 #endif

@@ -174,9 +174,14 @@ Test(leak_groups, shared_path)
 	struct fixture f;
 	build(&f, 0, 0, 10);
 	uint8_t *mark = calloc((f.h.n + 7) / 8, 1);
+	uint32_t *moff, *mem;
+	cr_assert_eq(leak_groups_members(&f.lg, &moff, &mem), 0);
+	cr_assert_eq(moff[f.lg.group[4] + 1] - moff[f.lg.group[4]], 3);
+	cr_assert_eq(mem[moff[f.lg.group[4]]], 4);
+	cr_assert_eq(moff[f.lg.ngroups], f.lg.nreached);
 	struct leak_level *lv;
 	uint32_t nlv;
-	cr_assert_eq(leak_groups_path(&f.lg, f.lg.group[4], mark, &lv, &nlv), 0);
+	cr_assert_eq(leak_groups_path(&f.lg, f.lg.group[4], NULL, NULL, mark, &lv, &nlv), 0);
 	/* Ticket x3 <- dict (the holder) <- Store <- module's dict <- module */
 	cr_assert_eq(nlv, 5);
 	static const uint32_t objects[] = {3, 1, 1, 1, 1}, rep[] = {4, 3, 2, 1, 0};
@@ -188,7 +193,7 @@ Test(leak_groups, shared_path)
 	for (uint32_t i = 0; i < (f.h.n + 7) / 8; i++)
 		cr_assert_eq(mark[i], 0, "scratch left zero");
 	/* str .data under the run: the run is one level, entered from Node 8 */
-	cr_assert_eq(leak_groups_path(&f.lg, f.lg.group[14], mark, &lv, &nlv), 0);
+	cr_assert_eq(leak_groups_path(&f.lg, f.lg.group[14], moff, mem, mark, &lv, &nlv), 0);
 	cr_assert_eq(nlv, 5);
 	cr_assert_eq(lv[1].group, f.lg.group[12]);
 	cr_assert_eq(lv[1].rep, 13);
@@ -196,13 +201,15 @@ Test(leak_groups, shared_path)
 	cr_assert_eq(lv[3].rep, 1);
 	free(lv);
 	/* the run's own path: 2 objects, then Node 8 */
-	cr_assert_eq(leak_groups_path(&f.lg, f.lg.group[12], mark, &lv, &nlv), 0);
+	cr_assert_eq(leak_groups_path(&f.lg, f.lg.group[12], moff, mem, mark, &lv, &nlv), 0);
 	cr_assert_eq(nlv, 4);
 	cr_assert_eq(lv[0].objects, 2);
 	cr_assert_eq(lv[1].rep, 8);
 	cr_assert_eq(lv[1].objects, 1);
 	free(lv);
 	free(mark);
+	free(moff);
+	free(mem);
 	release(&f);
 }
 
