@@ -845,7 +845,10 @@ static int write_json(struct report *r, struct jw *w, struct pathstep *ps, int w
 			fprintf(fp, "%s%llu", i ? "," : "",
 			        (unsigned long long)s_retained(r, s, i));
 		fprintf(fp, "],\"at_stake\":%lld,\"growth_per_step\":", (long long)s->at_stake);
-		jnum(fp, growth_per_step(r, s));
+		if (k > 1)
+			fprintf(fp, "%.1f", growth_per_step(r, s)); /* exact to a tenth */
+		else
+			fputs("null", fp);
 		fputs(",\"share_dump\":", fp);
 		jnum(fp, share(s_retained(r, s, k - 1), last->size));
 		fputs(",\"share_rss\":", fp);
