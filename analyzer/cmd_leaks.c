@@ -1053,7 +1053,7 @@ static void write_table(struct report *r)
 		       (unsigned long long)r->d->hv.h.addr[s->example]);
 		if (ex && ex->label[0])
 			printf(", held as %s", ex->label);
-		printf(" (its whole path: the first command below)\n");
+		putchar('\n');
 		/* What one of them keeps alive, when one object does most of it (a
 		 * bound method and the closed window it holds). */
 		uint32_t nk;
