@@ -1305,7 +1305,8 @@ int cmd_leaks(int argc, char **argv)
 		goto out;
 	}
 	/* Every input loaded first (two at a time), and checked to be one
-	 * process's series, oldest first, before any heap is read. */
+	 * process's series, oldest first, before any heap is read (a dump
+	 * without pid or time cannot be checked for it). */
 	if ((rc = leak_open_many(paths, k, dbs)))
 		goto out;
 	for (int i = 0; i < k; i++) {
@@ -1318,7 +1319,7 @@ int cmd_leaks(int argc, char **argv)
 		dbs[i] = NULL;
 	}
 	for (int i = 1; i < k && !force; i++) {
-		if (dumps[i].pid != dumps[0].pid) {
+		if (dumps[i].pid != dumps[0].pid && dumps[i].pid >= 0 && dumps[0].pid >= 0) {
 			cli_error(paths[i],
 			          "dump of process %lld, and %s of process %lld: leaks compares"
 			          " dumps of one process (--force compares them anyway)",
