@@ -2,8 +2,8 @@
  * where is it held. Groups every dump's objects by signature (leak_groups.h),
  * matches the groups across the series, ranks what grew (or, for one dump,
  * where the memory accumulates) and names each suspect's shared path, holder,
- * one example and the commands to run next. One dump's heap in memory at a
- * time; SQL only for the words of the lines printed. */
+ * one example and the commands to run next; leak_report.c writes it out. One
+ * dump's heap in memory at a time; SQL only for the words of lines printed. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -21,6 +21,7 @@
 #include "heap_view.h"
 #include "leak_cli.h"
 #include "leak_groups.h"
+#include "leak_report.h"
 #include "output.h"
 #include "pathstep.h"
 #include "report_html.h"
@@ -67,32 +68,10 @@ static const char *const usage[] = {
         NULL,
 };
 
-#define STATIC_SHARE 0.01  /* a constant group this big is "static" */
-#define SINGLE_SHARE 0.05  /* one dump: points retaining at least this */
-#define TREE_SHARE   0.001 /* --html tree: smaller children are merged */
-#define TREE_NODES   3000
-
+#define STATIC_SHARE     0.01 /* a constant group this big is "static" */
+#define SINGLE_SHARE     0.05 /* one dump: points retaining at least this */
 #define MARKED_BIT(m, v) ((m)[(v) >> 3] & (1u << ((v)&7)))
 #define SET_BIT(m, v)    ((m)[(v) >> 3] |= (uint8_t)(1u << ((v)&7)))
-
-/* One dump's header. */
-struct dump_info {
-	const char *path;
-	long long pid; /* -1: unknown */
-	double time;   /* NAN: unknown */
-	long long rss; /* 0: unknown */
-	uint64_t objects, size;
-};
-
-/* The groups of every dump, by signature: row r has k entries per array. */
-struct series {
-	int k;
-	size_t n, cap, scap;
-	uint64_t *sig;
-	uint32_t *count;
-	uint64_t *bytes, *retained;
-	size_t *slot; /* SIZE_MAX: empty */
-};
 
 static uint64_t mix64(uint64_t x)
 {
@@ -101,7 +80,7 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 29);
 }
 
-static size_t series_find(const struct series *s, uint64_t sig)
+static size_t series_find(const struct leak_series *s, uint64_t sig)
 {
 	if (!s->scap)
 		return SIZE_MAX;
@@ -112,7 +91,7 @@ static size_t series_find(const struct series *s, uint64_t sig)
 	return SIZE_MAX;
 }
 
-static int series_grow(struct series *s)
+static int series_grow(struct leak_series *s)
 {
 	size_t cap = s->cap ? 2 * s->cap : 1024, k = (size_t)s->k;
 	uint64_t *sig = realloc(s->sig, cap * sizeof *sig);
@@ -147,7 +126,7 @@ static int series_grow(struct series *s)
 }
 
 /* Adds dump i's groups. */
-static int series_add(struct series *s, int i, const struct leak_groups *g)
+static int series_add(struct leak_series *s, int i, const struct leak_groups *g)
 {
 	size_t k = (size_t)s->k;
 	for (uint32_t q = 0; q < g->ngroups; q++) {
@@ -172,7 +151,7 @@ static int series_add(struct series *s, int i, const struct leak_groups *g)
 	return 0;
 }
 
-static void series_release(struct series *s)
+static void series_release(struct leak_series *s)
 {
 	free(s->sig);
 	free(s->count);
@@ -182,22 +161,10 @@ static void series_release(struct series *s)
 	memset(s, 0, sizeof *s);
 }
 
-/* One dump open: the heap, its dominator tree and its groups. */
-struct dump_state {
-	struct heap_view hv;
-	struct dom_tree t;
-	struct leak_groups g;
-	struct leak_groups_input in;
-	uint8_t *module_type;
-	uint64_t *type_hash, *str_hash;
-	sqlite3_stmt *modname;
-	int open, has_tree;
-};
-
 /* A module start's name, so that module app and module util differ. */
 static uint64_t module_name_hash(void *ctx, uint32_t v)
 {
-	struct dump_state *d = ctx;
+	struct leak_state *d = ctx;
 	if (!d->module_type[d->hv.h.type[v]])
 		return 0;
 	uint64_t x = 0;
@@ -211,7 +178,7 @@ static uint64_t module_name_hash(void *ctx, uint32_t v)
 	return x;
 }
 
-static void dump_close(struct dump_state *d)
+static void dump_close(struct leak_state *d)
 {
 	leak_groups_release(&d->g);
 	if (d->has_tree)
@@ -226,7 +193,7 @@ static void dump_close(struct dump_state *d)
 }
 
 /* Opens path and builds its groups. 0, or the exit status (error printed). */
-static int dump_open(struct dump_state *d, const char *path, struct dump_info *info,
+static int dump_open(struct leak_state *d, const char *path, struct leak_dump *info,
                      struct cli_progress *pr)
 {
 	int rc;
@@ -286,7 +253,7 @@ static int dump_open(struct dump_state *d, const char *path, struct dump_info *i
 }
 
 /* Reads pid, time and rss from a dump's meta. */
-static int read_meta(sqlite3 *db, struct dump_info *info)
+static int read_meta(sqlite3 *db, struct leak_dump *info)
 {
 	char buf[64], *end;
 	int r;
@@ -317,31 +284,7 @@ static int read_meta(sqlite3 *db, struct dump_info *info)
 	return 0;
 }
 
-enum trend { T_STEADY, T_UNKNOWN, T_SINGLE, T_WARMUP, T_STATIC, T_NONE };
-static const char *const trend_name[] = {"steady", "unknown", "single", "warm-up", "static"};
-
-/* One step of a printed path. */
-struct step {
-	char label[PATHSTEP_TEXT], name[PATHSTEP_TEXT], root[PATHSTEP_TEXT];
-	const char *type;
-	uint64_t address;
-	int has_address;
-	long long objects; /* -1: null */
-};
-
-struct suspect {
-	uint32_t group; /* in the newest dump */
-	size_t row;     /* in the series, SIZE_MAX for one dump */
-	enum trend trend;
-	int64_t at_stake;
-	uint32_t holder, example; /* HEAP_NONE: none */
-	struct step *path, *expath;
-	size_t npath, nexpath;
-	uint32_t also; /* objects of other groups folded in (same holder) */
-	char *next[3];
-};
-
-static void suspect_release(struct suspect *s)
+static void suspect_release(struct leak_suspect *s)
 {
 	free(s->path);
 	free(s->expath);
@@ -350,14 +293,14 @@ static void suspect_release(struct suspect *s)
 	memset(s, 0, sizeof *s);
 }
 
-static const struct series *sort_series;
+static const struct leak_series *sort_series;
 static const struct leak_groups *sort_groups;
 
 static int by_stake(const void *a, const void *b)
 {
-	const struct suspect *x = a, *y = b;
-	if ((x->trend == T_STEADY) != (y->trend == T_STEADY))
-		return x->trend == T_STEADY ? -1 : 1;
+	const struct leak_suspect *x = a, *y = b;
+	if ((x->trend == LEAK_STEADY) != (y->trend == LEAK_STEADY))
+		return x->trend == LEAK_STEADY ? -1 : 1;
 	if (x->at_stake != y->at_stake)
 		return x->at_stake > y->at_stake ? -1 : 1;
 	uint32_t cx = sort_groups->count[x->group], cy = sort_groups->count[y->group];
@@ -378,11 +321,11 @@ static void as_attribute(char *label)
 	label[n - 3] = 0;
 }
 
-static int push_step(struct step **v, size_t *n, size_t *cap, struct step **out)
+static int push_step(struct leak_step **v, size_t *n, size_t *cap, struct leak_step **out)
 {
 	if (*n == *cap) {
 		size_t c = *cap ? 2 * *cap : 16;
-		struct step *q = realloc(*v, c * sizeof *q);
+		struct leak_step *q = realloc(*v, c * sizeof *q);
 		if (!q)
 			return -1;
 		*v = q;
@@ -398,8 +341,8 @@ static int push_step(struct step **v, size_t *n, size_t *cap, struct step **out)
  * namespace step (a __dict__ reached by .__dict__) is left out and the key
  * under it reads as an attribute: `app.Store ._pending`. -1 SQL error, -2
  * out of memory. */
-static int shared_path(struct dump_state *d, struct pathstep *ps, const struct leak_level *lv,
-                       uint32_t nlv, struct suspect *s)
+static int shared_path(struct leak_state *d, struct pathstep *ps, const struct leak_level *lv,
+                       uint32_t nlv, struct leak_suspect *s)
 {
 	size_t cap = 0;
 	int attr = 0, rc = 0;
@@ -424,7 +367,7 @@ static int shared_path(struct dump_state *d, struct pathstep *ps, const struct l
 			attr = 1;
 			continue;
 		}
-		struct step *st;
+		struct leak_step *st;
 		if (push_step(&s->path, &s->npath, &cap, &st) < 0) {
 			rc = -2;
 			break;
@@ -458,7 +401,7 @@ static uint32_t holder_of(const struct leak_level *lv, uint32_t nlv)
 }
 
 /* The example's own path along the search tree, root first, unfolded. */
-static int example_path(struct dump_state *d, struct pathstep *ps, struct suspect *s)
+static int example_path(struct leak_state *d, struct pathstep *ps, struct leak_suspect *s)
 {
 	size_t cap = 0, depth = 0;
 	for (uint32_t v = s->example; v != HEAP_NONE; v = d->g.parent[v])
@@ -472,7 +415,7 @@ static int example_path(struct dump_state *d, struct pathstep *ps, struct suspec
 	struct pathstep_obj o;
 	int rc = 0;
 	for (i = 0; i < depth && !rc; i++) {
-		struct step *st;
+		struct leak_step *st;
 		if (push_step(&s->expath, &s->nexpath, &cap, &st) < 0) {
 			rc = -2;
 			break;
@@ -542,8 +485,8 @@ static void program_name(char *buf, size_t n)
 }
 
 /* s's next commands, each a malloc'ed line. */
-static int next_commands(struct dump_state *d, const char *prog, const char *file,
-                         struct suspect *s)
+static int next_commands(struct leak_state *d, const char *prog, const char *file,
+                         struct leak_suspect *s)
 {
 	const struct heap *h = &d->hv.h;
 	uint32_t obj = s->holder != HEAP_NONE ? s->holder : s->example;
@@ -594,481 +537,6 @@ static int next_commands(struct dump_state *d, const char *prog, const char *fil
 	return 0;
 }
 
-/* JSON through SQLite's json_quote (no hand-written escaping). */
-struct jw {
-	FILE *fp;
-	sqlite3_stmt *q;
-	int bad;
-};
-
-static void jstr(struct jw *w, const char *s)
-{
-	if (!s || !*s) {
-		fputs("null", w->fp);
-		return;
-	}
-	sqlite3_reset(w->q);
-	if (sqlite3_bind_text(w->q, 1, s, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_step(w->q) != SQLITE_ROW) {
-		w->bad = 1;
-		return;
-	}
-	fputs((const char *)sqlite3_column_text(w->q, 0), w->fp);
-}
-
-static void jnum(FILE *fp, double x)
-{
-	if (isfinite(x))
-		fprintf(fp, "%.6g", x);
-	else
-		fputs("null", fp);
-}
-
-/* Steps in pathstep.h's one JSON shape. */
-static void json_steps(struct jw *w, struct pathstep *ps, const struct step *st, size_t n)
-{
-	struct pathstep_obj o;
-	fputc('[', w->fp);
-	for (size_t i = 0; i < n && !w->bad; i++) {
-		memset(&o, 0, sizeof o);
-		o.address = st[i].has_address ? st[i].address : 0;
-		o.type = st[i].type;
-		snprintf(o.name, sizeof o.name, "%s", st[i].name);
-		snprintf(o.why, sizeof o.why, "%s", st[i].root);
-		const char *j = pathstep_json(ps, &o, st[i].label, st[i].objects);
-		if (!j)
-			w->bad = 1;
-		else
-			fprintf(w->fp, "%s%s", i ? "," : "", j);
-	}
-	fputc(']', w->fp);
-}
-
-/* What the writers share. */
-struct report {
-	int k;
-	const struct dump_info *dumps;
-	const struct series *ser;
-	struct dump_state *d; /* the newest dump */
-	struct suspect *sus;
-	size_t nsus;
-	unsigned long warmup, statics;
-};
-
-static uint32_t s_count(const struct report *r, const struct suspect *s, int i)
-{
-	return s->row == SIZE_MAX ? r->d->g.count[s->group]
-	                          : r->ser->count[s->row * (size_t)r->k + (size_t)i];
-}
-static uint64_t s_bytes(const struct report *r, const struct suspect *s, int i)
-{
-	return s->row == SIZE_MAX ? r->d->g.bytes[s->group]
-	                          : r->ser->bytes[s->row * (size_t)r->k + (size_t)i];
-}
-static uint64_t s_retained(const struct report *r, const struct suspect *s, int i)
-{
-	return s->row == SIZE_MAX ? r->d->g.retained[s->group]
-	                          : r->ser->retained[s->row * (size_t)r->k + (size_t)i];
-}
-static double growth_per_step(const struct report *r, const struct suspect *s)
-{
-	if (r->k < 2)
-		return NAN;
-	return ((double)s_count(r, s, r->k - 1) - (double)s_count(r, s, 0)) / (r->k - 1);
-}
-static double share(uint64_t part, uint64_t whole)
-{
-	return whole ? (double)part / (double)whole : NAN;
-}
-
-/* The holder's length (object_data.length), or -1. */
-static long long holder_length(struct dump_state *d, uint32_t v, int *bad)
-{
-	sqlite3_stmt *st;
-	long long len = -1;
-	if (sqlite3_prepare_v2(d->hv.db, "SELECT length FROM object_data WHERE id = ?1", -1, &st,
-	                       NULL)) {
-		*bad = 1;
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, v);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		len = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return len;
-}
-
-/* The dominator tree of the newest dump, aggregated (LEAKS_JSON.md NODE):
- * nodes made breadth-first, each node's children contiguous. */
-struct tnode {
-	uint32_t obj;   /* HEAP_NONE: the root or an aggregate */
-	uint32_t first; /* first child node */
-	uint32_t nkids, merged;
-	uint64_t size, retained;
-};
-
-static int tree_json(struct jw *w, struct dump_state *d, struct pathstep *ps)
-{
-	const struct dom_tree *t = &d->t;
-	uint64_t total = t->super_total + t->garbage_total;
-	double min = TREE_SHARE * (double)total;
-	/* at most TREE_NODES + 1: nodes are expanded while fewer are made */
-	struct tnode *nd = malloc((TREE_NODES + 8) * sizeof *nd);
-	uint32_t nn = 1, cap = TREE_NODES + 8;
-	if (!nd)
-		return -2;
-	nd[0] = (struct tnode){HEAP_NONE, 0, 0, 0, 0, total};
-	for (uint32_t x = 0; x < nn; x++) {
-		if ((x > 0 && nd[x].obj == HEAP_NONE) || nn >= TREE_NODES)
-			continue; /* an aggregate, or the page's budget is spent */
-		nd[x].first = nn;
-		struct tnode agg = {HEAP_NONE, 0, 0, 0, 0, 0};
-		for (int part = 0; part < 2; part++) {
-			uint32_t nk = 0;
-			const uint32_t *kids =
-			        x == 0 ? dom_children(t, part ? DOM_GARBAGE : DOM_SUPER, &nk)
-			        : part ? NULL
-			               : dom_children(t, nd[x].obj, &nk);
-			for (uint32_t j = 0; kids && j < nk; j++) {
-				uint32_t c = kids[j];
-				if ((double)t->retained[c] >= min && nn + 2 < cap) {
-					uint32_t ck;
-					const uint32_t *cc = dom_children(t, c, &ck);
-					uint64_t own = t->retained[c];
-					for (uint32_t q = 0; q < ck; q++)
-						own -= t->retained[cc[q]];
-					nd[nn++] = (struct tnode){c, 0, 0, 0, own, t->retained[c]};
-					nd[x].nkids++;
-				} else {
-					agg.merged++;
-					agg.size += t->retained[c];
-					agg.retained += t->retained[c];
-				}
-			}
-		}
-		if (agg.merged) {
-			nd[nn++] = agg;
-			nd[x].nkids++;
-		}
-	}
-	/* Depth-first output with an explicit stack of (node, next child). */
-	uint32_t *stk = malloc((size_t)nn * 2 * sizeof *stk), sp = 0;
-	if (!stk) {
-		free(nd);
-		return -2;
-	}
-	struct pathstep_obj o;
-	stk[sp++] = 0;
-	stk[sp++] = 0;
-	int rc = 0;
-	while (sp && !rc) {
-		uint32_t x = stk[sp - 2], i = stk[sp - 1];
-		if (i == 0) {
-			char label[64];
-			fputs("{\"label\":", w->fp);
-			if (x == 0) {
-				fputs("\"heap\",\"type\":null,\"address\":null", w->fp);
-			} else if (nd[x].obj == HEAP_NONE) {
-				snprintf(label, sizeof label, "(%u smaller objects)", nd[x].merged);
-				jstr(w, label);
-				fputs(",\"type\":null,\"address\":null", w->fp);
-			} else {
-				if (pathstep_object(ps, nd[x].obj, 0, &o) < 0) {
-					rc = -1;
-					break;
-				}
-				jstr(w, o.name);
-				fputs(",\"type\":", w->fp);
-				jstr(w, o.type);
-				fprintf(w->fp, ",\"address\":%llu", (unsigned long long)o.address);
-			}
-			fprintf(w->fp, ",\"size\":%llu,\"retained\":%llu,\"children\":[",
-			        (unsigned long long)nd[x].size, (unsigned long long)nd[x].retained);
-		}
-		if (i < nd[x].nkids) {
-			if (i)
-				fputc(',', w->fp);
-			stk[sp - 1] = i + 1;
-			stk[sp++] = nd[x].first + i;
-			stk[sp++] = 0;
-		} else {
-			fputs("]}", w->fp);
-			sp -= 2;
-		}
-	}
-	free(stk);
-	free(nd);
-	return rc;
-}
-
-static int write_json(struct report *r, struct jw *w, struct pathstep *ps, int with_tree)
-{
-	FILE *fp = w->fp;
-	int k = r->k;
-	fputs("{\"version\":1,\"dumps\":[", fp);
-	for (int i = 0; i < k; i++) {
-		const struct dump_info *di = &r->dumps[i];
-		fputs(i ? ",\n{\"path\":" : "\n{\"path\":", fp);
-		jstr(w, di->path);
-		if (di->pid >= 0)
-			fprintf(fp, ",\"pid\":%lld", di->pid);
-		else
-			fputs(",\"pid\":null", fp);
-		fputs(",\"time\":", fp);
-		if (isfinite(di->time))
-			fprintf(fp, "%.6f", di->time);
-		else
-			fputs("null", fp);
-		fprintf(fp, ",\"objects\":%llu,\"size\":%llu", (unsigned long long)di->objects,
-		        (unsigned long long)di->size);
-		if (di->rss)
-			fprintf(fp, ",\"rss\":%lld}", di->rss);
-		else
-			fputs(",\"rss\":null}", fp);
-	}
-	fprintf(fp, "],\n\"mode\":\"%s\",\n\"suspects\":[", k > 1 ? "growth" : "single");
-	const struct dump_info *last = &r->dumps[k - 1];
-	for (size_t j = 0; j < r->nsus; j++) {
-		struct suspect *s = &r->sus[j];
-		const char *type = heap_view_type(&r->d->hv, s->example);
-		fputs(j ? ",\n{\"type\":" : "\n{\"type\":", fp);
-		jstr(w, type);
-		fprintf(fp, ",\"count\":%u,\"counts\":[", s_count(r, s, k - 1));
-		for (int i = 0; i < k; i++)
-			fprintf(fp, "%s%u", i ? "," : "", s_count(r, s, i));
-		fputs("],\"bytes\":[", fp);
-		for (int i = 0; i < k; i++)
-			fprintf(fp, "%s%llu", i ? "," : "", (unsigned long long)s_bytes(r, s, i));
-		fprintf(fp, "],\"retained\":%llu,\"retained_per_dump\":[",
-		        (unsigned long long)s_retained(r, s, k - 1));
-		for (int i = 0; i < k; i++)
-			fprintf(fp, "%s%llu", i ? "," : "",
-			        (unsigned long long)s_retained(r, s, i));
-		fprintf(fp, "],\"at_stake\":%lld,\"growth_per_step\":", (long long)s->at_stake);
-		if (k > 1)
-			fprintf(fp, "%.1f", growth_per_step(r, s)); /* exact to a tenth */
-		else
-			fputs("null", fp);
-		fputs(",\"share_dump\":", fp);
-		jnum(fp, share(s_retained(r, s, k - 1), last->size));
-		fputs(",\"share_rss\":", fp);
-		jnum(fp, last->rss ? share(s_retained(r, s, k - 1), (uint64_t)last->rss) : NAN);
-		fprintf(fp, ",\"trend\":\"%s\",\"path\":", trend_name[s->trend]);
-		json_steps(w, ps, s->path, s->npath);
-		fputs(",\"holder\":", fp);
-		if (s->holder != HEAP_NONE) {
-			long long len = holder_length(r->d, s->holder, &w->bad);
-			fprintf(fp, "{\"address\":%llu,\"type\":",
-			        (unsigned long long)r->d->hv.h.addr[s->holder]);
-			jstr(w, heap_view_type(&r->d->hv, s->holder));
-			if (len >= 0)
-				fprintf(fp, ",\"length\":%lld}", len);
-			else
-				fputs(",\"length\":null}", fp);
-		} else {
-			fputs("null", fp);
-		}
-		fprintf(fp, ",\"example\":{\"address\":%llu,\"path\":",
-		        (unsigned long long)r->d->hv.h.addr[s->example]);
-		json_steps(w, ps, s->expath, s->nexpath);
-		fputs("},\"next\":[", fp);
-		for (int i = 0; i < 3; i++) {
-			if (i)
-				fputc(',', fp);
-			jstr(w, s->next[i]);
-		}
-		fputs("]}", fp);
-	}
-	fprintf(fp, "%s],\n\"not_suspects\":{\"warm-up\":%lu,\"static\":%lu}", r->nsus ? "\n" : "",
-	        r->warmup, r->statics);
-	if (with_tree) {
-		fputs(",\n\"tree\":", fp);
-		int rc = tree_json(w, r->d, ps);
-		if (rc)
-			return rc;
-	}
-	fputs("}\n", fp);
-	return w->bad ? -1 : 0;
-}
-
-/* "module app (sys.modules) .APP -> app.App .chain -> ... -> 12000 x app.Ticket" */
-static void path_line(FILE *fp, const struct step *st, size_t n, const char *sep)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			fputs(sep, fp);
-		if (st[i].objects > 1)
-			fprintf(fp, "%lld \u00d7 ", st[i].objects);
-		fputs(st[i].name, fp);
-		if (i == 0 && st[i].root[0])
-			fprintf(fp, " %s", st[i].root);
-		if (i + 1 < n && st[i + 1].label[0])
-			fprintf(fp, " %s", st[i + 1].label);
-	}
-}
-
-static void write_csv(struct report *r)
-{
-	int k = r->k;
-	fputs("rank,type,trend,count", stdout);
-	for (int i = 0; i < k; i++)
-		printf(",count_%d", i + 1);
-	fputs(",growth_per_step,bytes,retained,at_stake,share_dump,share_rss,holder_address,"
-	      "holder_type,holder_length,example_address,path\r\n",
-	      stdout);
-	const struct dump_info *last = &r->dumps[k - 1];
-	for (size_t j = 0; j < r->nsus; j++) {
-		struct suspect *s = &r->sus[j];
-		const char *type = heap_view_type(&r->d->hv, s->example);
-		printf("%zu,", j + 1);
-		out_csv_field(stdout, type, strlen(type));
-		printf(",%s,%u", trend_name[s->trend], s_count(r, s, k - 1));
-		for (int i = 0; i < k; i++)
-			printf(",%u", s_count(r, s, i));
-		putchar(',');
-		if (k > 1)
-			printf("%.1f", growth_per_step(r, s));
-		printf(",%llu,%llu,%lld,%.4f,", (unsigned long long)s_bytes(r, s, k - 1),
-		       (unsigned long long)s_retained(r, s, k - 1), (long long)s->at_stake,
-		       share(s_retained(r, s, k - 1), last->size));
-		if (last->rss)
-			printf("%.4f", share(s_retained(r, s, k - 1), (uint64_t)last->rss));
-		putchar(',');
-		if (s->holder != HEAP_NONE) {
-			int bad = 0;
-			const char *ht = heap_view_type(&r->d->hv, s->holder);
-			long long len = holder_length(r->d, s->holder, &bad);
-			printf("%llu,", (unsigned long long)r->d->hv.h.addr[s->holder]);
-			out_csv_field(stdout, ht, strlen(ht));
-			putchar(',');
-			if (len >= 0)
-				printf("%lld", len);
-		} else {
-			fputs(",,", stdout);
-		}
-		printf(",%llu,", (unsigned long long)r->d->hv.h.addr[s->example]);
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *mem = open_memstream(&buf, &len);
-		if (mem) {
-			path_line(mem, s->path, s->npath, " -> ");
-			fclose(mem);
-			out_csv_field(stdout, buf, len);
-		}
-		free(buf);
-		fputs("\r\n", stdout);
-	}
-}
-
-static void write_table(struct report *r)
-{
-	int k = r->k;
-	char a[16], b[16], c[16];
-	const struct dump_info *last = &r->dumps[k - 1];
-	char pidtext[48] = "";
-	if (last->pid >= 0)
-		snprintf(pidtext, sizeof pidtext, " of process %lld", last->pid);
-	if (k == 1)
-		printf("leaks: one dump%s: where the memory accumulates (dumps taken as it grows"
-		       "\nwould show what leaks)\n",
-		       pidtext);
-	else {
-		double span = last->time - r->dumps[0].time;
-		printf("leaks: %d dumps%s, oldest first", k, pidtext);
-		if (isfinite(span) && span >= 1.0)
-			printf(", over %.0f s", span);
-		putchar('\n');
-	}
-	for (int i = 0; i < k; i++) {
-		const struct dump_info *di = &r->dumps[i];
-		printf("  dump %d: %s, %llu objects, %s", i + 1, di->path,
-		       (unsigned long long)di->objects,
-		       out_human_size((int64_t)di->size, a, sizeof a));
-		if (di->rss)
-			printf(", RSS %s", out_human_size(di->rss, b, sizeof b));
-		putchar('\n');
-	}
-	if (k > 1)
-		printf("%zu suspect%s; not suspects: %lu group%s grew then stayed flat (warm-up),"
-		       " %lu large group%s stayed the same (static)\n",
-		       r->nsus, r->nsus == 1 ? "" : "s", r->warmup, r->warmup == 1 ? "" : "s",
-		       r->statics, r->statics == 1 ? "" : "s");
-	if (k == 2 && r->nsus)
-		puts("With two dumps the trend is unknown: a third dump would tell steady growth"
-		     "\nfrom warm-up.");
-	if (!r->nsus)
-		puts(k > 1 ? "Nothing grew from the first dump to the last."
-		           : "No object retains a sizeable share of the dump.");
-	for (size_t j = 0; j < r->nsus; j++) {
-		struct suspect *s = &r->sus[j];
-		const char *type = heap_view_type(&r->d->hv, s->example);
-		uint64_t ret = s_retained(r, s, k - 1);
-		printf("\n#%zu %s", j + 1, type);
-		if (k > 1) {
-			printf(", %s:", trend_name[s->trend]);
-			for (int i = 0; i < k; i++)
-				printf("%s%u", i ? " -> " : " ", s_count(r, s, i));
-			double gps = growth_per_step(r, s);
-			printf(gps == floor(gps) ? " objects (%+.0f per step)\n"
-			                         : " objects (%+.1f per step)\n",
-			       gps);
-		} else {
-			putchar('\n');
-		}
-		printf("   what     %u object%s, own %s, retained %s: %.1f%% of the dump",
-		       s_count(r, s, k - 1), s_count(r, s, k - 1) == 1 ? "" : "s",
-		       out_human_size((int64_t)s_bytes(r, s, k - 1), a, sizeof a),
-		       out_human_size((int64_t)ret, b, sizeof b), 100.0 * share(ret, last->size));
-		if (last->rss)
-			printf(", %.1f%% of RSS", 100.0 * share(ret, (uint64_t)last->rss));
-		putchar('\n');
-		if (k > 1)
-			printf("            %s more retained than in dump 1\n",
-			       out_human_size(s->at_stake, c, sizeof c));
-		if (s->also)
-			printf("            and %u objects of other types under the same holder\n",
-			       s->also);
-		for (size_t i = 0; i < s->npath; i++) {
-			const struct step *st = &s->path[i];
-			printf("   %-8s %s", i ? "" : "where", i ? "-> " : "");
-			if (st->objects > 1)
-				printf("%lld \u00d7 ", st->objects);
-			fputs(st->name, stdout);
-			if (st->root[0])
-				printf(" %s", st->root);
-			if (i + 1 < s->npath && s->path[i + 1].label[0])
-				printf(" %s", s->path[i + 1].label);
-			if (s->holder != HEAP_NONE && st->has_address &&
-			    st->address == r->d->hv.h.addr[s->holder]) {
-				int bad = 0;
-				long long len = holder_length(r->d, s->holder, &bad);
-				printf("   <- holder at 0x%llx", (unsigned long long)st->address);
-				if (len >= 0)
-					printf(", %lld items", len);
-			}
-			putchar('\n');
-		}
-		const struct step *ex = s->nexpath ? &s->expath[s->nexpath - 1] : NULL;
-		printf("   example  %s at 0x%llx", ex ? ex->name : type,
-		       (unsigned long long)r->d->hv.h.addr[s->example]);
-		if (ex && ex->label[0])
-			printf(", held as %s", ex->label);
-		putchar('\n');
-		/* What one of them keeps alive, when one object does most of it (a
-		 * bound method and the closed window it holds). */
-		uint32_t nk;
-		const uint32_t *kids = dom_children(&r->d->t, s->example, &nk);
-		if (nk && 2 * r->d->t.retained[kids[0]] >= r->d->t.retained[s->example] &&
-		    r->d->hv.h.type[kids[0]] != r->d->hv.h.type[s->example])
-			printf("            it keeps alive a %s at 0x%llx (%s)\n",
-			       heap_view_type(&r->d->hv, kids[0]),
-			       (unsigned long long)r->d->hv.h.addr[kids[0]],
-			       out_human_size((int64_t)r->d->t.retained[kids[0]], a, sizeof a));
-		for (int i = 0; i < 3; i++)
-			printf("   %-8s %s\n", i ? "" : "next", s->next[i]);
-	}
-}
-
 /* Writes the HTML page to path atomically: a temporary file in the same
  * directory (mode 0600), fsync, rename. */
 static int write_html(const char *path, const char *json, size_t len)
@@ -1100,14 +568,14 @@ static int write_html(const char *path, const char *json, size_t len)
 }
 
 /* Marks which groups grew in count, from the newest dump's point of view. */
-static int classify(struct report *r, struct dump_state *d, uint8_t *suspect_group,
-                    uint8_t *count_grew, enum trend *trend, int64_t *stake)
+static int classify(struct leak_report *r, struct leak_state *d, uint8_t *suspect_group,
+                    uint8_t *count_grew, enum leak_trend *trend, int64_t *stake)
 {
 	int k = r->k;
 	uint64_t total = r->dumps[k - 1].size;
 	for (uint32_t q = 0; q < d->g.ngroups; q++) {
 		size_t row = series_find(r->ser, d->g.sig[q]);
-		trend[q] = T_NONE;
+		trend[q] = LEAK_NONE;
 		if (row == SIZE_MAX)
 			continue;
 		const uint32_t *c = r->ser->count + row * (size_t)k;
@@ -1119,7 +587,7 @@ static int classify(struct report *r, struct dump_state *d, uint8_t *suspect_gro
 			for (int i = 1; i < k; i++)
 				same &= c[i] == c[0] && ret[i] == ret[0];
 			if (same && (double)ret[k - 1] >= STATIC_SHARE * (double)total) {
-				trend[q] = T_STATIC;
+				trend[q] = LEAK_STATIC;
 				r->statics++;
 			}
 			continue;
@@ -1131,14 +599,14 @@ static int classify(struct report *r, struct dump_state *d, uint8_t *suspect_gro
 			last_grew = grew;
 		}
 		if (k == 2)
-			trend[q] = T_UNKNOWN;
+			trend[q] = LEAK_UNKNOWN;
 		else if (every)
-			trend[q] = T_STEADY;
+			trend[q] = LEAK_STEADY;
 		else if (!last_grew)
-			trend[q] = T_WARMUP;
+			trend[q] = LEAK_WARMUP;
 		else
-			trend[q] = T_UNKNOWN;
-		if (trend[q] == T_WARMUP)
+			trend[q] = LEAK_UNKNOWN;
+		if (trend[q] == LEAK_WARMUP)
 			r->warmup++;
 		else
 			suspect_group[q] = 1;
@@ -1155,8 +623,8 @@ static int classify(struct report *r, struct dump_state *d, uint8_t *suspect_gro
  * of many objects where it can be. When no single object retains that
  * share, the groups of several objects that do are the suspects.
  * Work: the children of the nodes descended through. */
-static int single_suspects(struct dump_state *d, long long limit, uint8_t *suspect_group,
-                           enum trend *trend, int64_t *stake)
+static int single_suspects(struct leak_state *d, long long limit, uint8_t *suspect_group,
+                           enum leak_trend *trend, int64_t *stake)
 {
 	static const uint32_t from[1] = {DOM_SUPER};
 	const struct dom_tree *t = &d->t;
@@ -1243,7 +711,7 @@ static int single_suspects(struct dump_state *d, long long limit, uint8_t *suspe
 	}
 	for (uint32_t q = 0; q < ng; q++)
 		if (suspect_group[q]) {
-			trend[q] = T_SINGLE;
+			trend[q] = LEAK_SINGLE;
 			stake[q] = (int64_t)d->g.retained[q];
 		}
 	rc = 0;
@@ -1288,14 +756,14 @@ int cmd_leaks(int argc, char **argv)
 	if (k < 1)
 		return cli_usage_error("expected at least one DUMP");
 	char **paths = argv + optind;
-	struct dump_info *dumps = calloc((size_t)k, sizeof *dumps);
+	struct leak_dump *dumps = calloc((size_t)k, sizeof *dumps);
 	sqlite3 **dbs = calloc((size_t)k, sizeof *dbs);
-	struct series ser = {k, 0, 0, 0, NULL, NULL, NULL, NULL, NULL};
-	struct dump_state d;
-	struct suspect *sus = NULL;
+	struct leak_series ser = {k, 0, 0, 0, NULL, NULL, NULL, NULL, NULL};
+	struct leak_state d;
+	struct leak_suspect *sus = NULL;
 	size_t nsus = 0;
 	uint8_t *suspect_group = NULL, *count_grew = NULL, *mark = NULL, *below = NULL;
-	enum trend *trend = NULL;
+	enum leak_trend *trend = NULL;
 	int64_t *stake = NULL;
 	uint32_t *up = NULL;
 	memset(&d, 0, sizeof d);
@@ -1354,7 +822,7 @@ int cmd_leaks(int argc, char **argv)
 	cli_progress_step(&pr, "finding the suspects");
 	const struct heap *h = &d.hv.h;
 	uint32_t ng = d.g.ngroups;
-	struct report r = {k, dumps, &ser, &d, NULL, 0, 0, 0};
+	struct leak_report r = {k, dumps, &ser, &d, NULL, 0, 0, 0};
 	suspect_group = calloc((size_t)ng + 1, 1);
 	count_grew = calloc((size_t)ng + 1, 1);
 	trend = calloc((size_t)ng + 1, sizeof *trend);
@@ -1406,7 +874,7 @@ int cmd_leaks(int argc, char **argv)
 	nsus = 0;
 	for (uint32_t q = 0; q < ng; q++)
 		if (suspect_group[q] && up[d.g.example[q]] == HEAP_NONE)
-			sus[nsus++] = (struct suspect){
+			sus[nsus++] = (struct leak_suspect){
 			        q,         k > 1 ? series_find(&ser, d.g.sig[q]) : SIZE_MAX,
 			        trend[q],  stake[q],
 			        HEAP_NONE, d.g.example[q],
@@ -1437,7 +905,7 @@ int cmd_leaks(int argc, char **argv)
 	size_t kept = 0;
 	int err = 0;
 	for (size_t j = 0; j < nsus && !err; j++) {
-		struct suspect *s = &sus[j];
+		struct leak_suspect *s = &sus[j];
 		struct leak_level *lv = NULL;
 		uint32_t nlv = 0;
 		if (leak_groups_path(&d.g, s->group, moff, mem, mark, &lv, &nlv) < 0) {
@@ -1481,20 +949,14 @@ int cmd_leaks(int argc, char **argv)
 	r.sus = sus;
 	r.nsus = nsus;
 	cli_progress_end(&pr);
-	struct jw w = {stdout, NULL, 0};
-	if (sqlite3_prepare_v2(d.hv.db, "SELECT json_quote(?1)", -1, &w.q, NULL)) {
-		pathstep_release(&ps);
-		rc = cli_sqlite_error(d.hv.db, paths[k - 1], "leaks");
-		goto out;
-	}
 	rc = 0;
 	if (html) {
 		char *buf = NULL;
 		size_t len = 0;
-		struct jw hw = {open_memstream(&buf, &len), w.q, 0};
-		int jr = hw.fp ? write_json(&r, &hw, &ps, 1) : -2;
-		if (hw.fp)
-			fclose(hw.fp);
+		FILE *doc = open_memstream(&buf, &len);
+		int jr = doc ? leak_report_json(&r, doc, &ps, 1) : -2;
+		if (doc && fclose(doc) != 0 && !jr)
+			jr = -2;
 		if (jr == 0)
 			rc = write_html(html, buf, len);
 		else if (jr == -2)
@@ -1505,17 +967,19 @@ int cmd_leaks(int argc, char **argv)
 	}
 	if (!rc) {
 		if (fmt == OUT_JSON) {
-			if (write_json(&r, &w, &ps, 0) < 0)
+			int jr = leak_report_json(&r, stdout, &ps, 0);
+			if (jr == -2)
+				cli_error(paths[k - 1], "leaks: out of memory"), rc = CLI_RUNTIME;
+			else if (jr < 0)
 				rc = cli_sqlite_error(d.hv.db, paths[k - 1], "leaks");
 		} else if (fmt == OUT_CSV) {
-			write_csv(&r);
+			leak_report_csv(&r);
 		} else {
-			write_table(&r);
+			leak_report_table(&r);
 			if (html)
 				printf("\nHTML report: %s\n", html);
 		}
 	}
-	sqlite3_finalize(w.q);
 	pathstep_release(&ps);
 	goto out;
 oom:
