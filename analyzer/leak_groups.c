@@ -130,6 +130,18 @@ static uint32_t group_of(struct leak_groups *g, struct table *tb, uint64_t sig, 
 	return k;
 }
 
+static const struct leak_groups *sort_groups; /* for by_start (qsort has no context) */
+
+static int by_start(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint64_t sx = sort_groups->sig[sort_groups->group[x]],
+	         sy = sort_groups->sig[sort_groups->group[y]];
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
 int leak_groups_build(struct leak_groups *g, const struct leak_groups_input *in)
 {
 	const struct heap *h = in->h;
@@ -159,6 +171,11 @@ int leak_groups_build(struct leak_groups *g, const struct leak_groups_input *in)
 		g->group[v] = k;
 		g->order[tail++] = v;
 	}
+	/* Starts in the order of their names, not of the dump: the walk's order
+	 * changes between dumps (collector generations), and which of two equal
+	 * paths the search takes, hence an object's group, must not. */
+	sort_groups = g;
+	qsort(g->order, tail, sizeof *g->order, by_start);
 	for (uint32_t head = 0; head < tail; head++) {
 		uint32_t v = g->order[head];
 		uint64_t vword = label_word(g, in, v);

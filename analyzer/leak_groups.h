@@ -47,7 +47,10 @@ struct leak_groups {
 /* FNV-1a 64 of s (n bytes). */
 uint64_t leak_hash_str(const char *s, size_t n);
 
-/* Builds g (zero-filled by the caller) for in. Runs of one step repeated
+/* Builds g (zero-filled by the caller) for in. The search starts from the
+ * starts in the order of their signatures (type and module name), so that
+ * the walk's order, which changes from dump to dump, never decides which of
+ * two equally short paths an object gets. Runs of one step repeated
  * (a linked list's `.next`, a tree of lists) fold into one group: an object
  * whose type and label into it equal its parent's joins the parent's group.
  * Time and memory linear in objects and references: 16 bytes per object plus
