@@ -264,6 +264,18 @@
 		return svg;
 	}
 
+	/* A share (0..1) as a bar, the figure written beside it. */
+	function meter(share, what) {
+		var w = 230, h = 20, f = isNum(share) ? Math.max(0, Math.min(1, share)) : 0;
+		var svg = sv('svg', {viewBox: '0 0 ' + w + ' ' + h, width: w, height: h, role: 'img',
+			'class': 'meter'});
+		svg.setAttribute('aria-label', pct(share) + ' ' + what);
+		add(svg, sv('rect', {x: 0, y: 5, width: 100, height: 10, rx: 3, fill: '#e6e9ed'}));
+		add(svg, sv('rect', {x: 0, y: 5, width: Math.max(1.5, 100 * f), height: 10, rx: 3, fill: '#b42318'}));
+		add(svg, sv('text', {x: 108, y: 14, 'font-size': 12}, pct(share) + ' ' + what));
+		return svg;
+	}
+
 	function drawSuspect(doc, s, i, parent) {
 		var dumps = arr(doc.dumps);
 		var card = add(parent, el('article', 'card suspect'));
@@ -272,7 +284,8 @@
 		add(head, el('span', 'rank', '#' + (i + 1)));
 		add(head, el('h3', 'mono', s.type));
 		add(head, el('span', 'badge t-' + str(s.trend).replace(/[^a-z-]/g, ''), s.trend));
-		add(head, el('span', 'stake', (dumps.length > 1 ? signed(s.at_stake) : human(s.at_stake)) + ' at stake'));
+		add(head, el('span', 'stake', dumps.length > 1 ? signed(s.at_stake) + ' at stake'
+			: 'retains ' + human(s.at_stake)));
 
 		var facts = add(card, el('div', 'facts'));
 		var dl = add(facts, el('dl'));
@@ -288,8 +301,12 @@
 
 		var fig = add(facts, el('figure', 'spark'));
 		var counts = arr(s.counts).filter(isNum);
-		fig.appendChild(sparkline(counts, PALETTE[i % PALETTE.length]));
-		add(fig, el('figcaption', null, counts.length > 1 ? 'count per dump' : 'one dump: no trend'));
+		if (counts.length > 1) {
+			fig.appendChild(sparkline(counts, PALETTE[i % PALETTE.length]));
+			add(fig, el('figcaption', null, 'count per dump'));
+		}
+		fig.appendChild(meter(s.share_dump, 'of the dump'));
+		if (isNum(s.share_rss)) fig.appendChild(meter(s.share_rss, 'of RSS'));
 
 		add(card, el('div', 'sub', 'Where: the path the group shares, from a root'));
 		card.appendChild(pathDiagram(arr(s.path), h));
@@ -354,6 +371,16 @@
 		return out;
 	}
 
+	/* An axis label: whole numbers without decimals (50 MiB, not 50.0 MiB). */
+	function tickLabel(v) {
+		var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0;
+		while (v >= 1024 && i < units.length - 1) {
+			v /= 1024;
+			i++;
+		}
+		return (Math.abs(v - Math.round(v)) < 1e-9 ? String(Math.round(v)) : v.toFixed(1)) + ' ' + units[i];
+	}
+
 	/* A chart over the dumps: series of {name, values, color, kind: 'line'|'bar'}. */
 	function chart(dumps, series) {
 		var W = 560, H = 250, L = 70, R = 14, T = 12, B = 40;
@@ -377,12 +404,12 @@
 		var axis = add(svg, sv('g', {'class': 'axis'}));
 		tk.forEach(function (v) {
 			add(axis, sv('line', {x1: L, x2: W - R, y1: y(v), y2: y(v), 'class': 'grid'}));
-			add(axis, sv('text', {x: L - 6, y: y(v) + 4, 'text-anchor': 'end'}, human(v)));
+			add(axis, sv('text', {x: L - 6, y: y(v) + 4, 'text-anchor': 'end'}, tickLabel(v)));
 		});
 		dumps.forEach(function (d, i) {
 			add(axis, sv('text', {x: x(i), y: H - B + 16, 'text-anchor': 'middle'}, 'dump ' + (i + 1)));
 			add(axis, sv('text', {x: x(i), y: H - B + 30, 'text-anchor': 'middle'},
-				i === 0 ? when(d.time).slice(11, 16) : '+' + span(d.time - dumps[0].time)));
+				i === 0 ? when(d.time).slice(11, 16) + ' UTC' : '+' + span(d.time - dumps[0].time)));
 		});
 		var bars = series.filter(function (s) {
 			return s.kind === 'bar';
@@ -710,12 +737,6 @@
 
 	document.addEventListener('securitypolicyviolation', function (e) {
 		console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI);
-	});
-	/* Printing shows every example's steps. */
-	window.addEventListener('beforeprint', function () {
-		Array.prototype.forEach.call(document.querySelectorAll('details'), function (d) {
-			d.open = true;
-		});
 	});
 	main();
 })();
