@@ -157,6 +157,29 @@ if grep -qF "<span class=\"here\">$child " "$T/deep.dom"; then ok; else
 	bad "three#tree=0: the breadcrumb does not end at '$child'"
 fi
 
+# A document too big for the budget (three.json with 60,000 more tree nodes, about 5 MB): the
+# page leaves the tree out, stays under 2 MiB, and says why.
+"$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+kids = d["tree"]["children"]
+for i in range(60000):
+    kids.append({"label": "filler %d" % i, "type": "str", "address": 4096 + i * 16, "size": 50,
+                 "retained": 50, "children": []})
+json.dump(d, open(sys.argv[2], "w"))' "$T/three.json" "$T/big.json"
+if "$G" "$T/big.json" "$OUT/big.html" 2>"$T/gen.err"; then ok; else
+	bad "big: gen_report failed: $(cat "$T/gen.err")"
+fi
+grep -q 'tree left out' "$T/gen.err" && ok || bad "big: the tree was not left out"
+size=$(wc -c <"$OUT/big.html" | tr -d ' ')
+echo "html: big.json $(wc -c <"$T/big.json" | tr -d ' ') bytes -> big.html $size bytes"
+if [ "$size" -le 2097152 ]; then ok; else bad "big: page is $size bytes, over 2 MiB"; fi
+chrome --dump-dom "file://$OUT/big.html" >"$T/big.dom" 2>"$T/big.err"
+log_clean big "$T/big.err"
+grep -q 'data-rendered="ok"' "$T/big.dom" && ok || bad "big: the page's script did not finish"
+grep -q 'The dominator tree was left out of this page to keep it under 2 MiB' "$T/big.dom" && ok ||
+	bad "big: the page does not say the tree was left out"
+
 # Controls for the CSP itself: the written page with one byte of its script changed runs
 # nothing (the hash no longer matches), and the page with a raw <img> pointing at the
 # listener put into its body loads nothing: the policy holds even where escaping would fail.
