@@ -291,13 +291,15 @@
 		var dl = add(facts, el('dl'));
 		fact(dl, dumps.length > 1 ? 'Count per dump' : 'Count', perDump(s.counts, num));
 		if (isNum(s.growth_per_step))
-			fact(dl, 'Growth', '+' + num(s.growth_per_step) + ' objects per step');
+			fact(dl, 'Growth', (s.growth_per_step > 0 ? '+' : '') + num(s.growth_per_step) +
+				' objects per step');
 		fact(dl, 'Own bytes', perDump(s.bytes, human));
 		fact(dl, 'Retained', perDump(s.retained_per_dump, human));
 		fact(dl, 'Share', pct(s.share_dump) + ' of the dump' +
 			(isNum(s.share_rss) ? ', ' + pct(s.share_rss) + ' of RSS' : ' (RSS not recorded)'));
 		var h = s.holder;
-		fact(dl, 'Holder', h ? h.type + ' at ' + hex(h.address) + ' holding ' + num(h.length) : 'none found');
+		fact(dl, 'Holder', h ? str(h.type) + ' at ' + hex(h.address) +
+			(isNum(h.length) ? ' holding ' + num(h.length) : '') : 'none found');
 
 		var fig = add(facts, el('figure', 'spark'));
 		var counts = arr(s.counts).filter(isNum);
@@ -464,7 +466,8 @@
 		var sus = arr(doc.suspects).slice(0, PALETTE.length);
 		if (sus.length) {
 			var f1 = add(box, el('figure', 'card'));
-			add(f1, el('figcaption', null, 'Retained by each suspect'));
+			add(f1, el('figcaption', null, 'Retained by each suspect' +
+				(arr(doc.suspects).length > sus.length ? ' (the first ' + sus.length + ')' : '')));
 			var ser = sus.map(function (x, i) {
 				return {name: '#' + (i + 1) + ' ' + str(x.type), values: arr(x.retained_per_dump),
 					color: PALETTE[i], kind: 'line'};

@@ -6,9 +6,12 @@
 # chromium's log; not one request reaches a local listener although the data holds
 # <img src=http://127.0.0.1:PORT/...> strings; the DOM after scripts shows the suspects'
 # types and path steps, and the hostile strings as text, never as elements; the file is at
-# most 2 MiB. Controls prove each check can fail: a page without CSP does reach the
-# listener, a page with an altered script is refused by the CSP. Screenshots (1366x768, the
-# whole page, print media) and a PDF are left in OUTPUT-DIR for people to look at.
+# most 2 MiB; a click on the treemap opens a box and the breadcrumb goes back up (cdp.py
+# drives chromium over its DevTools pipe for this and for the print-media picture); a
+# document over the budget gives a page without its tree. Controls prove each check can fail:
+# a page without CSP does reach the listener, a page with an altered script is refused by the
+# CSP, a raw <img> put into the page loads nothing. Screenshots (1366x768, the whole page,
+# print media) and a PDF are left in OUTPUT-DIR for people to look at.
 #
 # usage: tests/html/run.sh PATH/TO/gen_report OUTPUT-DIR
 
@@ -131,8 +134,7 @@ for name in three one none; do
 		>/dev/null 2>&1
 	chrome --no-pdf-header-footer --print-to-pdf="$OUT/$name.pdf" "file://$page" \
 		>/dev/null 2>&1
-	chrome --blink-settings=mediaTypeOverride=print --window-size=1000,3400 \
-		--screenshot="$OUT/$name-print.png" "file://$page" >/dev/null 2>&1
+	"$PY" "$HERE/cdp.py" print "$page" "$OUT/$name-print.png" || bad "$name: no print picture"
 	for f in "$name-1366x768.png" "$name-page.png" "$name.pdf" "$name-print.png"; do
 		if [ -s "$OUT/$f" ]; then ok; else bad "$name: chromium wrote no $f"; fi
 	done
@@ -179,6 +181,9 @@ log_clean big "$T/big.err"
 grep -q 'data-rendered="ok"' "$T/big.dom" && ok || bad "big: the page's script did not finish"
 grep -q 'The dominator tree was left out of this page to keep it under 2 MiB' "$T/big.dom" && ok ||
 	bad "big: the page does not say the tree was left out"
+
+# Clicks (over the DevTools protocol): a treemap box opens, the breadcrumb goes back up.
+if "$PY" "$HERE/cdp.py" click "$OUT/three.html"; then ok; else bad "three: the treemap's clicks"; fi
 
 # Controls for the CSP itself: the written page with one byte of its script changed runs
 # nothing (the hash no longer matches), and the page with a raw <img> pointing at the
