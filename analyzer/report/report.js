@@ -125,9 +125,18 @@
 		} else {
 			add(lede, el('strong', null, 'No suspects.'));
 		}
-		var toc = add(document.querySelector('header.top'), el('nav', 'toc'));
-		[['#suspects', 'Suspects'], ['#growth', 'Growth'], ['#memory', 'Where memory sits'],
-			['#dumps', 'Dumps']].forEach(function (l) {
+		var top = document.querySelector('header.top');
+		if (dumps.length > 6) {
+			/* a long series: the table folded, the header stays short */
+			var det = add(top, el('details', 'dumps-all'));
+			add(det, el('summary', null, 'the ' + dumps.length + ' dumps'));
+			drawDumps(doc, det);
+		} else {
+			drawDumps(doc, top);
+		}
+		var toc = add(top, el('nav', 'toc'));
+		[['#suspects', 'Suspects'], ['#growth', 'Growth'], ['#memory', 'Where memory sits']
+			].forEach(function (l) {
 			var a = add(toc, el('a', null, l[1]));
 			a.href = l[0];
 		});
@@ -150,9 +159,9 @@
 		if (parts.length) note(root, 'Not listed as suspects: ' + parts.join(' and ') + '.');
 	}
 
-	function drawDumps(doc, root) {
-		var s = section(root, 'dumps', 'Dumps');
-		var t = add(s, el('table'));
+	function drawDumps(doc, parent) {
+		var t = add(parent, el('table', 'dumps'));
+		t.id = 'dumps';
 		var hr = add(add(t, el('thead')), el('tr'));
 		[['#', 'n'], ['file', ''], ['pid', 'n'], ['time', ''], ['objects', 'n'], ['size', 'n'],
 			['RSS', 'n']].forEach(function (h) {
@@ -734,7 +743,6 @@
 		drawSuspects(doc, root);
 		drawGrowth(doc, root);
 		drawMemory(doc, root);
-		drawDumps(doc, root);
 		document.body.setAttribute('data-rendered', 'ok');
 	}
 
