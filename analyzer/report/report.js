@@ -417,7 +417,10 @@
 			add(axis, sv('line', {x1: L, x2: W - R, y1: y(v), y2: y(v), 'class': 'grid'}));
 			add(axis, sv('text', {x: L - 6, y: y(v) + 4, 'text-anchor': 'end'}, tickLabel(v)));
 		});
+		/* a label every k-th dump (and the last), so that long series stay legible */
+		var k = Math.ceil(84 / band);
 		dumps.forEach(function (d, i) {
+			if (i % k && i !== n - 1) return;
 			add(axis, sv('text', {x: x(i), y: H - B + 16, 'text-anchor': 'middle'}, 'dump ' + (i + 1)));
 			add(axis, sv('text', {x: x(i), y: H - B + 30, 'text-anchor': 'middle'},
 				i === 0 ? when(d.time).slice(11, 16) + ' UTC' : '+' + span(d.time - dumps[0].time)));
@@ -748,6 +751,11 @@
 
 	document.addEventListener('securitypolicyviolation', function (e) {
 		console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI);
+	});
+	/* On paper the folded list of dumps is shown in full. */
+	window.addEventListener('beforeprint', function () {
+		var d = document.querySelector('details.dumps-all');
+		if (d) d.open = true;
 	});
 	main();
 })();
