@@ -24,8 +24,12 @@ int main(int argc, char **argv)
 	char *doc = malloc(cap);
 	for (size_t k; doc && (k = fread(doc + len, 1, cap - len, in)) > 0;) {
 		len += k;
-		if (len == cap)
-			doc = realloc(doc, cap *= 2);
+		if (len == cap) {
+			char *bigger = realloc(doc, cap *= 2);
+			if (!bigger)
+				free(doc);
+			doc = bigger;
+		}
 	}
 	if (!doc || ferror(in)) {
 		fprintf(stderr, "gen_report: %s: cannot read\n", argv[1]);
