@@ -1,7 +1,8 @@
 """cdp.py — drives headless chromium over the DevTools protocol (--remote-debugging-pipe, stdlib
 only) for what its command-line switches cannot do: render in print media, and click.
 
-usage: python3 cdp.py print PAGE.html OUT.png      the whole page under @media print, 1000 px wide
+usage: python3 cdp.py page PAGE.html OUT.png       the whole page on a screen 1366 px wide
+       python3 cdp.py print PAGE.html OUT.png      the whole page under @media print, 1000 px wide
        python3 cdp.py click PAGE.html              clicks the treemap's largest box, checks that
                                                    the breadcrumb now ends at that box's label, then
                                                    clicks the breadcrumb's first entry and checks
@@ -98,14 +99,15 @@ class Chrome:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def print_shot(page, out):
-    c = Chrome(1000, 800)
-    c.call("Emulation.setEmulatedMedia", media="print")
+def whole_page(page, out, media):
+    width = 1000 if media == "print" else 1366
+    c = Chrome(width, 768)
+    c.call("Emulation.setEmulatedMedia", media=media)
     c.open(page)
-    if c.js("matchMedia('print').matches") is not True:
-        raise SystemExit("FAIL: cdp: print media not in effect")
+    if c.js("matchMedia('%s').matches" % media) is not True:
+        raise SystemExit("FAIL: cdp: %s media not in effect" % media)
     height = c.js("Math.ceil(document.documentElement.scrollHeight)")
-    c.call("Emulation.setDeviceMetricsOverride", width=1000, height=height,
+    c.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
            deviceScaleFactor=1, mobile=False)
     shot = c.call("Page.captureScreenshot", format="png")
     with open(out, "wb") as f:
@@ -154,8 +156,8 @@ def click_test(page):
 
 
 def main():
-    if sys.argv[1] == "print":
-        print_shot(sys.argv[2], sys.argv[3])
+    if sys.argv[1] in ("page", "print"):
+        whole_page(sys.argv[2], sys.argv[3], "screen" if sys.argv[1] == "page" else "print")
         return 0
     return click_test(sys.argv[2])
 

@@ -130,8 +130,7 @@ for name in three one none; do
 	# Pictures for people: the first screen of a laptop, the whole page, print.
 	chrome --window-size=1366,768 --screenshot="$OUT/$name-1366x768.png" "file://$page" \
 		>/dev/null 2>&1
-	chrome --window-size=1366,3400 --screenshot="$OUT/$name-page.png" "file://$page" \
-		>/dev/null 2>&1
+	"$PY" "$HERE/cdp.py" page "$page" "$OUT/$name-page.png" || bad "$name: no page picture"
 	chrome --no-pdf-header-footer --print-to-pdf="$OUT/$name.pdf" "file://$page" \
 		>/dev/null 2>&1
 	"$PY" "$HERE/cdp.py" print "$page" "$OUT/$name-print.png" || bad "$name: no print picture"
