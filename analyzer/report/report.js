@@ -613,11 +613,11 @@
 	/* Follows a "#tree=0.2.1" link (child indices from the root); stops at the first bad one. */
 	Treemap.prototype.follow = function (hash) {
 		var m = /^#tree=([0-9.]+)$/.exec(hash || '');
-		var trail = [this.root];
+		var trail = [this.root], stop = false;
 		if (m) m[1].split('.').forEach(function (k) {
-			var kids = arr(trail[trail.length - 1].children);
-			var c = kids[Number(k)];
+			var c = stop ? null : arr(trail[trail.length - 1].children)[Number(k)];
 			if (c && arr(c.children).length) trail.push(c);
+			else stop = true;
 		});
 		this.trail = trail;
 		this.draw();

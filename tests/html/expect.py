@@ -3,7 +3,7 @@ document alone (not from the page): one string per line, HTML-escaped the way a 
 serializes text (& < > as entities), so `grep -F` can look for it in chromium's --dump-dom.
 
 usage: python3 expect.py DOCUMENT.json texts    the suspects' types and their path steps' names
-       python3 expect.py DOCUMENT.json child0   the label of the tree root's first child
+       python3 expect.py DOCUMENT.json node I.J  the label of the tree node at child indices I.J
        python3 expect.py PAGE.html hashes       CSP sources of the page's inline style and script"""
 import base64
 import hashlib
@@ -35,8 +35,14 @@ def main():
                 if t not in seen:
                     seen.add(t)
                     print(esc(t))
-    elif what == "child0":
-        print(esc(doc["tree"]["children"][0]["label"]))
+    elif what == "node":
+        # the node a #tree=I.J... link names: child indices from the root, each to a node
+        # with children
+        node = doc["tree"]
+        for k in sys.argv[3].split("."):
+            node = node["children"][int(k)]
+            assert node["children"], "the link names a node without children"
+        print(esc(node["label"]))
 
 
 main()

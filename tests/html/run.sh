@@ -150,12 +150,13 @@ grep -q 'One dump: the suspects are the accumulation points' "$T/one.dom" && ok 
 grep -q 'One dump: no growth to draw' "$T/one.dom" && ok || bad "one: no note in place of the chart"
 grep -q 'Retained by each suspect' "$T/three.dom" && ok || bad "three: no growth chart"
 
-# A link into the tree (#tree=0) opens the root's first child: the breadcrumb ends there.
-chrome --dump-dom "file://$OUT/three.html#tree=0" >"$T/deep.dom" 2>"$T/deep.err"
-log_clean "three#tree=0" "$T/deep.err"
-child=$("$PY" "$HERE/expect.py" "$T/three.json" child0)
+# A link into the tree (#tree=0.1: the second child of the root's first child) opens that
+# node: the breadcrumb ends there.
+chrome --dump-dom "file://$OUT/three.html#tree=0.1" >"$T/deep.dom" 2>"$T/deep.err"
+log_clean "three#tree=0.1" "$T/deep.err"
+child=$("$PY" "$HERE/expect.py" "$T/three.json" node 0.1)
 if grep -qF "<span class=\"here\">$child " "$T/deep.dom"; then ok; else
-	bad "three#tree=0: the breadcrumb does not end at '$child'"
+	bad "three#tree=0.1: the breadcrumb does not end at '$child'"
 fi
 
 # A document too big for the budget (three.json with 60,000 more tree nodes, about 5 MB): the
