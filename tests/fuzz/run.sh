@@ -33,6 +33,10 @@ mkdir -p "$OUT/gen"
 { echo '/* generated from schema/schema.sql: do not edit */'; echo 'static const char schema_sql[] =';
   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$/\\n"/' schema/schema.sql;
   echo ';'; } >"$OUT/gen/schema_sql.h"
+# the HTML report's page as C strings (report_html.c includes them), as the Makefile makes them
+cc -std=c11 -D_GNU_SOURCE -O1 analyzer/report/embed.c -o "$OUT/embed"
+"$OUT/embed" analyzer/report/report.html analyzer/report/report.css analyzer/report/report.js \
+	>"$OUT/gen/report_assets.h"
 LIB="$(ls analyzer/*.c | grep -v analyzer/main.c) format/reader.c"
 seeds() { # the committed seeds of a target
 	if [ "$1" = fuzz_heap ]; then echo tests/fuzz/corpus-heap; else echo tests/fuzz/corpus; fi
