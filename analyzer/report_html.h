@@ -8,8 +8,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* The largest page report_html_write() writes, in bytes. */
+/* The largest page report_html_write() writes, in bytes (2 MiB; the fuzz target defines a
+ * smaller one before including report_html.c, to reach the trimming with small inputs). */
+#ifndef REPORT_HTML_MAX
 #define REPORT_HTML_MAX ((size_t)2 << 20)
+#endif
 
 /* Writes one complete HTML page to fp: the page's assets around json[0..len), the leaks
  * document (with "tree"), embedded in <script type="application/json" id="pymple-data">
