@@ -48,7 +48,7 @@ AN_OBJS  := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_SRC) $(READER_SRC))
 LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(READER_SRC) $(WRITER_SRC))
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
-.PHONY: all deps test unit e2e e2e-asan cli test-pip test-install test-all-pythons asan valgrind \
+.PHONY: all deps test unit e2e e2e-asan cli html test-pip test-install test-all-pythons asan valgrind \
         fuzz fuzz-coverage bench bench-dom demo install clean format style lint help
 
 all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
@@ -69,6 +69,18 @@ $(BUILD)/gen/schema_sql.h: schema/schema.sql
 	  echo ';'; } > $@
 $(OBJ)/analyzer/store.o: $(BUILD)/gen/schema_sql.h
 $(OBJ)/analyzer/store.o: ALLCFLAGS += -I$(BUILD)/gen
+
+# The HTML report's page (analyzer/report/: template, CSS, JS) compiled into the analyzer as
+# two C strings, with the Content-Security-Policy hashes of the inline CSS and JS.
+REPORT_ASSETS := analyzer/report/report.html analyzer/report/report.css analyzer/report/report.js
+$(BUILD)/tools/embed: analyzer/report/embed.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $<
+$(BUILD)/gen/report_assets.h: $(BUILD)/tools/embed $(REPORT_ASSETS)
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed $(REPORT_ASSETS) > $@.tmp && mv $@.tmp $@
+$(OBJ)/analyzer/report_html.o: $(BUILD)/gen/report_assets.h
+$(OBJ)/analyzer/report_html.o: ALLCFLAGS += -I$(BUILD)/gen
 
 $(ANALYZE): $(AN_OBJS)
 	@mkdir -p $(dir $@)
@@ -104,7 +116,7 @@ $(BUILD)/tests/unit: $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRC)) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS_AN)
 
-test: unit e2e cli test-pip ## run every test (unit, end-to-end, CLI, pip install) on $(PYTHON)
+test: unit e2e cli html test-pip ## run every test (unit, end-to-end, CLI, HTML report, pip install) on $(PYTHON)
 
 unit: $(BUILD)/tests/unit ## Criterion unit tests
 	$(BUILD)/tests/unit --jobs 2
@@ -115,6 +127,14 @@ e2e: all ## end-to-end tests driving a real Python
 cli: all $(BUILD)/tests/gendump $(BUILD)/tests/genbomb ## golden tests of the command line, hostile inputs
 	sh tests/cli/run.sh $(ANALYZE) $(BUILD)/tests/gendump
 	sh tests/cli/hostile.sh $(ANALYZE) $(BUILD)/tests/gendump $(BUILD)/tests/genbomb
+
+# The HTML report in headless chromium, on hand-written documents (tests/html/*.json).
+html: $(BUILD)/tests/gen_report ## the HTML leaks report rendered by headless chromium
+	sh tests/html/run.sh $(BUILD)/tests/gen_report $(BUILD)/test-output/html
+
+$(BUILD)/tests/gen_report: tests/html/gen_report.c $(OBJ)/analyzer/report_html.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^
 
 # Synthetic dump generator (bench and CLI fixtures), built on the real writer.
 $(BUILD)/tests/gendump: tests/tools/gendump.c $(OBJ)/format/writer.o
@@ -146,7 +166,7 @@ test-all-pythons: ## end-to-end tests on every installed CPython 3.8-3.13
 	sh tests/all-pythons.sh
 
 asan: ## all tests under ASan+UBSan (the extension too, inside a real Python)
-	$(MAKE) BUILD=build/asan SANITIZE=address,undefined unit cli e2e-asan
+	$(MAKE) BUILD=build/asan SANITIZE=address,undefined unit cli html e2e-asan
 
 # The sanitizer runtime must be the first library a sanitized extension's
 # host process loads, hence LD_PRELOAD; CPython's own allocations are not

@@ -2,7 +2,7 @@
 # deps.sh — install the Debian packages pymple builds with, when missing.
 # Called by `make` (target deps) and by .ci/run; a no-op once installed.
 set -e
-pkgs="build-essential libsqlite3-dev zlib1g-dev libdeflate-dev libcriterion-dev python3-dev python3-pytest sqlite3 gdb"
+pkgs="build-essential libsqlite3-dev zlib1g-dev libdeflate-dev libcriterion-dev python3-dev python3-pytest sqlite3 gdb chromium"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -7,6 +7,8 @@
 #   fuzz_load         dump -> database -> summary, garbage, cycles
 #   fuzz_heap         opening a persisted heap (heap_store.c), seeds in
 #                     tests/fuzz/corpus-heap (tests/fuzz/heapdb.h: their layout)
+#   fuzz_report_html  the HTML report's page writer (report_html.c) on any document,
+#                     seeds in tests/fuzz/corpus-report (leaks JSON documents)
 #   run.sh --regen      rewrites the committed seeds (tests/fuzz/gen_corpus.c,
 #                       tests/fuzz/gen_heap_corpus.py)
 #   run.sh --coverage   replays the corpus and what fuzzing found through a
@@ -15,7 +17,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 OUT=build/fuzz
-TARGETS="fuzz_reader fuzz_reader_file fuzz_load fuzz_heap"
+TARGETS="fuzz_reader fuzz_reader_file fuzz_load fuzz_heap fuzz_report_html"
 mkdir -p "$OUT/bin"
 INC="-iquote schema -iquote format -iquote analyzer -iquote tests/fuzz -I$OUT/gen"
 if [ "${1:-}" = "--regen" ]; then
@@ -33,9 +35,17 @@ mkdir -p "$OUT/gen"
 { echo '/* generated from schema/schema.sql: do not edit */'; echo 'static const char schema_sql[] =';
   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$/\\n"/' schema/schema.sql;
   echo ';'; } >"$OUT/gen/schema_sql.h"
+# the HTML report's page as C strings (report_html.c includes them), as the Makefile makes them
+cc -std=c11 -D_GNU_SOURCE -O1 analyzer/report/embed.c -o "$OUT/embed"
+"$OUT/embed" analyzer/report/report.html analyzer/report/report.css analyzer/report/report.js \
+	>"$OUT/gen/report_assets.h"
 LIB="$(ls analyzer/*.c | grep -v analyzer/main.c) format/reader.c"
 seeds() { # the committed seeds of a target
-	if [ "$1" = fuzz_heap ]; then echo tests/fuzz/corpus-heap; else echo tests/fuzz/corpus; fi
+	case $1 in
+	fuzz_heap) echo tests/fuzz/corpus-heap ;;
+	fuzz_report_html) echo tests/fuzz/corpus-report ;;
+	*) echo tests/fuzz/corpus ;;
+	esac
 }
 CFLAGS_FUZZ="-std=c11 -D_GNU_SOURCE -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -g -O1"
 build() { # flags...: the analyzer's objects once (two compilers at a time), then each target
