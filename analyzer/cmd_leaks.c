@@ -38,8 +38,9 @@ static const char *const usage[] = {
         "With two dumps or more, suspects are the groups whose count or retained",
         "size grew from the first dump to the last, ranked by the retained size",
         "they gained (memory at stake); with three or more, each has a trend:",
-        "steady (grew at every step: ranked first), warm-up (grew, then flat) and",
-        "static (large, constant) are counted but not listed. With one dump,",
+        "steady (grew at every step: ranked first); warm-up (grew, then flat),",
+        "static (large, constant) and small (grew by less than 0.1% of the dump)",
+        "are counted but not listed. With one dump,",
         "suspects are where the memory accumulates (as in `top`), largest first.",
         "A group held under another suspect's objects is part of that suspect.",
         "",
@@ -68,8 +69,9 @@ static const char *const usage[] = {
         NULL,
 };
 
-#define STATIC_SHARE     0.01 /* a constant group this big is "static" */
-#define SINGLE_SHARE     0.05 /* one dump: points retaining at least this */
+#define STATIC_SHARE     0.01  /* a constant group this big is "static" */
+#define SMALL_SHARE      0.001 /* growth under this share of the dump is "small" */
+#define SINGLE_SHARE     0.05  /* one dump: points retaining at least this */
 #define MARKED_BIT(m, v) ((m)[(v) >> 3] & (1u << ((v)&7)))
 #define SET_BIT(m, v)    ((m)[(v) >> 3] |= (uint8_t)(1u << ((v)&7)))
 
@@ -606,10 +608,14 @@ static int classify(struct leak_report *r, struct leak_state *d, uint8_t *suspec
 			trend[q] = LEAK_WARMUP;
 		else
 			trend[q] = LEAK_UNKNOWN;
-		if (trend[q] == LEAK_WARMUP)
+		if (trend[q] == LEAK_WARMUP) {
 			r->warmup++;
-		else
+		} else if ((double)(stake[q] > 0 ? stake[q] : 0) < SMALL_SHARE * (double)total) {
+			trend[q] = LEAK_NONE; /* a frame's list of three ints */
+			r->small++;
+		} else {
 			suspect_group[q] = 1;
+		}
 	}
 	return 0;
 }
@@ -822,7 +828,7 @@ int cmd_leaks(int argc, char **argv)
 	cli_progress_step(&pr, "finding the suspects");
 	const struct heap *h = &d.hv.h;
 	uint32_t ng = d.g.ngroups;
-	struct leak_report r = {k, dumps, &ser, &d, NULL, 0, 0, 0};
+	struct leak_report r = {k, dumps, &ser, &d, NULL, 0, 0, 0, 0};
 	suspect_group = calloc((size_t)ng + 1, 1);
 	count_grew = calloc((size_t)ng + 1, 1);
 	trend = calloc((size_t)ng + 1, sizeof *trend);

@@ -130,11 +130,17 @@ static uint32_t group_of(struct leak_groups *g, struct table *tb, uint64_t sig, 
 	return k;
 }
 
-static const struct leak_groups *sort_groups; /* for by_start (qsort has no context) */
+/* for by_start (qsort has no context) */
+static const struct leak_groups *sort_groups;
+static const struct leak_groups_input *sort_in;
 
 static int by_start(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	const struct heap *h = sort_in->h;
+	int mx = sort_in->module_type[h->type[x]] != 0, my = sort_in->module_type[h->type[y]] != 0;
+	if (mx != my)
+		return mx ? -1 : 1; /* modules first: `module app .CACHE` is where users look */
 	uint64_t sx = sort_groups->sig[sort_groups->group[x]],
 	         sy = sort_groups->sig[sort_groups->group[y]];
 	if (sx != sy)
@@ -171,10 +177,12 @@ int leak_groups_build(struct leak_groups *g, const struct leak_groups_input *in)
 		g->group[v] = k;
 		g->order[tail++] = v;
 	}
-	/* Starts in the order of their names, not of the dump: the walk's order
+	/* Modules first, then the other starts, each in the order of their
+	 * names, not of the dump: the walk's order
 	 * changes between dumps (collector generations), and which of two equal
 	 * paths the search takes, hence an object's group, must not. */
 	sort_groups = g;
+	sort_in = in;
 	qsort(g->order, tail, sizeof *g->order, by_start);
 	for (uint32_t head = 0; head < tail; head++) {
 		uint32_t v = g->order[head];

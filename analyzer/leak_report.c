@@ -294,8 +294,8 @@ static int json_doc(const struct leak_report *r, struct jw *w, struct pathstep *
 		}
 		fputs("]}", fp);
 	}
-	fprintf(fp, "%s],\n\"not_suspects\":{\"warm-up\":%lu,\"static\":%lu}", r->nsus ? "\n" : "",
-	        r->warmup, r->statics);
+	fprintf(fp, "%s],\n\"not_suspects\":{\"warm-up\":%lu,\"static\":%lu,\"small\":%lu}",
+	        r->nsus ? "\n" : "", r->warmup, r->statics, r->small);
 	if (with_tree) {
 		fputs(",\n\"tree\":", fp);
 		int rc = tree_json(w, r->d, ps);
@@ -404,10 +404,11 @@ void leak_report_table(const struct leak_report *r)
 		putchar('\n');
 	}
 	if (k > 1)
-		printf("%zu suspect%s; not suspects: %lu group%s grew then stayed flat (warm-up),"
-		       " %lu large group%s stayed the same (static)\n",
+		printf("%zu suspect%s; not listed: %lu group%s that grew, then stayed flat "
+		       "(warm-up),\n  %lu large constant group%s (static), %lu that grew by less "
+		       "than 0.1%% of the dump (small)\n",
 		       r->nsus, r->nsus == 1 ? "" : "s", r->warmup, r->warmup == 1 ? "" : "s",
-		       r->statics, r->statics == 1 ? "" : "s");
+		       r->statics, r->statics == 1 ? "" : "s", r->small);
 	if (k == 2 && r->nsus)
 		puts("With two dumps the trend is unknown: a third dump would tell steady growth"
 		     "\nfrom warm-up.");

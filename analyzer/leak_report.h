@@ -80,7 +80,7 @@ struct leak_report {
 	struct leak_state *d; /* the newest dump */
 	struct leak_suspect *sus;
 	size_t nsus;
-	unsigned long warmup, statics;
+	unsigned long warmup, statics, small;
 };
 
 /* The JSON document (LEAKS_JSON.md), with "tree" when with_tree. 0, -1 on

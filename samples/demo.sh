@@ -3,8 +3,9 @@
 # times, ask pymple-analyze what holds the memory, what grew, and who holds it,
 # then the whole answer in one report: `leaks`, as text and as an HTML page.
 # Usage: sh samples/demo.sh BUILD   (BUILD holds bin/pymple-analyze and python/)
-# Writes into a temporary directory, which it removes at exit, and the HTML
-# report to $DEMO_HTML (default BUILD/demo-leaks.html), which it keeps.
+# Writes the dumps, their databases and the HTML report into $DEMO_DIR
+# (default BUILD/demo) and keeps them, so the commands the report prints
+# under "next" run as printed afterwards; a new run replaces them.
 set -eu
 
 BUILD=${1:-build}
@@ -12,14 +13,16 @@ PYTHON=${PYTHON:-python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 AN="$BUILD/bin/pymple-analyze"
 LEAKER='__main__.Session'
-DEMO_HTML=${DEMO_HTML:-$BUILD/demo-leaks.html}
+DEMO_DIR=${DEMO_DIR:-$BUILD/demo}
 
 if [ ! -x "$AN" ] || [ ! -d "$BUILD/python/pymple" ]; then
 	echo "demo: $BUILD has no pymple-analyze or pymple module; run 'make' first" >&2
 	exit 2
 fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/pymple-demo.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
+mkdir -p "$DEMO_DIR"
+chmod 700 "$DEMO_DIR" # dumps hold whatever the program held
+rm -f "$DEMO_DIR"/round-*.dump "$DEMO_DIR"/round-*.dump.db "$DEMO_DIR/leaks.html"
+DEMO_HTML=$DEMO_DIR/leaks.html
 
 # step TITLE WHY COMMAND...: prints a heading, the command, then runs it.
 step() {
@@ -32,11 +35,11 @@ step() {
 step "1. Run a program that leaks, dumping its heap after each round" \
 	"samples/registry_leak.py keeps every Session in a dict and never evicts one." \
 	env PYTHONPATH="$BUILD/python" "$PYTHON" "$HERE/registry_leak.py" \
-	--rounds 3 --requests 2000 --dump-dir "$tmp"
+	--rounds 3 --requests 2000 --dump-dir "$DEMO_DIR"
 
-A="$tmp/round-1.dump"
-B="$tmp/round-2.dump"
-C="$tmp/round-3.dump"
+A="$DEMO_DIR/round-1.dump"
+B="$DEMO_DIR/round-2.dump"
+C="$DEMO_DIR/round-3.dump"
 
 step "2. What holds the memory after round 2?" \
 	"One row per type, largest first; the last line compares the dump with the RSS." \

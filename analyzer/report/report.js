@@ -156,6 +156,8 @@
 			' (grew, then stayed flat)');
 		if (ns.static) parts.push(plural(ns.static, 'static group', 'static groups') +
 			' (large, constant)');
+		if (ns.small) parts.push(plural(ns.small, 'small group', 'small groups') +
+			' (grew by less than 0.1% of the dump)');
 		if (parts.length) note(root, 'Not listed as suspects: ' + parts.join(' and ') + '.');
 	}
 

@@ -120,7 +120,7 @@ def check_document(doc, ndumps):
     check_eq("dumps", len(doc["dumps"]), ndumps)
     for d in doc["dumps"]:
         check_eq("dump keys", set(d), {"path", "pid", "time", "objects", "size", "rss"})
-    check_eq("not_suspects keys", set(doc["not_suspects"]), {"warm-up", "static"})
+    check_eq("not_suspects keys", set(doc["not_suspects"]), {"warm-up", "static", "small"})
     for s in doc["suspects"]:
         check_eq("suspect keys", set(s), SUSPECT_KEYS)
         for st in s["path"] + s["example"]["path"]:

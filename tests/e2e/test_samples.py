@@ -105,16 +105,24 @@ def test_callback_fixed_windows_are_garbage(ctx):
 
 def test_demo_runs(ctx):
     build = os.path.dirname(os.path.dirname(ctx.analyzer))
-    html = os.path.join(ctx.tmp, "demo.html")
+    demo = os.path.join(ctx.tmp, "demo dir")
+    html = os.path.join(demo, "leaks.html")
     r = subprocess.run(["sh", os.path.join(ctx.root, "samples", "demo.sh"), build],
                        capture_output=True, text=True, timeout=300,
-                       env=dict(ctx.env(), PYTHON=ctx.python, DEMO_HTML=html))
+                       env=dict(ctx.env(), PYTHON=ctx.python, DEMO_DIR=demo))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "__main__.Session" in r.stdout, r.stdout
     # it ends with the leaks report: 2000 sessions a round, held by SESSIONS
     assert "#1 __main__.Session, steady: 2000 -> 4000 -> 6000 objects" in r.stdout, r.stdout
     assert r.stdout.rstrip().endswith("HTML report: " + html), r.stdout[-300:]
     assert os.path.getsize(html) > 0
+    # the commands the report says to run next still run once the demo is over
+    nexts = [l.split("next", 1)[-1].strip() for l in r.stdout.splitlines()
+             if "pymple-analyze " in l and ("next " in l or l.startswith("            "))]
+    assert len(nexts) == 3, r.stdout
+    for cmd in nexts:
+        n = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=300)
+        assert n.returncode == 0 and n.stdout.strip(), (cmd, n.stderr)
 
 
 def test_committed_sample_dump_current(ctx):
