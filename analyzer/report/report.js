@@ -219,11 +219,22 @@
 	}
 
 	/* One object's path as Python would reach it: the root's name, then the labels. */
+	// module app.APP.chain[1]: a namespace's ['name'] reads as .name
 	function pathExpr(steps) {
-		var s = '';
+		var s = '', ns = false;
 		steps.forEach(function (st, i) {
-			if (i === 0) s = str(st.name);
-			else s += st.label === null ? ' \u2192 ' + str(st.name) : str(st.label);
+			var lab = st.label, m;
+			if (i === 0) {
+				s = str(st.name);
+			} else if (lab === '.__dict__' && i + 1 < steps.length &&
+					/^\['[A-Za-z_][A-Za-z0-9_]*'\]$/.test(str(steps[i + 1].label))) {
+				ns = true;
+			} else if (ns && (m = /^\['(.*)'\]$/.exec(str(lab)))) {
+				s += '.' + m[1];
+				ns = false;
+			} else {
+				s += lab === null ? ' \u2192 ' + str(st.name) : str(lab);
+			}
 		});
 		return s;
 	}
