@@ -134,7 +134,7 @@ $(BUILD)/tests/genbomb: tests/tools/genbomb.c | deps
 	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
 
 # Speed and memory of the dominator code on synthetic graphs (a tool, not a test).
-$(BUILD)/tests/dombench: tests/tools/dombench.c $(OBJ)/analyzer/graph.o $(OBJ)/analyzer/graph_dom.o
+$(BUILD)/tests/dombench: tests/tools/dombench.c $(patsubst %.c,$(OBJ)/%.o,$(wildcard analyzer/graph_*.c))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^
 

@@ -12,7 +12,8 @@
 struct load_stats {
 	uint64_t objects, refs, missing_refs, roots, unreachable, cycles, types, strings;
 	uint64_t dump_bytes;
-	double t_pass1, t_graph, t_encode, t_dom, t_pass2, t_index, t_sync, t_total; /* seconds */
+	double t_pass1, t_graph, t_encode, t_dom, t_pass2, t_indexes, t_index, t_sync,
+	        t_total; /* seconds */
 	double cpu_main; /* CPU seconds of the loading thread */
 	double cpu_dom;  /* CPU seconds of the dominators (in cpu_main) */
 };
