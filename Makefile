@@ -84,11 +84,14 @@ $(OBJ)/ext/format/%.o: format/%.c $(wildcard schema/*.h format/*.h) | deps
 	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 # libdeflate (libdeflate-dev), when installed, compresses the in-process
-# dumps (writer.c, PYM_LIBDEFLATE); without it zlib does.
+# dumps (writer.c, PYM_LIBDEFLATE) and the heap the analyzer keeps in its
+# database (heap_store.c); without it zlib does. Both write zlib streams.
 HAVE_LIBDEFLATE := $(shell printf '\043include <libdeflate.h>\n' | $(CC) -E - >/dev/null 2>&1 && echo 1)
 ifeq ($(HAVE_LIBDEFLATE),1)
 $(OBJ)/ext/format/writer.o: CFLAGS += -DPYM_LIBDEFLATE
+$(OBJ)/analyzer/heap_store.o: CFLAGS += -DPYM_LIBDEFLATE
 EXT_LIBS = -ldeflate
+LDLIBS_AN += -ldeflate
 endif
 
 # pyint.c and allocsite.c read CPython internals (Py_BUILD_CORE); those headers need two
