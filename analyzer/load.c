@@ -135,6 +135,7 @@ static int dom_finish(struct loader *L, struct dom_prep *p)
 	struct heap *h = &L->b.h;
 	struct graph g = {.n = h->n, .m = h->m, .off = h->off, .dst = h->dst};
 	uint32_t *idom = malloc(((size_t)h->n + 1) * sizeof *idom);
+	uint64_t *own = NULL;
 	int rc = -1;
 	if (!idom)
 		goto out;
@@ -142,10 +143,20 @@ static int dom_finish(struct loader *L, struct dom_prep *p)
 	if (dom_idom(&in, idom) < 0)
 		goto out;
 	dom_prep_release(p);
-	if (dom_tree_from_idom(&L->dom, h->n, idom, L->own) < 0)
+	/* own in 64 bits, now that dom_idom's working memory is gone */
+	own = malloc(((size_t)h->n + 1) * sizeof *own);
+	if (!own)
 		goto out;
+	for (uint32_t v = 0; v < h->n; v++)
+		own[v] = L->own[v];
+	for (uint64_t i = 0; i < L->nbig; i++)
+		own[L->big[i].v] = L->big[i].own;
 	free(L->own);
 	L->own = NULL;
+	if (dom_tree_from_idom(&L->dom, h->n, idom, own) < 0)
+		goto out;
+	free(own);
+	own = NULL;
 	/* type_stats.retained: per type, nothing counted twice within it; thread
 	 * and frame records are not counted (as in type_stats). idom is free now. */
 	uint64_t *by_type = calloc((size_t)h->ntypes + 1, sizeof *by_type);
@@ -168,6 +179,7 @@ static int dom_finish(struct loader *L, struct dom_prep *p)
 out:
 	dom_prep_release(p);
 	free(idom);
+	free(own);
 	free(L->own);
 	L->own = NULL;
 	return rc;
@@ -208,7 +220,9 @@ static void loader_release(struct loader *L)
 {
 	dom_tree_release(&L->dom);
 	free(L->own);
+	free(L->big);
 	L->own = NULL;
+	L->big = NULL;
 	heap_builder_release(&L->b);
 	free(L->thash);
 	free(L->tstat);
