@@ -248,6 +248,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	char tmp[4096], eb[128];
 	int rc = -1, have_tmp = 0;
 	double t0 = now_seconds(), t1, t2, t2p, t2d, t2i, t3, t4, t5, c2p, c2d;
+	double c0 = thread_cpu(), c1, c2, c2i, c3;
 	struct dom_prep prep = {0};
 	memset(&L, 0, sizeof L);
 	memset(&img, 0, sizeof img);
@@ -275,6 +276,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	if (store_open_build(&L, tmp) < 0 || load_records(&L) < 0)
 		goto out;
 	t1 = now_seconds();
+	c1 = thread_cpu();
 	if (give_back_memory(&L) < 0)
 		goto out;
 	if (heap_builder_finish(&L.b) < 0) {
@@ -283,6 +285,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	}
 	L.b.h.nstrings = (uint32_t)L.strings;
 	t2 = now_seconds();
+	c2 = thread_cpu();
 	/* The heap is encoded and written first, then the labels go (unless
 	 * --refs needs them), and only then comes the dominator tree's working
 	 * memory: the peak of the load. */
@@ -314,9 +317,11 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	if (L.progress)
 		L.progress(L.progress_ctx, 3, 0, 0);
 	t2i = now_seconds();
+	c2i = thread_cpu();
 	if (store_schema_part(L.db, "after-load", err, dbpath) < 0)
 		goto out;
 	t3 = now_seconds();
+	c3 = thread_cpu();
 	if (store_finish_rows(&L, &sb, stats) < 0)
 		goto out;
 	if ((opts & LOAD_REFS) && refs_table_build(L.db, &L.b.h, dbpath, err) < 0)
@@ -344,7 +349,12 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	stats->t_index = t4 - t3;
 	stats->t_sync = t5 - t4;
 	stats->t_total = t5 - t0;
-	stats->cpu_main = thread_cpu();
+	stats->cpu_main = thread_cpu() - c0;
+	stats->cpu_pass1 = c1 - c0;
+	stats->cpu_graph = c2 - c1;
+	stats->cpu_encode = c2p - c2;
+	stats->cpu_pass2 = c2i - c2d;
+	stats->cpu_indexes = c3 - c2i;
 	rc = 0;
 out:
 	if (L.db)

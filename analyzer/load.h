@@ -16,6 +16,8 @@ struct load_stats {
 	        t_total; /* seconds */
 	double cpu_main; /* CPU seconds of the loading thread */
 	double cpu_dom;  /* CPU seconds of the dominators (in cpu_main) */
+	/* and of the other phases of t_* on the loading thread */
+	double cpu_pass1, cpu_graph, cpu_encode, cpu_pass2, cpu_indexes;
 };
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any
