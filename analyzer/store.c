@@ -530,12 +530,19 @@ int store_objects(struct loader *L)
 		goto out;
 	}
 	started = 1;
+	/* The rows come in id order from 0: SQLite numbers them itself (its
+	 * append path, no search for the row's place) once a row -1 is there
+	 * to count from; that row goes again before the index is built. */
 	int sql = sqlite3_exec(L->db,
 	                       "INSERT INTO object_rows(id, address, type_id, size, extra_size,"
+	                       " refcount, bits, fingerprint, retained_in)"
+	                       " VALUES (-1, 0, 0, 0, 0, 0, 0, 0, 0);"
+	                       "INSERT INTO object_rows(address, type_id, size, extra_size,"
 	                       " refcount, length, bits, value, scc, fingerprint, serial, site,"
-	                       " idom_back, retained_in) SELECT id, address, type_id, size,"
+	                       " idom_back, retained_in) SELECT address, type_id, size,"
 	                       " extra_size, refcount, length, bits, value, scc, fingerprint,"
-	                       " serial, site, idom_back, retained_in FROM pym_objects",
+	                       " serial, site, idom_back, retained_in FROM pym_objects;"
+	                       "DELETE FROM object_rows WHERE id = -1",
 	                       NULL, NULL, NULL);
 	pthread_mutex_lock(&f->mu);
 	f->cancel = 1; /* a decoder still running (SQLite failed) stops */
