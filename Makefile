@@ -49,7 +49,7 @@ LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(READER_SRC) $(WRITER_SRC
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
 .PHONY: all deps test unit e2e e2e-asan cli test-pip test-install test-all-pythons asan valgrind \
-        fuzz fuzz-coverage bench bench-dom demo install clean format style lint help
+        fuzz fuzz-coverage bench bench-dom bench-load demo install clean format style lint help
 
 all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 
@@ -170,6 +170,10 @@ fuzz-coverage: ## line coverage of the analyzer by the fuzz corpus and what fuzz
 
 bench: all ## the ~1M-object benchmark (medians of several runs)
 	$(PYTHON) bench/bench.py --build $(BUILD)
+
+# BEFORE: other pymple-analyze builds to measure beside this one (interleaved runs).
+bench-load: all ## issue 7's load numbers (load/check, DB/dump, peak) on the bench and real heaps
+	$(PYTHON) bench/loadratio.py --build $(BUILD) $(BEFORE)
 
 demo: all ## dump a leaking sample program and summarize it
 	sh samples/demo.sh $(BUILD)
