@@ -79,13 +79,16 @@ def measure(analyzers, name, dump, runs, tmp):
     res = {a: {"check": [], "load": []} for a in analyzers}
     for i in range(runs):
         note("%s: run %d/%d" % (name, i + 1, runs))
-        for a in analyzers:
+        for k, a in enumerate(analyzers):
             w, c, _, st, out = run([a, "check", dump])
             if st == 0:
                 res[a]["check"].append((w, c))
                 m = re.search(r"^objects\s+(\d+)", out, re.M)
                 objects = objects or (int(m.group(1)) if m else None)
-            db = os.path.join(tmp, "load.db")
+            # a fresh file each time, as a first load writes it
+            db = os.path.join(tmp, "load-%d.db" % k)
+            if os.path.exists(db):
+                os.unlink(db)
             w, c, rss, st, out = run([a, "load", dump, "-o", db])
             if st == 0:
                 res[a]["load"].append((w, c, rss))
