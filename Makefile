@@ -49,7 +49,7 @@ LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(READER_SRC) $(WRITER_SRC
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
 .PHONY: all deps test unit e2e e2e-asan cli html test-pip test-install test-all-pythons asan valgrind \
-        fuzz fuzz-coverage bench bench-dom demo install clean format style lint help
+        fuzz fuzz-coverage bench bench-dom bench-load demo install clean format style lint help
 
 all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 
@@ -96,11 +96,14 @@ $(OBJ)/ext/format/%.o: format/%.c $(wildcard schema/*.h format/*.h) | deps
 	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 # libdeflate (libdeflate-dev), when installed, compresses the in-process
-# dumps (writer.c, PYM_LIBDEFLATE); without it zlib does.
+# dumps (writer.c, PYM_LIBDEFLATE) and the heap the analyzer keeps in its
+# database (heap_store.c); without it zlib does. Both write zlib streams.
 HAVE_LIBDEFLATE := $(shell printf '\043include <libdeflate.h>\n' | $(CC) -E - >/dev/null 2>&1 && echo 1)
 ifeq ($(HAVE_LIBDEFLATE),1)
 $(OBJ)/ext/format/writer.o: CFLAGS += -DPYM_LIBDEFLATE
+$(OBJ)/analyzer/heap_store.o: CFLAGS += -DPYM_LIBDEFLATE
 EXT_LIBS = -ldeflate
+LDLIBS_AN += -ldeflate
 endif
 
 # pyint.c and allocsite.c read CPython internals (Py_BUILD_CORE); those headers need two
@@ -154,7 +157,7 @@ $(BUILD)/tests/genbomb: tests/tools/genbomb.c | deps
 	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ -lz
 
 # Speed and memory of the dominator code on synthetic graphs (a tool, not a test).
-$(BUILD)/tests/dombench: tests/tools/dombench.c $(OBJ)/analyzer/graph.o $(OBJ)/analyzer/graph_dom.o
+$(BUILD)/tests/dombench: tests/tools/dombench.c $(patsubst %.c,$(OBJ)/%.o,$(wildcard analyzer/graph_*.c))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^
 
@@ -187,6 +190,10 @@ fuzz-coverage: ## line coverage of the analyzer by the fuzz corpus and what fuzz
 
 bench: all ## the ~1M-object benchmark (medians of several runs)
 	$(PYTHON) bench/bench.py --build $(BUILD)
+
+# BEFORE: other pymple-analyze builds to measure beside this one (interleaved runs).
+bench-load: all ## issue 7's load numbers (load/check, DB/dump, peak) on the bench and real heaps
+	$(PYTHON) bench/loadratio.py --build $(BUILD) $(BEFORE)
 
 demo: all ## dump a leaking sample program, analyze it, write its HTML leaks report
 	sh samples/demo.sh $(BUILD)

@@ -125,14 +125,19 @@ int cmd_load(int argc, char **argv)
 		if (cli_verbose)
 			printf("pass 1 %.3f s, roots+reachability+scc %.3f s, heap encoding %.3f "
 			       "s, "
-			       "dominators %.3f s, pass 2 %.3f s, refs+commit %.3f s, fsync %.3f "
+			       "dominators %.3f s, pass 2 %.3f s, indexes %.3f s, refs+commit %.3f "
+			       "s, fsync %.3f "
 			       "s; "
 			       "%.0f objects/s\n",
-			       s.t_pass1, s.t_graph, s.t_encode, s.t_dom, s.t_pass2, s.t_index,
-			       s.t_sync, s.t_total > 0 ? (double)s.objects / s.t_total : 0.0);
+			       s.t_pass1, s.t_graph, s.t_encode, s.t_dom, s.t_pass2, s.t_indexes,
+			       s.t_index, s.t_sync,
+			       s.t_total > 0 ? (double)s.objects / s.t_total : 0.0);
 		if (cli_verbose)
-			printf("cpu: %.3f s loading thread (dominators %.3f s)\n", s.cpu_main,
-			       s.cpu_dom);
+			printf("cpu: %.3f s loading thread (dominators %.3f s); pass 1 %.3f s, "
+			       "graph "
+			       "%.3f s, encoding %.3f s, pass 2 %.3f s, indexes %.3f s\n",
+			       s.cpu_main, s.cpu_dom, s.cpu_pass1, s.cpu_graph, s.cpu_encode,
+			       s.cpu_pass2, s.cpu_indexes);
 	}
 	free(dflt);
 	return CLI_OK;

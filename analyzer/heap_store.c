@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#ifdef PYM_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 #include "load.h"
 
@@ -28,6 +31,9 @@
 #define OBJ_CHUNK         (1u << 18) /* objects per chunk: at most 26 bytes each raw */
 #define REF_CHUNK         (1u << 20) /* references per chunk: at most 26 bytes each raw */
 #define MAX_RAW_PER_ITEM  32u        /* bound on raw bytes per object or reference */
+/* The encoder writes references chunks of half the size the reader accepts:
+ * its two threads each hold one chunk's raw bytes. */
+#define REF_CHUNK_WRITE (REF_CHUNK / 2)
 /* Bytes per object and per reference of an opened heap: its arrays (addr,
  * type, flags, scc, off; dst, kind, label) and the reverse CSR (roff; rsrc,
  * redge). */
@@ -68,26 +74,38 @@ static inline unsigned char *put(unsigned char *p, uint64_t v)
 	return p;
 }
 
-static int add_chunk(struct heap_image *img, struct heap_chunk_buf *c, const unsigned char *raw)
+/* zlib streams either way (heap_load inflates them with zlib). libdeflate,
+ * when built in (Makefile: PYM_LIBDEFLATE), at level 3 is both faster and
+ * smaller than zlib at level 1: on a real heap's chunks 0.16 s instead of
+ * 0.22 s, 3% fewer bytes. */
+#ifdef PYM_LIBDEFLATE
+#define HEAP_DEFLATE_LEVEL 3
+#endif
+
+/* Compresses chunk c (raw bytes in raw) into c->data. */
+static int compress_chunk(struct heap_chunk_buf *c, const unsigned char *raw, void *compressor)
 {
+#ifdef PYM_LIBDEFLATE
+	size_t len = libdeflate_zlib_compress_bound(compressor, c->ulen);
+	c->data = malloc(len ? len : 1);
+	if (c->data)
+		len = libdeflate_zlib_compress(compressor, raw, c->ulen, c->data, len);
+	if (!c->data || !len) {
+		free(c->data);
+		c->data = NULL;
+		return -1;
+	}
+#else
+	(void)compressor;
 	uLongf len = compressBound((uLong)c->ulen);
 	c->data = malloc(len ? len : 1);
 	if (!c->data || compress2(c->data, &len, raw, (uLong)c->ulen, 1) != Z_OK) {
 		free(c->data);
+		c->data = NULL;
 		return -1;
 	}
+#endif
 	c->len = len;
-	if (img->n == img->cap) {
-		size_t cap = img->cap ? 2 * img->cap : 16;
-		void *q = realloc(img->c, cap * sizeof *img->c);
-		if (!q) {
-			free(c->data);
-			return -1;
-		}
-		img->c = q;
-		img->cap = cap;
-	}
-	img->c[img->n++] = *c;
 	return 0;
 }
 
@@ -99,61 +117,133 @@ void heap_image_release(struct heap_image *img)
 	memset(img, 0, sizeof *img);
 }
 
+/* Encodes the objects chunk c (first and count set) into raw; fills base and ulen. */
+static void encode_objects(const struct heap *h, struct heap_chunk_buf *c, unsigned char *raw)
+{
+	uint64_t prev = 0, end = c->first + c->count;
+	unsigned char *p = raw;
+	for (uint64_t v = c->first; v < end; v++) {
+		p = put(p, zigzag(h->addr[v] - prev));
+		prev = h->addr[v];
+		p = put(p, h->type[v]);
+		*p++ = h->flags[v];
+		p = put(p, h->scc[v] == HEAP_NONE ? 0 : (uint64_t)h->scc[v] + 1);
+		p = put(p, h->off[v + 1] - h->off[v]);
+	}
+	c->base = h->off[c->first];
+	c->ulen = (uint64_t)(p - raw);
+}
+
+/* Encodes the references chunk c (first, count, base = first missing
+ * address, wide_base set) into raw; fills missing, wide and ulen. */
+static void encode_refs(const struct heap *h, struct heap_chunk_buf *c, unsigned char *raw)
+{
+	uint64_t prev = 0, end = c->first + c->count, miss = c->base, wide = c->wide_base;
+	unsigned char *p = raw;
+	for (uint64_t e = c->first; e < end; e++) {
+		uint32_t t = h->dst[e];
+		unsigned k = h->kind[e];
+		if (t == HEAP_NONE) {
+			p = put(p, k);
+			p = put(p, h->missing[miss++]);
+		} else {
+			p = put(p, ((zigzag((uint64_t)t - prev) + 1) << 3) | k);
+			prev = t;
+		}
+		if (k == HEAP_REF_INDEX || k == HEAP_REF_KEY || k == HEAP_REF_ATTR) {
+			uint64_t l = heap_label(h, e);
+			wide += l >= HEAP_LABEL_WIDE;
+			p = put(p, l);
+		}
+	}
+	c->missing = miss - c->base;
+	c->wide = wide - c->wide_base;
+	c->ulen = (uint64_t)(p - raw);
+}
+
+/* One encoding thread: the chunks i = start, start + 2, ... */
+struct enc_job {
+	const struct heap *h;
+	struct heap_image *img;
+	size_t start;
+	int failed;
+};
+
+static void *enc_run(void *arg)
+{
+	struct enc_job *j = arg;
+	unsigned char *raw = malloc((size_t)REF_CHUNK_WRITE * MAX_RAW_PER_ITEM);
+	void *z = NULL;
+#ifdef PYM_LIBDEFLATE
+	z = libdeflate_alloc_compressor(HEAP_DEFLATE_LEVEL);
+	if (!z)
+		j->failed = 1;
+#endif
+	if (!raw)
+		j->failed = 1;
+	for (size_t i = j->start; i < j->img->n && !j->failed; i += 2) {
+		struct heap_chunk_buf *c = &j->img->c[i];
+		if (c->part == 0)
+			encode_objects(j->h, c, raw);
+		else
+			encode_refs(j->h, c, raw);
+		if (compress_chunk(c, raw, z) < 0)
+			j->failed = 1;
+	}
+	free(raw);
+#ifdef PYM_LIBDEFLATE
+	if (z)
+		libdeflate_free_compressor(z);
+#endif
+	return NULL;
+}
+
 int heap_image_encode(const struct heap *h, struct heap_image *img)
 {
-	unsigned char *raw = malloc((size_t)REF_CHUNK * MAX_RAW_PER_ITEM);
+	size_t nobj = (size_t)((h->n + OBJ_CHUNK - 1) / OBJ_CHUNK);
+	size_t nref = (size_t)((h->m + REF_CHUNK_WRITE - 1) / REF_CHUNK_WRITE);
 	memset(img, 0, sizeof *img);
-	if (!raw)
+	img->c = calloc(nobj + nref ? nobj + nref : 1, sizeof *img->c);
+	if (!img->c)
 		return -1;
-	for (uint64_t first = 0; first < h->n; first += OBJ_CHUNK) {
-		uint64_t end = first + OBJ_CHUNK < h->n ? first + OBJ_CHUNK : h->n, prev = 0;
-		unsigned char *p = raw;
-		for (uint64_t v = first; v < end; v++) {
-			p = put(p, zigzag(h->addr[v] - prev));
-			prev = h->addr[v];
-			p = put(p, h->type[v]);
-			*p++ = h->flags[v];
-			p = put(p, h->scc[v] == HEAP_NONE ? 0 : (uint64_t)h->scc[v] + 1);
-			p = put(p, h->off[v + 1] - h->off[v]);
-		}
-		struct heap_chunk_buf c = {0, first, end - first,         h->off[first], 0,
-		                           0, 0,     (uint64_t)(p - raw), NULL,          0};
-		if (add_chunk(img, &c, raw) < 0)
-			goto oom;
+	img->n = img->cap = nobj + nref;
+	/* The chunks' boundaries, and where each references chunk starts in
+	 * the missing addresses and the wide labels, first: then the chunks
+	 * are independent, and two threads encode and compress them. */
+	for (size_t i = 0; i < nobj; i++) {
+		struct heap_chunk_buf *c = &img->c[i];
+		c->part = 0;
+		c->first = (uint64_t)i * OBJ_CHUNK;
+		c->count = c->first + OBJ_CHUNK < h->n ? OBJ_CHUNK : h->n - c->first;
 	}
 	uint64_t miss = 0, wide = 0;
-	for (uint64_t first = 0; first < h->m; first += REF_CHUNK) {
-		uint64_t end = first + REF_CHUNK < h->m ? first + REF_CHUNK : h->m, prev = 0;
-		uint64_t miss0 = miss, wide0 = wide;
-		unsigned char *p = raw;
-		for (uint64_t e = first; e < end; e++) {
-			uint32_t t = h->dst[e];
-			unsigned k = h->kind[e];
-			if (t == HEAP_NONE) {
-				p = put(p, k);
-				p = put(p, h->missing[miss++]);
-			} else {
-				p = put(p, ((zigzag((uint64_t)t - prev) + 1) << 3) | k);
-				prev = t;
-			}
-			if (k == HEAP_REF_INDEX || k == HEAP_REF_KEY || k == HEAP_REF_ATTR) {
-				uint64_t l = heap_label(h, e);
-				wide += l >= HEAP_LABEL_WIDE;
-				p = put(p, l);
-			}
+	for (size_t i = 0; i < nref; i++) {
+		struct heap_chunk_buf *c = &img->c[nobj + i];
+		c->part = 1;
+		c->first = (uint64_t)i * REF_CHUNK_WRITE;
+		c->count = c->first + REF_CHUNK_WRITE < h->m ? REF_CHUNK_WRITE : h->m - c->first;
+		c->base = miss;
+		c->wide_base = wide;
+		for (uint64_t e = c->first; e < c->first + c->count; e++) {
+			miss += h->dst[e] == HEAP_NONE;
+			wide += h->label[e] == HEAP_LABEL_WIDE &&
+			        (h->kind[e] == HEAP_REF_INDEX || h->kind[e] == HEAP_REF_KEY ||
+			         h->kind[e] == HEAP_REF_ATTR);
 		}
-		struct heap_chunk_buf c = {
-		        1,     first,        end - first,         miss0, miss - miss0,
-		        wide0, wide - wide0, (uint64_t)(p - raw), NULL,  0};
-		if (add_chunk(img, &c, raw) < 0)
-			goto oom;
 	}
-	free(raw);
+	struct enc_job jobs[2] = {{h, img, 0, 0}, {h, img, 1, 0}};
+	pthread_t tid;
+	int threaded = img->n > 1 && pthread_create(&tid, NULL, enc_run, &jobs[1]) == 0;
+	enc_run(&jobs[0]);
+	if (threaded)
+		pthread_join(tid, NULL);
+	else if (img->n > 1)
+		enc_run(&jobs[1]);
+	if (jobs[0].failed || jobs[1].failed) {
+		heap_image_release(img);
+		return -1;
+	}
 	return 0;
-oom:
-	free(raw);
-	heap_image_release(img);
-	return -1;
 }
 
 static int meta_u64(sqlite3_stmt *st, const char *key, uint64_t v)

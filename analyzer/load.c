@@ -8,6 +8,9 @@
 #include "load.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +135,7 @@ static int dom_finish(struct loader *L, struct dom_prep *p)
 	struct heap *h = &L->b.h;
 	struct graph g = {.n = h->n, .m = h->m, .off = h->off, .dst = h->dst};
 	uint32_t *idom = malloc(((size_t)h->n + 1) * sizeof *idom);
+	uint64_t *own = NULL;
 	int rc = -1;
 	if (!idom)
 		goto out;
@@ -139,10 +143,20 @@ static int dom_finish(struct loader *L, struct dom_prep *p)
 	if (dom_idom(&in, idom) < 0)
 		goto out;
 	dom_prep_release(p);
-	if (dom_tree_from_idom(&L->dom, h->n, idom, L->own) < 0)
+	/* own in 64 bits, now that dom_idom's working memory is gone */
+	own = malloc(((size_t)h->n + 1) * sizeof *own);
+	if (!own)
 		goto out;
+	for (uint32_t v = 0; v < h->n; v++)
+		own[v] = L->own[v];
+	for (uint64_t i = 0; i < L->nbig; i++)
+		own[L->big[i].v] = L->big[i].own;
 	free(L->own);
 	L->own = NULL;
+	if (dom_tree_from_idom(&L->dom, h->n, idom, own) < 0)
+		goto out;
+	free(own);
+	own = NULL;
 	/* type_stats.retained: per type, nothing counted twice within it; thread
 	 * and frame records are not counted (as in type_stats). idom is free now. */
 	uint64_t *by_type = calloc((size_t)h->ntypes + 1, sizeof *by_type);
@@ -165,9 +179,27 @@ static int dom_finish(struct loader *L, struct dom_prep *p)
 out:
 	dom_prep_release(p);
 	free(idom);
+	free(own);
 	free(L->own);
 	L->own = NULL;
 	return rc;
+}
+
+/* Before the dominator tree's working memory (the peak of the load): the
+ * rows so far are committed, so SQLite's page cache holds only clean pages
+ * and can give them back, and glibc returns the free pages inside its heap
+ * (pass 1's growth, the encoder's buffers) to the system. Without this the
+ * freed memory stays resident, and the dominator arrays come on top of it.
+ * The file is still the temporary one: the load stays atomic. */
+static int give_back_memory(struct loader *L)
+{
+	if (store_exec(L, "COMMIT") < 0)
+		return -1;
+	sqlite3_db_release_memory(L->db);
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+	return store_exec(L, "BEGIN");
 }
 
 /* Once the heap is encoded, what only the encoding and `--refs` read:
@@ -188,7 +220,9 @@ static void loader_release(struct loader *L)
 {
 	dom_tree_release(&L->dom);
 	free(L->own);
+	free(L->big);
 	L->own = NULL;
+	L->big = NULL;
 	heap_builder_release(&L->b);
 	free(L->thash);
 	free(L->tstat);
@@ -213,7 +247,8 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	struct stat sb;
 	char tmp[4096], eb[128];
 	int rc = -1, have_tmp = 0;
-	double t0 = now_seconds(), t1, t2, t2p, t2d, t3, t4, t5, c2p, c2d;
+	double t0 = now_seconds(), t1, t2, t2p, t2d, t2i, t3, t4, t5, c2p, c2d;
+	double c0 = thread_cpu(), c1, c2, c2i, c3;
 	struct dom_prep prep = {0};
 	memset(&L, 0, sizeof L);
 	memset(&img, 0, sizeof img);
@@ -238,15 +273,26 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	/* Memory statistics cost a mutex per allocation; only possible before
 	 * SQLite initializes (SQLITE_MISUSE afterwards, which is harmless). */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+#ifdef __GLIBC__
+	/* One malloc arena for the load's threads (the heap encoder, the pass-2
+	 * decoder): what they free goes back where give_back_memory() returns
+	 * it to the system; a thread's own arena kept 4 MB resident through the
+	 * dominators on a 770k-object heap. Their allocations are few and big. */
+	mallopt(M_ARENA_MAX, 1);
+#endif
 	if (store_open_build(&L, tmp) < 0 || load_records(&L) < 0)
 		goto out;
 	t1 = now_seconds();
+	c1 = thread_cpu();
+	if (give_back_memory(&L) < 0)
+		goto out;
 	if (heap_builder_finish(&L.b) < 0) {
 		load_fail_oom(&L);
 		goto out;
 	}
 	L.b.h.nstrings = (uint32_t)L.strings;
 	t2 = now_seconds();
+	c2 = thread_cpu();
 	/* The heap is encoded and written first, then the labels go (unless
 	 * --refs needs them), and only then comes the dominator tree's working
 	 * memory: the peak of the load. */
@@ -257,6 +303,8 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	if (heap_image_write(L.db, &L.b.h, &img, dbpath, err) < 0)
 		goto out;
 	heap_image_release(&img);
+	if (give_back_memory(&L) < 0)
+		goto out;
 	t2p = now_seconds();
 	c2p = thread_cpu();
 	if (dom_prepare(&L, &prep) < 0) {
@@ -275,9 +323,12 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 		goto out;
 	if (L.progress)
 		L.progress(L.progress_ctx, 3, 0, 0);
+	t2i = now_seconds();
+	c2i = thread_cpu();
 	if (store_schema_part(L.db, "after-load", err, dbpath) < 0)
 		goto out;
 	t3 = now_seconds();
+	c3 = thread_cpu();
 	if (store_finish_rows(&L, &sb, stats) < 0)
 		goto out;
 	if ((opts & LOAD_REFS) && refs_table_build(L.db, &L.b.h, dbpath, err) < 0)
@@ -300,11 +351,17 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	stats->t_dom = t2d - t2p;
 	stats->cpu_dom = c2d - c2p;
 	stats->t_encode = t2p - t2; /* and its writing */
-	stats->t_pass2 = t3 - t2d;
+	stats->t_pass2 = t2i - t2d;
+	stats->t_indexes = t3 - t2i;
 	stats->t_index = t4 - t3;
 	stats->t_sync = t5 - t4;
 	stats->t_total = t5 - t0;
-	stats->cpu_main = thread_cpu();
+	stats->cpu_main = thread_cpu() - c0;
+	stats->cpu_pass1 = c1 - c0;
+	stats->cpu_graph = c2 - c1;
+	stats->cpu_encode = c2p - c2;
+	stats->cpu_pass2 = c2i - c2d;
+	stats->cpu_indexes = c3 - c2i;
 	rc = 0;
 out:
 	if (L.db)

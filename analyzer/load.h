@@ -12,9 +12,12 @@
 struct load_stats {
 	uint64_t objects, refs, missing_refs, roots, unreachable, cycles, types, strings;
 	uint64_t dump_bytes;
-	double t_pass1, t_graph, t_encode, t_dom, t_pass2, t_index, t_sync, t_total; /* seconds */
+	double t_pass1, t_graph, t_encode, t_dom, t_pass2, t_indexes, t_index, t_sync,
+	        t_total; /* seconds */
 	double cpu_main; /* CPU seconds of the loading thread */
 	double cpu_dom;  /* CPU seconds of the dominators (in cpu_main) */
+	/* and of the other phases of t_* on the loading thread */
+	double cpu_pass1, cpu_graph, cpu_encode, cpu_pass2, cpu_indexes;
 };
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any

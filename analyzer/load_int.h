@@ -39,10 +39,18 @@ struct loader {
 	uint64_t nroots, rcap;
 	uint64_t strings, serials, sites, alloc_objects;
 	uint64_t file_size;
-	/* dominators (load.c): own[v] = size + extra_size, filled in pass 1;
-	 * the tree, built before pass 2 writes objects.idom and .retained */
-	uint64_t *own;
+	/* dominators (load.c): own[v] = size + extra_size, filled in pass 1,
+	 * in 32 bits until the tree needs 64 (4 bytes per object less at the
+	 * peaks before it): UINT32_MAX means "in big[]", which holds the
+	 * objects of 4 GiB or more; the tree, built before pass 2 writes
+	 * objects.idom and .retained */
+	uint32_t *own;
 	uint64_t owncap;
+	struct own_big {
+		uint32_t v;
+		uint64_t own;
+	} * big;
+	uint64_t nbig, bigcap;
 	struct dom_tree dom;
 	int keep_class_refs; /* LOAD_ALL_REFS: no reference is cut */
 	int stream_failed;   /* the objects stream filled err */

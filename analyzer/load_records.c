@@ -172,8 +172,17 @@ int load_records(struct loader *L)
 				load_fail_oom(L);
 				goto out;
 			}
-			L->own[L->b.h.n - 1] =
-			        rec.size + ((rec.flags & PYM_F_EXTRA) ? rec.extra : 0);
+			uint64_t own = rec.size + ((rec.flags & PYM_F_EXTRA) ? rec.extra : 0);
+			if (own >= UINT32_MAX) {
+				if (grow(&L->big, sizeof *L->big, L->nbig + 1, &L->bigcap) < 0) {
+					load_fail_oom(L);
+					goto out;
+				}
+				L->big[L->nbig].v = L->b.h.n - 1;
+				L->big[L->nbig++].own = own;
+				own = UINT32_MAX;
+			}
+			L->own[L->b.h.n - 1] = (uint32_t)own;
 			L->serials += (rec.flags & PYM_F_SERIAL) != 0;
 			L->alloc_objects += rec.site != 0;
 			if (!(rec.flags & PYM_F_SYNTHETIC)) {

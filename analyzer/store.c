@@ -97,17 +97,19 @@ enum {
 	OC_EXTRA,
 	OC_REFCOUNT,
 	OC_LENGTH,
-	OC_FLAGS,
+	OC_BITS,
 	OC_VALUE,
-	OC_REACHABLE,
-	OC_ROOT,
 	OC_SCC,
 	OC_FINGERPRINT,
 	OC_SERIAL,
 	OC_SITE,
-	OC_IDOM,
-	OC_RETAINED
+	OC_IDOM_BACK,
+	OC_RETAINED_IN
 };
+
+/* object_rows.bits above the dump's flags (schema.sql). */
+#define ROW_UNREACHABLE (1ull << 32)
+#define ROW_ROOT        (1ull << 33)
 
 #define BATCH_ROWS 4096
 #define NBATCH     4
@@ -301,9 +303,10 @@ static int stream_connect(sqlite3 *db, void *aux, int argc, const char *const *a
                           sqlite3_vtab **out, char **errmsg)
 {
 	struct stream_vtab *t;
-	int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(id, address, type_id, size, extra_size,"
-	                                  " refcount, length, flags, value, reachable, root, scc,"
-	                                  " fingerprint, serial, site, idom, retained)");
+	int rc =
+	        sqlite3_declare_vtab(db, "CREATE TABLE x(id, address, type_id, size, extra_size,"
+	                                 " refcount, length, bits, value, scc, fingerprint, serial,"
+	                                 " site, idom_back, retained_in)");
 	if (rc != SQLITE_OK)
 		return rc;
 	t = sqlite3_malloc(sizeof *t);
@@ -435,21 +438,19 @@ static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col
 		else
 			sqlite3_result_null(ctx);
 		break;
-	case OC_FLAGS:
-		sqlite3_result_int64(ctx, w->flags);
+	case OC_BITS: {
+		uint8_t f = h->flags[w->id];
+		sqlite3_result_int64(
+		        ctx, (sqlite3_int64)(w->flags | ((f & HEAP_REACHED) ? 0 : ROW_UNREACHABLE) |
+		                             ((f & HEAP_ROOT) ? ROW_ROOT : 0)));
 		break;
+	}
 	case OC_VALUE:
 		if (w->flags & PYM_F_VALUE)
 			sqlite3_result_text(ctx, c->bt->text ? c->bt->text + w->value_off : "",
-			                    (int)w->value_len, SQLITE_TRANSIENT);
+			                    (int)w->value_len, SQLITE_STATIC);
 		else
 			sqlite3_result_null(ctx);
-		break;
-	case OC_REACHABLE:
-		sqlite3_result_int(ctx, (h->flags[w->id] & HEAP_REACHED) != 0);
-		break;
-	case OC_ROOT:
-		sqlite3_result_int(ctx, (h->flags[w->id] & HEAP_ROOT) != 0);
 		break;
 	case OC_SCC:
 		if (h->scc[w->id] == HEAP_NONE)
@@ -472,16 +473,18 @@ static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col
 		else
 			sqlite3_result_null(ctx);
 		break;
-	case OC_IDOM: {
+	case OC_IDOM_BACK: {
 		uint32_t d = c->f->L->dom.idom[w->id];
 		if (d < h->n)
-			sqlite3_result_int64(ctx, d);
+			sqlite3_result_int64(ctx, (sqlite3_int64)w->id - (sqlite3_int64)d);
 		else
 			sqlite3_result_null(ctx); /* a virtual root (schema.sql) */
 		break;
 	}
-	case OC_RETAINED:
-		sqlite3_result_int64(ctx, (sqlite3_int64)c->f->L->dom.retained[w->id]);
+	case OC_RETAINED_IN:
+		/* exact in 64 bits two's complement, like the view's sum */
+		sqlite3_result_int64(
+		        ctx, (sqlite3_int64)(c->f->L->dom.retained[w->id] - w->size - w->extra));
 		break;
 	}
 	return SQLITE_OK;
@@ -527,12 +530,19 @@ int store_objects(struct loader *L)
 		goto out;
 	}
 	started = 1;
+	/* The rows come in id order from 0: SQLite numbers them itself (its
+	 * append path, no search for the row's place) once a row -1 is there
+	 * to count from; that row goes again before the index is built. */
 	int sql = sqlite3_exec(L->db,
-	                       "INSERT INTO object_data(id, address, type_id, size, extra_size,"
-	                       " refcount, length, flags, value, reachable, root, scc, fingerprint,"
-	                       " serial, site, idom, retained) SELECT id, address, type_id, size,"
-	                       " extra_size, refcount, length, flags, value, reachable, root, scc,"
-	                       " fingerprint, serial, site, idom, retained FROM pym_objects",
+	                       "INSERT INTO object_rows(id, address, type_id, size, extra_size,"
+	                       " refcount, bits, fingerprint, retained_in)"
+	                       " VALUES (-1, 0, 0, 0, 0, 0, 0, 0, 0);"
+	                       "INSERT INTO object_rows(address, type_id, size, extra_size,"
+	                       " refcount, length, bits, value, scc, fingerprint, serial, site,"
+	                       " idom_back, retained_in) SELECT address, type_id, size,"
+	                       " extra_size, refcount, length, bits, value, scc, fingerprint,"
+	                       " serial, site, idom_back, retained_in FROM pym_objects;"
+	                       "DELETE FROM object_rows WHERE id = -1",
 	                       NULL, NULL, NULL);
 	pthread_mutex_lock(&f->mu);
 	f->cancel = 1; /* a decoder still running (SQLite failed) stops */

@@ -1,7 +1,8 @@
 -- schema.sql — the public SQL schema of a loaded pymple dump.
 -- Users query the views `objects`, `refs`, `roots` and the table `meta`;
--- their column names are a stable contract. The *_data tables behind the
--- views are an implementation detail and may change between versions.
+-- their column names are a stable contract. The *_data and *_rows tables
+-- and views behind them are an implementation detail and may change
+-- between versions.
 -- Addresses are the object addresses in the dumped process, as integers
 -- (the 64-bit value read as a signed SQLite INTEGER).
 -- The loader (analyzer/store.c) runs this file in parts: everything above
@@ -43,48 +44,79 @@ CREATE TABLE types (
     address INTEGER              -- address of the type object
 );
 
-CREATE TABLE object_data (
-    id          INTEGER PRIMARY KEY, -- 0..n-1 in dump order
+-- The objects as stored (private; object_data below reads them back as the
+-- loader's columns). Values that are the same for most objects are stored
+-- as the difference from the common case, because SQLite spends no byte
+-- on a 0 or a NULL and fewer on small numbers:
+--   bits        the dump's PYM_F_* flags (32 bits), plus 2^32 if the
+--               object is NOT reachable and 2^33 if it is a root
+--   idom_back   id - idom (NULL if idom is NULL)
+--   retained_in retained - size - extra_size (0 for a leaf of the tree)
+CREATE TABLE object_rows (
+    id          INTEGER PRIMARY KEY,
     address     INTEGER NOT NULL,
-    type_id     INTEGER NOT NULL,    -- types.id
-    size        INTEGER NOT NULL,    -- sys.getsizeof(obj), or layout size if size_approx
-    extra_size  INTEGER NOT NULL,    -- memory getsizeof does not show (3.11+ inline values)
-    refcount    INTEGER NOT NULL,    -- minus the dumper's own references
-    length      INTEGER,             -- len() for str/bytes/containers, NULL if none
-    flags       INTEGER NOT NULL,    -- PYM_F_* bits from the dump (schema/FORMAT.md)
-    value       TEXT,                -- short value preview, NULL if none
-    reachable   INTEGER NOT NULL,    -- 1 if reachable from a root
-    root        INTEGER NOT NULL,    -- 1 if a root (see README: roots)
-    scc         INTEGER,             -- id of its reference cycle (strongly connected
-                                     -- component of two or more objects, or one that refers
-                                     -- to itself), NULL if in none. Computed on the strong
-                                     -- references minus those INTO type objects (objects
-                                     -- whose address is a types.address: classes): every
-                                     -- instance refers to its class and a class reaches
-                                     -- its module's globals, which would otherwise merge
-                                     -- every live instance into one giant component.
-                                     -- reachable and root use all strong references.
-    fingerprint INTEGER NOT NULL,    -- identity hash for diffs (README: diff matching):
-                                     -- FNV-1a 64 over H(type name), size, length (all ones
-                                     -- if none), value bytes, a 0 byte, then H(referent's
-                                     -- type name) per reference in order (0 if not in the
-                                     -- dump); numbers as 8 little-endian bytes, H = FNV-1a 64
-    serial      INTEGER,             -- allocation serial (FORMAT.md: F_SERIAL), NULL if the
-                                     -- dump has none for it; (address, serial) is an exact
-                                     -- identity within one process
-    site        INTEGER,             -- sites.id: where tracemalloc saw it allocated, NULL if
-                                     -- untraced (README: allocation sites)
-    idom        INTEGER,             -- object_data.id of the immediate dominator in the
-                                     -- dominator tree of the strong references (README:
-                                     -- retained size): every path from a root to this
-                                     -- object passes through it. NULL when only a virtual
-                                     -- root dominates it: the super-root above all roots
-                                     -- if reachable = 1, the garbage root (above the
-                                     -- objects no root reaches) if reachable = 0
-    retained    INTEGER NOT NULL     -- retained size in bytes: size + extra_size of this
-                                     -- object and of every object it dominates (what
-                                     -- would be freed with it)
+    type_id     INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    extra_size  INTEGER NOT NULL,
+    refcount    INTEGER NOT NULL,
+    length      INTEGER,
+    bits        INTEGER NOT NULL,
+    value       TEXT,
+    scc         INTEGER,
+    fingerprint INTEGER NOT NULL,
+    serial      INTEGER,
+    site        INTEGER,
+    idom_back   INTEGER,
+    retained_in INTEGER NOT NULL
 );
+
+-- One row per object, the loader's columns (a view of object_rows):
+CREATE VIEW object_data(id, address, type_id, size, extra_size, refcount, length, flags, value,
+                        reachable, root, scc, fingerprint, serial, site, idom, retained) AS
+--  id          0..n-1 in dump order
+--  address
+--  type_id     types.id
+--  size        sys.getsizeof(obj), or layout size if size_approx
+--  extra_size  memory getsizeof does not show (3.11+ inline values)
+--  refcount    minus the dumper's own references
+--  length      len() for str/bytes/containers, NULL if none
+--  flags       PYM_F_* bits from the dump (schema/FORMAT.md)
+--  value       short value preview, NULL if none
+--  reachable   1 if reachable from a root
+--  root        1 if a root (see README: roots)
+--  scc         id of its reference cycle (strongly connected
+--              component of two or more objects, or one that refers
+--              to itself), NULL if in none. Computed on the strong
+--              references minus those INTO type objects (objects
+--              whose address is a types.address: classes): every
+--              instance refers to its class and a class reaches
+--              its module's globals, which would otherwise merge
+--              every live instance into one giant component.
+--              reachable and root use all strong references.
+--  fingerprint identity hash for diffs (README: diff matching):
+--              FNV-1a 64 over H(type name), size, length (all ones
+--              if none), value bytes, a 0 byte, then H(referent's
+--              type name) per reference in order (0 if not in the
+--              dump); numbers as 8 little-endian bytes, H = FNV-1a 64
+--  serial      allocation serial (FORMAT.md: F_SERIAL), NULL if the
+--              dump has none for it; (address, serial) is an exact
+--              identity within one process
+--  site        sites.id: where tracemalloc saw it allocated, NULL if
+--              untraced (README: allocation sites)
+--  idom        object_data.id of the immediate dominator in the
+--              dominator tree of the strong references (README:
+--              retained size): every path from a root to this
+--              object passes through it. NULL when only a virtual
+--              root dominates it: the super-root above all roots
+--              if reachable = 1, the garbage root (above the
+--              objects no root reaches) if reachable = 0
+--  retained    retained size in bytes: size + extra_size of this
+--              object and of every object it dominates (what
+--              would be freed with it)
+SELECT id, address, type_id, size, extra_size, refcount, length, bits & 4294967295, value,
+       (bits & 4294967296) = 0, (bits >> 33) & 1, scc, fingerprint, serial, site, id - idom_back,
+       retained_in + size + extra_size
+FROM object_rows;
 
 -- Allocation sites (FORMAT.md: SITE records): one row per distinct
 -- tracemalloc traceback in the dump. Empty when the process did not run
@@ -184,9 +216,9 @@ FROM root_data;
 
 -- @after-load
 -- Indexes, built once the rows are in (faster than maintaining them).
--- No index on object_data(type_id): per-type questions read type_stats or
+-- No index on object_rows(type_id): per-type questions read type_stats or
 -- scan object_data.
-CREATE INDEX object_address ON object_data(address);
+CREATE INDEX object_address ON object_rows(address);
 CREATE INDEX names_address ON names(address);
 
 -- @refs

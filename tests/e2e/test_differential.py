@@ -14,6 +14,10 @@ import subprocess
 from dumper_util import run_traced
 
 OLD_COMMIT = "eeb64f8"
+# The last loader of database layout 6 (object_data a table with every column
+# stored as is; layout 7 stores object_rows and reads them back through the
+# object_data view).
+LAYOUT6_COMMIT = "8fe20f8"
 
 # A heap like the bench's (bench/workload.py: instances, dicts, lists,
 # tuples, strs, ints, floats, bytes, cycles, garbage) next to application
@@ -33,16 +37,16 @@ emit({"ok": True})
 '''
 
 
-def old_analyzer(ctx):
-    """The pymple-analyze of OLD_COMMIT, built from git into the build dir."""
-    root = os.path.join(ctx.build, "old-" + OLD_COMMIT)
+def old_analyzer(ctx, commit=OLD_COMMIT):
+    """The pymple-analyze of commit, built from git into the build dir."""
+    root = os.path.join(ctx.build, "old-" + commit)
     exe = os.path.join(root, "build", "bin", "pymple-analyze")
     if os.path.exists(exe):
         return exe
     os.makedirs(root, exist_ok=True)
-    arch = subprocess.run(["git", "-C", ctx.root, "archive", OLD_COMMIT], stdout=subprocess.PIPE,
+    arch = subprocess.run(["git", "-C", ctx.root, "archive", commit], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, check=False)
-    assert arch.returncode == 0, "git archive %s failed: %s" % (OLD_COMMIT, arch.stderr)
+    assert arch.returncode == 0, "git archive %s failed: %s" % (commit, arch.stderr)
     subprocess.run(["tar", "-x", "-C", root], input=arch.stdout, check=True)
     # A plain build, whatever make or sanitizer settings this test runs under.
     env = {k: v for k, v in os.environ.items()
@@ -170,3 +174,56 @@ def test_database_of_the_old_layout(ctx):
     assert p.returncode == 2 and not p.stdout, (p.returncode, p.stdout)
     lines = p.stderr.splitlines()
     assert len(lines) == 1 and "layout 4" in lines[0] and "load the dump again" in lines[0], lines
+
+
+def test_layout6_rows_read_back_the_same(ctx):
+    """Layout 7 stores reachable, root, idom and retained folded into other
+    columns: object_data and objects read them back exactly as the layout-6
+    loader stored them, every column, every row (the bench-like heap has
+    unreachable objects, roots, cycles and a deep dominator tree)."""
+    dump = os.path.join(ctx.tmp, "heap6.dump")
+    run_traced(ctx, HEAP, dump, os.path.join(ctx.root, "bench"))
+    old = old_analyzer(ctx, LAYOUT6_COMMIT)
+    old_db, new_db = dump + ".6.db", dump + ".7.db"
+    load(old, dump, old_db)
+    load(ctx.analyzer, dump, new_db)
+    a, b = sqlite3.connect(old_db), sqlite3.connect(new_db)
+    seen = {}
+    for q in ("SELECT * FROM object_data ORDER BY id", "SELECT * FROM objects ORDER BY id",
+              "SELECT * FROM type_stats ORDER BY type_id"):
+        ra, rb = a.execute(q).fetchall(), b.execute(q).fetchall()
+        assert ra == rb, "%s: rows differ" % q
+        seen[q] = len(ra)
+    unreachable, roots, idoms, inner = b.execute(
+        "SELECT sum(NOT reachable), sum(root), count(idom), sum(retained > size + extra_size)"
+        " FROM object_data").fetchone()
+    a.close()
+    b.close()
+    assert seen["SELECT * FROM objects ORDER BY id"] > 50000, seen
+    assert unreachable > 0 and roots > 0 and idoms > 0 and inner > 0, (unreachable, roots, idoms,
+                                                                         inner)
+
+
+def test_database_of_layout6_is_rebuilt(ctx):
+    """A DUMP.db of layout 6 next to its dump is rebuilt by any command; given
+    directly, it is refused in one line that says what to do."""
+    dump = os.path.join(ctx.tmp, "registry_leak6.dump")
+    with open(os.path.join(ctx.root, "samples", "registry_leak.dump"), "rb") as f, \
+            open(dump, "wb") as g:
+        g.write(f.read())
+    old = old_analyzer(ctx, LAYOUT6_COMMIT)
+    load(old, dump, dump + ".db")
+    load(old, dump, os.path.join(ctx.tmp, "layout6.db"))
+    p = subprocess.run([ctx.analyzer, "-q", "top", dump], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True)
+    assert p.returncode == 0 and p.stdout, p.stderr
+    c = sqlite3.connect(dump + ".db")
+    version = c.execute("SELECT value FROM meta WHERE key = 'load.version'").fetchone()[0]
+    tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    c.close()
+    assert version == "7" and "object_rows" in tables, (version, tables)
+    p = subprocess.run([ctx.analyzer, "top", os.path.join(ctx.tmp, "layout6.db")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert p.returncode == 2 and not p.stdout, (p.returncode, p.stdout)
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and "load the dump again" in lines[0], lines

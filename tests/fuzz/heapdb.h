@@ -11,7 +11,7 @@
  *     part first count base missing wide_base wide (varints: heap_chunk's columns)
  *     [ulen]  len  bytes[len]
  *
- * Around it the tables heap_load compares with: one object_data row of id
+ * Around it the tables heap_load compares with: one object_rows row of id
  * n - 1, `types` and `strings` rows. Header-only. */
 #ifndef PYMPLE_FUZZ_HEAPDB_H
 #define PYMPLE_FUZZ_HEAPDB_H
@@ -102,9 +102,9 @@ static inline int heapdb_build(const uint8_t *data, size_t size, sqlite3 **out)
 	char sql[512];
 	if (c[0]) {
 		snprintf(sql, sizeof sql,
-		         "INSERT INTO object_data(id, address, type_id, size, extra_size, refcount,"
-		         " flags, reachable, root, fingerprint, retained)"
-		         " VALUES (%lld, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
+		         "INSERT INTO object_rows(id, address, type_id, size, extra_size, refcount,"
+		         " bits, fingerprint, retained_in)"
+		         " VALUES (%lld, 0, 0, 0, 0, 0, 4294967296, 0, 0)",
 		         (long long)(c[0] - 1));
 		if (heapdb_exec(db, sql) < 0)
 			goto out;
