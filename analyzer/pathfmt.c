@@ -67,7 +67,7 @@ static size_t quote(const char *s, size_t max, char *buf, size_t n)
 	if (n < 8)
 		return 0;
 	buf[o++] = '\'';
-	for (; s[i] && i < max && o + 6 < n; i++) {
+	for (; i < max && s[i] && o + 6 < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '\'' || c == '\\') {
 			buf[o++] = '\\';
