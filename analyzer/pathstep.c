@@ -262,12 +262,15 @@ void pathstep_dict_name(struct pathstep_obj *o, const char *edge_in)
 		snprintf(o->name, sizeof o->name, "dict");
 }
 
-int pathstep_chain_json(struct pathstep *ps, const struct heap_path *p, long start, FILE *fp)
+/* The chain of p from entry start, as JSON steps or as one line of text. */
+static int chain_write(struct pathstep *ps, const struct heap_path *p, long start, FILE *fp,
+                       int json)
 {
 	char edge_in[PATHSTEP_TEXT] = "", edge_out[PATHSTEP_TEXT];
 	struct pathstep_obj o;
 	int step = 0;
-	fputs("[\n", fp);
+	if (json)
+		fputs("[\n", fp);
 	for (long i = start; i >= 0; i = (long)p->next[i], step++) {
 		edge_out[0] = 0;
 		if (pathstep_object(ps, p->node[i], step == 0, &o) < 0 ||
@@ -275,32 +278,30 @@ int pathstep_chain_json(struct pathstep *ps, const struct heap_path *p, long sta
 		     pathstep_edge(ps, p->edge[i], edge_out, sizeof edge_out) < 0))
 			return -1;
 		pathstep_dict_name(&o, edge_in);
-		const char *j = pathstep_json(ps, &o, edge_in, -1);
-		if (!j)
-			return -1;
-		fprintf(fp, "%s%s", step ? ",\n" : "", j);
+		if (json) {
+			const char *j = pathstep_json(ps, &o, edge_in, -1);
+			if (!j)
+				return -1;
+			fprintf(fp, "%s%s", step ? ",\n" : "", j);
+		} else {
+			fprintf(fp, "%s%s%s%s", step ? " -> " : "", o.name, o.why[0] ? " " : "",
+			        o.why);
+			if (edge_out[0] && strcmp(edge_out, ".__dict__") != 0)
+				fprintf(fp, " %s", edge_out);
+		}
 		memcpy(edge_in, edge_out, sizeof edge_in);
 	}
-	fputs("\n]", fp);
+	if (json)
+		fputs("\n]", fp);
 	return 0;
+}
+
+int pathstep_chain_json(struct pathstep *ps, const struct heap_path *p, long start, FILE *fp)
+{
+	return chain_write(ps, p, start, fp, 1);
 }
 
 int pathstep_chain_text(struct pathstep *ps, const struct heap_path *p, long start, FILE *fp)
 {
-	char edge_in[PATHSTEP_TEXT] = "", edge_out[PATHSTEP_TEXT];
-	struct pathstep_obj o;
-	int step = 0;
-	for (long i = start; i >= 0; i = (long)p->next[i], step++) {
-		edge_out[0] = 0;
-		if (pathstep_object(ps, p->node[i], step == 0, &o) < 0 ||
-		    (p->next[i] >= 0 &&
-		     pathstep_edge(ps, p->edge[i], edge_out, sizeof edge_out) < 0))
-			return -1;
-		pathstep_dict_name(&o, edge_in);
-		fprintf(fp, "%s%s%s%s", step ? " -> " : "", o.name, o.why[0] ? " " : "", o.why);
-		if (edge_out[0] && strcmp(edge_out, ".__dict__") != 0)
-			fprintf(fp, " %s", edge_out);
-		memcpy(edge_in, edge_out, sizeof edge_in);
-	}
-	return 0;
+	return chain_write(ps, p, start, fp, 0);
 }
