@@ -185,6 +185,17 @@ out:
 	return rc;
 }
 
+/* glibc's malloc tuning, unless a sanitizer owns malloc (glibc's heap is
+ * then never set up, and malloc_trim() reads a null arena). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PYM_NO_MALLOC_TUNING 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || !defined(__GLIBC__)
+#define PYM_NO_MALLOC_TUNING 1
+#endif
+
 /* Before the dominator tree's working memory (the peak of the load): the
  * rows so far are committed, so SQLite's page cache holds only clean pages
  * and can give them back, and glibc returns the free pages inside its heap
@@ -196,7 +207,7 @@ static int give_back_memory(struct loader *L)
 	if (store_exec(L, "COMMIT") < 0)
 		return -1;
 	sqlite3_db_release_memory(L->db);
-#ifdef __GLIBC__
+#ifndef PYM_NO_MALLOC_TUNING
 	malloc_trim(0);
 #endif
 	return store_exec(L, "BEGIN");
@@ -273,7 +284,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	/* Memory statistics cost a mutex per allocation; only possible before
 	 * SQLite initializes (SQLITE_MISUSE afterwards, which is harmless). */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-#ifdef __GLIBC__
+#ifndef PYM_NO_MALLOC_TUNING
 	/* One malloc arena for the load's threads (the heap encoder, the pass-2
 	 * decoder): what they free goes back where give_back_memory() returns
 	 * it to the system; a thread's own arena kept 4 MB resident through the
