@@ -79,6 +79,9 @@ int pyi_gc_foreach(pyi_obj_cb cb, void *ctx, uint64_t *count)
 	return gc_list_foreach(&gs->permanent_generation.head, cb, ctx, count);
 }
 
+_Static_assert(sizeof(PyGC_Head) == 2 * sizeof(uintptr_t) && offsetof(PyGC_Head, _gc_next) == 0,
+               "pyi_gc_header_tracked() reads _gc_next two words before the object");
+
 /* PyObject_IS_GC, not the type flag alone: a static type object has no GC
  * header (type's tp_is_gc says so), and the bytes before it are not ours. */
 int pyi_gc_is_tracked(PyObject *o)
@@ -95,6 +98,20 @@ size_t pyi_getsizeof_extra(PyObject *o)
 #else
 	return (PyObject_IS_GC(o) ? sizeof(PyGC_Head) : 0) +
 	       (PyType_HasFeature(Py_TYPE(o), Py_TPFLAGS_PREHEADER) ? 2 * sizeof(PyObject *) : 0);
+#endif
+}
+
+void pyi_getsizeof_extra_parts(PyTypeObject *tp, size_t *fixed, size_t *if_gc)
+{
+#if PY_VERSION_HEX < 0x030B0000
+	*fixed = 0;
+	*if_gc = sizeof(PyGC_Head);
+#elif PY_VERSION_HEX < 0x030D0000
+	*fixed = _PyType_PreHeaderSize(tp); /* by the type alone on 3.11 and 3.12 */
+	*if_gc = 0;
+#else
+	*fixed = PyType_HasFeature(tp, Py_TPFLAGS_PREHEADER) ? 2 * sizeof(PyObject *) : 0;
+	*if_gc = sizeof(PyGC_Head);
 #endif
 }
 

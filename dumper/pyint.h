@@ -23,9 +23,21 @@ int pyi_gc_foreach(pyi_obj_cb cb, void *ctx, uint64_t *count);
 /* 1 if o is a GC object currently tracked by the collector. */
 int pyi_gc_is_tracked(PyObject *o);
 
+/* The same test for an o already known to be a GC object
+ * (PyObject_IS_GC(o)): its GC header's _gc_next is set while tracked. The
+ * header is two words right before the object on 3.8-3.13 (pyint.c checks). */
+static inline int pyi_gc_header_tracked(PyObject *o)
+{
+	return ((const uintptr_t *)(const void *)o)[-2] != 0;
+}
+
 /* What sys.getsizeof adds to __sizeof__() on this version (GC header,
  * managed dict/weakref pre-header). */
 size_t pyi_getsizeof_extra(PyObject *o);
+
+/* The same decided once per type: pyi_getsizeof_extra(o) for an o of type
+ * tp is *fixed, plus *if_gc when PyObject_IS_GC(o). */
+void pyi_getsizeof_extra_parts(PyTypeObject *tp, size_t *fixed, size_t *if_gc);
 
 /* 1 if the object is immortal (3.12+); 0 before. */
 int pyi_is_immortal(PyObject *o);

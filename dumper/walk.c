@@ -336,6 +336,10 @@ struct tinfo {
 	PyTypeObject *sizeof_cls; /* the class that defines it (METH_METHOD) */
 	uint32_t slot0, nslots;   /* into walk.slots */
 	uint64_t type_size;       /* with TI_SIZE_KNOWN */
+	/* pyi_getsizeof_extra() of an object: extra_fixed, plus extra_gc when
+	 * it is a GC object (gc: PyType_IS_GC, then tp_is_gc decides). */
+	uint32_t extra_fixed, extra_gc;
+	int gc;
 };
 
 struct slotinfo {
@@ -930,6 +934,11 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 			return NULL;
 		}
 		sizeof_choose(ti, tp);
+		size_t xf, xg;
+		pyi_getsizeof_extra_parts(tp, &xf, &xg);
+		ti->extra_fixed = (uint32_t)xf;
+		ti->extra_gc = (uint32_t)xg;
+		ti->gc = PyType_IS_GC(tp) != 0;
 		if ((ti->flags & TI_SIZEOF_C) && ti->sizeof_fn == object_sizeof && object_sizeof &&
 		    tp->tp_itemsize == 0)
 			ti->flags |= TI_SIZE_BY_TYPE;
@@ -1752,19 +1761,23 @@ static int emit(struct walk *wk, PyObject *o)
 	rec.refcount = (uint64_t)Py_REFCNT(o);
 	if (pyi_is_immortal(o))
 		rec.flags |= PYM_F_IMMORTAL;
-	if (pyi_gc_is_tracked(o))
+	/* PyObject_IS_GC(o) and the pre-header sys.getsizeof adds, from the
+	 * type's decisions (pyi_gc_is_tracked, pyi_getsizeof_extra) */
+	int is_gc = ti->gc && (!tp->tp_is_gc || tp->tp_is_gc(o));
+	uint64_t pre = ti->extra_fixed + (is_gc ? ti->extra_gc : 0);
+	if (is_gc && pyi_gc_header_tracked(o))
 		rec.flags |= PYM_F_GC_TRACKED;
 
 	int sized = 0;
 	if (ti->flags & TI_SIZE_KNOWN) {
-		rec.size = ti->type_size + pyi_getsizeof_extra(o);
+		rec.size = ti->type_size + pre;
 		sized = 1;
 	} else if (ti->flags & TI_SIZEOF_C) {
 		PyObject *r = call_sizeof(ti, o);
 		if (r && PyLong_Check(r)) {
 			Py_ssize_t s = PyLong_AsSsize_t(r);
 			if (s >= 0) {
-				rec.size = (uint64_t)s + pyi_getsizeof_extra(o);
+				rec.size = (uint64_t)s + pre;
 				sized = 1;
 			}
 		}
@@ -1779,10 +1792,10 @@ static int emit(struct walk *wk, PyObject *o)
 		wk->skip_sizeof_py++;
 	}
 	if (!sized) {
-		rec.size = layout_size(o, tp) + pyi_getsizeof_extra(o);
+		rec.size = layout_size(o, tp) + pre;
 		rec.flags |= PYM_F_SIZE_APPROX;
 	} else if ((ti->flags & (TI_SIZE_BY_TYPE | TI_SIZE_KNOWN)) == TI_SIZE_BY_TYPE) {
-		ti->type_size = rec.size - pyi_getsizeof_extra(o);
+		ti->type_size = rec.size - pre;
 		ti->flags |= TI_SIZE_KNOWN;
 	}
 
