@@ -25,6 +25,11 @@
 #define PYM_ZSTRATEGY Z_DEFAULT_STRATEGY
 #endif
 
+/* Raw chunk buffers in threaded mode: one being filled, the others queued
+ * for the worker or free. 4 of about 1.4 MB let the walk run up to three
+ * chunks ahead of the compressor. */
+#define NRING 4
+
 /* Upper bound of one encoded varint. */
 #define VARINT_MAX 10
 /* Objects with more references than this are split into an OBJECT record
@@ -78,17 +83,24 @@ struct pym_writer {
 	uint32_t site; /* for the next OBJECT (pym_writer_alloc) */
 	uint64_t bytes;
 
-	/* Threaded mode (pym_writer_threaded): the worker compresses and writes
-	 * job_raw while the caller fills raw. mu protects job, quit and werr;
-	 * the worker alone touches zs, out, chunks and bytes while job is set. */
+	/* Threaded mode (pym_writer_threaded): NRING buffers of raw_cap bytes
+	 * (bufs). The caller fills raw; full ones wait in the queue
+	 * q[qhead .. qhead+nq) (mod NRING) until the worker has compressed and
+	 * written them, then go back to freeb. raw, the queue and freeb always
+	 * hold all NRING, so the caller waits only when the worker is NRING-1
+	 * chunks behind. mu protects q, qhead, nq, freeb, nfree, quit and werr;
+	 * the worker alone touches zs, ldc, out, chunks and bytes while nq > 0. */
 	int threaded;
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int job, quit, werr;
-	unsigned char *spare; /* the second raw buffer (raw_cap bytes) */
-	unsigned char *job_raw;
-	size_t job_len;
+	int quit, werr;
+	unsigned char *bufs[NRING];
+	unsigned char *q[NRING];
+	size_t qlen[NRING];
+	unsigned qhead, nq;
+	unsigned char *freeb[NRING];
+	unsigned nfree;
 	void *stack;
 
 	int in_memory; /* pym_writer_open_records(): records go to rec */
@@ -206,8 +218,14 @@ static int emit_chunk(struct pym_writer *w, const char *tag, const unsigned char
 	memcpy(hdr, tag, 4);
 	put_le32(hdr + 4, (uint32_t)clen);
 	put_le32(hdr + 8, (uint32_t)ulen);
+#ifdef PYM_LIBDEFLATE
+	/* the same CRC-32 as zlib's, faster (and no allocation: child-safe) */
+	uint32_t crc = libdeflate_crc32(0, hdr, 12);
+	crc = libdeflate_crc32(crc, payload, clen);
+#else
 	uLong crc = crc32(0L, hdr, 12);
 	crc = crc32(crc, payload, (uInt)clen);
+#endif
 	put_le32(hdr + 12, (uint32_t)crc);
 	if (payload == hdr + PYM_CHUNK_HEADER_LEN)
 		return write_all(w, hdr, PYM_CHUNK_HEADER_LEN + clen);
@@ -254,11 +272,11 @@ zlib:
 	return e;
 }
 
-/* Threaded mode: waits until the worker has no chunk in flight and picks up
- * its error. Called with mu held. */
+/* Threaded mode: waits until the worker has written every queued chunk and
+ * picks up its error. Called with mu held. */
 static int wait_idle_locked(struct pym_writer *w)
 {
-	while (w->job)
+	while (w->nq)
 		pthread_cond_wait(&w->cv, &w->mu);
 	return w->werr;
 }
@@ -278,39 +296,47 @@ static void *worker_main(void *arg)
 	struct pym_writer *w = arg;
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->job && !w->quit)
+		while (!w->nq && !w->quit)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->job)
+		/* quit: the writer is being closed; after pym_writer_finish() the
+		 * queue is empty, otherwise the dump failed and the rest is moot */
+		if (w->quit)
 			break;
+		unsigned char *buf = w->q[w->qhead];
+		size_t len = w->qlen[w->qhead];
 		int failed = w->werr != 0;
 		pthread_mutex_unlock(&w->mu);
-		int e = failed ? 0 : compress_write(w, w->job_raw, w->job_len);
+		int e = failed ? 0 : compress_write(w, buf, len);
 		pthread_mutex_lock(&w->mu);
 		if (e && !w->werr)
 			w->werr = e;
-		w->job = 0;
+		w->qhead = (w->qhead + 1) % NRING;
+		w->nq--;
+		w->freeb[w->nfree++] = buf;
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-/* Ends the current chunk: compresses and writes it here, or hands it to the
- * worker and continues in the spare buffer. */
+/* Ends the current chunk: compresses and writes it here, or queues it for
+ * the worker and continues in a free buffer (waiting for one if the worker
+ * is NRING-1 chunks behind). */
 static int flush_chunk(struct pym_writer *w)
 {
 	if (w->raw_len == 0)
 		return 0;
 	if (w->threaded) {
 		pthread_mutex_lock(&w->mu);
-		int e = wait_idle_locked(w);
+		int e;
+		while (!(e = w->werr) && !w->nfree)
+			pthread_cond_wait(&w->cv, &w->mu);
 		if (!e) {
-			unsigned char *full = w->raw;
-			w->raw = w->spare;
-			w->spare = full;
-			w->job_raw = full;
-			w->job_len = w->raw_len;
-			w->job = 1;
+			unsigned slot = (w->qhead + w->nq) % NRING;
+			w->q[slot] = w->raw;
+			w->qlen[slot] = w->raw_len;
+			w->nq++;
+			w->raw = w->freeb[--w->nfree];
 			pthread_cond_broadcast(&w->cv);
 		}
 		pthread_mutex_unlock(&w->mu);
@@ -347,27 +373,36 @@ static int grow_buffers(struct pym_writer *w, size_t need)
 {
 	if (need > PYM_CHUNK_MAX_ULEN)
 		return fail(w, EFBIG);
-	if (wait_idle(w) < 0) /* the worker uses out and spare until then */
+	if (wait_idle(w) < 0) /* the worker uses out and the queue until then */
 		return -1;
 	size_t out_cap = out_bound(w, need);
-	unsigned char *raw = w->al.alloc(w->al.ctx, need);
+	unsigned nb = w->threaded ? NRING : 1, i;
+	unsigned char *nbufs[NRING] = {NULL};
 	unsigned char *out = w->al.alloc(w->al.ctx, out_cap);
-	unsigned char *spare = w->threaded ? w->al.alloc(w->al.ctx, need) : NULL;
-	if (!raw || !out || (w->threaded && !spare)) {
-		if (raw)
-			w->al.free(w->al.ctx, raw, need);
+	for (i = 0; out && i < nb; i++)
+		if (!(nbufs[i] = w->al.alloc(w->al.ctx, need)))
+			break;
+	if (!out || i < nb) {
+		for (unsigned k = 0; k < nb; k++)
+			if (nbufs[k])
+				w->al.free(w->al.ctx, nbufs[k], need);
 		if (out)
 			w->al.free(w->al.ctx, out, out_cap);
-		if (spare)
-			w->al.free(w->al.ctx, spare, need);
 		return fail(w, ENOMEM);
 	}
-	w->al.free(w->al.ctx, w->raw, w->raw_cap);
+	if (w->threaded) {
+		for (i = 0; i < NRING; i++) {
+			w->al.free(w->al.ctx, w->bufs[i], w->raw_cap);
+			w->bufs[i] = nbufs[i];
+		}
+		w->nfree = 0;
+		for (i = 1; i < NRING; i++)
+			w->freeb[w->nfree++] = nbufs[i];
+	} else {
+		w->al.free(w->al.ctx, w->raw, w->raw_cap);
+	}
 	w->al.free(w->al.ctx, w->out, w->out_cap);
-	if (w->spare)
-		w->al.free(w->al.ctx, w->spare, w->raw_cap);
-	w->raw = raw;
-	w->spare = spare;
+	w->raw = nbufs[0];
 	w->raw_cap = need;
 	w->out = out;
 	w->out_cap = out_cap;
@@ -482,9 +517,9 @@ int pym_writer_threaded(struct pym_writer *w)
 		return -1;
 	if (w->threaded || w->in_memory)
 		return 0;
-	w->spare = w->al.alloc(w->al.ctx, w->raw_cap);
-	w->stack = w->al.alloc(w->al.ctx, WORKER_STACK);
-	if (!w->spare || !w->stack)
+	if (!w->stack)
+		w->stack = w->al.alloc(w->al.ctx, WORKER_STACK);
+	if (!w->stack)
 		return fail(w, ENOMEM);
 #ifdef PYM_LIBDEFLATE
 	if (!w->ldc) {
@@ -503,29 +538,47 @@ int pym_writer_threaded(struct pym_writer *w)
 		}
 	}
 #endif
-	pthread_attr_t attr;
-	if (pthread_attr_init(&attr) != 0)
-		return fail(w, ENOMEM);
-	int e = pthread_attr_setstack(&attr, w->stack, WORKER_STACK);
-	if (!e)
-		e = pthread_mutex_init(&w->mu, NULL);
-	if (!e && (e = pthread_cond_init(&w->cv, NULL)) != 0)
-		pthread_mutex_destroy(&w->mu);
-	if (!e) {
-		/* the worker takes no signals: they belong to the caller's thread */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		e = pthread_create(&w->th, &attr, worker_main, w);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (e) {
-			pthread_cond_destroy(&w->cv);
-			pthread_mutex_destroy(&w->mu);
-		}
+	/* The ring: raw and NRING-1 more, all free. */
+	unsigned i;
+	w->bufs[0] = w->raw;
+	w->nfree = 0;
+	for (i = 1; i < NRING; i++) {
+		if (!(w->bufs[i] = w->al.alloc(w->al.ctx, w->raw_cap)))
+			break;
+		w->freeb[w->nfree++] = w->bufs[i];
 	}
-	pthread_attr_destroy(&attr);
-	if (e)
+	int e = i < NRING ? ENOMEM : 0;
+	pthread_attr_t attr;
+	if (!e && pthread_attr_init(&attr) != 0)
+		e = ENOMEM;
+	else if (!e) {
+		e = pthread_attr_setstack(&attr, w->stack, WORKER_STACK);
+		if (!e)
+			e = pthread_mutex_init(&w->mu, NULL);
+		if (!e && (e = pthread_cond_init(&w->cv, NULL)) != 0)
+			pthread_mutex_destroy(&w->mu);
+		if (!e) {
+			/* the worker takes no signals: they belong to the caller's thread */
+			sigset_t all, old;
+			sigfillset(&all);
+			pthread_sigmask(SIG_SETMASK, &all, &old);
+			e = pthread_create(&w->th, &attr, worker_main, w);
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			if (e) {
+				pthread_cond_destroy(&w->cv);
+				pthread_mutex_destroy(&w->mu);
+			}
+		}
+		pthread_attr_destroy(&attr);
+	}
+	if (e) { /* back to one buffer: raw */
+		for (i = 1; i < NRING; i++)
+			if (w->bufs[i])
+				w->al.free(w->al.ctx, w->bufs[i], w->raw_cap);
+		memset(w->bufs, 0, sizeof w->bufs);
+		w->nfree = 0;
 		return fail(w, e);
+	}
 	w->threaded = 1;
 	return 0;
 }
@@ -829,8 +882,6 @@ void pym_writer_close(struct pym_writer *w)
 	}
 	if (w->stack)
 		w->al.free(w->al.ctx, w->stack, WORKER_STACK);
-	if (w->spare)
-		w->al.free(w->al.ctx, w->spare, w->raw_cap);
 	if (w->zinit)
 		deflateEnd(&w->zs);
 #ifdef PYM_LIBDEFLATE
@@ -838,7 +889,10 @@ void pym_writer_close(struct pym_writer *w)
 		libdeflate_free_compressor(w->ldc);
 #endif
 	struct pym_alloc al = w->al;
-	if (w->raw)
+	if (w->threaded) /* raw is one of bufs */
+		for (unsigned i = 0; i < NRING; i++)
+			al.free(al.ctx, w->bufs[i], w->raw_cap);
+	else if (w->raw)
 		al.free(al.ctx, w->raw, w->raw_cap);
 	if (w->out)
 		al.free(al.ctx, w->out, w->out_cap);
