@@ -107,16 +107,6 @@ void pyi_getsizeof_extra_parts(PyTypeObject *tp, size_t *fixed, size_t *if_gc)
 #endif
 }
 
-int pyi_is_immortal(PyObject *o)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-	return _Py_IsImmortal(o);
-#else
-	(void)o;
-	return 0;
-#endif
-}
-
 void pyi_interp_roots(struct pyi_roots *r)
 {
 	PyInterpreterState *interp = PyInterpreterState_Get();

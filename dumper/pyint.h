@@ -56,7 +56,15 @@ size_t pyi_getsizeof_extra(PyObject *o);
 void pyi_getsizeof_extra_parts(PyTypeObject *tp, size_t *fixed, size_t *if_gc);
 
 /* 1 if the object is immortal (3.12+); 0 before. */
-int pyi_is_immortal(PyObject *o);
+static inline int pyi_is_immortal(PyObject *o)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+	return _Py_IsImmortal(o);
+#else
+	(void)o;
+	return 0;
+#endif
+}
 
 /* 1 if dict d's values live inside the object that owns the dict (3.13
  * embedded values): the object holds those references, not the dict. */
