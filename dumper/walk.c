@@ -2439,9 +2439,9 @@ int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats 
 	errno = 0;
 	wk->w = pym_writer_open(fd, &pym_alloc_mmap, opts->level > 0 ? opts->level : 1);
 	int rc = -1, e = 0;
-	/* zlib on a second thread overlaps the walk (about half the CPU of a
-	 * dump). Not in a forked child: pthread_create is not safe there. If
-	 * the thread cannot start, the dump goes on in this thread. */
+	/* Compression on other threads overlaps the walk (about half the CPU
+	 * of a dump). Not in a forked child: pthread_create is not safe there.
+	 * If no thread can start, the dump goes on in this thread. */
 	if (wk->w && !opts->in_child && pym_writer_threaded(wk->w) < 0) {
 		pym_writer_close(wk->w);
 		if (lseek(fd, 0, SEEK_SET) == 0 && ftruncate(fd, 0) == 0)
