@@ -258,11 +258,11 @@ def main():
     print("  (dump saw: OBJECT records, a few <thread>/<frame> records included; "
           "ns/obj: time over the objects each saw;")
     print("   speed-up and CPU: ratios of the medians, wall and CPU (all threads); the dump's "
-          "CPU less its walking thread's is compression on the second thread)")
+          "CPU less its walking thread's is compression on the other threads)")
     for r in rows:
         n = r["dump_objects"]
         print("  %s heap: per-pair ratios (median) %.1fx wall, %.1fx CPU; dump CPU %.0f ns/object "
-              "= walking thread %.0f + compression thread %.0f"
+              "= walking thread %.0f + compression threads %.0f"
               % (r["heap"], r["ratio_pairs"], r["ratio_cpu_pairs"], r["dump_cpu"] / n * 1e9,
                  r["dump_thread_cpu"] / n * 1e9, (r["dump_cpu"] - r["dump_thread_cpu"]) / n * 1e9))
     if args.json:
