@@ -74,13 +74,6 @@ _Static_assert(
         sizeof(PyGC_Head) == 2 * sizeof(uintptr_t) && offsetof(PyGC_Head, _gc_next) == 0,
         "pyi_gc_header_tracked() and pyi_gc_next() read _gc_next two words before the object");
 
-/* PyObject_IS_GC, not the type flag alone: a static type object has no GC
- * header (type's tp_is_gc says so), and the bytes before it are not ours. */
-int pyi_gc_is_tracked(PyObject *o)
-{
-	return PyObject_IS_GC(o) && ((PyGC_Head *)o - 1)->_gc_next != 0;
-}
-
 size_t pyi_getsizeof_extra(PyObject *o)
 {
 #if PY_VERSION_HEX < 0x030B0000

@@ -36,12 +36,10 @@ static inline PyObject *pyi_gc_node_object(const void *node)
 	return (PyObject *)(uintptr_t)((const uintptr_t *)node + 2);
 }
 
-/* 1 if o is a GC object currently tracked by the collector. */
-int pyi_gc_is_tracked(PyObject *o);
-
-/* The same test for an o already known to be a GC object
- * (PyObject_IS_GC(o)): its GC header's _gc_next is set while tracked. The
- * header is two words right before the object on 3.8-3.13 (pyint.c checks). */
+/* 1 if o, known to be a GC object (PyObject_IS_GC(o), not the type flag
+ * alone: a static type has no GC header), is tracked by the collector: its
+ * GC header's _gc_next is set. The header is two words right before the
+ * object on 3.8-3.13 (pyint.c checks). */
 static inline int pyi_gc_header_tracked(PyObject *o)
 {
 	return ((const uintptr_t *)(const void *)o)[-2] != 0;

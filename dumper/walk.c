@@ -1834,8 +1834,8 @@ static int emit(struct walk *wk, PyObject *o)
 	rec.refcount = (uint64_t)Py_REFCNT(o);
 	if (pyi_is_immortal(o))
 		rec.flags |= PYM_F_IMMORTAL;
-	/* PyObject_IS_GC(o) and the pre-header sys.getsizeof adds, from the
-	 * type's decisions (pyi_gc_is_tracked, pyi_getsizeof_extra) */
+	/* PyObject_IS_GC(o) and the pre-header sys.getsizeof adds
+	 * (pyi_getsizeof_extra), from the type's decisions */
 	int is_gc = ti->gc && (!tp->tp_is_gc || tp->tp_is_gc(o));
 	uint64_t pre = ti->extra_fixed + (is_gc ? ti->extra_gc : 0);
 	if (is_gc && pyi_gc_header_tracked(o)) {
