@@ -56,35 +56,23 @@ void pyi_gc_restore(int was_enabled)
 	GCSTATE->enabled = was_enabled;
 }
 
-static int gc_list_foreach(PyGC_Head *head, pyi_obj_cb cb, void *ctx, uint64_t *count)
-{
-	for (PyGC_Head *g = (PyGC_Head *)head->_gc_next; g != head; g = (PyGC_Head *)g->_gc_next) {
-		++*count;
-		int rc = cb((PyObject *)(g + 1), ctx);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
+_Static_assert(NUM_GENERATIONS + 1 == PYI_GC_LISTS, "three generations and the permanent one");
 
-int pyi_gc_foreach(pyi_obj_cb cb, void *ctx, uint64_t *count)
+int pyi_gc_lists(const void **heads, const void **firsts)
 {
 	struct _gc_runtime_state *gs = GCSTATE;
-	*count = 0;
-	for (int i = 0; i < NUM_GENERATIONS; i++) {
-		int rc = gc_list_foreach(&gs->generations[i].head, cb, ctx, count);
-		if (rc)
-			return rc;
+	for (int i = 0; i < PYI_GC_LISTS; i++) {
+		PyGC_Head *h = i < NUM_GENERATIONS ? &gs->generations[i].head
+		                                   : &gs->permanent_generation.head;
+		heads[i] = h;
+		firsts[i] = (const void *)h->_gc_next;
 	}
-	return gc_list_foreach(&gs->permanent_generation.head, cb, ctx, count);
+	return PYI_GC_LISTS;
 }
 
-/* PyObject_IS_GC, not the type flag alone: a static type object has no GC
- * header (type's tp_is_gc says so), and the bytes before it are not ours. */
-int pyi_gc_is_tracked(PyObject *o)
-{
-	return PyObject_IS_GC(o) && ((PyGC_Head *)o - 1)->_gc_next != 0;
-}
+_Static_assert(
+        sizeof(PyGC_Head) == 2 * sizeof(uintptr_t) && offsetof(PyGC_Head, _gc_next) == 0,
+        "pyi_gc_header_tracked() and pyi_gc_next() read _gc_next two words before the object");
 
 size_t pyi_getsizeof_extra(PyObject *o)
 {
@@ -98,13 +86,17 @@ size_t pyi_getsizeof_extra(PyObject *o)
 #endif
 }
 
-int pyi_is_immortal(PyObject *o)
+void pyi_getsizeof_extra_parts(PyTypeObject *tp, size_t *fixed, size_t *if_gc)
 {
-#if PY_VERSION_HEX >= 0x030C0000
-	return _Py_IsImmortal(o);
+#if PY_VERSION_HEX < 0x030B0000
+	*fixed = 0;
+	*if_gc = sizeof(PyGC_Head);
+#elif PY_VERSION_HEX < 0x030D0000
+	*fixed = _PyType_PreHeaderSize(tp); /* by the type alone on 3.11 and 3.12 */
+	*if_gc = 0;
 #else
-	(void)o;
-	return 0;
+	*fixed = PyType_HasFeature(tp, Py_TPFLAGS_PREHEADER) ? 2 * sizeof(PyObject *) : 0;
+	*if_gc = sizeof(PyGC_Head);
 #endif
 }
 

@@ -14,21 +14,55 @@ int pyi_gc_disable(void);
 /* Restores the state pyi_gc_disable() returned. */
 void pyi_gc_restore(int was_enabled);
 
-/* Calls cb for every object in the GC lists: generations 0-2 and the
- * permanent generation (gc.freeze()). Stops early and returns cb's value
- * when it is nonzero; 0 otherwise. *count receives the number visited. */
-typedef int (*pyi_obj_cb)(PyObject *o, void *ctx);
-int pyi_gc_foreach(pyi_obj_cb cb, void *ctx, uint64_t *count);
+/* The GC lists: generations 0-2 and the permanent generation
+ * (gc.freeze()), each a circular list through the objects' GC headers
+ * around a head that is no object. heads[i] receives list i's head and
+ * firsts[i] the node after it (the head itself when the list is empty).
+ * Returns the number of lists, PYI_GC_LISTS. */
+#define PYI_GC_LISTS 4
+int pyi_gc_lists(const void **heads, const void **firsts);
 
-/* 1 if o is a GC object currently tracked by the collector. */
-int pyi_gc_is_tracked(PyObject *o);
+/* The node after tracked object o's in its GC list: a head, or the node
+ * of the object pyi_gc_node_object() names. */
+static inline const void *pyi_gc_next(PyObject *o)
+{
+	/* _gc_next, the first of the two words right before the object; its
+	 * low bit is a flag only during a collection */
+	return (const void *)(((const uintptr_t *)(const void *)o)[-2] & ~(uintptr_t)1);
+}
+
+static inline PyObject *pyi_gc_node_object(const void *node)
+{
+	return (PyObject *)(uintptr_t)((const uintptr_t *)node + 2);
+}
+
+/* 1 if o, known to be a GC object (PyObject_IS_GC(o), not the type flag
+ * alone: a static type has no GC header), is tracked by the collector: its
+ * GC header's _gc_next is set. The header is two words right before the
+ * object on 3.8-3.13 (pyint.c checks). */
+static inline int pyi_gc_header_tracked(PyObject *o)
+{
+	return ((const uintptr_t *)(const void *)o)[-2] != 0;
+}
 
 /* What sys.getsizeof adds to __sizeof__() on this version (GC header,
  * managed dict/weakref pre-header). */
 size_t pyi_getsizeof_extra(PyObject *o);
 
+/* The same decided once per type: pyi_getsizeof_extra(o) for an o of type
+ * tp is *fixed, plus *if_gc when PyObject_IS_GC(o). */
+void pyi_getsizeof_extra_parts(PyTypeObject *tp, size_t *fixed, size_t *if_gc);
+
 /* 1 if the object is immortal (3.12+); 0 before. */
-int pyi_is_immortal(PyObject *o);
+static inline int pyi_is_immortal(PyObject *o)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+	return _Py_IsImmortal(o);
+#else
+	(void)o;
+	return 0;
+#endif
+}
 
 /* 1 if dict d's values live inside the object that owns the dict (3.13
  * embedded values): the object holds those references, not the dict. */

@@ -167,6 +167,38 @@ __attribute__((noinline)) static uint8_t *vset_region(struct vset *s, uint64_t k
 	return s->cbm[c];
 }
 
+/* The bitmap of region key, or NULL when the set has none (nothing added). */
+static uint8_t *vset_find(struct vset *s, uint64_t key)
+{
+	if (!s->cap)
+		return NULL;
+	size_t j = mix64(key) & (s->cap - 1);
+	while (s->keys[j] && s->keys[j] != key)
+		j = (j + 1) & (s->cap - 1);
+	return s->keys[j] ? s->bms[j] : NULL;
+}
+
+/* 1 if addr is in the set, 0 if not. */
+static inline int vset_has(struct vset *s, uintptr_t addr)
+{
+	uint64_t key = ((uint64_t)addr >> REG_SHIFT) + 1;
+	size_t c = key & 255;
+	const uint8_t *bm = s->ckey[c] == key ? s->cbm[c] : vset_find(s, key);
+	if (!bm)
+		return 0;
+	size_t bit = (addr & ((1u << REG_SHIFT) - 1)) >> 3;
+	return (bm[bit >> 3] >> (bit & 7)) & 1;
+}
+
+/* Starts loading addr's byte of the bitmap when its region is cached. */
+static inline void vset_prefetch(const struct vset *s, uintptr_t addr)
+{
+	uint64_t key = ((uint64_t)addr >> REG_SHIFT) + 1;
+	size_t c = key & 255;
+	if (s->ckey[c] == key)
+		__builtin_prefetch(s->cbm[c] + ((addr & ((1u << REG_SHIFT) - 1)) >> 6));
+}
+
 /* 1 if addr was already in the set, 0 if it was added now, -1 on ENOMEM. */
 static inline int vset_add(struct vset *s, uintptr_t addr)
 {
@@ -336,6 +368,10 @@ struct tinfo {
 	PyTypeObject *sizeof_cls; /* the class that defines it (METH_METHOD) */
 	uint32_t slot0, nslots;   /* into walk.slots */
 	uint64_t type_size;       /* with TI_SIZE_KNOWN */
+	/* pyi_getsizeof_extra() of an object: extra_fixed, plus extra_gc when
+	 * it is a GC object (gc: PyType_IS_GC, then tp_is_gc decides). */
+	uint32_t extra_fixed, extra_gc;
+	int gc;
 };
 
 struct slotinfo {
@@ -389,6 +425,17 @@ struct walk {
 	uint32_t synth_thread, synth_frame;
 	PyObject *interned; /* its references are not counted (mortal interned
 	                       strings) or point at immortals: all weak */
+	/* The GC lists are not walked node by node (a chain of cache misses):
+	 * each tracked object emitted notes the node after its own when that
+	 * one is not seen yet, in gc_next (a set, while the roots are walked)
+	 * or gc_todo (then); walk_gc_rest() starts from those and the lists'
+	 * first nodes. Every node is reached: the one after an unseen node is
+	 * noted when that one is emitted. */
+	struct vset gc_next;
+	PyObject **gc_todo;
+	size_t ngc_todo, gc_todo_cap; /* cap in bytes */
+	int gc_rest;                  /* notes go to gc_todo */
+	const void *gc_heads[PYI_GC_LISTS];
 	uint64_t gc_objects, refs_total;
 	uint64_t skip_sizeof_py, skip_sizeof_err, skip_str, skip_float;
 	uint64_t skip_sizeof_foreign;
@@ -930,6 +977,11 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 			return NULL;
 		}
 		sizeof_choose(ti, tp);
+		size_t xf, xg;
+		pyi_getsizeof_extra_parts(tp, &xf, &xg);
+		ti->extra_fixed = (uint32_t)xf;
+		ti->extra_gc = (uint32_t)xg;
+		ti->gc = PyType_IS_GC(tp) != 0;
 		if ((ti->flags & TI_SIZEOF_C) && ti->sizeof_fn == object_sizeof && object_sizeof &&
 		    tp->tp_itemsize == 0)
 			ti->flags |= TI_SIZE_BY_TYPE;
@@ -1559,6 +1611,34 @@ static int static_object(PyObject *o)
 }
 #endif
 
+static int gc_todo_add(struct walk *wk, PyObject *o)
+{
+	if ((wk->ngc_todo + 1) * sizeof(PyObject *) > wk->gc_todo_cap) {
+		void *p = wk->gc_todo;
+		if (mm_grow(&p, &wk->gc_todo_cap, (wk->ngc_todo + 1) * sizeof(PyObject *)) < 0)
+			return fail(wk);
+		wk->gc_todo = p;
+	}
+	wk->gc_todo[wk->ngc_todo++] = o;
+	return 0;
+}
+
+/* Notes the GC list node after tracked object o's, unless it is a head or
+ * seen (see struct walk). 0 or -1. */
+static int gc_note_next(struct walk *wk, PyObject *o)
+{
+	const void *n = pyi_gc_next(o);
+	for (int i = 0; i < PYI_GC_LISTS; i++)
+		if (n == wk->gc_heads[i])
+			return 0;
+	PyObject *next = pyi_gc_node_object(n);
+	if (vset_has(&wk->seen, (uintptr_t)next))
+		return 0;
+	if (wk->gc_rest)
+		return gc_todo_add(wk, next);
+	return vset_add(&wk->gc_next, (uintptr_t)next) < 0 ? fail(wk) : 0;
+}
+
 /* Fills wk->refs with everything o holds; *extra gets uncounted memory. */
 static void collect_refs(struct walk *wk, PyObject *o, PyTypeObject *tp, struct tinfo *ti,
                          uint64_t *extra)
@@ -1737,6 +1817,8 @@ static uint64_t layout_size(PyObject *o, PyTypeObject *tp)
 
 static int emit(struct walk *wk, PyObject *o)
 {
+	/* The GC header is read below and is often on the line before. */
+	__builtin_prefetch((const char *)o - 16);
 	PyTypeObject *tp = Py_TYPE(o);
 	struct tinfo *ti = type_info(wk, tp);
 	if (!ti)
@@ -1752,19 +1834,27 @@ static int emit(struct walk *wk, PyObject *o)
 	rec.refcount = (uint64_t)Py_REFCNT(o);
 	if (pyi_is_immortal(o))
 		rec.flags |= PYM_F_IMMORTAL;
-	if (pyi_gc_is_tracked(o))
+	/* PyObject_IS_GC(o) and the pre-header sys.getsizeof adds
+	 * (pyi_getsizeof_extra), from the type's decisions */
+	int is_gc = ti->gc && (!tp->tp_is_gc || tp->tp_is_gc(o));
+	uint64_t pre = ti->extra_fixed + (is_gc ? ti->extra_gc : 0);
+	if (is_gc && pyi_gc_header_tracked(o)) {
 		rec.flags |= PYM_F_GC_TRACKED;
+		wk->gc_objects++; /* every node of the GC lists is emitted once */
+		if (gc_note_next(wk, o) < 0)
+			return -1;
+	}
 
 	int sized = 0;
 	if (ti->flags & TI_SIZE_KNOWN) {
-		rec.size = ti->type_size + pyi_getsizeof_extra(o);
+		rec.size = ti->type_size + pre;
 		sized = 1;
 	} else if (ti->flags & TI_SIZEOF_C) {
 		PyObject *r = call_sizeof(ti, o);
 		if (r && PyLong_Check(r)) {
 			Py_ssize_t s = PyLong_AsSsize_t(r);
 			if (s >= 0) {
-				rec.size = (uint64_t)s + pyi_getsizeof_extra(o);
+				rec.size = (uint64_t)s + pre;
 				sized = 1;
 			}
 		}
@@ -1779,16 +1869,20 @@ static int emit(struct walk *wk, PyObject *o)
 		wk->skip_sizeof_py++;
 	}
 	if (!sized) {
-		rec.size = layout_size(o, tp) + pyi_getsizeof_extra(o);
+		rec.size = layout_size(o, tp) + pre;
 		rec.flags |= PYM_F_SIZE_APPROX;
 	} else if ((ti->flags & (TI_SIZE_BY_TYPE | TI_SIZE_KNOWN)) == TI_SIZE_BY_TYPE) {
-		ti->type_size = rec.size - pyi_getsizeof_extra(o);
+		ti->type_size = rec.size - pre;
 		ti->flags |= TI_SIZE_KNOWN;
 	}
 
 	collect_refs(wk, o, tp, ti, &rec.extra);
 	if (wk->failed)
 		return -1;
+	/* push() reads each referent's bit in the visited set after the
+	 * record is encoded: start loading those bytes now. */
+	for (size_t i = 0; i < wk->nrefs; i++)
+		vset_prefetch(&wk->seen, wk->refs[i].addr);
 	if (static_object(o) || o == wk->interned)
 		for (size_t i = 0; i < wk->nrefs; i++)
 			wk->refs[i].label = PYM_LABEL_WEAK;
@@ -1838,11 +1932,48 @@ static int drain(struct walk *wk)
 	return wk->failed ? -1 : 0;
 }
 
-static int gc_cb(PyObject *o, void *ctx)
+/* Walks from o (when not seen) and from every node noted meanwhile. */
+static int walk_gc_from(struct walk *wk, PyObject *o)
 {
-	struct walk *wk = ctx;
 	if (push(wk, o) < 0 || drain(wk) < 0)
 		return -1;
+	while (wk->ngc_todo)
+		if (push(wk, wk->gc_todo[--wk->ngc_todo]) < 0 || drain(wk) < 0)
+			return -1;
+	return 0;
+}
+
+/* After the roots: what only the GC lists reach, from the lists' first
+ * nodes and the nodes noted in gc_next (see struct walk). gc_next is not
+ * added to from here on, so its table stays put while it is read. */
+static int walk_gc_rest(struct walk *wk, const void *const *firsts)
+{
+	wk->gc_rest = 1;
+	for (int i = 0; i < PYI_GC_LISTS; i++)
+		if (firsts[i] != wk->gc_heads[i] &&
+		    walk_gc_from(wk, pyi_gc_node_object(firsts[i])) < 0)
+			return -1;
+	const struct vset *s = &wk->gc_next;
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->keys[i])
+			continue;
+		uintptr_t base = (uintptr_t)(s->keys[i] - 1) << REG_SHIFT;
+		const uint8_t *bm = s->bms[i];
+		for (size_t j = 0; j < BM_BYTES; j += 8) {
+			uint64_t word;
+			memcpy(&word, bm + j, 8);
+			if (!word)
+				continue;
+			for (size_t k = j; k < j + 8; k++)
+				for (unsigned b = 0; b < 8; b++)
+					if ((bm[k] >> b) & 1) {
+						PyObject *o =
+						        (PyObject *)(base + ((k * 8 + b) << 3));
+						if (walk_gc_from(wk, o) < 0)
+							return -1;
+					}
+		}
+	}
 	return 0;
 }
 
@@ -2210,6 +2341,8 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	    pym_writer_string(wk->w, "<frame>", 7, &sid) < 0 ||
 	    pym_writer_type(wk->w, sid, 0, &wk->synth_frame) < 0)
 		return fail(wk);
+	const void *firsts[PYI_GC_LISTS];
+	pyi_gc_lists(wk->gc_heads, firsts);
 	if (root(wk, r.modules, PYM_ROOT_MODULES, "sys.modules") < 0 ||
 	    root(wk, r.builtins, PYM_ROOT_BUILTINS, "builtins") < 0 ||
 	    root(wk, r.sysdict, PYM_ROOT_SYSDICT, "sys") < 0 ||
@@ -2225,8 +2358,8 @@ static int walk_all(struct walk *wk, struct timespec t0)
 		return -1;
 	if (emit_threads(wk, r.modules) < 0)
 		return -1;
-	if (pyi_gc_foreach(gc_cb, wk, &wk->gc_objects) != 0 || drain(wk) < 0)
-		return fail(wk);
+	if (walk_gc_rest(wk, firsts) < 0)
+		return -1;
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	uint64_t us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u +
@@ -2256,6 +2389,8 @@ static int walk_all(struct walk *wk, struct timespec t0)
 static void walk_release(struct walk *wk)
 {
 	vset_free(&wk->seen);
+	vset_free(&wk->gc_next);
+	mm_free(wk->gc_todo, wk->gc_todo_cap);
 	mm_free(wk->stack, wk->stack_cap);
 	mm_free(wk->refs, wk->refs_cap);
 	mm_free(wk->claimed, wk->claimed_cap);
@@ -2304,9 +2439,9 @@ int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats 
 	errno = 0;
 	wk->w = pym_writer_open(fd, &pym_alloc_mmap, opts->level > 0 ? opts->level : 1);
 	int rc = -1, e = 0;
-	/* zlib on a second thread overlaps the walk (about half the CPU of a
-	 * dump). Not in a forked child: pthread_create is not safe there. If
-	 * the thread cannot start, the dump goes on in this thread. */
+	/* Compression on other threads overlaps the walk (about half the CPU
+	 * of a dump). Not in a forked child: pthread_create is not safe there.
+	 * If no thread can start, the dump goes on in this thread. */
 	if (wk->w && !opts->in_child && pym_writer_threaded(wk->w) < 0) {
 		pym_writer_close(wk->w);
 		if (lseek(fd, 0, SEEK_SET) == 0 && ftruncate(fd, 0) == 0)

@@ -25,6 +25,16 @@
 #define PYM_ZSTRATEGY Z_DEFAULT_STRATEGY
 #endif
 
+/* Threaded mode: compression threads (with libdeflate; zlib's one stream
+ * allows one), and raw chunk buffers of about 1.4 MB: one being filled,
+ * the others queued, being compressed, or free. */
+#ifdef PYM_LIBDEFLATE
+#define NWORKERS 2
+#else
+#define NWORKERS 1
+#endif
+#define NRING (2 * NWORKERS + 2)
+
 /* Upper bound of one encoded varint. */
 #define VARINT_MAX 10
 /* Objects with more references than this are split into an OBJECT record
@@ -55,6 +65,21 @@ const struct pym_alloc pym_alloc_mmap = {mmap_alloc, mmap_free, NULL};
 
 /* ---- the writer -------------------------------------------------------- */
 
+/* A compression thread of threaded mode and what it alone uses. */
+struct zworker {
+	struct pym_writer *w;
+	pthread_t th;
+	void *stack;
+	unsigned char *out; /* chunk header + compressed payload */
+	size_t out_cap;
+#ifdef PYM_LIBDEFLATE
+	/* libdeflate writes the same zlib streams as zlib at level 1 in about
+	 * half the time (it compresses whole buffers, which chunks are). Its
+	 * state comes from malloc, hence not in a forked child. */
+	struct libdeflate_compressor *ldc;
+#endif
+};
+
 struct pym_writer {
 	int fd;
 	int level; /* zlib level as given to pym_writer_open */
@@ -66,30 +91,36 @@ struct pym_writer {
 	size_t out_cap;
 	z_stream zs;
 	int zinit;
-#ifdef PYM_LIBDEFLATE
-	/* Threaded mode only: libdeflate writes the same zlib streams as zlib at
-	 * level 1 in about half the time (it compresses whole buffers, which
-	 * chunks are). Its state comes from malloc, hence not in a forked child. */
-	struct libdeflate_compressor *ldc;
-#endif
 	uint64_t prev_addr; /* OBJECT address delta base; 0 at chunk start */
 	uint64_t objects, refs, strings, types, roots, chunks;
 	uint64_t sites;
 	uint32_t site; /* for the next OBJECT (pym_writer_alloc) */
 	uint64_t bytes;
 
-	/* Threaded mode (pym_writer_threaded): the worker compresses and writes
-	 * job_raw while the caller fills raw. mu protects job, quit and werr;
-	 * the worker alone touches zs, out, chunks and bytes while job is set. */
+	/* Threaded mode (pym_writer_threaded): NRING buffers of raw_cap bytes
+	 * (bufs). The caller fills raw; a full one gets the next sequence
+	 * number and waits in the queue q[qhead .. qhead+nq) (mod NRING) until
+	 * a worker takes it, compresses it into its own out buffer and gives
+	 * the buffer back to freeb; the workers write their chunks in sequence
+	 * order (written counts them). The caller waits only when no buffer is
+	 * free. mu protects q, qseq, qhead, nq, freeb, nfree, submitted,
+	 * written, quit and werr; chunks and bytes belong to the worker whose
+	 * turn it is to write, zs (zlib, when libdeflate cannot) to the holder
+	 * of zmu. */
 	int threaded;
-	pthread_t th;
-	pthread_mutex_t mu;
+	struct zworker zw[NWORKERS];
+	unsigned nworkers, nstarted;
+	pthread_mutex_t mu, zmu;
 	pthread_cond_t cv;
-	int job, quit, werr;
-	unsigned char *spare; /* the second raw buffer (raw_cap bytes) */
-	unsigned char *job_raw;
-	size_t job_len;
-	void *stack;
+	int quit, werr;
+	unsigned char *bufs[NRING];
+	unsigned char *q[NRING];
+	size_t qlen[NRING];
+	uint64_t qseq[NRING];
+	unsigned qhead, nq;
+	unsigned char *freeb[NRING];
+	unsigned nfree;
+	uint64_t submitted, written;
 
 	int in_memory; /* pym_writer_open_records(): records go to rec */
 	struct pym_records rec;
@@ -206,8 +237,14 @@ static int emit_chunk(struct pym_writer *w, const char *tag, const unsigned char
 	memcpy(hdr, tag, 4);
 	put_le32(hdr + 4, (uint32_t)clen);
 	put_le32(hdr + 8, (uint32_t)ulen);
+#ifdef PYM_LIBDEFLATE
+	/* the same CRC-32 as zlib's, faster (and no allocation: child-safe) */
+	uint32_t crc = libdeflate_crc32(0, hdr, 12);
+	crc = libdeflate_crc32(crc, payload, clen);
+#else
 	uLong crc = crc32(0L, hdr, 12);
 	crc = crc32(crc, payload, (uInt)clen);
+#endif
 	put_le32(hdr + 12, (uint32_t)crc);
 	if (payload == hdr + PYM_CHUNK_HEADER_LEN)
 		return write_all(w, hdr, PYM_CHUNK_HEADER_LEN + clen);
@@ -215,50 +252,63 @@ static int emit_chunk(struct pym_writer *w, const char *tag, const unsigned char
 	return e ? e : write_all(w, payload, clen);
 }
 
-/* Compresses len raw bytes into one DATA chunk and writes it. Returns 0 or
- * an errno value; runs on the caller's thread or on the worker. */
-static int compress_write(struct pym_writer *w, const unsigned char *raw, size_t len)
+/* Compresses len raw bytes into a DATA chunk's payload: with z's
+ * libdeflate compressor into z's out buffer (a worker), or with zlib into
+ * w->out (z NULL: the caller's thread). *out receives the chunk (header
+ * room first), *clen the payload length. 0 or an errno value. */
+static int compress_chunk(struct pym_writer *w, struct zworker *z, const unsigned char *raw,
+                          size_t len, unsigned char **out, size_t *clen)
 {
+	unsigned char *o = z ? z->out : w->out;
+	size_t cap = z ? z->out_cap : w->out_cap;
+	*out = o;
 #ifdef PYM_LIBDEFLATE
-	if (w->ldc) {
-		size_t clen =
-		        libdeflate_zlib_compress(w->ldc, raw, len, w->out + PYM_CHUNK_HEADER_LEN,
-		                                 w->out_cap - PYM_CHUNK_HEADER_LEN);
-		if (!clen) /* out_cap >= the compress bound: cannot happen */
+	if (z && z->ldc) {
+		*clen = libdeflate_zlib_compress(z->ldc, raw, len, o + PYM_CHUNK_HEADER_LEN,
+		                                 cap - PYM_CHUNK_HEADER_LEN);
+		if (!*clen) /* cap >= the compress bound: cannot happen */
 			return EIO;
 		/* FORMAT.md bounds clen by zlib's compressBound; libdeflate falls
 		 * back to stored blocks well within it, but zlib decides if not. */
-		if (clen > compressBound((uLong)len))
-			goto zlib;
-		int e = emit_chunk(w, PYM_TAG_DATA, w->out + PYM_CHUNK_HEADER_LEN, clen, len,
-		                   w->out);
-		if (!e)
-			w->chunks++;
-		return e;
+		if (*clen <= compressBound((uLong)len))
+			return 0;
 	}
-zlib:
 #endif
-	if (deflateReset(&w->zs) != Z_OK)
-		return EIO;
-	w->zs.next_in = (Bytef *)(uintptr_t)raw;
-	w->zs.avail_in = (uInt)len;
-	w->zs.next_out = w->out + PYM_CHUNK_HEADER_LEN;
-	w->zs.avail_out = (uInt)(w->out_cap - PYM_CHUNK_HEADER_LEN);
-	int rc = deflate(&w->zs, Z_FINISH);
-	if (rc != Z_STREAM_END) /* out_cap >= deflateBound: cannot happen */
-		return rc == Z_MEM_ERROR ? ENOMEM : EIO;
-	size_t clen = w->out_cap - PYM_CHUNK_HEADER_LEN - w->zs.avail_out;
-	int e = emit_chunk(w, PYM_TAG_DATA, w->out + PYM_CHUNK_HEADER_LEN, clen, len, w->out);
+	if (z) /* workers share the one zlib stream */
+		pthread_mutex_lock(&w->zmu);
+	int e = 0;
+	if (deflateReset(&w->zs) != Z_OK) {
+		e = EIO;
+	} else {
+		w->zs.next_in = (Bytef *)(uintptr_t)raw;
+		w->zs.avail_in = (uInt)len;
+		w->zs.next_out = o + PYM_CHUNK_HEADER_LEN;
+		w->zs.avail_out = (uInt)(cap - PYM_CHUNK_HEADER_LEN);
+		int rc = deflate(&w->zs, Z_FINISH);
+		if (rc != Z_STREAM_END) /* cap >= deflateBound: cannot happen */
+			e = rc == Z_MEM_ERROR ? ENOMEM : EIO;
+		else
+			*clen = cap - PYM_CHUNK_HEADER_LEN - w->zs.avail_out;
+	}
+	if (z)
+		pthread_mutex_unlock(&w->zmu);
+	return e;
+}
+
+/* Writes a chunk compress_chunk() made. 0 or an errno value. */
+static int write_chunk(struct pym_writer *w, unsigned char *out, size_t clen, size_t len)
+{
+	int e = emit_chunk(w, PYM_TAG_DATA, out + PYM_CHUNK_HEADER_LEN, clen, len, out);
 	if (!e)
 		w->chunks++;
 	return e;
 }
 
-/* Threaded mode: waits until the worker has no chunk in flight and picks up
- * its error. Called with mu held. */
+/* Threaded mode: waits until the workers have written every queued chunk
+ * and picks up their error. Called with mu held. */
 static int wait_idle_locked(struct pym_writer *w)
 {
-	while (w->job)
+	while (w->written != w->submitted)
 		pthread_cond_wait(&w->cv, &w->mu);
 	return w->werr;
 }
@@ -275,49 +325,76 @@ static int wait_idle(struct pym_writer *w)
 
 static void *worker_main(void *arg)
 {
-	struct pym_writer *w = arg;
+	struct zworker *z = arg;
+	struct pym_writer *w = z->w;
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->job && !w->quit)
+		while (!w->nq && !w->quit)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->job)
+		/* quit: the writer is being closed; after pym_writer_finish() the
+		 * queue is empty, otherwise the dump failed and the rest is moot.
+		 * A chunk taken is always seen through, so no turn waits forever. */
+		if (w->quit)
 			break;
+		unsigned char *buf = w->q[w->qhead];
+		size_t len = w->qlen[w->qhead];
+		uint64_t seq = w->qseq[w->qhead];
+		w->qhead = (w->qhead + 1) % NRING;
+		w->nq--;
 		int failed = w->werr != 0;
 		pthread_mutex_unlock(&w->mu);
-		int e = failed ? 0 : compress_write(w, w->job_raw, w->job_len);
+		unsigned char *out = NULL;
+		size_t clen = 0;
+		int e = failed ? 0 : compress_chunk(w, z, buf, len, &out, &clen);
+		pthread_mutex_lock(&w->mu);
+		w->freeb[w->nfree++] = buf;
+		pthread_cond_broadcast(&w->cv);
+		while (w->written != seq) /* chunks go out in order */
+			pthread_cond_wait(&w->cv, &w->mu);
+		failed = failed || e || w->werr;
+		pthread_mutex_unlock(&w->mu);
+		if (!failed)
+			e = write_chunk(w, out, clen, len);
 		pthread_mutex_lock(&w->mu);
 		if (e && !w->werr)
 			w->werr = e;
-		w->job = 0;
+		w->written++;
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-/* Ends the current chunk: compresses and writes it here, or hands it to the
- * worker and continues in the spare buffer. */
+/* Ends the current chunk: compresses and writes it here, or queues it for
+ * the worker and continues in a free buffer (waiting for one if the worker
+ * is NRING-1 chunks behind). */
 static int flush_chunk(struct pym_writer *w)
 {
 	if (w->raw_len == 0)
 		return 0;
 	if (w->threaded) {
 		pthread_mutex_lock(&w->mu);
-		int e = wait_idle_locked(w);
+		int e;
+		while (!(e = w->werr) && !w->nfree)
+			pthread_cond_wait(&w->cv, &w->mu);
 		if (!e) {
-			unsigned char *full = w->raw;
-			w->raw = w->spare;
-			w->spare = full;
-			w->job_raw = full;
-			w->job_len = w->raw_len;
-			w->job = 1;
+			unsigned slot = (w->qhead + w->nq) % NRING;
+			w->q[slot] = w->raw;
+			w->qlen[slot] = w->raw_len;
+			w->qseq[slot] = w->submitted++;
+			w->nq++;
+			w->raw = w->freeb[--w->nfree];
 			pthread_cond_broadcast(&w->cv);
 		}
 		pthread_mutex_unlock(&w->mu);
 		if (e)
 			return fail(w, e);
 	} else {
-		int e = compress_write(w, w->raw, w->raw_len);
+		unsigned char *out;
+		size_t clen;
+		int e = compress_chunk(w, NULL, w->raw, w->raw_len, &out, &clen);
+		if (!e)
+			e = write_chunk(w, out, clen, w->raw_len);
 		if (e)
 			return fail(w, e);
 	}
@@ -331,8 +408,8 @@ static size_t out_bound(struct pym_writer *w, size_t n)
 {
 	size_t b = deflateBound(&w->zs, (uLong)n);
 #ifdef PYM_LIBDEFLATE
-	if (w->ldc) {
-		size_t lb = libdeflate_zlib_compress_bound(w->ldc, n);
+	if (w->zw[0].ldc) { /* the same bound for all: one level */
+		size_t lb = libdeflate_zlib_compress_bound(w->zw[0].ldc, n);
 		if (lb > b)
 			b = lb;
 	}
@@ -347,27 +424,47 @@ static int grow_buffers(struct pym_writer *w, size_t need)
 {
 	if (need > PYM_CHUNK_MAX_ULEN)
 		return fail(w, EFBIG);
-	if (wait_idle(w) < 0) /* the worker uses out and spare until then */
+	if (wait_idle(w) < 0) /* the workers use the queue and their out until then */
 		return -1;
 	size_t out_cap = out_bound(w, need);
-	unsigned char *raw = w->al.alloc(w->al.ctx, need);
+	unsigned nb = w->threaded ? NRING : 1, nz = w->threaded ? w->nworkers : 0, i, k;
+	unsigned char *nbufs[NRING] = {NULL}, *zout[NWORKERS] = {NULL};
 	unsigned char *out = w->al.alloc(w->al.ctx, out_cap);
-	unsigned char *spare = w->threaded ? w->al.alloc(w->al.ctx, need) : NULL;
-	if (!raw || !out || (w->threaded && !spare)) {
-		if (raw)
-			w->al.free(w->al.ctx, raw, need);
+	for (i = 0; out && i < nb; i++)
+		if (!(nbufs[i] = w->al.alloc(w->al.ctx, need)))
+			break;
+	for (k = 0; out && i == nb && k < nz; k++)
+		if (!(zout[k] = w->al.alloc(w->al.ctx, out_cap)))
+			break;
+	if (!out || i < nb || k < nz) {
+		for (k = 0; k < nb; k++)
+			if (nbufs[k])
+				w->al.free(w->al.ctx, nbufs[k], need);
+		for (k = 0; k < nz; k++)
+			if (zout[k])
+				w->al.free(w->al.ctx, zout[k], out_cap);
 		if (out)
 			w->al.free(w->al.ctx, out, out_cap);
-		if (spare)
-			w->al.free(w->al.ctx, spare, need);
 		return fail(w, ENOMEM);
 	}
-	w->al.free(w->al.ctx, w->raw, w->raw_cap);
+	for (k = 0; k < nz; k++) {
+		w->al.free(w->al.ctx, w->zw[k].out, w->zw[k].out_cap);
+		w->zw[k].out = zout[k];
+		w->zw[k].out_cap = out_cap;
+	}
+	if (w->threaded) {
+		for (i = 0; i < NRING; i++) {
+			w->al.free(w->al.ctx, w->bufs[i], w->raw_cap);
+			w->bufs[i] = nbufs[i];
+		}
+		w->nfree = 0;
+		for (i = 1; i < NRING; i++)
+			w->freeb[w->nfree++] = nbufs[i];
+	} else {
+		w->al.free(w->al.ctx, w->raw, w->raw_cap);
+	}
 	w->al.free(w->al.ctx, w->out, w->out_cap);
-	if (w->spare)
-		w->al.free(w->al.ctx, w->spare, w->raw_cap);
-	w->raw = raw;
-	w->spare = spare;
+	w->raw = nbufs[0];
 	w->raw_cap = need;
 	w->out = out;
 	w->out_cap = out_cap;
@@ -476,56 +573,108 @@ static int rec_status(struct pym_writer *w, int rc)
 
 #define WORKER_STACK (256u << 10)
 
+/* Frees what zw[0 .. nworkers) hold (the threads are not running). */
+static void workers_release(struct pym_writer *w)
+{
+	for (unsigned i = 0; i < w->nworkers; i++) {
+		struct zworker *z = &w->zw[i];
+		if (z->stack)
+			w->al.free(w->al.ctx, z->stack, WORKER_STACK);
+		if (z->out)
+			w->al.free(w->al.ctx, z->out, z->out_cap);
+#ifdef PYM_LIBDEFLATE
+		if (z->ldc)
+			libdeflate_free_compressor(z->ldc);
+#endif
+		memset(z, 0, sizeof *z);
+	}
+	w->nworkers = 0;
+}
+
 int pym_writer_threaded(struct pym_writer *w)
 {
 	if (check(w) < 0)
 		return -1;
 	if (w->threaded || w->in_memory)
 		return 0;
-	w->spare = w->al.alloc(w->al.ctx, w->raw_cap);
-	w->stack = w->al.alloc(w->al.ctx, WORKER_STACK);
-	if (!w->spare || !w->stack)
-		return fail(w, ENOMEM);
+	/* NWORKERS compression threads, one on a single CPU: compression takes
+	 * about as much CPU as the walk, so on two cores the walk's thread and
+	 * two compressors share them best when the machine is otherwise idle. */
+	unsigned want = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? NWORKERS : 1;
+	int e = 0;
+	unsigned i;
+	for (i = 0; i < want && !e; i++) {
+		struct zworker *z = &w->zw[i];
+		w->nworkers = i + 1;
+		z->w = w;
 #ifdef PYM_LIBDEFLATE
-	if (!w->ldc) {
 		int level = w->level < 0 ? 6 : w->level; /* zlib's default is 6 */
-		w->ldc = libdeflate_alloc_compressor(level);
-		if (!w->ldc)
-			return fail(w, ENOMEM);
-		size_t out_cap = out_bound(w, w->raw_cap);
-		if (out_cap > w->out_cap) {
-			unsigned char *out = w->al.alloc(w->al.ctx, out_cap);
-			if (!out)
-				return fail(w, ENOMEM);
-			w->al.free(w->al.ctx, w->out, w->out_cap);
-			w->out = out;
-			w->out_cap = out_cap;
+		if (!(z->ldc = libdeflate_alloc_compressor(level))) {
+			e = ENOMEM;
+			break;
 		}
-	}
 #endif
-	pthread_attr_t attr;
-	if (pthread_attr_init(&attr) != 0)
-		return fail(w, ENOMEM);
-	int e = pthread_attr_setstack(&attr, w->stack, WORKER_STACK);
-	if (!e)
-		e = pthread_mutex_init(&w->mu, NULL);
-	if (!e && (e = pthread_cond_init(&w->cv, NULL)) != 0)
-		pthread_mutex_destroy(&w->mu);
-	if (!e) {
-		/* the worker takes no signals: they belong to the caller's thread */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		e = pthread_create(&w->th, &attr, worker_main, w);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (e) {
-			pthread_cond_destroy(&w->cv);
+		z->out_cap = out_bound(w, w->raw_cap);
+		z->stack = w->al.alloc(w->al.ctx, WORKER_STACK);
+		z->out = w->al.alloc(w->al.ctx, z->out_cap);
+		if (!z->stack || !z->out)
+			e = ENOMEM;
+	}
+	/* The ring: raw and NRING-1 more, all free. */
+	w->bufs[0] = w->raw;
+	w->nfree = 0;
+	for (i = 1; i < NRING && !e; i++) {
+		if (!(w->bufs[i] = w->al.alloc(w->al.ctx, w->raw_cap)))
+			e = ENOMEM;
+		else
+			w->freeb[w->nfree++] = w->bufs[i];
+	}
+	if (!e && (e = pthread_mutex_init(&w->mu, NULL)) == 0) {
+		if ((e = pthread_mutex_init(&w->zmu, NULL)) != 0)
+			pthread_mutex_destroy(&w->mu);
+		else if ((e = pthread_cond_init(&w->cv, NULL)) != 0) {
+			pthread_mutex_destroy(&w->zmu);
 			pthread_mutex_destroy(&w->mu);
 		}
 	}
-	pthread_attr_destroy(&attr);
-	if (e)
+	if (!e) {
+		/* the workers take no signals: they belong to the caller's thread */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		for (i = 0; i < w->nworkers; i++) {
+			pthread_attr_t attr;
+			int te = pthread_attr_init(&attr);
+			if (!te) {
+				te = pthread_attr_setstack(&attr, w->zw[i].stack, WORKER_STACK);
+				if (!te)
+					te = pthread_create(&w->zw[i].th, &attr, worker_main,
+					                    &w->zw[i]);
+				pthread_attr_destroy(&attr);
+			}
+			if (te) { /* fewer workers, if one runs */
+				if (!i)
+					e = te;
+				break;
+			}
+		}
+		w->nstarted = i;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (e) {
+			pthread_cond_destroy(&w->cv);
+			pthread_mutex_destroy(&w->zmu);
+			pthread_mutex_destroy(&w->mu);
+		}
+	}
+	if (e) { /* back to one buffer (raw) and no workers */
+		for (i = 1; i < NRING; i++)
+			if (w->bufs[i])
+				w->al.free(w->al.ctx, w->bufs[i], w->raw_cap);
+		memset(w->bufs, 0, sizeof w->bufs);
+		w->nfree = 0;
+		workers_release(w);
 		return fail(w, e);
+	}
 	w->threaded = 1;
 	return 0;
 }
@@ -823,22 +972,20 @@ void pym_writer_close(struct pym_writer *w)
 		w->quit = 1;
 		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->th, NULL);
+		for (unsigned i = 0; i < w->nstarted; i++)
+			pthread_join(w->zw[i].th, NULL);
 		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->zmu);
 		pthread_mutex_destroy(&w->mu);
 	}
-	if (w->stack)
-		w->al.free(w->al.ctx, w->stack, WORKER_STACK);
-	if (w->spare)
-		w->al.free(w->al.ctx, w->spare, w->raw_cap);
+	workers_release(w);
 	if (w->zinit)
 		deflateEnd(&w->zs);
-#ifdef PYM_LIBDEFLATE
-	if (w->ldc)
-		libdeflate_free_compressor(w->ldc);
-#endif
 	struct pym_alloc al = w->al;
-	if (w->raw)
+	if (w->threaded) /* raw is one of bufs */
+		for (unsigned i = 0; i < NRING; i++)
+			al.free(al.ctx, w->bufs[i], w->raw_cap);
+	else if (w->raw)
 		al.free(al.ctx, w->raw, w->raw_cap);
 	if (w->out)
 		al.free(al.ctx, w->out, w->out_cap);

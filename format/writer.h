@@ -48,15 +48,17 @@ struct pym_writer;
 struct pym_writer *pym_writer_open(int fd, const struct pym_alloc *alloc, int level);
 
 /* Optional, at any time after pym_writer_open(): compression and write(2) move to
- * one helper thread, so the caller's work (walk, encoding) overlaps zlib
- * (about 250 ns/object at level 1) when a second core is free; on a busy
- * machine it gains nothing. Its stack, buffers and zlib state come
- * from the allocator too, except that a writer built with PYM_LIBDEFLATE
- * then compresses with libdeflate (the same zlib format, about twice as
- * fast), whose state comes from malloc; it blocks every signal. Write errors then surface
+ * helper threads, so the caller's work (walk, encoding) overlaps zlib
+ * (about 250 ns/object at level 1) when a core is free; on a busy machine
+ * it gains nothing. A writer built with PYM_LIBDEFLATE starts two (one on
+ * a single CPU) that compress with libdeflate (the same zlib format, about
+ * twice as fast; its state comes from malloc) and write the chunks in
+ * order; without it, one with zlib. Stacks and buffers come from the
+ * allocator; the threads block every signal, touch nothing but the
+ * writer, and are joined by pym_writer_close(). Write errors then surface
  * at the next chunk boundary or at pym_writer_finish(). Do not use it in a
  * forked child of a multi-threaded process (pthread_create is not
- * async-signal-safe). Returns 0, or -1 with errno. */
+ * async-signal-safe). Returns 0, or -1 with errno (no thread is left). */
 int pym_writer_threaded(struct pym_writer *w);
 
 /* Each returns 0, or -1 with errno set (ENOMEM, EIO, ENOSPC, ...); after a
