@@ -560,7 +560,8 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 			fail(err, 1, file, "out of memory reading the heap");
 			goto out;
 		}
-		memcpy(c.data, sqlite3_column_blob(st, 8), c.len);
+		if (c.len) /* an empty blob is NULL, which memcpy may not take */
+			memcpy(c.data, sqlite3_column_blob(st, 8), c.len);
 		if (img.n == img.cap) {
 			size_t cap = img.cap ? 2 * img.cap : 16;
 			void *q = realloc(img.c, cap * sizeof *img.c);

@@ -89,6 +89,14 @@ for t in $TARGETS; do
 	mkdir -p "$OUT/$t"
 	cp "$(seeds $t)"/* "$OUT/$t/"
 	echo "fuzz: $t for ${FUZZ_SECONDS:-20} s"
-	"$OUT/bin/$t" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
-		-artifact_prefix="$OUT/$t-" -print_final_stats=1 "$OUT/$t" 2>&1 | tail -12
+	# The fuzzer's own status decides: a crash, a leak or a sanitizer report
+	# fails the run (its log and the input that did it are kept).
+	if ! "$OUT/bin/$t" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -timeout=10 \
+		-max_len=65536 -artifact_prefix="$OUT/$t-" -print_final_stats=1 "$OUT/$t" \
+		>"$OUT/$t.log" 2>&1; then
+		grep -v '^#[0-9]' "$OUT/$t.log" | tail -40 >&2
+		echo "fuzz: $t failed; the input is $OUT/$t-*, the log $OUT/$t.log" >&2
+		exit 1
+	fi
+	tail -12 "$OUT/$t.log"
 done
