@@ -135,9 +135,10 @@ int cmd_load(int argc, char **argv)
 		if (cli_verbose)
 			printf("cpu: %.3f s loading thread (dominators %.3f s); pass 1 %.3f s, "
 			       "graph "
-			       "%.3f s, encoding %.3f s, pass 2 %.3f s, indexes %.3f s\n",
+			       "%.3f s, encoding %.3f s, pass 2 %.3f s (decoding thread %.3f s),"
+			       " indexes %.3f s\n",
 			       s.cpu_main, s.cpu_dom, s.cpu_pass1, s.cpu_graph, s.cpu_encode,
-			       s.cpu_pass2, s.cpu_indexes);
+			       s.cpu_pass2, s.cpu_decoder, s.cpu_indexes);
 	}
 	free(dflt);
 	return CLI_OK;

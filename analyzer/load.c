@@ -291,7 +291,8 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	 * dominators on a 770k-object heap. Their allocations are few and big. */
 	mallopt(M_ARENA_MAX, 1);
 #endif
-	if (store_open_build(&L, tmp) < 0 || load_records(&L) < 0)
+	L.tmppath = tmp;
+	if (store_open(&L, tmp, 1) < 0 || load_records(&L) < 0)
 		goto out;
 	t1 = now_seconds();
 	c1 = thread_cpu();
@@ -373,6 +374,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	stats->cpu_encode = c2p - c2;
 	stats->cpu_pass2 = c2i - c2d;
 	stats->cpu_indexes = c3 - c2i;
+	stats->cpu_decoder = L.cpu_decoder;
 	rc = 0;
 out:
 	if (L.db)

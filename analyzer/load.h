@@ -18,6 +18,7 @@ struct load_stats {
 	double cpu_dom;  /* CPU seconds of the dominators (in cpu_main) */
 	/* and of the other phases of t_* on the loading thread */
 	double cpu_pass1, cpu_graph, cpu_encode, cpu_pass2, cpu_indexes;
+	double cpu_decoder; /* pass 2's decoding thread (beside cpu_pass2) */
 };
 
 /* Loads the dump at `dump` into a new database at `dbpath` (replacing any

@@ -19,6 +19,7 @@
 /* Everything one load holds. */
 struct loader {
 	const char *dump, *dbpath;
+	const char *tmppath; /* the file being built (dbpath once complete) */
 	struct db_error *err;
 	db_progress_fn progress;
 	void *progress_ctx;
@@ -54,6 +55,7 @@ struct loader {
 	struct dom_tree dom;
 	int keep_class_refs; /* LOAD_ALL_REFS: no reference is cut */
 	int stream_failed;   /* the objects stream filled err */
+	double cpu_decoder;  /* pass 2's decoding thread, CPU seconds */
 };
 
 /* Fill L->err; return -1 (so callers can `return fail(...)`). */
@@ -75,9 +77,12 @@ int store_exec(struct loader *L, const char *sql);
 /* Runs the schema part named (NULL: the tables, before `-- @after-load`;
  * "after-load", "refs", "refs-index"). */
 int store_schema_part(sqlite3 *db, const char *part, struct db_error *err, const char *file);
-/* A new build database at path: pragmas for a build-once file, BEGIN, tables. */
-int store_open_build(struct loader *L, const char *path);
-/* Pass 2: the objects rows, streamed from a second read of the dump. */
+/* Opens the build database at path into L->db: pragmas for a build-once
+ * file, BEGIN, and with create the tables. */
+int store_open(struct loader *L, const char *path, int create);
+/* Pass 2: the objects rows, streamed from a second read of the dump and
+ * written page by page with their index (sqlbulk.h); L->db is closed for it
+ * and open again (BEGIN) on success. */
 int store_objects(struct loader *L);
 /* type_stats, root_data and the load.* meta keys; fills s. */
 struct load_stats;

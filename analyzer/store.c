@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dbcache.h"
 #include "load.h"
 #include "load_int.h"
 #include "pymple_format.h"
 #include "schema_sql.h" /* generated from schema/schema.sql: schema_sql[] */
+#include "sqlbulk.h"
 
 const char *const load_schema_sql = schema_sql;
 
@@ -65,7 +67,7 @@ bad:
 	return -1;
 }
 
-int store_open_build(struct loader *L, const char *path)
+int store_open(struct loader *L, const char *path, int create)
 {
 	if (sqlite3_open_v2(path, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK)
@@ -77,7 +79,7 @@ int store_open_build(struct loader *L, const char *path)
 	                  " PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;"
 	                  " PRAGMA cache_size = -4096; PRAGMA temp_store = FILE;"
 	                  " PRAGMA foreign_keys = OFF; BEGIN") < 0 ||
-	    store_schema_part(L->db, NULL, L->err, L->dbpath) < 0)
+	    (create && store_schema_part(L->db, NULL, L->err, L->dbpath) < 0))
 		return -1;
 	return 0;
 }
@@ -85,28 +87,12 @@ int store_open_build(struct loader *L, const char *path)
 /* ---- pass 2: the objects rows ------------------------------------------- */
 
 /* Two threads: a decoder reads the dump again (the one reader), checks each
- * object against pass 1, computes its fingerprint and fills batches of rows;
- * this thread inserts them through an eponymous virtual table read by one
- * INSERT ... SELECT (no bind/step/reset round per row). Only this thread
- * touches SQLite and calls the progress callback. */
-enum {
-	OC_ID,
-	OC_ADDRESS,
-	OC_TYPE,
-	OC_SIZE,
-	OC_EXTRA,
-	OC_REFCOUNT,
-	OC_LENGTH,
-	OC_BITS,
-	OC_VALUE,
-	OC_SCC,
-	OC_FINGERPRINT,
-	OC_SERIAL,
-	OC_SITE,
-	OC_IDOM_BACK,
-	OC_RETAINED_IN
-};
-
+ * object against pass 1, hashes its own fields for the fingerprint and fills
+ * batches of rows; this thread finishes the fingerprints, encodes the rows
+ * as SQLite records and packs them into the pages of object_rows and then
+ * of its index object_address (sqlbulk.h), with the SQLite connection
+ * closed: the file is the load's temporary one, which nothing else opens.
+ * Only this thread calls the progress callback. */
 /* object_rows.bits above the dump's flags (schema.sql). */
 #define ROW_UNREACHABLE (1ull << 32)
 #define ROW_ROOT        (1ull << 33)
@@ -115,7 +101,8 @@ enum {
 #define NBATCH     4
 
 struct row {
-	uint64_t addr, size, extra, refcount, length, serial, fp;
+	uint64_t addr, size, extra, refcount, length, serial;
+	uint64_t fp; /* the fingerprint over the record's own fields */
 	uint32_t id, type, flags, value_len, site;
 	size_t value_off;
 };
@@ -164,16 +151,22 @@ static void feed_reader_fail(struct feed *f, const struct pym_error *e)
 	f->err.where = e->where;
 }
 
-/* The fingerprint (schema.sql: object_data.fingerprint) of rec, object v. */
-static uint64_t fingerprint(const struct loader *L, const struct pym_record *rec, uint32_t v)
+/* The fingerprint (schema.sql: object_data.fingerprint) of object v, in two
+ * halves so that both threads share the work: the decoder hashes the
+ * record's own fields, the writer goes on over its referents' types. */
+static uint64_t fingerprint_own(const struct loader *L, const struct pym_record *rec)
 {
-	const struct heap *h = &L->b.h;
 	uint64_t x = identity_fnv_u64(LOAD_FNV_OFFSET, L->thash[rec->type_index]);
 	x = identity_fnv_u64(x, rec->size);
 	x = identity_fnv_u64(x, (rec->flags & PYM_F_LENGTH) ? rec->length : UINT64_MAX);
 	if (rec->flags & PYM_F_VALUE)
 		x = load_fnv1a(x, rec->value, rec->value_len);
-	x = load_fnv1a(x, "", 1);
+	return load_fnv1a(x, "", 1);
+}
+
+static uint64_t fingerprint_refs(const struct loader *L, uint64_t x, uint32_t v)
+{
+	const struct heap *h = &L->b.h;
 	for (uint64_t e = h->off[v]; e < h->off[v + 1]; e++)
 		x = identity_fnv_u64(x, h->dst[e] == HEAP_NONE ? 0 : L->thash[h->type[h->dst[e]]]);
 	return x;
@@ -251,7 +244,7 @@ static void *decoder_main(void *arg)
 		if (vl)
 			memcpy(bt->text + bt->text_len, rec.value, vl);
 		bt->text_len += vl;
-		w->fp = fingerprint(L, &rec, v);
+		w->fp = fingerprint_own(L, &rec);
 		if (!(h->flags[v] & HEAP_REACHED) && !(rec.flags & PYM_F_SYNTHETIC)) {
 			L->tstat[rec.type_index].unreach++; /* only this thread, until joined */
 			L->tstat[rec.type_index].unreach_size += rec.size;
@@ -279,6 +272,11 @@ static void *decoder_main(void *arg)
 		goto out;
 out:
 	pym_reader_close(r);
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		L->cpu_decoder = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9; /* read after join */
+	}
 	pthread_mutex_lock(&f->mu);
 	f->done = 1;
 	pthread_cond_broadcast(&f->cv);
@@ -286,78 +284,10 @@ out:
 	return NULL;
 }
 
-struct stream_vtab {
-	sqlite3_vtab base;
-	struct feed *f;
-};
-
-struct stream_cursor {
-	sqlite3_vtab_cursor base;
-	struct feed *f;
-	const struct row *row;
-	const struct batch *bt;
-	int eof;
-};
-
-static int stream_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                          sqlite3_vtab **out, char **errmsg)
+/* Takes the next full batch (NULL at the end or if the decoder failed),
+ * giving the previous one back. */
+static struct batch *next_batch(struct feed *f)
 {
-	struct stream_vtab *t;
-	int rc =
-	        sqlite3_declare_vtab(db, "CREATE TABLE x(id, address, type_id, size, extra_size,"
-	                                 " refcount, length, bits, value, scc, fingerprint, serial,"
-	                                 " site, idom_back, retained_in)");
-	if (rc != SQLITE_OK)
-		return rc;
-	t = sqlite3_malloc(sizeof *t);
-	if (!t)
-		return SQLITE_NOMEM;
-	memset(t, 0, sizeof *t);
-	t->f = aux;
-	*out = &t->base;
-	return SQLITE_OK;
-}
-
-static int stream_disconnect(sqlite3_vtab *vt)
-{
-	sqlite3_free(vt);
-	return SQLITE_OK;
-}
-
-static int stream_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
-{
-	info->estimatedCost = 1e9; /* one full scan; no constraint is used */
-	return SQLITE_OK;
-}
-
-static int stream_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
-{
-	struct stream_cursor *c = sqlite3_malloc(sizeof *c);
-	if (!c)
-		return SQLITE_NOMEM;
-	memset(c, 0, sizeof *c);
-	c->f = ((struct stream_vtab *)vt)->f;
-	c->eof = 1;
-	*out = &c->base;
-	return SQLITE_OK;
-}
-
-static int stream_close(sqlite3_vtab_cursor *cur)
-{
-	sqlite3_free(cur);
-	return SQLITE_OK;
-}
-
-/* Moves to the next row, waiting for the decoder; sets eof at its end.
- * SQLITE_ERROR if the decoder failed (its err is reported by the caller). */
-static int stream_advance(struct stream_cursor *c)
-{
-	struct feed *f = c->f;
-	struct loader *L = f->L;
-	if (f->cur < NBATCH && ++f->pos < f->b[f->cur]->n) {
-		c->row = &f->b[f->cur]->rows[f->pos];
-		return SQLITE_OK;
-	}
 	pthread_mutex_lock(&f->mu);
 	if (f->cur < NBATCH) { /* give the finished batch back */
 		f->head = (f->head + 1) % NBATCH;
@@ -367,150 +297,203 @@ static int stream_advance(struct stream_cursor *c)
 	}
 	while (f->count == 0 && !f->done)
 		pthread_cond_wait(&f->cv, &f->mu);
-	int have = f->count > 0, failed = f->failed;
-	if (have) {
+	struct batch *bt = NULL;
+	if (f->count > 0) {
 		f->cur = f->head;
-		f->pos = 0;
+		bt = f->b[f->cur];
 	}
 	pthread_mutex_unlock(&f->mu);
-	if (!have) {
-		c->eof = 1;
-		return failed ? SQLITE_ERROR : SQLITE_OK;
+	return bt;
+}
+
+/* One object_rows record (schema.sql): id is the rowid (NULL in the record),
+ * the other columns as the view reads them back. */
+static void row_record(const struct loader *L, const struct batch *bt, const struct row *w,
+                       struct sqlrec *r)
+{
+	const struct heap *h = &L->b.h;
+	uint8_t fl = h->flags[w->id];
+	uint32_t d = L->dom.idom[w->id];
+	sqlrec_init(r);
+	sqlrec_null(r);
+	sqlrec_int(r, (int64_t)w->addr);
+	sqlrec_int(r, w->type);
+	sqlrec_int(r, (int64_t)w->size);
+	sqlrec_int(r, (int64_t)w->extra);
+	sqlrec_int(r, (int64_t)w->refcount);
+	if (w->flags & PYM_F_LENGTH)
+		sqlrec_int(r, (int64_t)w->length);
+	else
+		sqlrec_null(r);
+	sqlrec_int(r, (int64_t)(w->flags | ((fl & HEAP_REACHED) ? 0 : ROW_UNREACHABLE) |
+	                        ((fl & HEAP_ROOT) ? ROW_ROOT : 0)));
+	if (w->flags & PYM_F_VALUE)
+		sqlrec_text(r, bt->text ? bt->text + w->value_off : "", w->value_len);
+	else
+		sqlrec_null(r);
+	if (h->scc[w->id] == HEAP_NONE)
+		sqlrec_null(r);
+	else
+		sqlrec_int(r, h->scc[w->id]);
+	sqlrec_int(r, (int64_t)fingerprint_refs(L, w->fp, w->id));
+	if (w->flags & PYM_F_SERIAL)
+		sqlrec_int(r, (int64_t)w->serial);
+	else
+		sqlrec_null(r);
+	if (w->site)
+		sqlrec_int(r, w->site);
+	else
+		sqlrec_null(r);
+	if (d < h->n)
+		sqlrec_int(r, (int64_t)w->id - (int64_t)d);
+	else
+		sqlrec_null(r); /* a virtual root (schema.sql) */
+	/* exact in 64 bits two's complement, like the view's sum */
+	sqlrec_int(r, (int64_t)(L->dom.retained[w->id] - w->size - w->extra));
+}
+
+/* The object ids in the order of index object_address: by address as
+ * SQLite compares it (a signed integer), then by id. An LSD radix sort, 16
+ * bits at a time, stable, so that equal addresses stay in id order; a digit
+ * every object shares is skipped. */
+static uint32_t *address_order(const struct heap *h)
+{
+	uint32_t *a = malloc(((size_t)h->n + 1) * sizeof *a);
+	uint32_t *b = malloc(((size_t)h->n + 1) * sizeof *b);
+	size_t *count = malloc(65536 * sizeof *count);
+	if (!a || !b || !count) {
+		free(a);
+		free(b);
+		free(count);
+		return NULL;
 	}
-	c->bt = f->b[f->cur];
-	c->row = &c->bt->rows[0];
-	if (L->progress)
-		L->progress(L->progress_ctx, 2, c->bt->offset, L->file_size);
-	return SQLITE_OK;
-}
-
-static int stream_filter(sqlite3_vtab_cursor *cur, int idxnum, const char *idxstr, int argc,
-                         sqlite3_value **argv)
-{
-	struct stream_cursor *c = (struct stream_cursor *)cur;
-	c->eof = 0;
-	return stream_advance(c);
-}
-
-static int stream_next(sqlite3_vtab_cursor *cur)
-{
-	return stream_advance((struct stream_cursor *)cur);
-}
-
-static int stream_eof(sqlite3_vtab_cursor *cur)
-{
-	return ((struct stream_cursor *)cur)->eof;
-}
-
-static int stream_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
-{
-	*rowid = (sqlite3_int64)((struct stream_cursor *)cur)->row->id;
-	return SQLITE_OK;
-}
-
-static int stream_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
-{
-	struct stream_cursor *c = (struct stream_cursor *)cur;
-	const struct row *w = c->row;
-	const struct heap *h = &c->f->L->b.h;
-	switch (col) {
-	case OC_ID:
-		sqlite3_result_int64(ctx, w->id);
-		break;
-	case OC_ADDRESS:
-		sqlite3_result_int64(ctx, (sqlite3_int64)w->addr);
-		break;
-	case OC_TYPE:
-		sqlite3_result_int64(ctx, w->type);
-		break;
-	case OC_SIZE:
-		sqlite3_result_int64(ctx, (sqlite3_int64)w->size);
-		break;
-	case OC_EXTRA:
-		sqlite3_result_int64(ctx, (sqlite3_int64)w->extra);
-		break;
-	case OC_REFCOUNT:
-		sqlite3_result_int64(ctx, (sqlite3_int64)w->refcount);
-		break;
-	case OC_LENGTH:
-		if (w->flags & PYM_F_LENGTH)
-			sqlite3_result_int64(ctx, (sqlite3_int64)w->length);
-		else
-			sqlite3_result_null(ctx);
-		break;
-	case OC_BITS: {
-		uint8_t f = h->flags[w->id];
-		sqlite3_result_int64(
-		        ctx, (sqlite3_int64)(w->flags | ((f & HEAP_REACHED) ? 0 : ROW_UNREACHABLE) |
-		                             ((f & HEAP_ROOT) ? ROW_ROOT : 0)));
-		break;
+	for (uint32_t v = 0; v < h->n; v++)
+		a[v] = v;
+	for (int shift = 0; shift < 64; shift += 16) {
+		memset(count, 0, 65536 * sizeof *count);
+		for (uint32_t v = 0; v < h->n; v++)
+			count[((h->addr[v] ^ (1ull << 63)) >> shift) & 0xffff]++;
+		size_t total = 0, one = 0;
+		for (size_t d = 0; d < 65536; d++) {
+			size_t c = count[d];
+			one |= c == h->n;
+			count[d] = total;
+			total += c;
+		}
+		if (one)
+			continue;
+		for (uint32_t i = 0; i < h->n; i++) {
+			uint32_t v = a[i];
+			b[count[((h->addr[v] ^ (1ull << 63)) >> shift) & 0xffff]++] = v;
+		}
+		uint32_t *t = a;
+		a = b;
+		b = t;
 	}
-	case OC_VALUE:
-		if (w->flags & PYM_F_VALUE)
-			sqlite3_result_text(ctx, c->bt->text ? c->bt->text + w->value_off : "",
-			                    (int)w->value_len, SQLITE_STATIC);
-		else
-			sqlite3_result_null(ctx);
-		break;
-	case OC_SCC:
-		if (h->scc[w->id] == HEAP_NONE)
-			sqlite3_result_null(ctx);
-		else
-			sqlite3_result_int64(ctx, h->scc[w->id]);
-		break;
-	case OC_FINGERPRINT:
-		sqlite3_result_int64(ctx, (sqlite3_int64)w->fp);
-		break;
-	case OC_SERIAL:
-		if (w->flags & PYM_F_SERIAL)
-			sqlite3_result_int64(ctx, (sqlite3_int64)w->serial);
-		else
-			sqlite3_result_null(ctx);
-		break;
-	case OC_SITE:
-		if (w->site)
-			sqlite3_result_int64(ctx, w->site);
-		else
-			sqlite3_result_null(ctx);
-		break;
-	case OC_IDOM_BACK: {
-		uint32_t d = c->f->L->dom.idom[w->id];
-		if (d < h->n)
-			sqlite3_result_int64(ctx, (sqlite3_int64)w->id - (sqlite3_int64)d);
-		else
-			sqlite3_result_null(ctx); /* a virtual root (schema.sql) */
-		break;
-	}
-	case OC_RETAINED_IN:
-		/* exact in 64 bits two's complement, like the view's sum */
-		sqlite3_result_int64(
-		        ctx, (sqlite3_int64)(c->f->L->dom.retained[w->id] - w->size - w->extra));
-		break;
-	}
-	return SQLITE_OK;
+	free(b);
+	free(count);
+	return a;
 }
 
-/* Eponymous-only (no xCreate): exists as soon as the module is registered. */
-static const sqlite3_module stream_module = {
-        .iVersion = 1,
-        .xConnect = stream_connect,
-        .xBestIndex = stream_best_index,
-        .xDisconnect = stream_disconnect,
-        .xOpen = stream_open,
-        .xClose = stream_close,
-        .xFilter = stream_filter,
-        .xNext = stream_next,
-        .xEof = stream_eof,
-        .xColumn = stream_column,
-        .xRowid = stream_rowid,
+struct index_ctx {
+	const struct heap *h;
+	const uint32_t *order;
 };
+
+static void address_entry(void *ctx, uint64_t i, struct sqlrec *r)
+{
+	const struct index_ctx *c = ctx;
+	uint32_t v = c->order[i];
+	sqlrec_init(r);
+	sqlrec_int(r, (int64_t)c->h->addr[v]);
+	sqlrec_int(r, v);
+}
+
+static int root_page(struct loader *L, const char *name, uint32_t *root)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+	if (sqlite3_prepare_v2(L->db, "SELECT rootpage FROM sqlite_schema WHERE name = ?1", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return load_fail_sql(L, "cannot read the schema");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 1 &&
+	    sqlite3_column_int64(st, 0) <= UINT32_MAX) {
+		*root = (uint32_t)sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	if (rc < 0)
+		load_fail(L, 1, L->dbpath, "internal error: no table %s", name);
+	return rc;
+}
+
+/* The rows and their index, page by page (sqlbulk.h), while the decoder
+ * fills batches. */
+static int write_rows(struct loader *L, struct feed *f, uint32_t troot, uint32_t iroot)
+{
+	struct sqlbulk sb;
+	struct sqlrec *rec = malloc(sizeof *rec);
+	struct batch *bt;
+	uint32_t *order = NULL;
+	if (!rec)
+		return load_fail_oom(L);
+	if (sqlbulk_open(&sb, L->tmppath) < 0) {
+		load_fail(L, 1, L->dbpath, "%s", sb.why);
+		free(rec);
+		return -1;
+	}
+	if (sqlbulk_table_begin(&sb, troot) < 0)
+		goto bulk_fail;
+	while ((bt = next_batch(f)) != NULL) {
+		for (size_t i = 0; i < bt->n; i++) {
+			row_record(L, bt, &bt->rows[i], rec);
+			if (sqlbulk_table_add(&sb, bt->rows[i].id, rec) < 0)
+				goto bulk_fail;
+		}
+		if (L->progress)
+			L->progress(L->progress_ctx, 2, bt->offset, L->file_size);
+	}
+	if (f->failed)
+		goto out; /* the caller reports the decoder's error */
+	if (sqlbulk_table_end(&sb) < 0)
+		goto bulk_fail;
+	order = address_order(&L->b.h);
+	if (!order) {
+		load_fail_oom(L);
+		goto out;
+	}
+	struct index_ctx ic = {.h = &L->b.h, .order = order};
+	if (sqlbulk_index(&sb, iroot, L->b.h.n, address_entry, &ic) < 0)
+		goto bulk_fail;
+	free(order);
+	free(rec);
+	if (sqlbulk_close(&sb) < 0)
+		return load_fail(L, 1, L->dbpath, "%s", sb.why);
+	return 0;
+bulk_fail:
+	load_fail(L, 1, L->dbpath, "%s", sb.why);
+out:
+	free(order);
+	free(rec);
+	sqlbulk_release(&sb);
+	return -1;
+}
 
 int store_objects(struct loader *L)
 {
-	struct feed *f = calloc(1, sizeof *f);
+	struct feed *f;
 	pthread_t tid;
+	uint32_t troot, iroot;
 	int rc = -1, started = 0;
-	if (!f)
+	/* SQLite writes out everything else first and lets go of the file */
+	if (root_page(L, "object_rows", &troot) < 0 || root_page(L, "object_address", &iroot) < 0 ||
+	    store_exec(L, "COMMIT") < 0)
+		return -1;
+	if (sqlite3_close(L->db) != SQLITE_OK)
+		return load_fail_sql(L, "cannot close");
+	L->db = NULL;
+	if (!(f = calloc(1, sizeof *f)))
 		return load_fail_oom(L);
 	f->L = L;
 	f->cur = NBATCH;
@@ -521,41 +504,22 @@ int store_objects(struct loader *L)
 			load_fail_oom(L);
 			goto out;
 		}
-	if (sqlite3_create_module_v2(L->db, "pym_objects", &stream_module, f, NULL) != SQLITE_OK) {
-		load_fail_sql(L, "cannot register the dump reader");
-		goto out;
-	}
 	if (pthread_create(&tid, NULL, decoder_main, f) != 0) {
 		load_fail(L, 1, L->dump, "cannot start the decoding thread");
 		goto out;
 	}
 	started = 1;
-	/* The rows come in id order from 0: SQLite numbers them itself (its
-	 * append path, no search for the row's place) once a row -1 is there
-	 * to count from; that row goes again before the index is built. */
-	int sql = sqlite3_exec(L->db,
-	                       "INSERT INTO object_rows(id, address, type_id, size, extra_size,"
-	                       " refcount, bits, fingerprint, retained_in)"
-	                       " VALUES (-1, 0, 0, 0, 0, 0, 0, 0, 0);"
-	                       "INSERT INTO object_rows(address, type_id, size, extra_size,"
-	                       " refcount, length, bits, value, scc, fingerprint, serial, site,"
-	                       " idom_back, retained_in) SELECT address, type_id, size,"
-	                       " extra_size, refcount, length, bits, value, scc, fingerprint,"
-	                       " serial, site, idom_back, retained_in FROM pym_objects;"
-	                       "DELETE FROM object_rows WHERE id = -1",
-	                       NULL, NULL, NULL);
+	int wrote = write_rows(L, f, troot, iroot);
 	pthread_mutex_lock(&f->mu);
-	f->cancel = 1; /* a decoder still running (SQLite failed) stops */
+	f->cancel = 1; /* a decoder still running (writing failed) stops */
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 	pthread_join(tid, NULL);
 	started = 0;
 	if (f->failed)
 		*L->err = f->err; /* what was wrong with the dump */
-	else if (sql != SQLITE_OK)
-		load_fail_sql(L, "cannot insert");
-	else
-		rc = 0;
+	else if (wrote == 0)
+		rc = store_open(L, L->tmppath, 0);
 out:
 	if (started) {
 		pthread_mutex_lock(&f->mu);
@@ -564,8 +528,6 @@ out:
 		pthread_mutex_unlock(&f->mu);
 		pthread_join(tid, NULL);
 	}
-	/* the module stays registered with f as its data: unregister first */
-	sqlite3_create_module_v2(L->db, "pym_objects", NULL, NULL, NULL);
 	for (int i = 0; i < NBATCH; i++)
 		if (f->b[i]) {
 			free(f->b[i]->text);

@@ -214,11 +214,14 @@ SELECT address, CASE kind WHEN 1 THEN 'sys.modules' WHEN 2 THEN 'builtins'
        WHEN 6 THEN 'interpreter' ELSE 'other' END AS kind, name
 FROM root_data;
 
+-- The index on address is created empty here: the loader writes its pages
+-- together with object_rows' (analyzer/sqlbulk.c). No index on
+-- object_rows(type_id): per-type questions read type_stats or scan
+-- object_data.
+CREATE INDEX object_address ON object_rows(address);
+
 -- @after-load
 -- Indexes, built once the rows are in (faster than maintaining them).
--- No index on object_rows(type_id): per-type questions read type_stats or
--- scan object_data.
-CREATE INDEX object_address ON object_rows(address);
 CREATE INDEX names_address ON names(address);
 
 -- @refs

@@ -36,6 +36,17 @@ static void teardown(void)
 	free(dbpath);
 }
 
+/* The file is sound by SQLite's own check (the rows and the address index
+ * are written page by page by sqlbulk.c, not through SQLite). */
+static void expect_integrity(void)
+{
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+}
+
 static void load_fixture(void)
 {
 	struct db_error err;
@@ -46,6 +57,7 @@ static void load_fixture(void)
 	cr_expect_eq(st.refs, FIX_REFS);
 	cr_expect_eq(st.missing_refs, 1);
 	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	expect_integrity();
 }
 
 /* The integer result of a one-value query. */
@@ -371,6 +383,17 @@ Test(load, long_chain_and_wide_object, .init = setup, .fini = teardown)
 	cr_expect_eq(q1("SELECT count(*) FROM refs WHERE src = 0x90000000"), WIDE);
 	/* roots: the chain head (rc 2 > 0) and the wide object (rc 1 > 0) */
 	cr_expect_eq(q1("SELECT count(*) FROM object_data WHERE root"), 2);
+	/* many pages of rows and of index: sound, and the index finds them */
+	expect_integrity();
+	cr_expect_eq(q1("SELECT count(*) FROM object_rows INDEXED BY object_address"
+	                " WHERE address >= 0"),
+	             N + 1);
+	cr_expect_eq(q1("SELECT id FROM object_rows INDEXED BY object_address"
+	                " WHERE address = 1048576 + 16 * 123457"),
+	             123457);
+	cr_expect_eq(q1("SELECT id FROM object_rows INDEXED BY object_address"
+	                " WHERE address = 2415919104"),
+	             N);
 }
 
 /* A dump with no objects at all loads, and every count is zero. */
@@ -391,6 +414,7 @@ Test(load, empty_heap, .init = setup, .fini = teardown)
 	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	cr_expect_eq(q1("SELECT count(*) FROM objects"), 0);
 	cr_expect_eq(q1("SELECT count(*) FROM type_stats"), 0);
+	expect_integrity();
 	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.complete'"), "1");
 }
 
@@ -418,12 +442,51 @@ Test(load, duplicate_address, .init = setup, .fini = teardown)
 	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	cr_expect_eq(q1("SELECT count(*) FROM object_data"), 3);
 	cr_expect_str_eq(qs("SELECT value FROM meta WHERE key = 'load.duplicate_addresses'"), "1");
+	/* both in the address index, in id order */
+	expect_integrity();
+	cr_expect_eq(q1("SELECT group_concat(id) = '1,2' FROM object_rows INDEXED BY object_address"
+	                " WHERE address = 8192"),
+	             1);
 	/* the heap kept with the database resolves the reference to the first */
 	struct heap h;
 	heap_init(&h);
 	cr_assert_eq(heap_load(db, dbpath, &h, &err), 0, "%s", err.msg);
 	cr_expect_eq(h.dst[0], 1);
 	heap_release(&h);
+}
+
+/* Addresses with the top bit set are negative as SQLite integers: the
+ * address index the loader writes itself keeps SQLite's order. */
+Test(load, address_index_in_sqlite_order, .init = setup, .fini = teardown)
+{
+	static const uint64_t addr[] = {0x8000000000000010ull, 0x10,   0x7fffffffffffff00ull,
+	                                0xfffffffffffffff0ull, 0x1000, 0xfffffffffffffff0ull,
+	                                0x8000000000000000ull, 0x20};
+	int fd = open(dump, O_WRONLY | O_TRUNC, 0600);
+	struct pym_writer *w = pym_writer_open(fd, &pym_alloc_mmap, 1);
+	uint32_t s, t;
+	cr_assert_eq(pym_writer_string(w, "int", 3, &s), 0);
+	cr_assert_eq(pym_writer_type(w, s, 0x30, &t), 0);
+	for (size_t i = 0; i < sizeof addr / sizeof *addr; i++) {
+		struct pym_object o = {addr[i], t, 0, 28, 1, 0, 0, 0, NULL, 0, 0, NULL};
+		cr_assert_eq(pym_writer_object(w, &o), 0);
+	}
+	cr_assert_eq(pym_writer_finish(w), 0);
+	pym_writer_close(w);
+	close(fd);
+	struct db_error err;
+	cr_assert_eq(load_dump(dump, dbpath, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	expect_integrity();
+	cr_expect_str_eq(qs("SELECT group_concat(id) FROM (SELECT id FROM object_rows"
+	                    " INDEXED BY object_address WHERE address IS NOT NULL)"),
+	                 "6,0,3,5,1,7,4,2");
+	cr_expect_str_eq(qs("SELECT group_concat(id) FROM (SELECT id FROM object_rows NOT INDEXED"
+	                    " ORDER BY address, id)"),
+	                 "6,0,3,5,1,7,4,2");
+	cr_expect_eq(q1("SELECT id FROM object_rows INDEXED BY object_address"
+	                " WHERE address = -9223372036854775792"),
+	             0);
 }
 
 /* Objects of 4 GiB or more (size + extra_size over 32 bits, which the
