@@ -210,9 +210,14 @@ static int flush_out(struct sqlbulk *b)
 {
 	if (!b->out_n)
 		return 0;
-	int rc = write_all(b, b->out, (size_t)b->out_n * b->pgsz,
-	                   (uint64_t)(b->out_first - 1) * b->pgsz);
+	uint64_t off = (uint64_t)(b->out_first - 1) * b->pgsz, len = (uint64_t)b->out_n * b->pgsz;
+	int rc = write_all(b, b->out, (size_t)len, off);
 	b->out_n = 0;
+#ifdef SYNC_FILE_RANGE_WRITE
+	/* start writing back now: the fsync before the rename waits less */
+	if (rc == 0)
+		sync_file_range(b->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+#endif
 	return rc;
 }
 
@@ -296,7 +301,13 @@ int sqlbulk_open(struct sqlbulk *b, const char *path)
 	b->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (b->fd < 0)
 		return fail(b, "cannot open: %s", strerror(errno));
-	if (pread(b->fd, h, sizeof h, 0) != (ssize_t)sizeof h || fstat(b->fd, &st) < 0 ||
+	/* ours: a regular file of this user that nobody else may open */
+	if (fstat(b->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077)) {
+		fail(b, "not a database file of ours (owner or mode)");
+		goto bad;
+	}
+	if (pread(b->fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
 	    memcmp(h, "SQLite format 3", 16) != 0) {
 		fail(b, "not an SQLite database");
 		goto bad;

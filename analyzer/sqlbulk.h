@@ -69,8 +69,9 @@ struct sqlbulk {
 	char why[200]; /* the failure, lower case */
 };
 
-/* Opens path (read-write) and checks its header. 0, or -1 with why set
- * (b holds no resources then). */
+/* Opens path (read-write: a regular file of this user, mode 0600 or
+ * tighter, not a symbolic link) and checks its header. 0, or -1 with why
+ * set (b holds no resources then). */
 int sqlbulk_open(struct sqlbulk *b, const char *path);
 
 /* A table tree at root page root (an empty table leaf); rows follow with

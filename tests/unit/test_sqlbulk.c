@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dumpfix.h"
@@ -150,6 +151,7 @@ static void build(uint64_t n, int pgsz, int before)
 	sqlite3 *db;
 	char sql[256];
 	unlink(path);
+	umask(077); /* sqlbulk_open wants a file nobody else can open */
 	max_text = pgsz - 35 - 40 < 1000 ? (uint32_t)pgsz - 35 - 40 : 1000;
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
 	snprintf(sql, sizeof sql,
@@ -337,4 +339,8 @@ Test(sqlbulk, refuses_what_it_did_not_expect, .init = setup, .fini = teardown)
 	sqlite3_close(db);
 	cr_assert_neq(sqlbulk_open(&b, path), 0);
 	cr_assert_str_eq(b.why, "an SQLite database of a kind not built here");
+	/* a file others may read is not one the loader made */
+	chmod(path, 0644);
+	cr_assert_neq(sqlbulk_open(&b, path), 0);
+	cr_assert_str_eq(b.why, "not a database file of ours (owner or mode)");
 }
