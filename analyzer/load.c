@@ -1,10 +1,11 @@
 /* load.c — a load from start to end (load.h): pass 1 reads the dump into the
- * heap model (load_records.c, heap_build.c) with roots, reachability and
- * cycles; the heap is encoded into the database (heap_store.c); the
- * dominator tree gives retained sizes (graph_dom.h); pass 2 streams the
- * objects rows into SQLite (store.c, with its decoding thread); the file is
- * built under a temporary name and renamed when complete (dbfile.c). No
- * per-object malloc, no recursion; never prints. */
+ * heap model (load_records.c with its decoding thread, heap_build.c) with
+ * roots, reachability and cycles; the heap is encoded into the database
+ * (heap_store.c); the dominator tree gives retained sizes (graph_dom.h);
+ * pass 2 reads the dump again for the objects rows, which go into the file
+ * page by page (store.c, sqlbulk.c); the file is built under a temporary
+ * name and renamed when complete (dbfile.c). No per-object malloc, no
+ * recursion; never prints. */
 #include "load.h"
 
 #include <errno.h>

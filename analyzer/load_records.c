@@ -1,14 +1,16 @@
 /* load_records.c — pass 1 of a load: every record of the dump through the
- * one reader; META, STRING and TYPE rows go straight to SQLite, OBJECTs and
- * ROOTs into the heap builder (heap_build.h). References come in pieces
- * (PYM_READ_PIECES): the reader never gathers an object's whole list beside
- * the heap's copy. Never prints. */
+ * one reader, on a second thread (recq.h) while this one takes them: META,
+ * STRING and TYPE rows go straight to SQLite, OBJECTs and ROOTs into the
+ * heap builder (heap_build.h). References come in pieces (PYM_READ_PIECES):
+ * the reader never gathers an object's whole list beside the heap's copy.
+ * Never prints. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "load.h"
 #include "load_int.h"
 #include "pymple_format.h"
+#include "recq.h"
 
 static int grow(void *pp, size_t sz, uint64_t need, uint64_t *cap)
 {
@@ -42,11 +44,11 @@ static int prep(struct loader *L, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
-static int add_type(struct loader *L, struct pym_reader *r, const struct pym_record *rec,
-                    sqlite3_stmt *typ)
+static int add_type(struct loader *L, const struct recq_rec *qr, sqlite3_stmt *typ)
 {
-	size_t len = 0;
-	const char *name = pym_reader_string(r, rec->name_id, &len);
+	const struct pym_record *rec = &qr->rec;
+	size_t len = qr->name.len;
+	const char *name = qr->name.p;
 	uint32_t nt = L->b.h.ntypes;
 	uint64_t cap;
 	if (!name)
@@ -101,12 +103,13 @@ static int too_many_or_oom(struct loader *L, uint32_t nrefs)
 
 /* A SITE record: its sites row (the innermost frame as 'file:line') and
  * one site_frames row per frame. */
-static int add_site(struct loader *L, struct pym_reader *r, const struct pym_record *rec,
-                    sqlite3_stmt *site, sqlite3_stmt *frame)
+static int add_site(struct loader *L, const struct recq_rec *qr, sqlite3_stmt *site,
+                    sqlite3_stmt *frame)
 {
+	const struct pym_record *rec = &qr->rec;
 	for (uint32_t i = 0; i < rec->nframes; i++) {
-		size_t len;
-		const char *file = pym_reader_string(r, rec->frames[i].file, &len);
+		size_t len = qr->files[i].len;
+		const char *file = qr->files[i].p;
 		if (i == 0) {
 			char *alloc =
 			        sqlite3_mprintf("%.*s:%u", (int)len, file, rec->frames[0].line);
@@ -132,7 +135,9 @@ static int add_site(struct loader *L, struct pym_reader *r, const struct pym_rec
 int load_records(struct loader *L)
 {
 	struct pym_error e = {0};
-	struct pym_record rec;
+	const struct recq_rec *qr;
+	struct recq *q = NULL;
+	uint64_t offset;
 	sqlite3_stmt *meta = NULL, *str = NULL, *typ = NULL, *site = NULL, *frame = NULL;
 	sqlite3_stmt *nam = NULL;
 	uint64_t count = 0;
@@ -153,26 +158,32 @@ int load_records(struct loader *L)
 	         &frame) < 0 ||
 	    prep(L, "INSERT INTO names(address, kind, name) VALUES (?1, ?2, ?3)", &nam) < 0)
 		goto out;
-	while ((got = pym_reader_next(r, &rec, &e)) == 1) {
-		if (++count % PROGRESS_EVERY == 0)
-			load_progress(L, 1, r);
-		switch (rec.type) {
+	/* the records are decoded on a second thread (recq.h) */
+	if (!(q = recq_start(r))) {
+		load_fail(L, 1, L->dump, "cannot start the decoding thread");
+		goto out;
+	}
+	while ((got = recq_next(q, &qr, &offset)) == 1) {
+		const struct pym_record *rec = &qr->rec;
+		if (++count % PROGRESS_EVERY == 0 && L->progress)
+			L->progress(L->progress_ctx, 1, offset, L->file_size);
+		switch (rec->type) {
 		case PYM_R_OBJECT:
-			if (rec.type_index >= L->b.h.ntypes) {
+			if (rec->type_index >= L->b.h.ntypes) {
 				load_fail(L, 2, L->dump,
 				          "corrupt: object at 0x%llx has unknown type %u",
-				          (unsigned long long)rec.addr, rec.type_index);
+				          (unsigned long long)rec->addr, rec->type_index);
 				goto out;
 			}
-			if (heap_builder_object(&L->b, &rec) < 0) {
-				too_many_or_oom(L, rec.nrefs);
+			if (heap_builder_object(&L->b, rec) < 0) {
+				too_many_or_oom(L, rec->nrefs);
 				goto out;
 			}
 			if (grow(&L->own, sizeof *L->own, L->b.h.n, &L->owncap) < 0) {
 				load_fail_oom(L);
 				goto out;
 			}
-			uint64_t own = rec.size + ((rec.flags & PYM_F_EXTRA) ? rec.extra : 0);
+			uint64_t own = rec->size + ((rec->flags & PYM_F_EXTRA) ? rec->extra : 0);
 			if (own >= UINT32_MAX) {
 				if (grow(&L->big, sizeof *L->big, L->nbig + 1, &L->bigcap) < 0) {
 					load_fail_oom(L);
@@ -183,68 +194,68 @@ int load_records(struct loader *L)
 				own = UINT32_MAX;
 			}
 			L->own[L->b.h.n - 1] = (uint32_t)own;
-			L->serials += (rec.flags & PYM_F_SERIAL) != 0;
-			L->alloc_objects += rec.site != 0;
-			if (!(rec.flags & PYM_F_SYNTHETIC)) {
-				struct tstat *t = &L->tstat[rec.type_index];
+			L->serials += (rec->flags & PYM_F_SERIAL) != 0;
+			L->alloc_objects += rec->site != 0;
+			if (!(rec->flags & PYM_F_SYNTHETIC)) {
+				struct tstat *t = &L->tstat[rec->type_index];
 				t->count++;
-				t->size += rec.size;
-				t->extra += (rec.flags & PYM_F_EXTRA) ? rec.extra : 0;
+				t->size += rec->size;
+				t->extra += (rec->flags & PYM_F_EXTRA) ? rec->extra : 0;
 			}
 			break;
 		case PYM_R_REFS: {
-			int brc = heap_builder_refs(&L->b, &rec);
+			int brc = heap_builder_refs(&L->b, rec);
 			if (brc == -2) {
 				load_fail(L, 2, L->dump,
 				          "corrupt: references of 0x%llx out of place",
-				          (unsigned long long)rec.addr);
+				          (unsigned long long)rec->addr);
 				goto out;
 			}
 			if (brc < 0) {
-				too_many_or_oom(L, rec.nrefs);
+				too_many_or_oom(L, rec->nrefs);
 				goto out;
 			}
 			break;
 		}
 		case PYM_R_STRING:
-			sqlite3_bind_int64(str, 1, rec.id);
-			sqlite3_bind_text(str, 2, rec.text, (int)rec.text_len, SQLITE_STATIC);
+			sqlite3_bind_int64(str, 1, rec->id);
+			sqlite3_bind_text(str, 2, rec->text, (int)rec->text_len, SQLITE_STATIC);
 			if (step_done(L, str) < 0)
 				goto out;
 			L->strings++;
 			break;
 		case PYM_R_TYPE:
-			if (add_type(L, r, &rec, typ) < 0)
+			if (add_type(L, qr, typ) < 0)
 				goto out;
 			break;
 		case PYM_R_SITE:
-			if (add_site(L, r, &rec, site, frame) < 0)
+			if (add_site(L, qr, site, frame) < 0)
 				goto out;
 			break;
 		case PYM_R_META:
-			sqlite3_bind_text(meta, 1, rec.key, (int)rec.key_len, SQLITE_STATIC);
-			sqlite3_bind_text(meta, 2, rec.text, (int)rec.text_len, SQLITE_STATIC);
+			sqlite3_bind_text(meta, 1, rec->key, (int)rec->key_len, SQLITE_STATIC);
+			sqlite3_bind_text(meta, 2, rec->text, (int)rec->text_len, SQLITE_STATIC);
 			if (step_done(L, meta) < 0)
 				goto out;
 			break;
 		case PYM_R_ROOT:
 			if (grow(&L->roots, sizeof *L->roots, L->nroots + 1, &L->rcap) < 0 ||
-			    heap_builder_named_root(&L->b, rec.addr) < 0) {
+			    heap_builder_named_root(&L->b, rec->addr) < 0) {
 				load_fail_oom(L);
 				goto out;
 			}
-			L->roots[L->nroots].addr = rec.addr;
-			L->roots[L->nroots].kind = rec.root_kind;
-			L->roots[L->nroots].name = rec.root_name;
+			L->roots[L->nroots].addr = rec->addr;
+			L->roots[L->nroots].kind = rec->root_kind;
+			L->roots[L->nroots].name = rec->root_name;
 			L->nroots++;
 			break;
 		case PYM_R_NAME: {
-			size_t len;
-			const char *name = pym_reader_string(r, rec.name_id, &len);
-			if (rec.name_kind != PYM_NAME_CELL && rec.name_kind != PYM_NAME_GLOBALS)
+			size_t len = qr->name.len;
+			const char *name = qr->name.p;
+			if (rec->name_kind != PYM_NAME_CELL && rec->name_kind != PYM_NAME_GLOBALS)
 				break; /* a kind of a later minor version */
-			sqlite3_bind_int64(nam, 1, (sqlite3_int64)rec.addr);
-			sqlite3_bind_int(nam, 2, (int)rec.name_kind);
+			sqlite3_bind_int64(nam, 1, (sqlite3_int64)rec->addr);
+			sqlite3_bind_int(nam, 2, (int)rec->name_kind);
 			sqlite3_bind_text(nam, 3, name, (int)len, SQLITE_STATIC);
 			if (step_done(L, nam) < 0)
 				goto out;
@@ -255,12 +266,16 @@ int load_records(struct loader *L)
 		}
 	}
 	if (got < 0) {
+		recq_stop(q, &e);
+		q = NULL;
 		load_fail_reader(L, &e);
 		goto out;
 	}
 	load_progress(L, 1, r);
 	rc = 0;
 out:
+	if (q)
+		recq_stop(q, NULL);
 	sqlite3_finalize(meta);
 	sqlite3_finalize(str);
 	sqlite3_finalize(typ);
