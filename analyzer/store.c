@@ -122,6 +122,7 @@ struct feed {
 	struct batch *b[NBATCH];
 	size_t head, count;  /* full batches: b[head], b[head + 1], ... (mod NBATCH) */
 	int done, cancel;    /* decoder finished (check err); consumer gave up */
+	uint32_t *order;     /* the decoder's last work: address_order(), NULL if out of memory */
 	struct db_error err; /* the decoder's failure, if any */
 	int failed;
 	size_t cur, pos; /* consumer: current batch index, row in it (cur == NBATCH: none) */
@@ -184,6 +185,49 @@ static int publish(struct feed *f)
 	int rc = f->cancel ? -1 : 0;
 	pthread_mutex_unlock(&f->mu);
 	return rc;
+}
+
+/* The object ids in the order of index object_address: by address as
+ * SQLite compares it (a signed integer), then by id. An LSD radix sort, 16
+ * bits at a time, stable, so that equal addresses stay in id order; a digit
+ * every object shares is skipped. */
+static uint32_t *address_order(const struct heap *h)
+{
+	uint32_t *a = malloc(((size_t)h->n + 1) * sizeof *a);
+	uint32_t *b = malloc(((size_t)h->n + 1) * sizeof *b);
+	size_t *count = malloc(65536 * sizeof *count);
+	if (!a || !b || !count) {
+		free(a);
+		free(b);
+		free(count);
+		return NULL;
+	}
+	for (uint32_t v = 0; v < h->n; v++)
+		a[v] = v;
+	for (int shift = 0; shift < 64; shift += 16) {
+		memset(count, 0, 65536 * sizeof *count);
+		for (uint32_t v = 0; v < h->n; v++)
+			count[((h->addr[v] ^ (1ull << 63)) >> shift) & 0xffff]++;
+		size_t total = 0, one = 0;
+		for (size_t d = 0; d < 65536; d++) {
+			size_t c = count[d];
+			one |= c == h->n;
+			count[d] = total;
+			total += c;
+		}
+		if (one)
+			continue;
+		for (uint32_t i = 0; i < h->n; i++) {
+			uint32_t v = a[i];
+			b[count[((h->addr[v] ^ (1ull << 63)) >> shift) & 0xffff]++] = v;
+		}
+		uint32_t *t = a;
+		a = b;
+		b = t;
+	}
+	free(b);
+	free(count);
+	return a;
 }
 
 static void *decoder_main(void *arg)
@@ -270,6 +314,8 @@ static void *decoder_main(void *arg)
 	bt->offset = pym_reader_offset(r);
 	if (bt->n && publish(f) < 0)
 		goto out;
+	/* the index's order, while the writer is still at the rows */
+	f->order = address_order(h);
 out:
 	pym_reader_close(r);
 	{
@@ -352,49 +398,6 @@ static void row_record(const struct loader *L, const struct batch *bt, const str
 	sqlrec_int(r, (int64_t)(L->dom.retained[w->id] - w->size - w->extra));
 }
 
-/* The object ids in the order of index object_address: by address as
- * SQLite compares it (a signed integer), then by id. An LSD radix sort, 16
- * bits at a time, stable, so that equal addresses stay in id order; a digit
- * every object shares is skipped. */
-static uint32_t *address_order(const struct heap *h)
-{
-	uint32_t *a = malloc(((size_t)h->n + 1) * sizeof *a);
-	uint32_t *b = malloc(((size_t)h->n + 1) * sizeof *b);
-	size_t *count = malloc(65536 * sizeof *count);
-	if (!a || !b || !count) {
-		free(a);
-		free(b);
-		free(count);
-		return NULL;
-	}
-	for (uint32_t v = 0; v < h->n; v++)
-		a[v] = v;
-	for (int shift = 0; shift < 64; shift += 16) {
-		memset(count, 0, 65536 * sizeof *count);
-		for (uint32_t v = 0; v < h->n; v++)
-			count[((h->addr[v] ^ (1ull << 63)) >> shift) & 0xffff]++;
-		size_t total = 0, one = 0;
-		for (size_t d = 0; d < 65536; d++) {
-			size_t c = count[d];
-			one |= c == h->n;
-			count[d] = total;
-			total += c;
-		}
-		if (one)
-			continue;
-		for (uint32_t i = 0; i < h->n; i++) {
-			uint32_t v = a[i];
-			b[count[((h->addr[v] ^ (1ull << 63)) >> shift) & 0xffff]++] = v;
-		}
-		uint32_t *t = a;
-		a = b;
-		b = t;
-	}
-	free(b);
-	free(count);
-	return a;
-}
-
 struct index_ctx {
 	const struct heap *h;
 	const uint32_t *order;
@@ -458,7 +461,8 @@ static int write_rows(struct loader *L, struct feed *f, uint32_t troot, uint32_t
 		goto out; /* the caller reports the decoder's error */
 	if (sqlbulk_table_end(&sb) < 0)
 		goto bulk_fail;
-	order = address_order(&L->b.h);
+	order = f->order; /* the decoder is done (next_batch said so) */
+	f->order = NULL;
 	if (!order) {
 		load_fail_oom(L);
 		goto out;
@@ -535,6 +539,7 @@ out:
 		}
 	pthread_mutex_destroy(&f->mu);
 	pthread_cond_destroy(&f->cv);
+	free(f->order);
 	free(f);
 	return rc;
 }
