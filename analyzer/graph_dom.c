@@ -477,7 +477,8 @@ static inline int kid_before(const uint64_t *ret, uint32_t x, uint32_t y)
 	return ret[x] != ret[y] ? ret[x] > ret[y] : x < y;
 }
 
-int dom_tree_from_idom(struct dom_tree *t, uint32_t n, const uint32_t *idom, const uint64_t *own)
+static int tree_from_idom(struct dom_tree *t, uint32_t n, const uint32_t *idom, const uint64_t *own,
+                          int sort)
 {
 	memset(t, 0, sizeof *t);
 	if (n > DOM_GARBAGE)
@@ -547,7 +548,7 @@ int dom_tree_from_idom(struct dom_tree *t, uint32_t n, const uint32_t *idom, con
 	 * qsort_r (glibc) for longer ones, radix for the longest (order[] is
 	 * free now and big enough to be its scratch). */
 	uint32_t *hist = NULL;
-	for (size_t sl = 0; sl < S; sl++) {
+	for (size_t sl = 0; sort && sl < S; sl++) {
 		uint32_t *k = t->kids + t->kid_off[sl];
 		uint32_t cnt = t->kid_off[sl + 1] - t->kid_off[sl];
 		if (cnt > 4096) {
@@ -574,6 +575,17 @@ oom:
 	free(order);
 	dom_tree_release(t);
 	return -1;
+}
+
+int dom_tree_from_idom(struct dom_tree *t, uint32_t n, const uint32_t *idom, const uint64_t *own)
+{
+	return tree_from_idom(t, n, idom, own, 1);
+}
+
+int dom_tree_from_idom_unsorted(struct dom_tree *t, uint32_t n, const uint32_t *idom,
+                                const uint64_t *own)
+{
+	return tree_from_idom(t, n, idom, own, 0);
 }
 
 int dom_tree_build(struct dom_tree *t, const struct dom_input *in, const uint64_t *own)

@@ -100,6 +100,10 @@ int dom_tree_build(struct dom_tree *t, const struct dom_input *in, const uint64_
  * under the two virtual roots (a value >= n other than DOM_SUPER/DOM_GARBAGE,
  * or a cycle). */
 int dom_tree_from_idom(struct dom_tree *t, uint32_t n, const uint32_t *idom, const uint64_t *own);
+/* The same with each node's children in id order, not sorted: for callers
+ * that read only idom, retained and dom_group_retained() (the load). */
+int dom_tree_from_idom_unsorted(struct dom_tree *t, uint32_t n, const uint32_t *idom,
+                                const uint64_t *own);
 
 void dom_tree_release(struct dom_tree *t);
 

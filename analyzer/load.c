@@ -154,7 +154,7 @@ static int dom_finish(struct loader *L, struct dom_prep *p)
 		own[L->big[i].v] = L->big[i].own;
 	free(L->own);
 	L->own = NULL;
-	if (dom_tree_from_idom(&L->dom, h->n, idom, own) < 0)
+	if (dom_tree_from_idom_unsorted(&L->dom, h->n, idom, own) < 0)
 		goto out;
 	free(own);
 	own = NULL;

@@ -663,3 +663,50 @@ Test(graph_dom, group_retained_random)
 		dom_tree_release(&t);
 	}
 }
+
+/* The load's tree (children unsorted) holds the same retained sizes, the
+ * same children per node (in id order) and the same per-group sums as the
+ * sorted one. */
+Test(graph_dom, unsorted_tree_same_as_sorted)
+{
+	for (int iter = 0; iter < 2000; iter++) {
+		uint32_t n = 1 + rnd(60), ngroups = 1 + rnd(4);
+		uint32_t idom[60], group[60];
+		uint64_t own[60], a_out[4], b_out[4];
+		for (uint32_t v = 0; v < n; v++) {
+			uint32_t r = rnd(v + 2);
+			idom[v] = r < v ? r : (rnd(2) ? S : G);
+			group[v] = rnd(5) == 0 ? GRAPH_NONE : rnd(ngroups);
+			own[v] = rnd(1000);
+		}
+		struct dom_tree a, b;
+		cr_assert_eq(dom_tree_from_idom(&a, n, idom, own), 0);
+		cr_assert_eq(dom_tree_from_idom_unsorted(&b, n, idom, own), 0);
+		cr_assert_eq(a.super_total, b.super_total);
+		cr_assert_eq(a.garbage_total, b.garbage_total);
+		for (uint32_t v = 0; v < n; v++)
+			cr_assert_eq(a.retained[v], b.retained[v]);
+		for (uint32_t p = 0; p < n + 2; p++) {
+			uint32_t ca, cb;
+			uint32_t p_id = p < n ? p : (p == n ? S : G);
+			const uint32_t *ka = dom_children(&a, p_id, &ca);
+			const uint32_t *kb = dom_children(&b, p_id, &cb);
+			cr_assert_eq(ca, cb);
+			uint64_t sa = 0, sb = 0;
+			for (uint32_t i = 0; i < ca; i++) {
+				sa += (uint64_t)ka[i] * 2654435761u + ka[i];
+				sb += (uint64_t)kb[i] * 2654435761u + kb[i];
+				if (i)
+					cr_assert_lt(kb[i - 1], kb[i],
+					             "unsorted children in id order");
+			}
+			cr_assert_eq(sa, sb, "the same children");
+		}
+		cr_assert_eq(dom_group_retained(&a, group, ngroups, a_out), 0);
+		cr_assert_eq(dom_group_retained(&b, group, ngroups, b_out), 0);
+		for (uint32_t k = 0; k < ngroups; k++)
+			cr_assert_eq(a_out[k], b_out[k]);
+		dom_tree_release(&a);
+		dom_tree_release(&b);
+	}
+}
