@@ -255,6 +255,24 @@ Test(load, failed_load_leaves_no_database, .init = setup, .fini = teardown)
 	cr_expect_eq(dir_entries(dir), 1);
 }
 
+/* The dump cut short between the two passes: pass 2's decoding thread meets
+ * the end early; the load fails with where, and leaves no file behind. */
+static void cut_after_pass1(void *ctx, int pass, uint64_t done, uint64_t total)
+{
+	if (pass == 1 && done == total && total > 10)
+		cr_assert_eq(truncate((const char *)ctx, (off_t)total - 10), 0);
+}
+
+Test(load, dump_cut_between_the_passes, .init = setup, .fini = teardown)
+{
+	struct db_error err;
+	cr_expect_eq(load_dump(dump, dbpath, cut_after_pass1, dump, NULL, &err), -1);
+	cr_expect_eq(err.status, 2);
+	cr_expect_str_eq(err.file, dump);
+	cr_expect(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+	cr_expect_eq(dir_entries(dir), 1, "only the dump is left");
+}
+
 Test(load, dump_db_is_reused_while_unchanged, .init = setup, .fini = teardown)
 {
 	struct db_error err;
