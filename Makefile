@@ -49,7 +49,7 @@ LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(ANALYZER_LIB) $(READER_SRC) $(WRITER_SRC
 ANALYZE  := $(BUILD)/bin/pymple-analyze
 
 .PHONY: all deps test unit e2e e2e-asan cli html test-pip test-install test-all-pythons asan valgrind \
-        fuzz fuzz-coverage bench bench-dom bench-load demo install clean format style lint help
+        fuzz fuzz-coverage bench bench-dom bench-load bench-scale demo install clean format style lint help
 
 all: $(ANALYZE) $(EXT) ## build the analyzer and the extension (default)
 
@@ -194,6 +194,10 @@ bench: all ## the ~1M-object benchmark (medians of several runs)
 # BEFORE: other pymple-analyze builds to measure beside this one (interleaved runs).
 bench-load: all ## issue 7's load numbers (load/check, DB/dump, peak) on the bench and real heaps
 	$(PYTHON) bench/loadratio.py --build $(BUILD) $(BEFORE)
+
+# Not in CI: 50M objects need about 8 GB of memory, 15 GB of disk and minutes.
+bench-scale: all $(BUILD)/tests/gendump ## load time and memory per object at 1M, 10M and 50M objects (linear?)
+	$(PYTHON) bench/scale.py --build $(BUILD) $(SCALE_ARGS)
 
 demo: all ## dump a leaking sample program, analyze it, write its HTML leaks report
 	sh samples/demo.sh $(BUILD)
