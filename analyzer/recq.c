@@ -14,7 +14,7 @@
 
 #define BATCH_RECS  4096
 #define NBATCH      4
-#define BATCH_BYTES (8u << 20) /* a batch is handed over once its arena holds this */
+#define BATCH_BYTES (4u << 20) /* a batch is handed over once its arena holds this */
 #define NONE        SIZE_MAX
 
 struct offs {

@@ -218,5 +218,20 @@ peak "$A" --max-memory 1M check morerefs.dump
 expect_status "check --max-memory 1M" 2
 if grep -q "needs more than 1 MiB of memory" err; then ok; else bad "check --max-memory 1M: $(cat err)"; fi
 
+# a full disk (the file size limit in 512-byte blocks, its signal ignored)
+# at three points of a load (a 13 MB database): SQLite's first pages, the
+# rows written page by page, their address index. One line naming the
+# database, exit 1, nothing left behind.
+"$G" full.dump 200000 >/dev/null
+mkdir full
+for lim in 40 4000 24000; do
+	run sh -c "trap '' XFSZ; ulimit -f $lim; exec \"\$0\" -q load full.dump -o full/x.db" "$A"
+	expect_status "load with ulimit -f $lim" 1
+	if [ "$(wc -l <err)" -eq 1 ] && grep -q "^pymple-analyze: full/x.db: " err; then ok; else bad "load with ulimit -f $lim: $(cat err)"; fi
+	if [ -z "$(ls -A full)" ]; then ok; else bad "load with ulimit -f $lim left: $(ls -A full)"; fi
+done
+run "$A" -q load full.dump -o full/x.db
+expect_status "load full.dump without a limit" 0
+
 echo "hostile: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

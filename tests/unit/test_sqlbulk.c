@@ -312,7 +312,7 @@ Test(sqlbulk, refuses_what_it_did_not_expect, .init = setup, .fini = teardown)
 	struct sqlbulk b;
 	sqlite3 *db;
 	cr_assert_neq(sqlbulk_open(&b, path), 0); /* no file */
-	cr_assert_str_eq(b.why, "cannot open: No such file or directory");
+	cr_assert_str_eq(b.why, "cannot open: no such file or directory");
 	build(10, 4096, 0);
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
 	uint32_t troot = root_of(db, "t"), iroot = root_of(db, "t_k"), oroot = root_of(db, "other");
