@@ -74,8 +74,11 @@ int store_open(struct loader *L, const char *path, int create)
 		return load_fail_sql(L, "cannot open");
 	/* A build-once database: no journal, no syncs (one fsync at the end), one
 	 * writer, a small page cache (appends touch few pages, and index sorts
-	 * spill to temporary files instead of growing the heap). */
-	if (store_exec(L, "PRAGMA page_size = 16384; PRAGMA journal_mode = OFF;"
+	 * spill to temporary files instead of growing the heap). The file's
+	 * layout is what sqlbulk.c writes into, whatever SQLite's build-time
+	 * defaults: no auto-vacuum, UTF-8 (both take effect at creation only). */
+	if (store_exec(L, "PRAGMA page_size = 16384; PRAGMA auto_vacuum = NONE;"
+	                  " PRAGMA encoding = 'UTF-8'; PRAGMA journal_mode = OFF;"
 	                  " PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;"
 	                  " PRAGMA cache_size = -4096; PRAGMA temp_store = FILE;"
 	                  " PRAGMA foreign_keys = OFF; BEGIN") < 0 ||
