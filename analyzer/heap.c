@@ -161,12 +161,31 @@ int heap_analyze(struct heap *h, const uint32_t *refcount)
 	}
 	free(indeg);
 	indeg = NULL;
-	if (heap_strong_graph(h, 0, &g) < 0 || graph_reach(&g, is_root, reached) < 0)
+	/* Reachability on the heap's own arrays (no strong copy): breadth-first
+	 * from the roots, over references that are neither weak nor missing. */
+	uint32_t *queue = malloc(((size_t)n + 1) * sizeof *queue);
+	if (!queue)
 		goto out;
+	size_t head = 0, tail = 0;
+	for (uint32_t v = 0; v < n; v++) {
+		reached[v] = is_root[v];
+		if (is_root[v])
+			queue[tail++] = v;
+	}
+	while (head < tail) {
+		uint32_t v = queue[head++];
+		for (uint64_t e = h->off[v]; e < h->off[v + 1]; e++) {
+			uint32_t t = h->dst[e];
+			if (t != HEAP_NONE && !reached[t] && h->kind[e] != HEAP_REF_WEAK) {
+				reached[t] = 1;
+				queue[tail++] = t;
+			}
+		}
+	}
+	free(queue);
 	for (uint32_t v = 0; v < n; v++)
 		if (reached[v])
 			h->flags[v] |= HEAP_REACHED;
-	graph_release(&g);
 	/* The cycle rule (schema.sql, object_data.scc): references INTO classes
 	 * are structural (every instance holds its class) and do not count. */
 	if (heap_strong_graph(h, 1, &g) < 0 || graph_scc(&g, h->scc, &h->ncycles) < 0)
