@@ -6,8 +6,9 @@
 -- Addresses are the object addresses in the dumped process, as integers
 -- (the 64-bit value read as a signed SQLite INTEGER).
 -- The loader (analyzer/store.c) runs this file in parts: everything above
--- the line `-- @after-load` before inserting rows, the part up to `-- @refs`
--- (indexes) after; the `@refs` part builds the refs table on demand and the
+-- the line `-- @after-load` before any row (object_rows and its index
+-- object_address are then filled page by page, analyzer/sqlbulk.c), the
+-- part up to `-- @refs` (indexes) after; the `@refs` part builds the refs table on demand and the
 -- `@refs-index` part indexes it once its rows are in.
 -- It is compiled into pymple-analyze: this file is the one source of truth.
 
