@@ -32,8 +32,7 @@ __attribute__((format(printf, 4, 5))) static int fail(struct db_error *err, int 
 	return -1;
 }
 
-/* strerror text with a lower-case first letter (the house error style). */
-static const char *errtext(int e, char *buf, size_t n)
+const char *db_errtext(int e, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s", strerror(e));
 	if (buf[0] && isupper((unsigned char)buf[0]) && !isupper((unsigned char)buf[1]))
@@ -82,17 +81,17 @@ static int sniff(const char *path, enum kind *kind, struct db_error *err)
 	struct stat sb;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, 2, path, "cannot open: %s", errtext(errno, eb, sizeof eb));
+		return fail(err, 2, path, "cannot open: %s", db_errtext(errno, eb, sizeof eb));
 	if (fstat(fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {
 		int e = S_ISDIR(sb.st_mode) ? EISDIR : errno;
 		close(fd);
-		return fail(err, 2, path, "cannot read: %s", errtext(e, eb, sizeof eb));
+		return fail(err, 2, path, "cannot read: %s", db_errtext(e, eb, sizeof eb));
 	}
 	ssize_t n = read(fd, head, sizeof head);
 	int e = errno;
 	close(fd);
 	if (n < 0)
-		return fail(err, 2, path, "cannot read: %s", errtext(e, eb, sizeof eb));
+		return fail(err, 2, path, "cannot read: %s", db_errtext(e, eb, sizeof eb));
 	if (n == 0)
 		return fail(err, 2, path, "empty file (not a pymple dump)");
 	if ((size_t)n >= sizeof SQLITE_MAGIC &&
@@ -212,7 +211,7 @@ int db_open_input(const char *path, const struct db_open_opts *opts, sqlite3 **o
 		return open_db(path, opts->readonly, out, err);
 
 	if (stat(path, &sb) < 0)
-		return fail(err, 2, path, "cannot open: %s", errtext(errno, eb, sizeof eb));
+		return fail(err, 2, path, "cannot open: %s", db_errtext(errno, eb, sizeof eb));
 	struct dbcache_place *pl = malloc(sizeof *pl);
 	if (!pl)
 		return fail(err, 1, path, "out of memory");

@@ -51,6 +51,10 @@ struct db_open_opts {
 int db_open_input(const char *path, const struct db_open_opts *opts, sqlite3 **out,
                   struct db_error *err);
 
+/* strerror(e) with a lower-case first letter (the house error style), in
+ * buf (n bytes); returns buf. */
+const char *db_errtext(int e, char *buf, size_t n);
+
 /* The value of meta key, copied into buf (NUL-terminated, truncated to n-1
  * bytes). Returns 1 if found, 0 if absent, -1 on an SQLite error. */
 int db_meta(sqlite3 *db, const char *key, char *buf, size_t n);

@@ -44,14 +44,6 @@ __attribute__((format(printf, 4, 5))) static int fail(struct db_error *err, int 
 	return -1;
 }
 
-static const char *errtext(int e, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s", strerror(e));
-	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
-		buf[0] = (char)(buf[0] - 'A' + 'a');
-	return buf;
-}
-
 /* 1 if the file at path is an SQLite database with pymple's meta keys (a
  * database a load made, complete or of another layout), 0 otherwise. */
 static int is_pymple_db(const char *path)
@@ -94,10 +86,10 @@ int dbfile_check_output(const char *dump, const char *dbpath, const struct stat 
 	if (lstat(dbpath, &sb) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(err, 2, dbpath, "cannot write: %s", errtext(errno, eb, sizeof eb));
+		return fail(err, 2, dbpath, "cannot write: %s", db_errtext(errno, eb, sizeof eb));
 	}
 	if (S_ISDIR(sb.st_mode))
-		return fail(err, 2, dbpath, "cannot write: %s", errtext(EISDIR, eb, sizeof eb));
+		return fail(err, 2, dbpath, "cannot write: %s", db_errtext(EISDIR, eb, sizeof eb));
 	if (!is_pymple_db(dbpath))
 		return fail(err, 2, dbpath,
 		            "exists and is not a pymple database: not overwriting it");
@@ -157,7 +149,7 @@ int dbfile_create_temp(const char *dbpath, char *tmp, size_t n, struct db_error 
 		return fail(err, 2, dbpath, "path too long");
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail(err, 1, dbpath, "cannot create: %s", errtext(errno, eb, sizeof eb));
+		return fail(err, 1, dbpath, "cannot create: %s", db_errtext(errno, eb, sizeof eb));
 	close(fd);
 	snprintf(cleanup_path, sizeof cleanup_path, "%s", tmp);
 	cleanup_armed = 1;
@@ -172,13 +164,13 @@ int dbfile_commit(const char *tmp, const char *dbpath, struct db_error *err)
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
-		return fail(err, 1, dbpath, "cannot sync: %s", errtext(e, eb, sizeof eb));
+		return fail(err, 1, dbpath, "cannot sync: %s", db_errtext(e, eb, sizeof eb));
 	}
 	close(fd);
 	cleanup_armed = 0; /* from here on the file is (about to be) the database */
 	if (rename(tmp, dbpath) < 0) {
 		fail(err, 1, dbpath, "cannot rename the new database into place: %s",
-		     errtext(errno, eb, sizeof eb));
+		     db_errtext(errno, eb, sizeof eb));
 		unlink(tmp);
 		return -1;
 	}

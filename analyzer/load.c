@@ -64,14 +64,6 @@ void load_progress(struct loader *L, int pass, struct pym_reader *r)
 		L->progress(L->progress_ctx, pass, pym_reader_offset(r), L->file_size);
 }
 
-const char *load_errtext(int e, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s", strerror(e));
-	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
-		buf[0] = (char)(buf[0] - 'A' + 'a');
-	return buf;
-}
-
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -276,8 +268,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	L.progress_ctx = progress_ctx;
 	L.keep_class_refs = (opts & LOAD_ALL_REFS) != 0;
 	if (stat(dump, &sb) < 0)
-		return load_fail(&L, 2, dump, "cannot open: %s",
-		                 load_errtext(errno, eb, sizeof eb));
+		return load_fail(&L, 2, dump, "cannot open: %s", db_errtext(errno, eb, sizeof eb));
 	if (dbfile_check_output(dump, dbpath, &sb, err) < 0 ||
 	    dbfile_create_temp(dbpath, tmp, sizeof tmp, err) < 0)
 		return -1;

@@ -65,8 +65,6 @@ int load_fail_sql(struct loader *L, const char *what);
 int load_fail_oom(struct loader *L);
 int load_fail_reader(struct loader *L, const struct pym_error *e);
 void load_progress(struct loader *L, int pass, struct pym_reader *r);
-/* strerror text with a lower-case first letter (the house error style). */
-const char *load_errtext(int e, char *buf, size_t n);
 
 /* load_records.c: pass 1 — meta, strings and types rows straight into
  * L->db; objects, references and roots into the heap builder. */

@@ -33,6 +33,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db.h" /* db_errtext */
+
 #define OUT_PAGES   64 /* pages written per pwrite */
 #define TABLE_LEAF  0x0D
 #define TABLE_INNER 0x05
@@ -49,15 +51,6 @@ static int fail(struct sqlbulk *b, const char *fmt, ...)
 	vsnprintf(b->why, sizeof b->why, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-/* strerror's text with a lower-case first letter (the house error style) */
-static const char *errtext(int e, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s", strerror(e));
-	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
-		buf[0] = (char)(buf[0] - 'A' + 'a');
-	return buf;
 }
 
 static uint32_t get16(const uint8_t *p)
@@ -208,7 +201,7 @@ static int write_all(struct sqlbulk *b, const uint8_t *p, size_t len, uint64_t o
 		if (w <= 0) {
 			char eb[128];
 			return fail(b, "cannot write the database: %s",
-			            w < 0 ? errtext(errno, eb, sizeof eb) : "no space left");
+			            w < 0 ? db_errtext(errno, eb, sizeof eb) : "no space left");
 		}
 		p += w;
 		len -= (size_t)w;
@@ -312,7 +305,7 @@ int sqlbulk_open(struct sqlbulk *b, const char *path)
 	b->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (b->fd < 0) {
 		char eb[128];
-		return fail(b, "cannot open: %s", errtext(errno, eb, sizeof eb));
+		return fail(b, "cannot open: %s", db_errtext(errno, eb, sizeof eb));
 	}
 	/* ours: a regular file of this user that nobody else may open */
 	if (fstat(b->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
@@ -583,7 +576,8 @@ int sqlbulk_close(struct sqlbulk *b)
 	int rc = flush_out(b);
 	char eb[128];
 	if (rc == 0 && pread(b->fd, h, sizeof h, 0) != (ssize_t)sizeof h)
-		rc = fail(b, "cannot read the database header: %s", errtext(errno, eb, sizeof eb));
+		rc = fail(b, "cannot read the database header: %s",
+		          db_errtext(errno, eb, sizeof eb));
 	if (rc == 0) {
 		uint32_t counter = get32(h + 24) + 1;
 		put32(h + 24, counter);
@@ -594,9 +588,9 @@ int sqlbulk_close(struct sqlbulk *b)
 	/* the lock page, if the tree went past it, and a last page skipped: the
 	 * file must be exactly npages long */
 	if (rc == 0 && ftruncate(b->fd, (off_t)b->npages * b->pgsz) < 0)
-		rc = fail(b, "cannot size the database: %s", errtext(errno, eb, sizeof eb));
+		rc = fail(b, "cannot size the database: %s", db_errtext(errno, eb, sizeof eb));
 	if (close(b->fd) < 0 && rc == 0)
-		rc = fail(b, "cannot write the database: %s", errtext(errno, eb, sizeof eb));
+		rc = fail(b, "cannot write the database: %s", db_errtext(errno, eb, sizeof eb));
 	b->fd = -1;
 	sqlbulk_release(b);
 	return rc;
