@@ -74,22 +74,34 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Redrawn at most 10 times a second, from the first second on. */
+/* Redrawn at most 10 times a second, from the first second on; a new step
+ * is always shown. */
 static void show_progress(void *ctx, int pass, uint64_t done, uint64_t total)
 {
+	static const char *const steps[] = {
+	        [DB_PROGRESS_FINISH] = "the last tables",
+	        [DB_PROGRESS_GRAPH] = "roots, reachability, cycles",
+	        [DB_PROGRESS_HEAP] = "storing the heap",
+	        [DB_PROGRESS_DOM] = "retained sizes",
+	};
 	struct cli_progress *p = ctx;
+	int is_pass = pass == DB_PROGRESS_PASS1 || pass == DB_PROGRESS_PASS2;
 	double t = now_seconds();
-	if (t - p->start < 1.0 || (pass < 3 && t - p->last < 0.1))
+	if (t - p->start < 1.0 || (is_pass && t - p->last < 0.1))
 		return;
 	p->last = t;
 	p->shown = 1;
-	if (pass >= 3) {
-		fprintf(stderr, "\r%s: loading %s: indexes\033[K", CLI_NAME, p->file);
+	if (!is_pass) {
+		const char *what =
+		        pass > 0 && pass < (int)(sizeof steps / sizeof *steps) && steps[pass]
+		                ? steps[pass]
+		                : "working";
+		fprintf(stderr, "\r%s: loading %s: %s\033[K", CLI_NAME, p->file, what);
 		fflush(stderr);
 		return;
 	}
 	unsigned pct = total ? (unsigned)(done * 100 / total) : 0;
-	fprintf(stderr, "\r%s: loading %s: pass %d/2 %3u%%", CLI_NAME, p->file, pass, pct);
+	fprintf(stderr, "\r%s: loading %s: pass %d/2 %3u%%\033[K", CLI_NAME, p->file, pass, pct);
 	fflush(stderr);
 }
 

@@ -24,8 +24,16 @@ struct db_error {
 };
 
 /* Progress of a load, called now and then with the dump bytes read so far
- * out of total in pass 1 or 2, and once with pass 3 (0, 0) when the index
- * builds and the final copy start. Called on the loading thread only. */
+ * out of total in pass 1 or 2, and once (0, 0) as each step between and
+ * after them starts. Called on the loading thread only. */
+enum {
+	DB_PROGRESS_PASS1 = 1,  /* reading the dump into the heap */
+	DB_PROGRESS_PASS2 = 2,  /* reading it again for the rows */
+	DB_PROGRESS_FINISH = 3, /* the last tables, refs if asked for */
+	DB_PROGRESS_GRAPH = 4,  /* roots, reachability, cycles */
+	DB_PROGRESS_HEAP = 5,   /* the heap kept with the database */
+	DB_PROGRESS_DOM = 6,    /* the dominator tree, retained sizes */
+};
 typedef void (*db_progress_fn)(void *ctx, int pass, uint64_t done, uint64_t total);
 
 struct db_open_opts {

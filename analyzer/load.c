@@ -64,6 +64,13 @@ void load_progress(struct loader *L, int pass, struct pym_reader *r)
 		L->progress(L->progress_ctx, pass, pym_reader_offset(r), L->file_size);
 }
 
+/* Says which step of the load starts (db.h: DB_PROGRESS_*). */
+static void step(struct loader *L, int which)
+{
+	if (L->progress)
+		L->progress(L->progress_ctx, which, 0, 0);
+}
+
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -288,6 +295,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 		goto out;
 	t1 = now_seconds();
 	c1 = thread_cpu();
+	step(&L, DB_PROGRESS_GRAPH);
 	if (give_back_memory(&L) < 0)
 		goto out;
 	if (heap_builder_finish(&L.b) < 0) {
@@ -297,6 +305,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	L.b.h.nstrings = (uint32_t)L.strings;
 	t2 = now_seconds();
 	c2 = thread_cpu();
+	step(&L, DB_PROGRESS_HEAP);
 	/* The heap is encoded and written first, then the labels go (unless
 	 * --refs needs them), and only then comes the dominator tree's working
 	 * memory: the peak of the load. */
@@ -311,6 +320,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 		goto out;
 	t2p = now_seconds();
 	c2p = thread_cpu();
+	step(&L, DB_PROGRESS_DOM);
 	if (dom_prepare(&L, &prep) < 0) {
 		load_fail_oom(&L);
 		goto out;
@@ -325,8 +335,7 @@ int load_dump_refs(const char *dump, const char *dbpath, int opts, db_progress_f
 	c2d = thread_cpu();
 	if (store_objects(&L) < 0)
 		goto out;
-	if (L.progress)
-		L.progress(L.progress_ctx, 3, 0, 0);
+	step(&L, DB_PROGRESS_FINISH);
 	t2i = now_seconds();
 	c2i = thread_cpu();
 	if (store_schema_part(L.db, "after-load", err, dbpath) < 0)
