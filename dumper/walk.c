@@ -39,9 +39,13 @@ int pym_walk_prepare(void)
 
 /* ---- anonymous memory ------------------------------------------------ */
 
+/* Populated: the walk's tables and bitmaps are read before they are written,
+ * and a first read maps the shared zero page, whose first write then costs a
+ * second fault and a TLB flush on every CPU running the compression threads. */
 static void *mm_alloc(size_t n)
 {
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+	               -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
