@@ -306,6 +306,9 @@ static void amap_free(struct amap *m)
  * is the type's (tp_basicsize), so it is called once per type. */
 #define TI_SIZE_BY_TYPE 16u
 #define TI_SIZE_KNOWN   32u /* type_size holds that result */
+/* Exact int, tuple, bytes and list: what their C __sizeof__ returns,
+ * computed here without the call and its int (formula_size). */
+#define TI_SIZE_FORMULA 64u
 
 /* What an object's type says about how to walk it, decided once per type. */
 enum tkind {
@@ -391,6 +394,7 @@ struct slotinfo {
 #define CLAIM_WINDOW    64
 #define TYPE_CACHE      64
 #define STR_CACHE       1024
+#define CSTR_CACHE      256
 
 struct walk {
 	struct pym_writer *w;
@@ -420,8 +424,10 @@ struct walk {
 	struct amap named;                   /* globals dicts given a NAME record */
 	PyTypeObject *type_ckey[TYPE_CACHE]; /* direct-mapped caches */
 	uint32_t type_cidx[TYPE_CACHE];
-	PyObject *str_ckey[STR_CACHE];
+	PyObject *str_ckey[STR_CACHE]; /* strs only (key_label relies on it) */
 	uint32_t str_cid[STR_CACHE];
+	const char *cstr_ckey[CSTR_CACHE]; /* attribute names of the walk itself */
+	uint32_t cstr_cid[CSTR_CACHE];
 	uint32_t *scratch; /* big-int digits */
 	size_t scratch_cap;
 	char val[VAL_CAP];
@@ -516,27 +522,45 @@ static size_t str_text(PyObject *s, char *out, size_t cap)
 	return utf8_of(s, out, cap, cap / 4, &t);
 }
 
+/* "00" to "99" */
+static const char dec_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+
 static size_t put_u64(char *out, uint64_t v)
 {
-	char tmp[24];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	char tmp[24], *p = tmp + sizeof tmp;
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, dec_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, dec_pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	size_t n = (size_t)(tmp + sizeof tmp - p);
+	memcpy(out, p, n);
 	return n;
 }
 
 /* String id for a C string or a str object, cached by its address. */
 static int cstr_id(struct walk *wk, const char *s, uint32_t *id)
 {
-	if (amap_get(&wk->strs, (uintptr_t)s, id))
+	size_t c = ((uintptr_t)s >> 2) & (CSTR_CACHE - 1);
+	if (wk->cstr_ckey[c] == s) {
+		*id = wk->cstr_cid[c];
 		return 0;
-	if (pym_writer_string(wk->w, s, strlen(s), id) < 0 ||
-	    amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
+	}
+	if (!amap_get(&wk->strs, (uintptr_t)s, id) &&
+	    (pym_writer_string(wk->w, s, strlen(s), id) < 0 ||
+	     amap_put(&wk->strs, (uintptr_t)s, *id) < 0))
 		return fail(wk);
+	wk->cstr_ckey[c] = s;
+	wk->cstr_cid[c] = *id;
 	return 0;
 }
 
@@ -569,7 +593,11 @@ static uint64_t attr_label(struct walk *wk, const char *name)
 static uint64_t key_label(struct walk *wk, PyObject *key, unsigned kind)
 {
 	uint32_t id;
-	if (!PyUnicode_Check(key) || str_id(wk, key, &id) < 0)
+	/* The cache holds strs only: a hit needs no look at the key itself. */
+	size_t c = ((uintptr_t)key >> 4) & (STR_CACHE - 1);
+	if (wk->str_ckey[c] == key)
+		id = wk->str_cid[c];
+	else if (!PyUnicode_Check(key) || str_id(wk, key, &id) < 0)
 		return 0;
 	return ((uint64_t)id << PYM_LABEL_SHIFT) | kind;
 }
@@ -989,6 +1017,9 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 		if ((ti->flags & TI_SIZEOF_C) && ti->sizeof_fn == object_sizeof && object_sizeof &&
 		    tp->tp_itemsize == 0)
 			ti->flags |= TI_SIZE_BY_TYPE;
+		if ((ti->flags & TI_SIZEOF_C) && (tp == &PyLong_Type || tp == &PyTuple_Type ||
+		                                  tp == &PyBytes_Type || tp == &PyList_Type))
+			ti->flags |= TI_SIZE_FORMULA;
 		if (strcmp(tp->tp_name, "functools._lru_cache_wrapper") == 0)
 			ti->flags |= TI_LRU;
 		if (tp == &PyDict_Type)
@@ -1140,6 +1171,10 @@ static size_t float_repr_fast(double x, char *out)
 		if (y >= 1e15)
 			return 0;
 		double r = floor(y + 0.5);
+		/* m / 10^k == x puts m within y * 2^-52 of y (x's rounding and
+		 * y's): no integer that near, no m at this k (a 16x margin) */
+		if (fabs(y - r) > y * 0x1p-48)
+			continue;
 		for (int d = -1; d <= 1; d++) {
 			double m = r + d;
 			if (m <= 0 || m >= 1e15 || m / p10[k] != a)
@@ -1819,6 +1854,30 @@ static uint64_t layout_size(PyObject *o, PyTypeObject *tp)
 	return n;
 }
 
+/* What int, tuple, bytes and list.__sizeof__ return for an object of that
+ * exact type (TI_SIZE_FORMULA): the header and the items, for ints at least
+ * one digit from 3.11 on, for lists the allocated slots. */
+static uint64_t formula_size(PyObject *o, PyTypeObject *tp)
+{
+	uint64_t items;
+	if (tp == &PyLong_Type) {
+		size_t nd;
+		int neg;
+		pyi_long_digits(o, &nd, &neg);
+#if PY_VERSION_HEX >= 0x030B0000
+		if (nd == 0)
+			nd = 1;
+#endif
+		items = nd;
+	} else if (tp == &PyList_Type) {
+		return (uint64_t)tp->tp_basicsize +
+		       (uint64_t)((PyListObject *)o)->allocated * sizeof(PyObject *);
+	} else {
+		items = (uint64_t)Py_SIZE(o);
+	}
+	return (uint64_t)tp->tp_basicsize + items * (uint64_t)tp->tp_itemsize;
+}
+
 static int emit(struct walk *wk, PyObject *o)
 {
 	/* The GC header is read below and is often on the line before. */
@@ -1852,6 +1911,9 @@ static int emit(struct walk *wk, PyObject *o)
 	int sized = 0;
 	if (ti->flags & TI_SIZE_KNOWN) {
 		rec.size = ti->type_size + pre;
+		sized = 1;
+	} else if (ti->flags & TI_SIZE_FORMULA) {
+		rec.size = formula_size(o, tp) + pre;
 		sized = 1;
 	} else if (ti->flags & TI_SIZEOF_C) {
 		PyObject *r = call_sizeof(ti, o);
