@@ -78,16 +78,20 @@ static int mm_grow(void **p, size_t *cap, size_t need)
 }
 
 /* ---- visited set ------------------------------------------------------
- * One bit per 8-byte word of the address space, in 256 KiB regions whose
- * 4 KiB bitmaps are found through a small open-addressing table. A dense
- * heap costs well under one byte per object; no per-object allocation. */
+ * One bit per granule of the address space (8 or 16 bytes: gshift), in
+ * regions of 32768 granules whose 4 KiB bitmaps are found through a small
+ * open-addressing table. A dense heap costs well under one byte per object;
+ * no per-object allocation. 16-byte granules suffice for a set of objects:
+ * two objects are at least 16 bytes apart (a PyObject header is 16 bytes),
+ * so they never share one; the bitmap is then half as large. */
 
-#define REG_SHIFT    18
-#define BM_BYTES     ((1u << REG_SHIFT) / 8 / 8)
+#define BM_SHIFT     15 /* granules per region: 1 << BM_SHIFT */
+#define BM_BYTES     ((1u << BM_SHIFT) / 8)
 #define BM_PER_CHUNK 64
 
 struct vset {
-	uint64_t *keys; /* region number + 1; 0 is empty */
+	unsigned gshift; /* log2 of the granule: 3 or 4 */
+	uint64_t *keys;  /* region number + 1; 0 is empty */
 	uint8_t **bms;
 	size_t cap, used;
 	uint8_t *chunk; /* current bitmap chunk */
@@ -182,41 +186,58 @@ static uint8_t *vset_find(struct vset *s, uint64_t key)
 	return s->keys[j] ? s->bms[j] : NULL;
 }
 
+/* addr's region key (its region number + 1) and its bit in the region. */
+static inline uint64_t vset_key(const struct vset *s, uintptr_t addr)
+{
+	return ((uint64_t)addr >> (BM_SHIFT + s->gshift)) + 1;
+}
+
+static inline size_t vset_bit(const struct vset *s, uintptr_t addr)
+{
+	return (addr >> s->gshift) & ((1u << BM_SHIFT) - 1);
+}
+
 /* 1 if addr is in the set, 0 if not. */
 static inline int vset_has(struct vset *s, uintptr_t addr)
 {
-	uint64_t key = ((uint64_t)addr >> REG_SHIFT) + 1;
+	uint64_t key = vset_key(s, addr);
 	size_t c = key & 255;
 	const uint8_t *bm = s->ckey[c] == key ? s->cbm[c] : vset_find(s, key);
 	if (!bm)
 		return 0;
-	size_t bit = (addr & ((1u << REG_SHIFT) - 1)) >> 3;
+	size_t bit = vset_bit(s, addr);
 	return (bm[bit >> 3] >> (bit & 7)) & 1;
 }
 
 /* Starts loading addr's byte of the bitmap when its region is cached. */
 static inline void vset_prefetch(const struct vset *s, uintptr_t addr)
 {
-	uint64_t key = ((uint64_t)addr >> REG_SHIFT) + 1;
+	uint64_t key = vset_key(s, addr);
 	size_t c = key & 255;
 	if (s->ckey[c] == key)
-		__builtin_prefetch(s->cbm[c] + ((addr & ((1u << REG_SHIFT) - 1)) >> 6));
+		__builtin_prefetch(s->cbm[c] + (vset_bit(s, addr) >> 3));
 }
 
 /* 1 if addr was already in the set, 0 if it was added now, -1 on ENOMEM. */
 static inline int vset_add(struct vset *s, uintptr_t addr)
 {
-	uint64_t key = ((uint64_t)addr >> REG_SHIFT) + 1;
+	uint64_t key = vset_key(s, addr);
 	size_t c = key & 255;
 	uint8_t *bm = s->ckey[c] == key ? s->cbm[c] : vset_region(s, key);
 	if (!bm)
 		return -1;
-	size_t bit = (addr & ((1u << REG_SHIFT) - 1)) >> 3;
+	size_t bit = vset_bit(s, addr);
 	uint8_t m = (uint8_t)(1u << (bit & 7));
 	if (bm[bit >> 3] & m)
 		return 1;
 	bm[bit >> 3] |= m;
 	return 0;
+}
+
+static void vset_init(struct vset *s, unsigned gshift)
+{
+	memset(s, 0, sizeof *s);
+	s->gshift = gshift;
 }
 
 static void vset_free(struct vset *s)
@@ -226,7 +247,7 @@ static void vset_free(struct vset *s)
 	for (size_t i = 0; i < s->nchunks; i++)
 		mm_free(s->chunks[i], (size_t)BM_BYTES * BM_PER_CHUNK);
 	mm_free(s->chunks, s->chunks_cap * sizeof(void *));
-	memset(s, 0, sizeof *s);
+	vset_init(s, s->gshift);
 }
 
 /* ---- address -> u32 map (type info, label string ids) ---------------- */
@@ -1990,7 +2011,9 @@ static int drain(struct walk *wk)
 		/* The walk waits on memory: start loading the next objects now. */
 		if (wk->nstack >= 2) {
 			__builtin_prefetch(wk->stack[wk->nstack - 1]);
+			__builtin_prefetch((const char *)wk->stack[wk->nstack - 1] - 16);
 			__builtin_prefetch(wk->stack[wk->nstack - 2]);
+			__builtin_prefetch((const char *)wk->stack[wk->nstack - 2] - 16);
 		}
 		if (emit(wk, o) < 0)
 			return -1;
@@ -2023,7 +2046,7 @@ static int walk_gc_rest(struct walk *wk, const void *const *firsts)
 	for (size_t i = 0; i < s->cap; i++) {
 		if (!s->keys[i])
 			continue;
-		uintptr_t base = (uintptr_t)(s->keys[i] - 1) << REG_SHIFT;
+		uintptr_t base = (uintptr_t)(s->keys[i] - 1) << (BM_SHIFT + s->gshift);
 		const uint8_t *bm = s->bms[i];
 		for (size_t j = 0; j < BM_BYTES; j += 8) {
 			uint64_t word;
@@ -2033,8 +2056,8 @@ static int walk_gc_rest(struct walk *wk, const void *const *firsts)
 			for (size_t k = j; k < j + 8; k++)
 				for (unsigned b = 0; b < 8; b++)
 					if ((bm[k] >> b) & 1) {
-						PyObject *o =
-						        (PyObject *)(base + ((k * 8 + b) << 3));
+						PyObject *o = (PyObject *)(base + ((k * 8 + b)
+						                                   << s->gshift));
 						if (walk_gc_from(wk, o) < 0)
 							return -1;
 					}
@@ -2452,6 +2475,14 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	return 0;
 }
 
+/* seen holds objects only (16-byte granules); gc_next gives its members
+ * back as addresses (walk_gc_rest), so it keeps every 8-byte word apart. */
+static void walk_init_sets(struct walk *wk)
+{
+	vset_init(&wk->seen, 4);
+	vset_init(&wk->gc_next, 3);
+}
+
 static void walk_release(struct walk *wk)
 {
 	vset_free(&wk->seen);
@@ -2501,6 +2532,7 @@ int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats 
 		return -1;
 	}
 	wk->opts = opts;
+	walk_init_sets(wk);
 	int gc_was = pyi_gc_disable();
 	errno = 0;
 	wk->w = pym_writer_open(fd, &pym_alloc_mmap, opts->level > 0 ? opts->level : 1);
@@ -2556,6 +2588,7 @@ int pym_walk_records(struct pym_writer *w, const struct pym_dump_opts *opts)
 	wk->opts = opts;
 	wk->w = w;
 	wk->no_sites = 1;
+	walk_init_sets(wk);
 	int gc_was = pyi_gc_disable();
 	errno = 0;
 	int rc = walk_all(wk, t0) < 0 || pym_writer_finish(w) < 0 ? -1 : 0;
