@@ -327,7 +327,7 @@ static void amap_free(struct amap *m)
  * is the type's (tp_basicsize), so it is called once per type. */
 #define TI_SIZE_BY_TYPE 16u
 #define TI_SIZE_KNOWN   32u /* type_size holds that result */
-/* Exact int, tuple, bytes and list: what their C __sizeof__ returns,
+/* Exact int, tuple, bytes, list and str: what their C __sizeof__ returns,
  * computed here without the call and its int (formula_size). */
 #define TI_SIZE_FORMULA 64u
 
@@ -1038,8 +1038,9 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 		if ((ti->flags & TI_SIZEOF_C) && ti->sizeof_fn == object_sizeof && object_sizeof &&
 		    tp->tp_itemsize == 0)
 			ti->flags |= TI_SIZE_BY_TYPE;
-		if ((ti->flags & TI_SIZEOF_C) && (tp == &PyLong_Type || tp == &PyTuple_Type ||
-		                                  tp == &PyBytes_Type || tp == &PyList_Type))
+		if ((ti->flags & TI_SIZEOF_C) &&
+		    (tp == &PyLong_Type || tp == &PyTuple_Type || tp == &PyBytes_Type ||
+		     tp == &PyList_Type || tp == &PyUnicode_Type))
 			ti->flags |= TI_SIZE_FORMULA;
 		if (strcmp(tp->tp_name, "functools._lru_cache_wrapper") == 0)
 			ti->flags |= TI_LRU;
@@ -1875,12 +1876,23 @@ static uint64_t layout_size(PyObject *o, PyTypeObject *tp)
 	return n;
 }
 
-/* What int, tuple, bytes and list.__sizeof__ return for an object of that
- * exact type (TI_SIZE_FORMULA): the header and the items, for ints at least
- * one digit from 3.11 on, for lists the allocated slots. */
+/* What int, tuple, bytes, list and str.__sizeof__ return for an object of
+ * that exact type (TI_SIZE_FORMULA): the header and the items, for ints at
+ * least one digit from 3.11 on, for lists the allocated slots; for strs only
+ * the compact ASCII ones (their text and its NUL follow the header; before
+ * 3.12 only without a wchar_t copy). 0: not computed here, call __sizeof__. */
 static uint64_t formula_size(PyObject *o, PyTypeObject *tp)
 {
 	uint64_t items;
+	if (tp == &PyUnicode_Type) {
+		if (!PyUnicode_IS_COMPACT_ASCII(o))
+			return 0;
+#if PY_VERSION_HEX < 0x030C0000
+		if (((PyASCIIObject *)o)->wstr)
+			return 0;
+#endif
+		return sizeof(PyASCIIObject) + (uint64_t)PyUnicode_GET_LENGTH(o) + 1;
+	}
 	if (tp == &PyLong_Type) {
 		size_t nd;
 		int neg;
@@ -1930,11 +1942,12 @@ static int emit(struct walk *wk, PyObject *o)
 	}
 
 	int sized = 0;
+	uint64_t fsize;
 	if (ti->flags & TI_SIZE_KNOWN) {
 		rec.size = ti->type_size + pre;
 		sized = 1;
-	} else if (ti->flags & TI_SIZE_FORMULA) {
-		rec.size = formula_size(o, tp) + pre;
+	} else if ((ti->flags & TI_SIZE_FORMULA) && (fsize = formula_size(o, tp)) != 0) {
+		rec.size = fsize + pre;
 		sized = 1;
 	} else if (ti->flags & TI_SIZEOF_C) {
 		PyObject *r = call_sizeof(ti, o);
