@@ -585,7 +585,7 @@ static int cstr_id(struct walk *wk, const char *s, uint32_t *id)
 	return 0;
 }
 
-static int str_id(struct walk *wk, PyObject *s, uint32_t *id)
+__attribute__((noinline)) static int str_id(struct walk *wk, PyObject *s, uint32_t *id)
 {
 	size_t c = ((uintptr_t)s >> 4) & (STR_CACHE - 1);
 	if (wk->str_ckey[c] == s) {
@@ -611,7 +611,7 @@ static uint64_t attr_label(struct walk *wk, const char *name)
 	return ((uint64_t)id << PYM_LABEL_SHIFT) | PYM_LABEL_ATTR;
 }
 
-static uint64_t key_label(struct walk *wk, PyObject *key, unsigned kind)
+static inline uint64_t key_label(struct walk *wk, PyObject *key, unsigned kind)
 {
 	uint32_t id;
 	/* The cache holds strs only: a hit needs no look at the key itself. */
@@ -1005,12 +1005,11 @@ static void sizeof_choose(struct tinfo *ti, PyTypeObject *tp)
 	ti->flags |= TI_APPROX;
 }
 
-static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
+/* type_info() past its cache: the map, or a new type. */
+__attribute__((noinline)) static struct tinfo *type_info_slow(struct walk *wk, PyTypeObject *tp,
+                                                              size_t c)
 {
 	uint32_t idx;
-	size_t c = ((uintptr_t)tp >> 4) & (TYPE_CACHE - 1);
-	if (wk->type_ckey[c] == tp)
-		return &wk->ti[wk->type_cidx[c]];
 	if (!amap_get(&wk->types, (uintptr_t)tp, &idx)) {
 		size_t capb = wk->ti_cap;
 		void *p = wk->ti;
@@ -1081,6 +1080,14 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 	wk->type_ckey[c] = tp;
 	wk->type_cidx[c] = idx;
 	return &wk->ti[idx];
+}
+
+static inline struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
+{
+	size_t c = ((uintptr_t)tp >> 4) & (TYPE_CACHE - 1);
+	if (wk->type_ckey[c] == tp)
+		return &wk->ti[wk->type_cidx[c]];
+	return type_info_slow(wk, tp, c);
 }
 
 /* ---- values ------------------------------------------------------------- */
