@@ -39,9 +39,13 @@ int pym_walk_prepare(void)
 
 /* ---- anonymous memory ------------------------------------------------ */
 
+/* Populated: the walk's tables and bitmaps are read before they are written,
+ * and a first read maps the shared zero page, whose first write then costs a
+ * second fault and a TLB flush on every CPU running the compression threads. */
 static void *mm_alloc(size_t n)
 {
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+	               -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -74,16 +78,20 @@ static int mm_grow(void **p, size_t *cap, size_t need)
 }
 
 /* ---- visited set ------------------------------------------------------
- * One bit per 8-byte word of the address space, in 256 KiB regions whose
- * 4 KiB bitmaps are found through a small open-addressing table. A dense
- * heap costs well under one byte per object; no per-object allocation. */
+ * One bit per granule of the address space (8 or 16 bytes: gshift), in
+ * regions of 32768 granules whose 4 KiB bitmaps are found through a small
+ * open-addressing table. A dense heap costs well under one byte per object;
+ * no per-object allocation. 16-byte granules suffice for a set of objects:
+ * two objects are at least 16 bytes apart (a PyObject header is 16 bytes),
+ * so they never share one; the bitmap is then half as large. */
 
-#define REG_SHIFT    18
-#define BM_BYTES     ((1u << REG_SHIFT) / 8 / 8)
+#define BM_SHIFT     15 /* granules per region: 1 << BM_SHIFT */
+#define BM_BYTES     ((1u << BM_SHIFT) / 8)
 #define BM_PER_CHUNK 64
 
 struct vset {
-	uint64_t *keys; /* region number + 1; 0 is empty */
+	unsigned gshift; /* log2 of the granule: 3 or 4 */
+	uint64_t *keys;  /* region number + 1; 0 is empty */
 	uint8_t **bms;
 	size_t cap, used;
 	uint8_t *chunk; /* current bitmap chunk */
@@ -178,41 +186,58 @@ static uint8_t *vset_find(struct vset *s, uint64_t key)
 	return s->keys[j] ? s->bms[j] : NULL;
 }
 
+/* addr's region key (its region number + 1) and its bit in the region. */
+static inline uint64_t vset_key(const struct vset *s, uintptr_t addr)
+{
+	return ((uint64_t)addr >> (BM_SHIFT + s->gshift)) + 1;
+}
+
+static inline size_t vset_bit(const struct vset *s, uintptr_t addr)
+{
+	return (addr >> s->gshift) & ((1u << BM_SHIFT) - 1);
+}
+
 /* 1 if addr is in the set, 0 if not. */
 static inline int vset_has(struct vset *s, uintptr_t addr)
 {
-	uint64_t key = ((uint64_t)addr >> REG_SHIFT) + 1;
+	uint64_t key = vset_key(s, addr);
 	size_t c = key & 255;
 	const uint8_t *bm = s->ckey[c] == key ? s->cbm[c] : vset_find(s, key);
 	if (!bm)
 		return 0;
-	size_t bit = (addr & ((1u << REG_SHIFT) - 1)) >> 3;
+	size_t bit = vset_bit(s, addr);
 	return (bm[bit >> 3] >> (bit & 7)) & 1;
 }
 
 /* Starts loading addr's byte of the bitmap when its region is cached. */
 static inline void vset_prefetch(const struct vset *s, uintptr_t addr)
 {
-	uint64_t key = ((uint64_t)addr >> REG_SHIFT) + 1;
+	uint64_t key = vset_key(s, addr);
 	size_t c = key & 255;
 	if (s->ckey[c] == key)
-		__builtin_prefetch(s->cbm[c] + ((addr & ((1u << REG_SHIFT) - 1)) >> 6));
+		__builtin_prefetch(s->cbm[c] + (vset_bit(s, addr) >> 3));
 }
 
 /* 1 if addr was already in the set, 0 if it was added now, -1 on ENOMEM. */
 static inline int vset_add(struct vset *s, uintptr_t addr)
 {
-	uint64_t key = ((uint64_t)addr >> REG_SHIFT) + 1;
+	uint64_t key = vset_key(s, addr);
 	size_t c = key & 255;
 	uint8_t *bm = s->ckey[c] == key ? s->cbm[c] : vset_region(s, key);
 	if (!bm)
 		return -1;
-	size_t bit = (addr & ((1u << REG_SHIFT) - 1)) >> 3;
+	size_t bit = vset_bit(s, addr);
 	uint8_t m = (uint8_t)(1u << (bit & 7));
 	if (bm[bit >> 3] & m)
 		return 1;
 	bm[bit >> 3] |= m;
 	return 0;
+}
+
+static void vset_init(struct vset *s, unsigned gshift)
+{
+	memset(s, 0, sizeof *s);
+	s->gshift = gshift;
 }
 
 static void vset_free(struct vset *s)
@@ -222,7 +247,7 @@ static void vset_free(struct vset *s)
 	for (size_t i = 0; i < s->nchunks; i++)
 		mm_free(s->chunks[i], (size_t)BM_BYTES * BM_PER_CHUNK);
 	mm_free(s->chunks, s->chunks_cap * sizeof(void *));
-	memset(s, 0, sizeof *s);
+	vset_init(s, s->gshift);
 }
 
 /* ---- address -> u32 map (type info, label string ids) ---------------- */
@@ -302,6 +327,9 @@ static void amap_free(struct amap *m)
  * is the type's (tp_basicsize), so it is called once per type. */
 #define TI_SIZE_BY_TYPE 16u
 #define TI_SIZE_KNOWN   32u /* type_size holds that result */
+/* Exact int, tuple, bytes, list and str: what their C __sizeof__ returns,
+ * computed here without the call and its int (formula_size). */
+#define TI_SIZE_FORMULA 64u
 
 /* What an object's type says about how to walk it, decided once per type. */
 enum tkind {
@@ -387,6 +415,7 @@ struct slotinfo {
 #define CLAIM_WINDOW    64
 #define TYPE_CACHE      64
 #define STR_CACHE       1024
+#define CSTR_CACHE      256
 
 struct walk {
 	struct pym_writer *w;
@@ -416,8 +445,10 @@ struct walk {
 	struct amap named;                   /* globals dicts given a NAME record */
 	PyTypeObject *type_ckey[TYPE_CACHE]; /* direct-mapped caches */
 	uint32_t type_cidx[TYPE_CACHE];
-	PyObject *str_ckey[STR_CACHE];
+	PyObject *str_ckey[STR_CACHE]; /* strs only (key_label relies on it) */
 	uint32_t str_cid[STR_CACHE];
+	const char *cstr_ckey[CSTR_CACHE]; /* attribute names of the walk itself */
+	uint32_t cstr_cid[CSTR_CACHE];
 	uint32_t *scratch; /* big-int digits */
 	size_t scratch_cap;
 	char val[VAL_CAP];
@@ -512,31 +543,49 @@ static size_t str_text(PyObject *s, char *out, size_t cap)
 	return utf8_of(s, out, cap, cap / 4, &t);
 }
 
+/* "00" to "99" */
+static const char dec_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+
 static size_t put_u64(char *out, uint64_t v)
 {
-	char tmp[24];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	char tmp[24], *p = tmp + sizeof tmp;
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, dec_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, dec_pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	size_t n = (size_t)(tmp + sizeof tmp - p);
+	memcpy(out, p, n);
 	return n;
 }
 
 /* String id for a C string or a str object, cached by its address. */
 static int cstr_id(struct walk *wk, const char *s, uint32_t *id)
 {
-	if (amap_get(&wk->strs, (uintptr_t)s, id))
+	size_t c = ((uintptr_t)s >> 2) & (CSTR_CACHE - 1);
+	if (wk->cstr_ckey[c] == s) {
+		*id = wk->cstr_cid[c];
 		return 0;
-	if (pym_writer_string(wk->w, s, strlen(s), id) < 0 ||
-	    amap_put(&wk->strs, (uintptr_t)s, *id) < 0)
+	}
+	if (!amap_get(&wk->strs, (uintptr_t)s, id) &&
+	    (pym_writer_string(wk->w, s, strlen(s), id) < 0 ||
+	     amap_put(&wk->strs, (uintptr_t)s, *id) < 0))
 		return fail(wk);
+	wk->cstr_ckey[c] = s;
+	wk->cstr_cid[c] = *id;
 	return 0;
 }
 
-static int str_id(struct walk *wk, PyObject *s, uint32_t *id)
+__attribute__((noinline)) static int str_id(struct walk *wk, PyObject *s, uint32_t *id)
 {
 	size_t c = ((uintptr_t)s >> 4) & (STR_CACHE - 1);
 	if (wk->str_ckey[c] == s) {
@@ -562,10 +611,14 @@ static uint64_t attr_label(struct walk *wk, const char *name)
 	return ((uint64_t)id << PYM_LABEL_SHIFT) | PYM_LABEL_ATTR;
 }
 
-static uint64_t key_label(struct walk *wk, PyObject *key, unsigned kind)
+static inline uint64_t key_label(struct walk *wk, PyObject *key, unsigned kind)
 {
 	uint32_t id;
-	if (!PyUnicode_Check(key) || str_id(wk, key, &id) < 0)
+	/* The cache holds strs only: a hit needs no look at the key itself. */
+	size_t c = ((uintptr_t)key >> 4) & (STR_CACHE - 1);
+	if (wk->str_ckey[c] == key)
+		id = wk->str_cid[c];
+	else if (!PyUnicode_Check(key) || str_id(wk, key, &id) < 0)
 		return 0;
 	return ((uint64_t)id << PYM_LABEL_SHIFT) | kind;
 }
@@ -952,12 +1005,11 @@ static void sizeof_choose(struct tinfo *ti, PyTypeObject *tp)
 	ti->flags |= TI_APPROX;
 }
 
-static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
+/* type_info() past its cache: the map, or a new type. */
+__attribute__((noinline)) static struct tinfo *type_info_slow(struct walk *wk, PyTypeObject *tp,
+                                                              size_t c)
 {
 	uint32_t idx;
-	size_t c = ((uintptr_t)tp >> 4) & (TYPE_CACHE - 1);
-	if (wk->type_ckey[c] == tp)
-		return &wk->ti[wk->type_cidx[c]];
 	if (!amap_get(&wk->types, (uintptr_t)tp, &idx)) {
 		size_t capb = wk->ti_cap;
 		void *p = wk->ti;
@@ -985,6 +1037,10 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 		if ((ti->flags & TI_SIZEOF_C) && ti->sizeof_fn == object_sizeof && object_sizeof &&
 		    tp->tp_itemsize == 0)
 			ti->flags |= TI_SIZE_BY_TYPE;
+		if ((ti->flags & TI_SIZEOF_C) &&
+		    (tp == &PyLong_Type || tp == &PyTuple_Type || tp == &PyBytes_Type ||
+		     tp == &PyList_Type || tp == &PyUnicode_Type))
+			ti->flags |= TI_SIZE_FORMULA;
 		if (strcmp(tp->tp_name, "functools._lru_cache_wrapper") == 0)
 			ti->flags |= TI_LRU;
 		if (tp == &PyDict_Type)
@@ -1024,6 +1080,14 @@ static struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
 	wk->type_ckey[c] = tp;
 	wk->type_cidx[c] = idx;
 	return &wk->ti[idx];
+}
+
+static inline struct tinfo *type_info(struct walk *wk, PyTypeObject *tp)
+{
+	size_t c = ((uintptr_t)tp >> 4) & (TYPE_CACHE - 1);
+	if (wk->type_ckey[c] == tp)
+		return &wk->ti[wk->type_cidx[c]];
+	return type_info_slow(wk, tp, c);
 }
 
 /* ---- values ------------------------------------------------------------- */
@@ -1136,6 +1200,10 @@ static size_t float_repr_fast(double x, char *out)
 		if (y >= 1e15)
 			return 0;
 		double r = floor(y + 0.5);
+		/* m / 10^k == x puts m within y * 2^-52 of y (x's rounding and
+		 * y's): no integer that near, no m at this k (a 16x margin) */
+		if (fabs(y - r) > y * 0x1p-48)
+			continue;
 		for (int d = -1; d <= 1; d++) {
 			double m = r + d;
 			if (m <= 0 || m >= 1e15 || m / p10[k] != a)
@@ -1815,6 +1883,41 @@ static uint64_t layout_size(PyObject *o, PyTypeObject *tp)
 	return n;
 }
 
+/* What int, tuple, bytes, list and str.__sizeof__ return for an object of
+ * that exact type (TI_SIZE_FORMULA): the header and the items, for ints at
+ * least one digit from 3.11 on, for lists the allocated slots; for strs only
+ * the compact ASCII ones (their text and its NUL follow the header; before
+ * 3.12 only without a wchar_t copy). 0: not computed here, call __sizeof__. */
+static uint64_t formula_size(PyObject *o, PyTypeObject *tp)
+{
+	uint64_t items;
+	if (tp == &PyUnicode_Type) {
+		if (!PyUnicode_IS_COMPACT_ASCII(o))
+			return 0;
+#if PY_VERSION_HEX < 0x030C0000
+		if (((PyASCIIObject *)o)->wstr)
+			return 0;
+#endif
+		return sizeof(PyASCIIObject) + (uint64_t)PyUnicode_GET_LENGTH(o) + 1;
+	}
+	if (tp == &PyLong_Type) {
+		size_t nd;
+		int neg;
+		pyi_long_digits(o, &nd, &neg);
+#if PY_VERSION_HEX >= 0x030B0000
+		if (nd == 0)
+			nd = 1;
+#endif
+		items = nd;
+	} else if (tp == &PyList_Type) {
+		return (uint64_t)tp->tp_basicsize +
+		       (uint64_t)((PyListObject *)o)->allocated * sizeof(PyObject *);
+	} else {
+		items = (uint64_t)Py_SIZE(o);
+	}
+	return (uint64_t)tp->tp_basicsize + items * (uint64_t)tp->tp_itemsize;
+}
+
 static int emit(struct walk *wk, PyObject *o)
 {
 	/* The GC header is read below and is often on the line before. */
@@ -1846,8 +1949,12 @@ static int emit(struct walk *wk, PyObject *o)
 	}
 
 	int sized = 0;
+	uint64_t fsize;
 	if (ti->flags & TI_SIZE_KNOWN) {
 		rec.size = ti->type_size + pre;
+		sized = 1;
+	} else if ((ti->flags & TI_SIZE_FORMULA) && (fsize = formula_size(o, tp)) != 0) {
+		rec.size = fsize + pre;
 		sized = 1;
 	} else if (ti->flags & TI_SIZEOF_C) {
 		PyObject *r = call_sizeof(ti, o);
@@ -1924,7 +2031,9 @@ static int drain(struct walk *wk)
 		/* The walk waits on memory: start loading the next objects now. */
 		if (wk->nstack >= 2) {
 			__builtin_prefetch(wk->stack[wk->nstack - 1]);
+			__builtin_prefetch((const char *)wk->stack[wk->nstack - 1] - 16);
 			__builtin_prefetch(wk->stack[wk->nstack - 2]);
+			__builtin_prefetch((const char *)wk->stack[wk->nstack - 2] - 16);
 		}
 		if (emit(wk, o) < 0)
 			return -1;
@@ -1957,7 +2066,7 @@ static int walk_gc_rest(struct walk *wk, const void *const *firsts)
 	for (size_t i = 0; i < s->cap; i++) {
 		if (!s->keys[i])
 			continue;
-		uintptr_t base = (uintptr_t)(s->keys[i] - 1) << REG_SHIFT;
+		uintptr_t base = (uintptr_t)(s->keys[i] - 1) << (BM_SHIFT + s->gshift);
 		const uint8_t *bm = s->bms[i];
 		for (size_t j = 0; j < BM_BYTES; j += 8) {
 			uint64_t word;
@@ -1967,8 +2076,8 @@ static int walk_gc_rest(struct walk *wk, const void *const *firsts)
 			for (size_t k = j; k < j + 8; k++)
 				for (unsigned b = 0; b < 8; b++)
 					if ((bm[k] >> b) & 1) {
-						PyObject *o =
-						        (PyObject *)(base + ((k * 8 + b) << 3));
+						PyObject *o = (PyObject *)(base + ((k * 8 + b)
+						                                   << s->gshift));
 						if (walk_gc_from(wk, o) < 0)
 							return -1;
 					}
@@ -2386,6 +2495,14 @@ static int walk_all(struct walk *wk, struct timespec t0)
 	return 0;
 }
 
+/* seen holds objects only (16-byte granules); gc_next gives its members
+ * back as addresses (walk_gc_rest), so it keeps every 8-byte word apart. */
+static void walk_init_sets(struct walk *wk)
+{
+	vset_init(&wk->seen, 4);
+	vset_init(&wk->gc_next, 3);
+}
+
 static void walk_release(struct walk *wk)
 {
 	vset_free(&wk->seen);
@@ -2435,6 +2552,7 @@ int pym_dump_fd(int fd, const struct pym_dump_opts *opts, struct pym_dump_stats 
 		return -1;
 	}
 	wk->opts = opts;
+	walk_init_sets(wk);
 	int gc_was = pyi_gc_disable();
 	errno = 0;
 	wk->w = pym_writer_open(fd, &pym_alloc_mmap, opts->level > 0 ? opts->level : 1);
@@ -2490,6 +2608,7 @@ int pym_walk_records(struct pym_writer *w, const struct pym_dump_opts *opts)
 	wk->opts = opts;
 	wk->w = w;
 	wk->no_sites = 1;
+	walk_init_sets(wk);
 	int gc_was = pyi_gc_disable();
 	errno = 0;
 	int rc = walk_all(wk, t0) < 0 || pym_writer_finish(w) < 0 ? -1 : 0;

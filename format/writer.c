@@ -471,9 +471,8 @@ static int grow_buffers(struct pym_writer *w, size_t need)
 	return 0;
 }
 
-/* Makes room for a record of at most `bound` bytes; may flush the chunk
- * first. Returns where to encode, or NULL (error recorded). */
-static unsigned char *reserve(struct pym_writer *w, size_t bound)
+/* reserve() when the record does not fit (or the writer failed). */
+__attribute__((noinline)) static unsigned char *reserve_slow(struct pym_writer *w, size_t bound)
 {
 	if (w->err) {
 		errno = w->err;
@@ -484,6 +483,15 @@ static unsigned char *reserve(struct pym_writer *w, size_t bound)
 	if (bound > w->raw_cap && grow_buffers(w, bound) < 0)
 		return NULL;
 	return w->raw + w->raw_len;
+}
+
+/* Makes room for a record of at most `bound` bytes; may flush the chunk
+ * first. Returns where to encode, or NULL (error recorded). */
+static inline unsigned char *reserve(struct pym_writer *w, size_t bound)
+{
+	if (!w->err && w->raw_len + bound <= w->raw_cap)
+		return w->raw + w->raw_len;
+	return reserve_slow(w, bound);
 }
 
 /* Commits an encoded record ending at end; flushes past the target size. */

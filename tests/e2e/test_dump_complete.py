@@ -25,7 +25,21 @@ class Either(ctypes.Union):
     _fields_ = [("i", ctypes.c_long), ("p", ctypes.c_void_p)]
 c_types = [Point, Either, ctypes.c_int * 7, ctypes.POINTER(Point),
            ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int), Point(1, 2.0), (ctypes.c_char * 5)()]
-del a, b
+# The sizes the walker computes itself for exact ints, tuples, bytes, lists
+# and compact ASCII strs, at their edges: zero (one digit from 3.11 on),
+# negative and many-digit ints, over-allocated lists, empty containers; and
+# the strs it leaves to str.__sizeof__: non-ASCII, and (before 3.12) an
+# ASCII str that carries a wchar_t copy.
+grown = []
+for i in range(17):
+    grown.append(i)
+edges = [0, -1, 1 << 30, -(1 << 100), 2 ** 64 + 1, [], [1, 2, 3], grown, (), (1,), b"", b"xyz",
+         "", "x", "\u00e9t\u00e9", "\u20ac" * 3, "\U0001F600", "".join(["wi", "de"])]
+if sys.version_info < (3, 12):
+    as_unicode = ctypes.pythonapi.PyUnicode_AsUnicode
+    as_unicode.restype, as_unicode.argtypes = ctypes.c_void_p, [ctypes.py_object]
+    as_unicode(edges[-1])
+del a, b, i
 gc.collect()
 seen = objs = sizes = gc_ids = gc_list = None
 gc_list = gc.get_objects()          # holds itself: leave it out
