@@ -27,8 +27,10 @@ void graph_release(struct graph *g);
 
 /* Strongly connected components. comp[v] gets a component id for nodes in a
  * cycle (a component of two or more nodes, or a node with a self-edge), and
- * GRAPH_NONE otherwise; ids are dense from 0, *ncomp gets their count. */
-int graph_scc(const struct graph *g, uint32_t *comp, uint32_t *ncomp);
+ * GRAPH_NONE otherwise; ids are dense from 0, *ncomp gets their count.
+ * skip (m entries, or NULL): edges e with skip[e] != 0 are not there (their
+ * dst is not read, so it may be out of range). */
+int graph_scc(const struct graph *g, const uint8_t *skip, uint32_t *comp, uint32_t *ncomp);
 
 /* reached[v] = 1 for every node reachable from a node with is_root[v] != 0
  * (roots included), 0 otherwise. */

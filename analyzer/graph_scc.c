@@ -12,7 +12,7 @@
  * values are DFS indices of nodes still open, and finished components get ids
  * counting down from n-1, which are never below a live index. A second pass
  * keeps only cyclic components and renumbers them densely in node order. */
-int graph_scc(const struct graph *g, uint32_t *comp, uint32_t *ncomp)
+int graph_scc(const struct graph *g, const uint8_t *skip, uint32_t *comp, uint32_t *ncomp)
 {
 	uint32_t n = g->n;
 	*ncomp = 0;
@@ -47,6 +47,10 @@ int graph_scc(const struct graph *g, uint32_t *comp, uint32_t *ncomp)
 			uint32_t v = cs_node[csp - 1];
 			uint64_t e = cs_edge[csp - 1];
 			if (e < off[v + 1]) {
+				if (skip && skip[e]) {
+					cs_edge[csp - 1] = e + 1;
+					continue;
+				}
 				uint32_t w = dst[e];
 				if (comp[w] == 0) {
 					/* Descend; the edge is finished on return below. */
@@ -104,7 +108,7 @@ int graph_scc(const struct graph *g, uint32_t *comp, uint32_t *ncomp)
 		if (map[comp[v] - base] != 1)
 			continue;
 		for (uint64_t e = off[v]; e < off[v + 1]; e++)
-			if (dst[e] == v) {
+			if ((!skip || !skip[e]) && dst[e] == v) {
 				map[comp[v] - base] = 2;
 				break;
 			}

@@ -141,7 +141,7 @@ int heap_analyze(struct heap *h, const uint32_t *refcount)
 	uint32_t n = h->n;
 	struct graph g = {0};
 	uint32_t *indeg = calloc((size_t)n + 1, sizeof *indeg);
-	uint8_t *is_root = malloc((size_t)n + 1), *reached = malloc((size_t)n + 1);
+	uint8_t *is_root = malloc((size_t)n + 1), *reached = malloc((size_t)n + 1), *skip = NULL;
 	int rc = -1;
 	if (!indeg || !is_root || !reached)
 		goto out;
@@ -187,8 +187,25 @@ int heap_analyze(struct heap *h, const uint32_t *refcount)
 		if (reached[v])
 			h->flags[v] |= HEAP_REACHED;
 	/* The cycle rule (schema.sql, object_data.scc): references INTO classes
-	 * are structural (every instance holds its class) and do not count. */
-	if (heap_strong_graph(h, 1, &g) < 0 || graph_scc(&g, h->scc, &h->ncycles) < 0)
+	 * are structural (every instance holds its class) and do not count.
+	 * On the heap's own arrays with a mask (a byte per reference), not on a
+	 * strong copy. */
+	skip = malloc((size_t)h->m + 1);
+	if (!skip)
+		goto out;
+	for (uint64_t e = 0; e < h->m; e++) {
+		uint32_t t = h->dst[e];
+		skip[e] = t == HEAP_NONE || h->kind[e] == HEAP_REF_WEAK ||
+		          (h->flags[t] & HEAP_TYPEOBJ);
+	}
+	g.n = n;
+	g.m = h->m;
+	g.off = h->off;
+	g.dst = h->dst;
+	rc = graph_scc(&g, skip, h->scc, &h->ncycles) < 0 ? -1 : 0;
+	g.off = NULL; /* the heap's */
+	g.dst = NULL;
+	if (rc < 0)
 		goto out;
 	rc = 0;
 out:
@@ -196,6 +213,7 @@ out:
 	free(indeg);
 	free(is_root);
 	free(reached);
+	free(skip);
 	return rc;
 }
 

@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 		return 1;
 	double r0 = now();
 	uint32_t ncomp;
-	if (graph_reach(&g, root, reached) < 0 || graph_scc(&g, idom, &ncomp) < 0)
+	if (graph_reach(&g, root, reached) < 0 || graph_scc(&g, NULL, idom, &ncomp) < 0)
 		return 1;
 	double r1 = now();
 	free(reached);
