@@ -18,25 +18,15 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
+
+
+from loadratio import run  # (wall s, CPU s, peak RSS bytes, status, stdout) of one command
 
 
 def note(msg):
     print("scale: " + msg, file=sys.stderr, flush=True)
-
-
-def run(args):
-    """(wall s, CPU s, peak RSS bytes, status, stdout) of one command."""
-    with tempfile.TemporaryFile() as out:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(args, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-        out.seek(0)
-        return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024, status, out.read().decode()
 
 
 def main():
