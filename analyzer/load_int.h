@@ -54,7 +54,6 @@ struct loader {
 	uint64_t nbig, bigcap;
 	struct dom_tree dom;
 	int keep_class_refs; /* LOAD_ALL_REFS: no reference is cut */
-	int stream_failed;   /* the objects stream filled err */
 	double cpu_decoder;  /* pass 2's decoding thread, CPU seconds */
 };
 

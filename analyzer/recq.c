@@ -1,4 +1,4 @@
-/* recq.c — the record queue (recq.h): a ring of NBATCH batches; the
+/* recq.c — the record queue (recq.h): a ring of BATCHRING_N batches; the
  * decoding thread fills one while the caller reads another. A batch holds
  * up to BATCH_RECS records and an arena with their variable parts, stored
  * as offsets while the arena may still move and turned into pointers when
@@ -7,13 +7,13 @@
  * lists never pile up in the queue beside the heap's copy of them. */
 #include "recq.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchring.h"
+
 #define BATCH_RECS  4096
-#define NBATCH      4
 #define BATCH_BYTES (4u << 20) /* a batch is handed over once its arena holds this */
 #define NONE        SIZE_MAX
 
@@ -34,13 +34,11 @@ struct batch {
 struct recq {
 	struct pym_reader *rd;
 	pthread_t tid;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct batch b[NBATCH];
-	size_t head, count; /* full batches: b[head], ... (mod NBATCH) */
-	int done, cancel, failed;
+	struct batchring ring;
+	struct batch b[BATCHRING_N];
+	int failed; /* set before batchring_done(), read once take says end */
 	struct pym_error err;
-	size_t cur, pos; /* the caller's batch (NBATCH: none) and record in it */
+	size_t pos; /* the caller's record in its batch (ring.cur) */
 };
 
 /* Room for len more bytes in the arena (8-aligned); the offset, or NONE. */
@@ -146,20 +144,6 @@ static void fix(struct batch *bt)
 	}
 }
 
-/* Hands the filled batch over and waits for the next one to be free. 0, or
- * -1 if cancelled. */
-static int publish(struct recq *q)
-{
-	pthread_mutex_lock(&q->mu);
-	q->count++;
-	pthread_cond_broadcast(&q->cv);
-	while (q->count == NBATCH && !q->cancel)
-		pthread_cond_wait(&q->cv, &q->mu);
-	int rc = q->cancel ? -1 : 0;
-	pthread_mutex_unlock(&q->mu);
-	return rc;
-}
-
 static void *decode_main(void *arg)
 {
 	struct recq *q = arg;
@@ -180,9 +164,9 @@ static void *decode_main(void *arg)
 		if (bt->n == BATCH_RECS || bt->used >= BATCH_BYTES) {
 			bt->offset = pym_reader_offset(q->rd);
 			fix(bt);
-			if (publish(q) < 0)
+			if (batchring_publish(&q->ring) < 0)
 				goto out;
-			slot = (slot + 1) % NBATCH;
+			slot = (slot + 1) % BATCHRING_N;
 			bt = &q->b[slot];
 			bt->n = bt->used = 0;
 		}
@@ -192,18 +176,15 @@ static void *decode_main(void *arg)
 	if (!failed) {
 		bt->offset = pym_reader_offset(q->rd);
 		fix(bt);
-		if (bt->n && publish(q) < 0)
+		if (bt->n && batchring_publish(&q->ring) < 0)
 			goto out;
 	}
 out:
-	pthread_mutex_lock(&q->mu);
 	if (failed) {
 		q->failed = 1;
 		q->err = e;
 	}
-	q->done = 1;
-	pthread_cond_broadcast(&q->cv);
-	pthread_mutex_unlock(&q->mu);
+	batchring_done(&q->ring);
 	return NULL;
 }
 
@@ -213,12 +194,9 @@ struct recq *recq_start(struct pym_reader *r)
 	if (!q)
 		return NULL;
 	q->rd = r;
-	q->cur = NBATCH;
-	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->cv, NULL);
+	batchring_init(&q->ring);
 	if (pthread_create(&q->tid, NULL, decode_main, q) != 0) {
-		pthread_mutex_destroy(&q->mu);
-		pthread_cond_destroy(&q->cv);
+		batchring_destroy(&q->ring);
 		free(q);
 		return NULL;
 	}
@@ -227,47 +205,31 @@ struct recq *recq_start(struct pym_reader *r)
 
 int recq_next(struct recq *q, const struct recq_rec **out, uint64_t *offset)
 {
-	if (q->cur < NBATCH && ++q->pos < q->b[q->cur].n) {
-		*out = &q->b[q->cur].r[q->pos];
-		*offset = q->b[q->cur].offset;
+	unsigned cur = q->ring.cur; /* the caller's own: only it moves cur */
+	if (cur < BATCHRING_N && ++q->pos < q->b[cur].n) {
+		*out = &q->b[cur].r[q->pos];
+		*offset = q->b[cur].offset;
 		return 1;
 	}
-	pthread_mutex_lock(&q->mu);
-	if (q->cur < NBATCH) { /* give the finished batch back */
-		q->head = (q->head + 1) % NBATCH;
-		q->count--;
-		q->cur = NBATCH;
-		pthread_cond_broadcast(&q->cv);
-	}
-	while (q->count == 0 && !q->done)
-		pthread_cond_wait(&q->cv, &q->mu);
-	int have = q->count > 0, failed = q->failed;
-	if (have) {
-		q->cur = q->head;
-		q->pos = 0;
-	}
-	pthread_mutex_unlock(&q->mu);
-	if (!have)
-		return failed ? -1 : 0;
-	*out = &q->b[q->cur].r[0];
-	*offset = q->b[q->cur].offset;
+	int slot = batchring_take(&q->ring);
+	if (slot < 0)
+		return q->failed ? -1 : 0;
+	q->pos = 0;
+	*out = &q->b[slot].r[0];
+	*offset = q->b[slot].offset;
 	return 1;
 }
 
 int recq_stop(struct recq *q, struct pym_error *err)
 {
-	pthread_mutex_lock(&q->mu);
-	q->cancel = 1;
-	pthread_cond_broadcast(&q->cv);
-	pthread_mutex_unlock(&q->mu);
+	batchring_cancel(&q->ring);
 	pthread_join(q->tid, NULL);
 	int rc = q->failed ? -1 : 0;
 	if (q->failed && err)
 		*err = q->err;
-	for (int i = 0; i < NBATCH; i++)
+	for (int i = 0; i < BATCHRING_N; i++)
 		free(q->b[i].arena);
-	pthread_mutex_destroy(&q->mu);
-	pthread_cond_destroy(&q->cv);
+	batchring_destroy(&q->ring);
 	free(q);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "batchring.h"
 #include "dbcache.h"
 #include "load.h"
 #include "load_int.h"
@@ -101,7 +102,6 @@ int store_open(struct loader *L, const char *path, int create)
 #define ROW_ROOT        (1ull << 33)
 
 #define BATCH_ROWS 4096
-#define NBATCH     4
 
 struct row {
 	uint64_t addr, size, extra, refcount, length, serial;
@@ -120,16 +120,11 @@ struct batch {
 
 struct feed {
 	struct loader *L;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct batch *b[NBATCH];
-	size_t head, count;  /* full batches: b[head], b[head + 1], ... (mod NBATCH) */
-	int done, cancel;    /* decoder finished (check err); consumer gave up */
+	struct batchring ring;
+	struct batch *b[BATCHRING_N];
 	uint32_t *order;     /* the decoder's last work: address_order(), NULL if out of memory */
 	struct db_error err; /* the decoder's failure, if any */
 	int failed;
-	size_t cur, pos; /* consumer: current batch index, row in it (cur == NBATCH: none) */
-	uint64_t rows_taken;
 };
 
 static int feed_fail(struct feed *f, int status, const char *fmt, ...)
@@ -174,20 +169,6 @@ static uint64_t fingerprint_refs(const struct loader *L, uint64_t x, uint32_t v)
 	for (uint64_t e = h->off[v]; e < h->off[v + 1]; e++)
 		x = identity_fnv_u64(x, h->dst[e] == HEAP_NONE ? 0 : L->thash[h->type[h->dst[e]]]);
 	return x;
-}
-
-/* Hands the batch just filled over (batches are filled and read in ring
- * order); waits until the next one is free. 0, or -1 if cancelled. */
-static int publish(struct feed *f)
-{
-	pthread_mutex_lock(&f->mu);
-	f->count++;
-	pthread_cond_broadcast(&f->cv);
-	while (f->count == NBATCH && !f->cancel)
-		pthread_cond_wait(&f->cv, &f->mu);
-	int rc = f->cancel ? -1 : 0;
-	pthread_mutex_unlock(&f->mu);
-	return rc;
 }
 
 /* The object ids in the order of index object_address: by address as
@@ -299,9 +280,9 @@ static void *decoder_main(void *arg)
 		v++;
 		if (bt->n == BATCH_ROWS) {
 			bt->offset = pym_reader_offset(r);
-			if (publish(f) < 0)
+			if (batchring_publish(&f->ring) < 0)
 				goto out;
-			slot = (slot + 1) % NBATCH;
+			slot = (slot + 1) % BATCHRING_N;
 			bt = f->b[slot];
 			bt->n = bt->text_len = 0;
 		}
@@ -315,7 +296,7 @@ static void *decoder_main(void *arg)
 		goto out;
 	}
 	bt->offset = pym_reader_offset(r);
-	if (bt->n && publish(f) < 0)
+	if (bt->n && batchring_publish(&f->ring) < 0)
 		goto out;
 	/* the index's order, while the writer is still at the rows */
 	f->order = address_order(h);
@@ -326,10 +307,7 @@ out:
 		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 		L->cpu_decoder = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9; /* read after join */
 	}
-	pthread_mutex_lock(&f->mu);
-	f->done = 1;
-	pthread_cond_broadcast(&f->cv);
-	pthread_mutex_unlock(&f->mu);
+	batchring_done(&f->ring);
 	return NULL;
 }
 
@@ -337,22 +315,8 @@ out:
  * giving the previous one back. */
 static struct batch *next_batch(struct feed *f)
 {
-	pthread_mutex_lock(&f->mu);
-	if (f->cur < NBATCH) { /* give the finished batch back */
-		f->head = (f->head + 1) % NBATCH;
-		f->count--;
-		f->cur = NBATCH;
-		pthread_cond_broadcast(&f->cv);
-	}
-	while (f->count == 0 && !f->done)
-		pthread_cond_wait(&f->cv, &f->mu);
-	struct batch *bt = NULL;
-	if (f->count > 0) {
-		f->cur = f->head;
-		bt = f->b[f->cur];
-	}
-	pthread_mutex_unlock(&f->mu);
-	return bt;
+	int slot = batchring_take(&f->ring);
+	return slot < 0 ? NULL : f->b[slot];
 }
 
 /* One object_rows record (schema.sql): id is the rowid (NULL in the record),
@@ -492,7 +456,7 @@ int store_objects(struct loader *L)
 	struct feed *f;
 	pthread_t tid;
 	uint32_t troot, iroot;
-	int rc = -1, started = 0;
+	int rc = -1;
 	/* SQLite writes out everything else first and lets go of the file */
 	if (root_page(L, "object_rows", &troot) < 0 || root_page(L, "object_address", &iroot) < 0 ||
 	    store_exec(L, "COMMIT") < 0)
@@ -503,10 +467,8 @@ int store_objects(struct loader *L)
 	if (!(f = calloc(1, sizeof *f)))
 		return load_fail_oom(L);
 	f->L = L;
-	f->cur = NBATCH;
-	pthread_mutex_init(&f->mu, NULL);
-	pthread_cond_init(&f->cv, NULL);
-	for (int i = 0; i < NBATCH; i++)
+	batchring_init(&f->ring);
+	for (int i = 0; i < BATCHRING_N; i++)
 		if (!(f->b[i] = calloc(1, sizeof *f->b[i]))) {
 			load_fail_oom(L);
 			goto out;
@@ -515,33 +477,20 @@ int store_objects(struct loader *L)
 		load_fail(L, 1, L->dump, "cannot start the decoding thread");
 		goto out;
 	}
-	started = 1;
 	int wrote = write_rows(L, f, troot, iroot);
-	pthread_mutex_lock(&f->mu);
-	f->cancel = 1; /* a decoder still running (writing failed) stops */
-	pthread_cond_broadcast(&f->cv);
-	pthread_mutex_unlock(&f->mu);
+	batchring_cancel(&f->ring); /* a decoder still running (writing failed) stops */
 	pthread_join(tid, NULL);
-	started = 0;
 	if (f->failed)
 		*L->err = f->err; /* what was wrong with the dump */
 	else if (wrote == 0)
 		rc = store_open(L, L->tmppath, 0);
 out:
-	if (started) {
-		pthread_mutex_lock(&f->mu);
-		f->cancel = 1;
-		pthread_cond_broadcast(&f->cv);
-		pthread_mutex_unlock(&f->mu);
-		pthread_join(tid, NULL);
-	}
-	for (int i = 0; i < NBATCH; i++)
+	for (int i = 0; i < BATCHRING_N; i++)
 		if (f->b[i]) {
 			free(f->b[i]->text);
 			free(f->b[i]);
 		}
-	pthread_mutex_destroy(&f->mu);
-	pthread_cond_destroy(&f->cv);
+	batchring_destroy(&f->ring);
 	free(f->order);
 	free(f);
 	return rc;
