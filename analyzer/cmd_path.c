@@ -118,13 +118,20 @@ static int path_one(struct heap_view *hv, const uint8_t *module_type, uint32_t i
 {
 	const struct heap *h = &hv->h;
 	int reachable = (h->flags[id] & HEAP_REACHED) != 0;
-	uint64_t addr = h->addr[id];
+	int bad = 0;
+	uint64_t addr = heap_view_addr(hv, id, &bad);
 	struct heap_path b = {0};
 	long r = -1;
+	if (bad) {
+		heap_path_release(&b);
+		return cli_sqlite_error(hv->db, hv->file, "path");
+	}
 	if (reachable || weak || heap_path_is_start(h, module_type, id))
 		r = heap_path_find(h, module_type, &b, id, weak);
 	int status = 0;
-	if (r == -3) {
+	if (r >= 0 && heap_path_edges(hv, &b, r) < 0) {
+		status = CLI_BAD_INPUT;
+	} else if (r == -3) {
 		cli_error(hv->file, "path: out of memory");
 		status = CLI_RUNTIME;
 	} else if (r == -1) {
@@ -187,7 +194,9 @@ int cmd_path(int argc, char **argv)
 	}
 	const char *file = argv[optind];
 	struct heap_view hv;
-	if ((rc = heap_view_open_input(&hv, file)))
+	if ((rc = heap_view_open_lean(&hv, file,
+	                              HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS |
+	                                      (weak ? HEAP_LEAN_WEAK : 0))))
 		return rc;
 	sqlite3 *db = hv.db;
 	long long printed = 0;

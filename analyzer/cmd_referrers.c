@@ -85,7 +85,8 @@ static void indent(const char *open_last, int d)
 /* The referrers of object t to show, in the order of the old SQL query
  * (SELECT DISTINCT src, kind, label ... ORDER BY src): by referrer id, then
  * position, each (referrer, kind, label) once. Fills kids (depth and last
- * are the caller's); *more gets how many were left out by limit. */
+ * are the caller's); *more gets how many were left out by limit. -1 out of
+ * memory, -2 a damaged heap (printed). */
 struct cand {
 	uint64_t label;
 	uint32_t pos;
@@ -102,10 +103,11 @@ static int cand_cmp(const void *a, const void *b)
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-static int referrers_of(const struct heap *h, uint32_t t, int weak, long long limit,
+static int referrers_of(struct heap_view *hv, uint32_t t, int weak, long long limit,
                         struct stack *kids, long long *more, struct cand **cbuf, size_t *ccap,
-                        uint8_t **keep, size_t *kcap)
+                        uint8_t **keep, uint32_t **edges, size_t *kcap)
 {
+	const struct heap *h = &hv->h;
 	*more = 0;
 	kids->n = 0;
 	uint64_t k = h->roff[t], end = h->roff[t + 1];
@@ -118,27 +120,34 @@ static int referrers_of(const struct heap *h, uint32_t t, int weak, long long li
 		if (n > *ccap) {
 			struct cand *c = realloc(*cbuf, n * sizeof *c);
 			uint8_t *kp = realloc(*keep, n);
+			uint32_t *ed = realloc(*edges, n * sizeof *ed);
 			if (c)
 				*cbuf = c;
 			if (kp)
 				*keep = kp;
-			if (!c || !kp)
+			if (ed)
+				*edges = ed;
+			if (!c || !kp || !ed)
 				return -1;
 			*ccap = n;
 			*kcap = n;
 		}
 		/* one row per distinct (kind, label): the first by position */
 		size_t nc = 0;
+		if (heap_view_rev_edges(hv, t, k, n, *edges) < 0)
+			return -2;
 		for (size_t i = 0; i < n; i++) {
-			uint32_t e = h->redge[k + i];
-			unsigned kind = h->kind[e];
+			struct heap_ref r;
+			if (heap_view_edge(hv, (*edges)[i], &r) < 0)
+				return -2;
+			unsigned kind = r.kind;
 			(*keep)[i] = 0;
 			if (!weak && kind == HEAP_REF_WEAK)
 				continue;
 			int labelled = kind == HEAP_REF_INDEX || kind == HEAP_REF_KEY ||
 			               kind == HEAP_REF_ATTR;
-			(*cbuf)[nc++] = (struct cand){labelled ? heap_label(h, e) : 0, (uint32_t)i,
-			                              (uint8_t)kind};
+			(*cbuf)[nc++] =
+			        (struct cand){labelled ? r.label : 0, (uint32_t)i, (uint8_t)kind};
 		}
 		qsort(*cbuf, nc, sizeof **cbuf, cand_cmp);
 		for (size_t i = 0; i < nc; i++)
@@ -152,7 +161,7 @@ static int referrers_of(const struct heap *h, uint32_t t, int weak, long long li
 				(*more)++;
 				continue;
 			}
-			if (push(kids, (struct item){src, h->redge[k + i], 0, 0, 0}) < 0)
+			if (push(kids, (struct item){src, (*edges)[i], 0, 0, 0}) < 0)
 				return -1;
 		}
 		k = g;
@@ -208,7 +217,9 @@ int cmd_referrers(int argc, char **argv)
 	enum mode mode = dot ? M_DOT : fmt == OUT_CSV ? M_CSV : fmt == OUT_JSON ? M_JSON : M_TABLE;
 	const char *file = argv[optind];
 	struct heap_view hv;
-	if ((rc = heap_view_open_input(&hv, file)))
+	if ((rc = heap_view_open_lean(&hv, file,
+	                              HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS |
+	                                      (weak ? HEAP_LEAN_WEAK : 0))))
 		return rc;
 	const struct heap *h = &hv.h;
 	sqlite3 *db = hv.db;
@@ -232,6 +243,7 @@ int cmd_referrers(int argc, char **argv)
 	uint64_t *addr_at = NULL;
 	struct cand *cbuf = NULL;
 	uint8_t *keep = NULL;
+	uint32_t *edges = NULL;
 	size_t ccap = 0, kcap = 0;
 	long long rows = 0;
 	struct pathstep ps = {0}; /* table mode: prepared at the first line */
@@ -264,7 +276,7 @@ int cmd_referrers(int argc, char **argv)
 		uint32_t id = (uint32_t)it.id;
 		int fresh = !(seen[id >> 3] & (1u << (id & 7)));
 		seen[id >> 3] |= (uint8_t)(1u << (id & 7));
-		uint64_t a = h->addr[id];
+		uint64_t a = heap_view_addr(&hv, id, &bad);
 		const char *type = heap_view_type(&hv, id);
 		int is_root = (h->flags[id] & HEAP_ROOT) != 0;
 		char *edge = NULL;
@@ -385,7 +397,13 @@ int cmd_referrers(int argc, char **argv)
 			continue;
 		/* Expand: referrers of it, pushed in reverse so the first pops first. */
 		long long more = 0;
-		if (referrers_of(h, id, weak, limit, &kids, &more, &cbuf, &ccap, &keep, &kcap) < 0)
+		int got = referrers_of(&hv, id, weak, limit, &kids, &more, &cbuf, &ccap, &keep,
+		                       &edges, &kcap);
+		if (got == -2) {
+			rc = CLI_BAD_INPUT; /* printed */
+			goto out;
+		}
+		if (got < 0)
 			goto oom;
 		for (size_t i = 0; i < kids.n; i++)
 			kids.v[i].depth = it.depth + 1;
@@ -416,6 +434,7 @@ out:
 	free(addr_at);
 	free(cbuf);
 	free(keep);
+	free(edges);
 	heap_view_close(&hv);
 	return rc;
 }

@@ -28,6 +28,7 @@ void heap_release(struct heap *h)
 	free(h->roff);
 	free(h->rsrc);
 	free(h->redge);
+	free(h->rweak);
 	heap_init(h);
 }
 

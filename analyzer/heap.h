@@ -61,6 +61,10 @@ struct heap {
 	 * (source id, position in the source) */
 	uint64_t *roff;
 	uint32_t *rsrc, *redge;
+	/* A lean heap (heap_store.h: heap_load_lean) has no redge and no
+	 * forward arrays but off; its referrers may leave weak references out,
+	 * and when they keep them, bit k of rweak marks entry k weak. */
+	uint8_t *rweak;
 };
 
 /* Zero-fills h (no allocation). */

@@ -55,8 +55,8 @@ long heap_path_find(const struct heap *h, const uint8_t *module_type, struct hea
 	for (size_t head = 0; head < b->n; head++) {
 		uint32_t v = b->node[head];
 		for (uint64_t k = h->roff[v]; k < h->roff[v + 1]; k++) {
-			uint32_t s = h->rsrc[k], e = h->redge[k];
-			if ((!weak && h->kind[e] == HEAP_REF_WEAK) ||
+			uint32_t s = h->rsrc[k], e = h->redge ? h->redge[k] : (uint32_t)k;
+			if ((h->redge && !weak && h->kind[e] == HEAP_REF_WEAK) ||
 			    (b->seen[s >> 3] & (1u << (s & 7))))
 				continue;
 			if (add(b, s, (int64_t)head, e) < 0)
@@ -75,4 +75,17 @@ uint8_t *heap_path_module_types(const struct heap_view *hv)
 		for (uint32_t t = 0; t < hv->h.ntypes; t++)
 			m[t] = hv->type_name[t] && strcmp(hv->type_name[t], "module") == 0;
 	return m;
+}
+
+int heap_path_edges(struct heap_view *hv, struct heap_path *p, long start)
+{
+	if (!hv->lean)
+		return 0;
+	for (long i = start; p->next[i] >= 0; i = (long)p->next[i]) {
+		uint32_t e;
+		if (heap_view_rev_edges(hv, p->node[p->next[i]], p->edge[i], 1, &e) < 0)
+			return -1;
+		p->edge[i] = e;
+	}
+	return 0;
 }

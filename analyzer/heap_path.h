@@ -28,12 +28,19 @@ void heap_path_release(struct heap_path *p);
 int heap_path_is_start(const struct heap *h, const uint8_t *module_type, uint32_t v);
 
 /* Finds the nearest start above target (target itself if it is one), in
- * (referrer id, position) order, following weak references only if weak.
+ * (referrer id, position) order, following weak references only if weak
+ * (on a lean heap: those its referrers kept).
  * p must be zero-filled; release it after. Returns the queue index of the
  * start (its chain of next[] leads to the target, entry 0), -1 if no start
  * holds the target, -3 out of memory. */
 long heap_path_find(const struct heap *h, const uint8_t *module_type, struct heap_path *p,
                     uint32_t target, int weak);
+
+/* On a lean heap (heap_view.h) heap_path_find leaves in edge[] the
+ * referrer entry (no references are held); this turns those on the chain
+ * from start into references, as heap_path_find gives them on a full heap
+ * (a no-op there). 0, or -1 (printed). */
+int heap_path_edges(struct heap_view *hv, struct heap_path *p, long start);
 
 /* module_type for heap_path_find: ntypes + 1 bytes, 1 for the type named
  * module (caller frees). NULL out of memory. */

@@ -358,7 +358,8 @@ static int decode_objects(struct job *j, const struct heap_chunk_buf *c, size_t 
 	uint64_t prev = 0, e = c->base;
 	for (uint64_t v = c->first; v < c->first + c->count; v++) {
 		prev += unzigzag(get(cur));
-		h->addr[v] = prev;
+		if (h->addr)
+			h->addr[v] = prev;
 		uint64_t t = get(cur);
 		if (cur->p >= cur->end) {
 			cur->bad = 1;
@@ -370,9 +371,11 @@ static int decode_objects(struct job *j, const struct heap_chunk_buf *c, size_t 
 			break;
 		if (t >= h->ntypes || (f & ~HEAP_FLAGS_KNOWN) || s > h->ncycles || nr > h->m - e)
 			return JOB_FAIL("object %llu out of range", (unsigned long long)v);
-		h->type[v] = (uint32_t)t;
+		if (h->type)
+			h->type[v] = (uint32_t)t;
 		h->flags[v] = f;
-		h->scc[v] = s ? (uint32_t)(s - 1) : HEAP_NONE;
+		if (h->scc)
+			h->scc[v] = s ? (uint32_t)(s - 1) : HEAP_NONE;
 		h->off[v] = e;
 		e += nr;
 	}
@@ -380,32 +383,72 @@ static int decode_objects(struct job *j, const struct heap_chunk_buf *c, size_t 
 	return 0;
 }
 
+/* One reference of a references chunk. */
+struct ref {
+	uint32_t dst;   /* target id, HEAP_NONE if not in the dump */
+	unsigned kind;  /* HEAP_REF_* */
+	uint64_t label; /* kinds 1, 2, 3; 0 otherwise */
+	uint64_t addr;  /* the target's address when dst is HEAP_NONE; the bad id on REF_BAD_DST */
+};
+enum { REF_OK, REF_BAD_KIND, REF_BAD_DST };
+
+/* Decodes the reference at cur; prev is the chunk's last in-dump target
+ * (0 at its start). REF_OK (cur->bad set if the bytes ran out), or what is
+ * out of range. */
+static inline int ref_next(struct cursor *cur, uint64_t *prev, uint32_t n, struct ref *r)
+{
+	uint64_t x = get(cur);
+	r->addr = 0;
+	r->kind = (unsigned)(x & 7);
+	if (r->kind > HEAP_REF_WEAK)
+		return REF_BAD_KIND;
+	if ((x >> 3) == 0) {
+		r->addr = get(cur);
+		r->dst = HEAP_NONE;
+	} else {
+		uint64_t t = *prev + unzigzag((x >> 3) - 1);
+		if (t >= n) {
+			r->addr = t;
+			return REF_BAD_DST;
+		}
+		r->dst = (uint32_t)t;
+		*prev = t;
+	}
+	r->label = 0;
+	if (r->kind == HEAP_REF_INDEX || r->kind == HEAP_REF_KEY || r->kind == HEAP_REF_ATTR)
+		r->label = get(cur);
+	return REF_OK;
+}
+
+/* Words a failed ref_next() for reference e into why. */
+static void ref_why(int bad, uint64_t e, const struct ref *r, uint32_t n, char *why, size_t wn)
+{
+	if (bad == REF_BAD_KIND)
+		snprintf(why, wn, "reference %llu has kind %u", (unsigned long long)e, r->kind);
+	else
+		snprintf(why, wn, "reference %llu targets object %llu of %u", (unsigned long long)e,
+		         (unsigned long long)r->addr, n);
+}
+
 static int decode_refs(struct job *j, const struct heap_chunk_buf *c, struct cursor *cur)
 {
 	struct heap *h = j->h;
 	uint64_t prev = 0, miss = c->base, wide = c->wide_base;
 	for (uint64_t e = c->first; e < c->first + c->count && !cur->bad; e++) {
-		uint64_t x = get(cur);
-		unsigned k = (unsigned)(x & 7);
-		if (k > HEAP_REF_WEAK)
-			return JOB_FAIL("reference %llu has kind %u", (unsigned long long)e, k);
-		h->kind[e] = (uint8_t)k;
-		if ((x >> 3) == 0) {
+		struct ref r;
+		int bad = ref_next(cur, &prev, h->n, &r);
+		if (bad) {
+			ref_why(bad, e, &r, h->n, j->why, sizeof j->why);
+			return -1;
+		}
+		h->kind[e] = (uint8_t)r.kind;
+		h->dst[e] = r.dst;
+		if (r.dst == HEAP_NONE) {
 			if (miss >= c->base + c->missing)
 				return JOB_FAIL("more missing targets than counted");
-			h->missing[miss++] = get(cur);
-			h->dst[e] = HEAP_NONE;
-		} else {
-			uint64_t t = prev + unzigzag((x >> 3) - 1);
-			if (t >= h->n)
-				return JOB_FAIL("reference %llu targets object %llu of %u",
-				                (unsigned long long)e, (unsigned long long)t, h->n);
-			h->dst[e] = (uint32_t)t;
-			prev = t;
+			h->missing[miss++] = r.addr;
 		}
-		uint64_t l = 0;
-		if (k == HEAP_REF_INDEX || k == HEAP_REF_KEY || k == HEAP_REF_ATTR)
-			l = get(cur);
+		uint64_t l = r.label;
 		if (l >= HEAP_LABEL_WIDE) {
 			if (wide >= c->wide_base + c->wide)
 				return JOB_FAIL("more wide labels than counted");
@@ -420,16 +463,35 @@ static int decode_refs(struct job *j, const struct heap_chunk_buf *c, struct cur
 	return 0;
 }
 
+/* Inflates the zlib stream data (len bytes) into raw, which must come out
+ * exactly ulen bytes long. 0, or -1. */
+static int inflate_chunk(unsigned char *raw, uint64_t ulen, const void *data, size_t len)
+{
+#ifdef PYM_LIBDEFLATE
+	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+	size_t got = 0;
+	int ok = d &&
+	         libdeflate_zlib_decompress(d, data, len, raw, (size_t)ulen, &got) ==
+	                 LIBDEFLATE_SUCCESS &&
+	         got == ulen;
+	libdeflate_free_decompressor(d);
+	return ok ? 0 : -1;
+#else
+	uLongf n = (uLongf)ulen;
+	return uncompress(raw, &n, data, (uLong)len) == Z_OK && n == ulen ? 0 : -1;
+#endif
+}
+
 static void *job_run(void *arg)
 {
 	struct job *j = arg;
 	for (size_t i = (size_t)j->start; i < j->n && !j->why[0]; i += (size_t)j->stride) {
 		struct heap_chunk_buf *c = &j->c[i];
-		uLongf ulen = (uLongf)c->ulen;
-		if (uncompress(j->raw, &ulen, c->data, (uLong)c->len) != Z_OK || ulen != c->ulen) {
+		if (inflate_chunk(j->raw, c->ulen, c->data, c->len) < 0) {
 			JOB_FAIL("chunk %zu does not decompress", i);
 			break;
 		}
+		uint64_t ulen = c->ulen;
 		free(c->data); /* decoded once: give the memory back at once */
 		c->data = NULL;
 		struct cursor cur = {j->raw, j->raw + ulen, 0};
@@ -464,73 +526,81 @@ static int one_int(sqlite3 *db, const char *sql, int64_t *v)
 	return rc;
 }
 
-int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *err)
+/* The heap's counts from its meta keys, checked against the loader's own
+ * keys and the tables. */
+struct counts {
+	uint64_t n, m, miss, wide, types, strings, cycles;
+};
+
+static int read_counts(sqlite3 *db, const char *file, struct counts *k, struct db_error *err)
 {
-	uint64_t fmt, n, m, miss, wide, types, strings, cycles, lo, lr, lm, lc;
+	uint64_t fmt, lo, lr, lm, lc;
 	int64_t maxid, ntypes, nstr;
-	struct heap_image img = {0};
-	sqlite3_stmt *st = NULL;
-	struct job jobs[2];
-	pthread_t tid;
-	int threaded = 0, rc = -1;
-	char why[200];
-	heap_release(h);
-	memset(jobs, 0, sizeof jobs);
-	if (meta_num(db, "heap.format", &fmt) < 0 || meta_num(db, "heap.objects", &n) < 0 ||
-	    meta_num(db, "heap.refs", &m) < 0 || meta_num(db, "heap.missing", &miss) < 0 ||
-	    meta_num(db, "heap.wide", &wide) < 0 || meta_num(db, "heap.types", &types) < 0 ||
-	    meta_num(db, "heap.strings", &strings) < 0 ||
-	    meta_num(db, "heap.cycles", &cycles) < 0 || meta_num(db, "load.objects", &lo) < 0 ||
+	if (meta_num(db, "heap.format", &fmt) < 0 || meta_num(db, "heap.objects", &k->n) < 0 ||
+	    meta_num(db, "heap.refs", &k->m) < 0 || meta_num(db, "heap.missing", &k->miss) < 0 ||
+	    meta_num(db, "heap.wide", &k->wide) < 0 || meta_num(db, "heap.types", &k->types) < 0 ||
+	    meta_num(db, "heap.strings", &k->strings) < 0 ||
+	    meta_num(db, "heap.cycles", &k->cycles) < 0 || meta_num(db, "load.objects", &lo) < 0 ||
 	    meta_num(db, "load.refs", &lr) < 0 || meta_num(db, "load.missing_refs", &lm) < 0 ||
 	    meta_num(db, "load.cycles", &lc) < 0)
 		return fail(err, 2, file, "damaged database: the heap's counts are missing");
-	if (fmt != 1 || n > HEAP_MAX_OBJECTS || m > HEAP_MAX_REFS || miss > m || wide > m ||
-	    types > UINT32_MAX || strings > UINT32_MAX || cycles > n || n != lo || m != lr ||
-	    miss != lm || cycles != lc)
+	if (fmt != 1 || k->n > HEAP_MAX_OBJECTS || k->m > HEAP_MAX_REFS || k->miss > k->m ||
+	    k->wide > k->m || k->types > UINT32_MAX || k->strings > UINT32_MAX ||
+	    k->cycles > k->n || k->n != lo || k->m != lr || k->miss != lm || k->cycles != lc)
 		return fail(err, 2, file, "damaged database: the heap's counts disagree");
 	if (one_int(db, "SELECT max(id) FROM object_data", &maxid) < 0 ||
 	    one_int(db, "SELECT count(*) FROM types", &ntypes) < 0 ||
 	    one_int(db, "SELECT count(*) FROM strings", &nstr) < 0)
 		return fail(err, 1, file, "cannot read the heap: %s", sqlite3_errmsg(db));
-	if ((uint64_t)(maxid + 1) != n || (uint64_t)ntypes != types || (uint64_t)nstr != strings)
+	if ((uint64_t)(maxid + 1) != k->n || (uint64_t)ntypes != k->types ||
+	    (uint64_t)nstr != k->strings)
 		return fail(err, 2, file, "damaged database: the heap does not match its tables");
-	/* What the arrays below and the reverse CSR the commands build cost. */
-	long double need = (long double)n * HEAP_BYTES_PER_OBJECT +
-	                   (long double)m * HEAP_BYTES_PER_REF + (long double)miss * 8 +
-	                   (long double)wide * 16;
+	return 0;
+}
+
+/* Refuses a heap whose arrays would need more than --max-memory. */
+static int check_need(const char *file, const struct counts *k, long double need,
+                      struct db_error *err)
+{
 	if (load_max_memory && need > (long double)load_max_memory)
 		return fail(
 		        err, 2, file,
 		        "its heap needs about %.0Lf MiB of memory (%llu objects, %llu references),"
 		        " more than --max-memory %llu MiB",
-		        need / (1 << 20), (unsigned long long)n, (unsigned long long)m,
+		        need / (1 << 20), (unsigned long long)k->n, (unsigned long long)k->m,
 		        (unsigned long long)(load_max_memory >> 20));
-	h->n = (uint32_t)n;
-	h->m = m;
-	h->ntypes = (uint32_t)types;
-	h->nstrings = (uint32_t)strings;
-	h->ncycles = (uint32_t)cycles;
-	h->nmissing = miss;
-	h->nwide = wide;
-	/* The chunks, in order; they must tile the objects and references. */
+	return 0;
+}
+
+/* Reads the rows of heap_chunk in order into img, with their data if
+ * with_data (else data stays NULL and rowid says where it is), and checks
+ * that they tile the objects and references of k. *maxulen gets the largest
+ * raw size. 0, or -1 with err filled (img then holds what was read). */
+static int read_chunks(sqlite3 *db, const char *file, const struct counts *k, int with_data,
+                       struct heap_image *img, uint64_t *maxulen, struct db_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
 	if (sqlite3_prepare_v2(
 	            db,
-	            "SELECT part, first, count, base, missing, wide_base, wide, ulen, data"
+	            "SELECT part, first, count, base, missing, wide_base, wide, ulen, id,"
+	            " length(data), CASE WHEN ?1 THEN data END"
 	            " FROM heap_chunk ORDER BY id",
-	            -1, &st, NULL) != SQLITE_OK) {
-		fail(err, 2, file, "damaged database: %s", sqlite3_errmsg(db));
-		goto out;
-	}
-	uint64_t next[2] = {0, 0}, nmiss = 0, nwide = 0, maxulen = 1;
+	            -1, &st, NULL) != SQLITE_OK)
+		return fail(err, 2, file, "damaged database: %s", sqlite3_errmsg(db));
+	sqlite3_bind_int(st, 1, with_data);
+	uint64_t next[2] = {0, 0}, nmiss = 0, nwide = 0;
 	int step;
+	*maxulen = 1;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct heap_chunk_buf c;
-		int64_t v[8];
-		for (int i = 0; i < 8; i++)
+		int64_t v[10];
+		for (int i = 0; i < 10; i++)
 			v[i] = sqlite3_column_int64(st, i);
-		for (int i = 0; i < 8; i++)
+		for (int i = 0; i < 10; i++)
 			if (v[i] < 0)
 				goto damaged;
+		memset(&c, 0, sizeof c);
 		c.part = (int)v[0];
 		c.first = (uint64_t)v[1];
 		c.count = (uint64_t)v[2];
@@ -539,48 +609,113 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 		c.wide_base = (uint64_t)v[5];
 		c.wide = (uint64_t)v[6];
 		c.ulen = (uint64_t)v[7];
+		c.rowid = v[8];
+		c.len = (size_t)v[9];
 		if ((c.part != 0 && c.part != 1) || c.first != next[c.part] || c.count == 0 ||
 		    c.count > (c.part ? REF_CHUNK : OBJ_CHUNK) ||
-		    c.count > (c.part ? m : n) - c.first || c.ulen > c.count * MAX_RAW_PER_ITEM ||
-		    (c.part == 0 && c.base > m))
+		    c.count > (c.part ? k->m : k->n) - c.first ||
+		    c.ulen > c.count * MAX_RAW_PER_ITEM || (c.part == 0 && c.base > k->m))
 			goto damaged;
 		if (c.part == 1) {
-			if (c.base != nmiss || c.missing > miss - nmiss || c.wide_base != nwide ||
-			    c.wide > wide - nwide)
+			if (c.base != nmiss || c.missing > k->miss - nmiss ||
+			    c.wide_base != nwide || c.wide > k->wide - nwide)
 				goto damaged;
 			nmiss += c.missing;
 			nwide += c.wide;
 		}
 		next[c.part] += c.count;
-		if (c.ulen > maxulen)
-			maxulen = c.ulen;
-		c.len = (size_t)sqlite3_column_bytes(st, 8);
-		c.data = malloc(c.len ? c.len : 1);
-		if (!c.data) {
-			fail(err, 1, file, "out of memory reading the heap");
-			goto out;
+		if (c.ulen > *maxulen)
+			*maxulen = c.ulen;
+		if (with_data) {
+			if ((size_t)sqlite3_column_bytes(st, 10) != c.len)
+				goto damaged;
+			if (!(c.data = malloc(c.len ? c.len : 1))) {
+				fail(err, 1, file, "out of memory reading the heap");
+				goto out;
+			}
+			if (c.len) /* an empty blob is NULL, which memcpy may not take */
+				memcpy(c.data, sqlite3_column_blob(st, 10), c.len);
 		}
-		if (c.len) /* an empty blob is NULL, which memcpy may not take */
-			memcpy(c.data, sqlite3_column_blob(st, 8), c.len);
-		if (img.n == img.cap) {
-			size_t cap = img.cap ? 2 * img.cap : 16;
-			void *q = realloc(img.c, cap * sizeof *img.c);
+		if (img->n == img->cap) {
+			size_t cap = img->cap ? 2 * img->cap : 16;
+			void *q = realloc(img->c, cap * sizeof *img->c);
 			if (!q) {
 				free(c.data);
 				fail(err, 1, file, "out of memory reading the heap");
 				goto out;
 			}
-			img.c = q;
-			img.cap = cap;
+			img->c = q;
+			img->cap = cap;
 		}
-		img.c[img.n++] = c;
+		img->c[img->n++] = c;
 	}
 	if (step != SQLITE_DONE) {
 		fail(err, 2, file, "damaged database: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	if (next[0] != n || next[1] != m || nmiss != miss || nwide != wide)
+	if (next[0] != k->n || next[1] != k->m || nmiss != k->miss || nwide != k->wide)
 		goto damaged;
+	rc = 0;
+	goto out;
+damaged:
+	fail(err, 2, file, "damaged database: the heap's chunks do not fit together");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Each objects chunk must start at the reference where the last ended
+ * (ends[i]: past chunk i's references), and the last end at m. */
+static int ends_tile(const struct heap_image *img, const uint64_t *ends, uint64_t m)
+{
+	uint64_t e = 0;
+	for (size_t i = 0; i < img->n; i++) {
+		if (img->c[i].part != 0)
+			continue;
+		if (img->c[i].base != e)
+			return -1;
+		e = ends[i];
+	}
+	return e == m ? 0 : -1;
+}
+
+static void set_counts(struct heap *h, const struct counts *k)
+{
+	h->n = (uint32_t)k->n;
+	h->m = k->m;
+	h->ntypes = (uint32_t)k->types;
+	h->nstrings = (uint32_t)k->strings;
+	h->ncycles = (uint32_t)k->cycles;
+	h->nmissing = k->miss;
+	h->nwide = k->wide;
+}
+
+int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *err)
+{
+	struct counts k;
+	struct heap_image img = {0};
+	struct job jobs[2];
+	pthread_t tid;
+	int threaded = 0, rc = -1;
+	uint64_t maxulen, n, m;
+	char why[200];
+	heap_release(h);
+	memset(jobs, 0, sizeof jobs);
+	if (read_counts(db, file, &k, err) < 0)
+		return -1;
+	n = k.n;
+	m = k.m;
+	/* What the arrays below and the reverse CSR the commands build cost. */
+	if (check_need(file, &k,
+	               (long double)n * HEAP_BYTES_PER_OBJECT +
+	                       (long double)m * HEAP_BYTES_PER_REF + (long double)k.miss * 8 +
+	                       (long double)k.wide * 16,
+	               err) < 0)
+		return -1;
+	set_counts(h, &k);
+	/* The chunks, in order; they must tile the objects and references. */
+	if (read_chunks(db, file, &k, 1, &img, &maxulen, err) < 0)
+		goto out;
 	/* Only now, with chunks that account for every object and reference,
 	 * the arrays those counts ask for. */
 	h->addr = malloc(((size_t)n + 1) * sizeof *h->addr);
@@ -591,8 +726,8 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 	h->dst = malloc(((size_t)m + 1) * sizeof *h->dst);
 	h->kind = malloc((size_t)m + 1);
 	h->label = malloc(((size_t)m + 1) * sizeof *h->label);
-	h->missing = malloc(((size_t)miss + 1) * sizeof *h->missing);
-	h->wide = malloc(((size_t)wide + 1) * sizeof *h->wide);
+	h->missing = malloc(((size_t)k.miss + 1) * sizeof *h->missing);
+	h->wide = malloc(((size_t)k.wide + 1) * sizeof *h->wide);
 	if (!h->addr || !h->type || !h->flags || !h->scc || !h->off || !h->dst || !h->kind ||
 	    !h->label || !h->missing || !h->wide) {
 		fail(err, 1, file, "out of memory reading the heap");
@@ -603,10 +738,10 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 		fail(err, 1, file, "out of memory reading the heap");
 		goto out;
 	}
-	for (int k = 0; k < 2; k++) {
-		jobs[k] = (struct job){h, img.c, img.n, 2, k, NULL, ends, {0}, 0};
-		jobs[k].raw = malloc((size_t)maxulen); /* the largest chunk, decompressed */
-		if (!jobs[k].raw) {
+	for (int t = 0; t < 2; t++) {
+		jobs[t] = (struct job){h, img.c, img.n, 2, t, NULL, ends, {0}, 0};
+		jobs[t].raw = malloc((size_t)maxulen); /* the largest chunk, decompressed */
+		if (!jobs[t].raw) {
 			free(jobs[0].raw);
 			free(ends);
 			fail(err, 1, file, "out of memory reading the heap");
@@ -627,33 +762,295 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 		fail(err, 2, file, "damaged database: heap %s", jwhy);
 		goto out;
 	}
-	/* Reference offsets: each objects chunk must start where the last ended. */
-	uint64_t e = 0;
-	for (size_t i = 0; i < img.n; i++) {
-		if (img.c[i].part != 0)
-			continue;
-		if (img.c[i].base != e) {
-			free(ends);
-			goto damaged;
-		}
-		e = ends[i];
-	}
+	int tiled = ends_tile(&img, ends, m);
 	free(ends);
-	if (e != m)
-		goto damaged;
+	if (tiled < 0) {
+		fail(err, 2, file, "damaged database: the heap's chunks do not fit together");
+		goto out;
+	}
 	h->off[n] = m;
 	if (heap_check(h, why, sizeof why) < 0) {
 		fail(err, 2, file, "damaged database: heap %s", why);
 		goto out;
 	}
 	rc = 0;
-	goto out;
-damaged:
-	fail(err, 2, file, "damaged database: the heap's chunks do not fit together");
 out:
-	sqlite3_finalize(st);
 	heap_image_release(&img);
 	if (rc < 0)
 		heap_release(h);
 	return rc;
+}
+
+/* ---- a lean heap, references on demand ------------------------------------ */
+
+/* Reads chunk c's data (by rowid, through st) and inflates it into raw. 0,
+ * or -1 with a reason in why. */
+static int fetch_chunk(sqlite3_stmt *st, const struct heap_chunk_buf *c, unsigned char *raw,
+                       char *why, size_t wn)
+{
+	int rc = -1;
+	sqlite3_bind_int64(st, 1, c->rowid);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		snprintf(why, wn, "chunk %lld cannot be read: %s", (long long)c->rowid,
+		         sqlite3_errmsg(sqlite3_db_handle(st)));
+	} else {
+		const void *data = sqlite3_column_blob(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		if (!data || len != c->len || inflate_chunk(raw, c->ulen, data, len) < 0)
+			snprintf(why, wn, "chunk %lld does not decompress", (long long)c->rowid);
+		else
+			rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Calls fn(arg, e, src, &r) for every reference, in order, decoding every
+ * references chunk (one at a time, into raw) and checking it as heap_load
+ * does. src needs h->off; fn returns 0 to go on. 0, or -1 with why. */
+typedef void ref_fn(void *arg, uint64_t e, uint32_t src, const struct ref *r);
+static int each_ref(const struct heap *h, const struct heap_image *img, sqlite3_stmt *st,
+                    unsigned char *raw, ref_fn *fn, void *arg, char *why, size_t wn)
+{
+	uint32_t src = 0;
+	for (size_t i = 0; i < img->n; i++) {
+		const struct heap_chunk_buf *c = &img->c[i];
+		if (c->part != 1)
+			continue;
+		if (fetch_chunk(st, c, raw, why, wn) < 0)
+			return -1;
+		struct cursor cur = {raw, raw + c->ulen, 0};
+		uint64_t prev = 0, miss = 0, wide = 0;
+		for (uint64_t e = c->first; e < c->first + c->count; e++) {
+			struct ref r;
+			int bad = ref_next(&cur, &prev, h->n, &r);
+			if (bad) {
+				ref_why(bad, e, &r, h->n, why, wn);
+				return -1;
+			}
+			if (cur.bad)
+				break;
+			miss += r.dst == HEAP_NONE;
+			wide += r.label >= HEAP_LABEL_WIDE;
+			while (h->off[src + 1] <= e)
+				src++;
+			fn(arg, e, src, &r);
+		}
+		if (cur.bad || cur.p != cur.end) {
+			snprintf(why, wn, "chunk %lld is malformed", (long long)c->rowid);
+			return -1;
+		}
+		if (miss != c->missing || wide != c->wide) {
+			snprintf(why, wn, "counts of a references chunk do not match");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct rev_build {
+	struct heap *h;
+	int weak;       /* weak references count */
+	uint8_t *rweak; /* filling: bit per entry, NULL unless weak */
+};
+
+static void count_in(void *arg, uint64_t e, uint32_t src, const struct ref *r)
+{
+	struct rev_build *b = arg;
+	(void)e;
+	(void)src;
+	if (r->dst != HEAP_NONE && (b->weak || r->kind != HEAP_REF_WEAK))
+		b->h->roff[(uint64_t)r->dst + 2]++;
+}
+
+static void fill_in(void *arg, uint64_t e, uint32_t src, const struct ref *r)
+{
+	struct rev_build *b = arg;
+	(void)e;
+	if (r->dst == HEAP_NONE || (!b->weak && r->kind == HEAP_REF_WEAK))
+		return;
+	uint64_t k = b->h->roff[(uint64_t)r->dst + 1]++;
+	b->h->rsrc[k] = src;
+	if (r->kind == HEAP_REF_WEAK && b->rweak)
+		b->rweak[k >> 3] |= (uint8_t)(1u << (k & 7));
+}
+
+void heap_refs_release(struct heap_refs *r)
+{
+	sqlite3_finalize(r->read);
+	heap_image_release(&r->img);
+	free(r->raw);
+	free(r->dst);
+	free(r->kind);
+	free(r->label);
+	memset(r, 0, sizeof *r);
+}
+
+int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts,
+                   struct heap_refs *refs, struct db_error *err)
+{
+	struct counts k;
+	uint64_t maxulen, *ends = NULL;
+	int64_t cache = -2000;
+	int rc = -1;
+	char why[200] = "";
+	heap_release(h);
+	memset(refs, 0, sizeof *refs);
+	if (read_counts(db, file, &k, err) < 0)
+		return -1;
+	/* flags, off and roff; type; rsrc and its weak bits */
+	long double need = (long double)k.n * (17 + (parts & HEAP_LEAN_TYPE ? 4 : 0));
+	if (parts & HEAP_LEAN_REFERRERS)
+		need += (long double)k.m * 4.125L;
+	if (check_need(file, &k, need, err) < 0)
+		return -1;
+	set_counts(h, &k);
+	refs->nobj = h->n;
+	/* The chunks pass through SQLite's page cache once each: keep it small
+	 * meanwhile (it would otherwise grow to its 64 MiB for nothing). */
+	if (one_int(db, "PRAGMA cache_size", &cache) < 0)
+		cache = -2000;
+	sqlite3_exec(db, "PRAGMA cache_size = -2048", NULL, NULL, NULL);
+	if (read_chunks(db, file, &k, 0, &refs->img, &maxulen, err) < 0)
+		goto out;
+	h->flags = malloc((size_t)k.n + 1);
+	h->off = malloc(((size_t)k.n + 1) * sizeof *h->off);
+	h->roff = calloc((size_t)k.n + 2, sizeof *h->roff);
+	if (parts & HEAP_LEAN_TYPE)
+		h->type = malloc(((size_t)k.n + 1) * sizeof *h->type);
+	refs->raw = malloc((size_t)maxulen);
+	ends = calloc(refs->img.n + 1, sizeof *ends);
+	if (!h->flags || !h->off || !h->roff || ((parts & HEAP_LEAN_TYPE) && !h->type) ||
+	    !refs->raw || !ends) {
+		fail(err, 1, file, "out of memory reading the heap");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT data FROM heap_chunk WHERE id = ?1", -1, &refs->read,
+	                       NULL) != SQLITE_OK) {
+		fail(err, 2, file, "damaged database: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	/* The objects. */
+	struct job j = {h, refs->img.c, refs->img.n, 1, 0, refs->raw, ends, {0}, 0};
+	for (size_t i = 0; i < refs->img.n && !why[0]; i++) {
+		const struct heap_chunk_buf *c = &refs->img.c[i];
+		if (c->part != 0)
+			continue;
+		if (fetch_chunk(refs->read, c, refs->raw, why, sizeof why) < 0)
+			break;
+		struct cursor cur = {refs->raw, refs->raw + c->ulen, 0};
+		if (decode_objects(&j, c, i, &cur) < 0)
+			snprintf(why, sizeof why, "%s", j.why);
+		else if (cur.bad || cur.p != cur.end)
+			snprintf(why, sizeof why, "chunk %lld is malformed", (long long)c->rowid);
+	}
+	if (!why[0] && ends_tile(&refs->img, ends, k.m) < 0)
+		snprintf(why, sizeof why, "chunks do not fit together");
+	if (why[0]) {
+		fail(err, 2, file, "damaged database: heap %s", why);
+		goto out;
+	}
+	h->off[k.n] = k.m;
+	/* The referrers: counted, then (if asked) filled in a second pass over
+	 * the references, so no array of targets is ever held. */
+	struct rev_build b = {h, (parts & HEAP_LEAN_WEAK) != 0, NULL};
+	if (each_ref(h, &refs->img, refs->read, refs->raw, count_in, &b, why, sizeof why) < 0) {
+		fail(err, 2, file, "damaged database: heap %s", why);
+		goto out;
+	}
+	for (uint64_t v = 0; v < k.n; v++)
+		h->roff[v + 2] += h->roff[v + 1];
+	uint64_t in = h->roff[k.n + 1];
+	if (parts & HEAP_LEAN_REFERRERS) {
+		h->rsrc = malloc(((size_t)in + 1) * sizeof *h->rsrc);
+		if (b.weak)
+			b.rweak = h->rweak = calloc((size_t)in / 8 + 1, 1);
+		if (!h->rsrc || (b.weak && !h->rweak)) {
+			fail(err, 1, file, "out of memory reading the heap");
+			goto out;
+		}
+		if (each_ref(h, &refs->img, refs->read, refs->raw, fill_in, &b, why, sizeof why) <
+		    0) {
+			fail(err, 2, file, "damaged database: heap %s", why);
+			goto out;
+		}
+	} else {
+		/* in-degrees only: roff[v] .. roff[v + 1] as if filled */
+		memmove(h->roff, h->roff + 1, ((size_t)k.n + 1) * sizeof *h->roff);
+	}
+	refs->cur = SIZE_MAX;
+	refs->weak = b.weak;
+	rc = 0;
+out:
+	free(ends);
+	char pragma[64];
+	snprintf(pragma, sizeof pragma, "PRAGMA cache_size = %lld", (long long)cache);
+	sqlite3_exec(db, pragma, NULL, NULL, NULL);
+	if (rc < 0) {
+		heap_refs_release(refs);
+		heap_release(h);
+	}
+	return rc;
+}
+
+int heap_refs_get(struct heap_refs *r, uint64_t e, struct heap_ref *out, char *why, size_t wn)
+{
+	const struct heap_image *img = &r->img;
+	if (r->cur == SIZE_MAX || e < img->c[r->cur].first ||
+	    e - img->c[r->cur].first >= img->c[r->cur].count) {
+		/* the references chunk holding e: chunks are in order, references after objects */
+		size_t lo = 0, hi = img->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (img->c[mid].part == 0 || img->c[mid].first + img->c[mid].count <= e)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= img->n || img->c[lo].part != 1 || e < img->c[lo].first) {
+			snprintf(why, wn, "reference %llu is not in the heap",
+			         (unsigned long long)e);
+			return -1;
+		}
+		const struct heap_chunk_buf *c = &img->c[lo];
+		r->cur = SIZE_MAX;
+		if (c->count > r->cap) {
+			free(r->dst);
+			free(r->kind);
+			free(r->label);
+			r->dst = malloc(c->count * sizeof *r->dst);
+			r->kind = malloc(c->count);
+			r->label = malloc(c->count * sizeof *r->label);
+			r->cap = r->dst && r->kind && r->label ? c->count : 0;
+			if (!r->cap) {
+				snprintf(why, wn, "out of memory");
+				return -1;
+			}
+		}
+		if (fetch_chunk(r->read, c, r->raw, why, wn) < 0)
+			return -1;
+		struct cursor cur = {r->raw, r->raw + c->ulen, 0};
+		uint64_t prev = 0;
+		for (uint64_t i = 0; i < c->count; i++) {
+			struct ref x;
+			int bad = ref_next(&cur, &prev, r->nobj, &x);
+			if (bad || cur.bad) {
+				if (bad)
+					ref_why(bad, c->first + i, &x, r->nobj, why, wn);
+				else
+					snprintf(why, wn, "chunk %lld is malformed",
+					         (long long)c->rowid);
+				return -1;
+			}
+			r->dst[i] = x.dst;
+			r->kind[i] = (uint8_t)x.kind;
+			r->label[i] = x.label;
+		}
+		r->cur = lo;
+	}
+	uint64_t i = e - img->c[r->cur].first;
+	out->dst = r->dst[i];
+	out->kind = r->kind[i];
+	out->label = r->label[i];
+	return 0;
 }

@@ -25,6 +25,7 @@ struct heap_chunk_buf {
 	uint64_t ulen;                     /* bytes before compression */
 	unsigned char *data;               /* zlib stream */
 	size_t len;
+	int64_t rowid; /* read back: its heap_chunk row */
 };
 struct heap_image {
 	struct heap_chunk_buf *c;
@@ -47,5 +48,52 @@ int heap_image_write(sqlite3 *db, const struct heap *h, const struct heap_image 
  * initialized; on failure it is released. 0, or -1 with err filled: status
  * 2 for a damaged or inconsistent database, 1 for memory/SQLite failures. */
 int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *err);
+
+/* A lean heap for the commands that walk referrers (path, referrers,
+ * garbage): flags, off and the referrers, nothing per reference forward;
+ * the references themselves are decoded from their chunk when asked
+ * (heap_refs_get), one chunk at a time. What heap_load_lean reads besides
+ * flags, off and roff: */
+enum {
+	HEAP_LEAN_TYPE = 1u << 0,      /* type */
+	HEAP_LEAN_REFERRERS = 1u << 1, /* rsrc (else roff alone: in-degrees) */
+	HEAP_LEAN_WEAK = 1u << 2,      /* referrers through weak references too (rweak) */
+};
+
+/* One reference, decoded on demand. */
+struct heap_ref {
+	uint32_t dst;   /* target id, HEAP_NONE if not in the dump */
+	unsigned kind;  /* HEAP_REF_* */
+	uint64_t label; /* index or string id (kinds 1, 2, 3), 0 otherwise */
+};
+
+/* The references of a lean heap, read from the database when asked. */
+struct heap_refs {
+	struct heap_image img; /* every chunk's row, data not read */
+	sqlite3_stmt *read;    /* SELECT data FROM heap_chunk WHERE id = ?1 */
+	unsigned char *raw;    /* the largest chunk, inflated */
+	size_t cur;            /* img index of the decoded chunk, SIZE_MAX if none */
+	uint32_t *dst;         /* the decoded chunk */
+	uint8_t *kind;
+	uint64_t *label;
+	size_t cap;
+	uint32_t nobj;
+	int weak; /* the lean heap's referrers include weak references */
+};
+
+/* Reads the lean heap of a complete database: flags, off and the reverse
+ * offsets roff (every in-dump reference counted; weak ones only with
+ * HEAP_LEAN_WEAK), the sources rsrc with HEAP_LEAN_REFERRERS (sorted by
+ * source and position, as heap_reverse() sorts them) and type with
+ * HEAP_LEAN_TYPE. Each references chunk is decoded and checked (once, or
+ * twice for rsrc) and dropped: no forward array is ever held. refs is
+ * ready for heap_refs_get. 0, or -1 with err filled as heap_load. */
+int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts,
+                   struct heap_refs *refs, struct db_error *err);
+
+/* Reference e (< h->m) of a lean heap. 0, or -1 with a lower-case reason
+ * in why (a chunk damaged since the heap was read, SQLite, memory). */
+int heap_refs_get(struct heap_refs *r, uint64_t e, struct heap_ref *out, char *why, size_t wn);
+void heap_refs_release(struct heap_refs *r);
 
 #endif

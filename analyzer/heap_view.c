@@ -14,6 +14,8 @@
  * everything. */
 unsigned cmd_needs = CMD_NEEDS_DB | CMD_NEEDS_HEAP;
 
+static int open_view(struct heap_view *v, const char *path, int lean, unsigned parts);
+
 int heap_view_open_input(struct heap_view *v, const char *path)
 {
 	if (cmd_needs & CMD_NEEDS_HEAP)
@@ -24,23 +26,37 @@ int heap_view_open_input(struct heap_view *v, const char *path)
 	return cli_open(path, 0, &v->db);
 }
 
+int heap_view_open_lean(struct heap_view *v, const char *path, unsigned parts)
+{
+	if (!(cmd_needs & CMD_NEEDS_HEAP))
+		return heap_view_open_input(v, path);
+	return open_view(v, path, 1, parts);
+}
+
 int heap_view_open(struct heap_view *v, const char *path)
+{
+	return open_view(v, path, 0, 0);
+}
+
+static int open_view(struct heap_view *v, const char *path, int lean, unsigned parts)
 {
 	struct db_error err;
 	int rc;
 	memset(v, 0, sizeof *v);
 	heap_init(&v->h);
 	v->file = path;
+	v->lean = lean;
 	if ((rc = cli_open(path, 0, &v->db)))
 		return rc;
 	memset(&err, 0, sizeof err);
-	if (heap_load(v->db, path, &v->h, &err) < 0) {
+	if ((lean ? heap_load_lean(v->db, path, &v->h, parts, &v->refs, &err)
+	          : heap_load(v->db, path, &v->h, &err)) < 0) {
 		cli_error(err.file[0] ? err.file : path, "%s", err.msg);
 		heap_view_close(v);
 		return err.status ? err.status : CLI_RUNTIME;
 	}
 	v->type_name = calloc((size_t)v->h.ntypes + 1, sizeof *v->type_name);
-	if (!v->type_name || heap_reverse(&v->h) < 0) {
+	if (!v->type_name || (!lean && heap_reverse(&v->h) < 0)) {
 		cli_error(path, "out of memory");
 		heap_view_close(v);
 		return CLI_RUNTIME;
@@ -54,7 +70,9 @@ int heap_view_open(struct heap_view *v, const char *path)
 	    sqlite3_prepare_v2(v->db,
 	                       "SELECT s.alloc FROM object_data o JOIN sites s ON s.id = o.site"
 	                       " WHERE o.id = ?1",
-	                       -1, &v->alloc, NULL) != SQLITE_OK) {
+	                       -1, &v->alloc, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(v->db, "SELECT address FROM object_data WHERE id = ?1", -1, &v->addr,
+	                       NULL) != SQLITE_OK) {
 		rc = cli_sqlite_error(v->db, path, "reading the heap");
 		heap_view_close(v);
 		return rc;
@@ -79,6 +97,8 @@ void heap_view_close(struct heap_view *v)
 	sqlite3_finalize(v->alloc);
 	free(v->site);
 	sqlite3_finalize(v->text);
+	sqlite3_finalize(v->addr);
+	heap_refs_release(&v->refs);
 	heap_release(&v->h);
 	sqlite3_close(v->db);
 	free(v->label);
@@ -86,8 +106,71 @@ void heap_view_close(struct heap_view *v)
 	memset(v, 0, sizeof *v);
 }
 
+uint64_t heap_view_addr(struct heap_view *v, uint32_t id, int *err)
+{
+	if (v->h.addr)
+		return v->h.addr[id];
+	uint64_t a = 0;
+	sqlite3_bind_int64(v->addr, 1, id);
+	if (sqlite3_step(v->addr) == SQLITE_ROW)
+		a = (uint64_t)sqlite3_column_int64(v->addr, 0);
+	else
+		*err = 1;
+	sqlite3_reset(v->addr);
+	return a;
+}
+
+int heap_view_edge(struct heap_view *v, uint64_t e, struct heap_ref *r)
+{
+	if (!v->lean) {
+		r->dst = v->h.dst[e];
+		r->kind = v->h.kind[e];
+		r->label = heap_label(&v->h, e);
+		return 0;
+	}
+	char why[200];
+	if (heap_refs_get(&v->refs, e, r, why, sizeof why) == 0)
+		return 0;
+	cli_error(v->file, "damaged database: heap %s", why);
+	return -1;
+}
+
+int heap_view_rev_edges(struct heap_view *v, uint32_t t, uint64_t k, size_t n, uint32_t *edges)
+{
+	const struct heap *h = &v->h;
+	if (!v->lean) {
+		memcpy(edges, h->redge + k, n * sizeof *edges);
+		return 0;
+	}
+	/* The source's references into t that the referrers kept, in order:
+	 * the entries of one source are its references into t by position. */
+	uint32_t s = h->rsrc[k];
+	size_t got = 0;
+	for (uint64_t e = h->off[s]; e < h->off[s + 1] && got < n; e++) {
+		struct heap_ref r;
+		if (heap_view_edge(v, e, &r) < 0)
+			return -1;
+		if (r.dst == t && (v->refs.weak || r.kind != HEAP_REF_WEAK))
+			edges[got++] = (uint32_t)e;
+	}
+	if (got == n)
+		return 0;
+	cli_error(v->file, "damaged database: heap referrers of object %u disagree", t);
+	return -1;
+}
+
+int heap_view_rev_weak(const struct heap_view *v, uint64_t k)
+{
+	const struct heap *h = &v->h;
+	if (!v->lean)
+		return h->kind[h->redge[k]] == HEAP_REF_WEAK;
+	return h->rweak ? (h->rweak[k >> 3] >> (k & 7)) & 1 : 0;
+}
+
 const char *heap_view_type(const struct heap_view *v, uint32_t id)
 {
+	if (!v->h.type)
+		return "?"; /* a lean heap read without types */
 	const char *s = v->type_name[v->h.type[id]];
 	return s ? s : "?";
 }
@@ -151,8 +234,13 @@ const char *heap_view_alloc(struct heap_view *v, uint32_t id, int *err)
 
 const char *heap_view_label(struct heap_view *v, uint64_t e, int *err)
 {
-	unsigned k = v->h.kind[e];
-	uint64_t l = heap_label(&v->h, e);
+	struct heap_ref ref;
+	if (heap_view_edge(v, e, &ref) < 0) {
+		*err = 1;
+		return NULL;
+	}
+	unsigned k = ref.kind;
+	uint64_t l = ref.label;
 	char num[32];
 	if (k == HEAP_REF_WEAK)
 		return "(weak)";

@@ -12,15 +12,19 @@
 #include <sqlite3.h>
 
 #include "heap.h"
+#include "heap_store.h"
 
 struct heap_view {
 	sqlite3 *db;
 	const char *file;
-	struct heap h;       /* with the reverse CSR built */
-	char **type_name;    /* [h.ntypes] */
-	sqlite3_stmt *value; /* SELECT value FROM object_data WHERE id = ?1 */
-	sqlite3_stmt *text;  /* SELECT text FROM strings WHERE id = ?1 */
-	char *label;         /* buffer of the last edge label */
+	struct heap h;         /* with the reverse CSR built */
+	int lean;              /* h is a lean heap: references through refs */
+	struct heap_refs refs; /* lean: the references, decoded when asked */
+	sqlite3_stmt *addr;    /* lean: SELECT address FROM object_data WHERE id = ?1 */
+	char **type_name;      /* [h.ntypes] */
+	sqlite3_stmt *value;   /* SELECT value FROM object_data WHERE id = ?1 */
+	sqlite3_stmt *text;    /* SELECT text FROM strings WHERE id = ?1 */
+	char *label;           /* buffer of the last edge label */
 	size_t label_cap;
 	char *val; /* copy of the last value */
 	size_t val_cap;
@@ -36,7 +40,23 @@ int heap_view_open(struct heap_view *v, const char *path);
 /* The graph commands' prologue: what main.c's table says the running
  * command needs (cmd_needs): the database, and the heap if CMD_NEEDS_HEAP. */
 int heap_view_open_input(struct heap_view *v, const char *path);
+/* The same with a lean heap (heap_store.h: HEAP_LEAN_*): what path,
+ * referrers and garbage need, a fraction of the memory. The accessors below
+ * read what it leaves out from the database. */
+int heap_view_open_lean(struct heap_view *v, const char *path, unsigned parts);
 void heap_view_close(struct heap_view *v);
+
+/* The address of object id; 0 with *err set on an SQLite failure. */
+uint64_t heap_view_addr(struct heap_view *v, uint32_t id, int *err);
+/* Reference e (< h.m): its target, kind and label. 0, or -1 (the database
+ * changed or failed; cli_error says so). */
+int heap_view_edge(struct heap_view *v, uint64_t e, struct heap_ref *r);
+/* The references behind referrer entries k .. k + n - 1 of object t, which
+ * all come from one source (rsrc[k]): edges[i] gets entry k + i's. 0, or -1
+ * as heap_view_edge. */
+int heap_view_rev_edges(struct heap_view *v, uint32_t t, uint64_t k, size_t n, uint32_t *edges);
+/* 1 if referrer entry k is a weak reference. */
+int heap_view_rev_weak(const struct heap_view *v, uint64_t k);
 
 /* The type name of object id (never NULL). */
 const char *heap_view_type(const struct heap_view *v, uint32_t id);

@@ -107,7 +107,10 @@ int pathstep_object(struct pathstep *ps, uint32_t id, int as_root, struct pathst
 	int64_t refcount = 0, flags = 0;
 	int name_kind = 0;
 	char nm[PATHSTEP_TEXT];
-	o->address = h->addr[id];
+	int bad = 0;
+	o->address = heap_view_addr(ps->hv, id, &bad);
+	if (bad)
+		return -1;
 	o->type = heap_view_type(ps->hv, id);
 	o->why[0] = 0;
 	if (read_obj(ps, id, o, &refcount, &flags, nm, sizeof nm, &name_kind) < 0)
@@ -153,7 +156,7 @@ int pathstep_object(struct pathstep *ps, uint32_t id, int as_root, struct pathst
 	int64_t seen = 0;
 	for (uint64_t k = h->roff[id]; k < h->roff[id + 1]; k++) {
 		uint32_t s = h->rsrc[k];
-		if (h->kind[h->redge[k]] != HEAP_REF_WEAK)
+		if (!heap_view_rev_weak(ps->hv, k))
 			seen++;
 		if (ps->modules[s >> 3] & (1u << (s & 7)))
 			in_modules = 1;
@@ -176,9 +179,12 @@ static int key_repr(struct pathstep *ps, uint32_t key, char *buf, size_t n)
 	size_t ni = 0;
 	if (!strcmp(k.type, "tuple")) {
 		for (uint64_t e = h->off[key]; e < h->off[key + 1] && ni < KEY_ITEMS; e++) {
-			if (h->kind[e] != HEAP_REF_INDEX || h->dst[e] == HEAP_NONE)
+			struct heap_ref r;
+			if (heap_view_edge(ps->hv, e, &r) < 0)
+				return -1;
+			if (r.kind != HEAP_REF_INDEX || r.dst == HEAP_NONE)
 				continue;
-			if (pathstep_object(ps, h->dst[e], 0, &it[ni]) < 0)
+			if (pathstep_object(ps, r.dst, 0, &it[ni]) < 0)
 				return -1;
 			items[ni] = (struct pathfmt_obj){it[ni].type, it[ni].value, NULL, 0};
 			ni++;
@@ -192,7 +198,10 @@ int pathstep_edge(struct pathstep *ps, uint64_t e, char *buf, size_t n)
 {
 	const struct heap *h = &ps->hv->h;
 	int bad = 0;
-	if (h->kind[e] != HEAP_REF_NONE) {
+	struct heap_ref r, key;
+	if (heap_view_edge(ps->hv, e, &r) < 0)
+		return -1;
+	if (r.kind != HEAP_REF_NONE) {
 		const char *l = heap_view_label(ps->hv, e, &bad);
 		snprintf(buf, n, "%s", l ? l : "");
 		return bad ? -1 : 0;
@@ -207,10 +216,14 @@ int pathstep_edge(struct pathstep *ps, uint64_t e, char *buf, size_t n)
 	buf[0] = 0;
 	if (read_obj(ps, src, &so, &refcount, &flags, nm, sizeof nm, &nk) < 0)
 		return -1;
-	if (!(flags & PYM_F_PAIRS) || first >= h->off[src + 1] || h->dst[first] == HEAP_NONE)
+	if (!(flags & PYM_F_PAIRS) || first >= h->off[src + 1])
+		return 0;
+	if (heap_view_edge(ps->hv, first, &key) < 0)
+		return -1;
+	if (key.dst == HEAP_NONE)
 		return 0;
 	char kr[PATHSTEP_TEXT];
-	if (key_repr(ps, h->dst[first], kr, sizeof kr) < 0)
+	if (key_repr(ps, key.dst, kr, sizeof kr) < 0)
 		return -1;
 	pathfmt_edge(PYM_LABEL_NONE, 0, NULL, kr, (seq & 1) == 0, buf, n);
 	return 0;

@@ -39,6 +39,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	heap_release(&h);
+	/* the lean heap of path, referrers and garbage: the same input */
+	struct heap_refs refs;
+	memset(&err, 0, sizeof err);
+	if (heap_load_lean(db, "fuzz.db", &h, HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS | HEAP_LEAN_WEAK,
+	                   &refs, &err) == 0) {
+		char why[200];
+		for (uint32_t v = 0; v < h.n; v++)
+			for (uint64_t k = h.roff[v]; k < h.roff[v + 1]; k++)
+				if (h.rsrc[k] >= h.n || (h.type && h.type[h.rsrc[k]] >= h.ntypes))
+					abort();
+		for (uint64_t e = 0; e < h.m; e++) {
+			struct heap_ref r;
+			if (heap_refs_get(&refs, e, &r, why, sizeof why) == 0 && r.dst >= h.n &&
+			    r.dst != HEAP_NONE)
+				abort();
+		}
+		heap_refs_release(&refs);
+	} else if ((err.status != 1 && err.status != 2) || !err.msg[0] || strchr(err.msg, '\n')) {
+		abort();
+	}
+	heap_release(&h);
 	sqlite3_close(db);
 	return 0;
 }

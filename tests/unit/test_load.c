@@ -854,6 +854,15 @@ Test(load, damaged_heap_is_refused, .init = setup, .fini = teardown)
 		cr_expect(strstr(err.msg, "damaged database") != NULL, "%s: %s", damage[i],
 		          err.msg);
 		cr_expect_null(h.dst);
+		/* the lean heap the graph commands read refuses it the same way */
+		struct heap_refs refs;
+		memset(&err, 0, sizeof err);
+		cr_expect_eq(heap_load_lean(db, dbpath, &h, HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS,
+		                            &refs, &err),
+		             -1, "%s: lean heap accepted", damage[i]);
+		cr_expect(err.status == 2 && strstr(err.msg, "damaged database") != NULL, "%s: %s",
+		          damage[i], err.msg);
+		cr_expect_null(h.flags);
 		sqlite3_close(db);
 		db = NULL;
 	}
@@ -964,6 +973,142 @@ Test(load, randomly_damaged_heap_never_crashes, .init = setup, .fini = teardown)
 			cr_assert_null(h.dst);
 		}
 		heap_release(&h);
+		/* the lean heap: refused cleanly, or every part of it in range */
+		struct heap_refs refs;
+		memset(&err, 0, sizeof err);
+		if (heap_load_lean(db, dbpath, &h,
+		                   HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS | HEAP_LEAN_WEAK, &refs,
+		                   &err) == 0) {
+			cr_assert_eq(h.off[h.n], h.m);
+			for (uint32_t v = 0; v < h.n; v++) {
+				cr_assert_leq(h.off[v], h.off[v + 1]);
+				cr_assert_lt(h.type[v], h.ntypes);
+				for (uint64_t k = h.roff[v]; k < h.roff[v + 1]; k++)
+					cr_assert_lt(h.rsrc[k], h.n);
+			}
+			for (uint64_t e = 0; e < h.m; e++) {
+				struct heap_ref r;
+				if (heap_refs_get(&refs, e, &r, why, sizeof why) == 0)
+					cr_assert(r.dst < h.n || r.dst == HEAP_NONE);
+			}
+			heap_refs_release(&refs);
+		} else {
+			cr_assert(err.status == 2 && strstr(err.msg, "damaged database"), "%s",
+			          err.msg);
+		}
+		heap_release(&h);
 	}
 	cr_expect_gt(refused, 100, "only %d of 300 damaged heaps refused", refused);
+}
+
+/* A lean heap (heap_load_lean: what path, referrers and garbage read) holds
+ * what the full heap holds for those parts: flags, offsets, types, and the
+ * referrers with or without weak references; every reference decoded on
+ * demand equals the full heap's. The dump spans several references chunks,
+ * with weak references, missing targets, every label kind and repeated
+ * references from one source to one target. */
+static void expect_lean_matches_full(void)
+{
+	struct db_error err;
+	struct heap full, lean;
+	heap_init(&full);
+	heap_init(&lean);
+	cr_assert_eq(heap_load(db, dbpath, &full, &err), 0, "%s", err.msg);
+	cr_assert_eq(heap_reverse(&full), 0);
+	for (unsigned parts = 0; parts < 8; parts++) {
+		struct heap_refs refs;
+		int weak = (parts & HEAP_LEAN_WEAK) != 0;
+		cr_assert_eq(heap_load_lean(db, dbpath, &lean, parts, &refs, &err), 0, "%s",
+		             err.msg);
+		cr_assert_eq(lean.n, full.n);
+		cr_assert_eq(lean.m, full.m);
+		cr_expect_null(lean.dst);
+		cr_expect_null(lean.redge);
+		cr_expect_eq(memcmp(lean.flags, full.flags, full.n), 0);
+		cr_expect_eq(memcmp(lean.off, full.off, (full.n + 1) * sizeof *full.off), 0);
+		if (parts & HEAP_LEAN_TYPE)
+			cr_expect_eq(memcmp(lean.type, full.type, full.n * sizeof *full.type), 0);
+		else
+			cr_expect_null(lean.type);
+		/* referrers: the full heap's, weak ones left out unless asked */
+		uint64_t k = 0;
+		for (uint32_t v = 0; v < full.n; v++) {
+			cr_assert_eq(lean.roff[v], k, "object %u (parts %u)", v, parts);
+			for (uint64_t j = full.roff[v]; j < full.roff[v + 1]; j++) {
+				uint32_t e = full.redge[j];
+				int w = full.kind[e] == HEAP_REF_WEAK;
+				if (w && !weak)
+					continue;
+				if (parts & HEAP_LEAN_REFERRERS) {
+					cr_assert_eq(lean.rsrc[k], full.rsrc[j]);
+					cr_assert_eq(w, weak ? (lean.rweak[k >> 3] >> (k & 7)) & 1
+					                     : 0);
+				}
+				k++;
+			}
+		}
+		cr_assert_eq(lean.roff[full.n], k);
+		if (!(parts & HEAP_LEAN_REFERRERS))
+			cr_expect_null(lean.rsrc);
+		/* references on demand, forwards then backwards (chunk changes) */
+		char why[200];
+		for (int pass = 0; pass < 2 && parts == 0; pass++)
+			for (uint64_t i = 0; i < full.m; i++) {
+				uint64_t e = pass ? full.m - 1 - i : i;
+				struct heap_ref r;
+				cr_assert_eq(heap_refs_get(&refs, e, &r, why, sizeof why), 0, "%s",
+				             why);
+				cr_assert_eq(r.dst, full.dst[e], "reference %llu",
+				             (unsigned long long)e);
+				cr_assert_eq(r.kind, full.kind[e]);
+				cr_assert_eq(r.label, heap_label(&full, e));
+			}
+		struct heap_ref r;
+		cr_expect_eq(heap_refs_get(&refs, full.m, &r, why, sizeof why), -1);
+		heap_refs_release(&refs);
+		heap_release(&lean);
+	}
+	heap_release(&full);
+}
+
+Test(load, lean_heap_matches_full, .init = setup, .fini = teardown)
+{
+	enum { N = 250000 };
+	int fd = open(dump, O_WRONLY | O_TRUNC, 0600);
+	struct pym_writer *w = pym_writer_open(fd, &pym_alloc_mmap, 1);
+	uint32_t s, a, t, u;
+	cr_assert_eq(pym_writer_string(w, "list", 4, &s), 0);
+	cr_assert_eq(pym_writer_string(w, "attr", 4, &a), 0);
+	cr_assert_eq(pym_writer_type(w, s, 0x10, &t), 0);
+	cr_assert_eq(pym_writer_type(w, a, 0x20, &u), 0);
+	uint32_t seed = 11;
+	for (uint64_t i = 0; i < N; i++) {
+		struct pym_ref r[5];
+		uint16_t nr = 0;
+		seed = seed * 1103515245u + 12345u;
+		uint64_t x = 0x100000 + 16 * ((seed >> 8) % N),
+		         y = 0x100000 + 16 * ((i * 7 + 3) % N);
+		r[nr++] = (struct pym_ref){x, fix_lab(i, PYM_LABEL_INDEX)};
+		r[nr++] = (struct pym_ref){y, fix_lab(a, PYM_LABEL_ATTR)};
+		if (i % 3 == 0)
+			r[nr++] = (struct pym_ref){x, fix_lab(0, PYM_LABEL_WEAK)};
+		if (i % 5 == 0)
+			r[nr++] = (struct pym_ref){x, fix_lab(s, PYM_LABEL_KEY)}; /* x twice more */
+		if (i % 7 == 0)
+			r[nr++] = (struct pym_ref){0xdead0 + 16 * i, fix_lab(0, PYM_LABEL_NONE)};
+		if (i == 5)
+			r[nr++] = (struct pym_ref){y, fix_lab(6000000000ull, PYM_LABEL_INDEX)};
+		struct pym_object o = {
+		        0x100000 + 16 * i, i % 2 ? t : u, 0, 64, 1, 0, 0, 0, NULL, 0, nr, r};
+		cr_assert_eq(pym_writer_object(w, &o), 0);
+	}
+	cr_assert_eq(pym_writer_finish(w), 0);
+	pym_writer_close(w);
+	close(fd);
+	struct db_error err;
+	cr_assert_eq(load_dump(dump, dbpath, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_gt(q1("SELECT count(*) FROM heap_chunk WHERE part = 1"), 1,
+	             "one references chunk: the test would not cross chunks");
+	expect_lean_matches_full();
 }
