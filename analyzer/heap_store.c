@@ -25,6 +25,7 @@
 #include <libdeflate.h>
 #endif
 
+#include "batchring.h"
 #include "load.h"
 
 #define HEAP_STORE_FORMAT "1"
@@ -487,6 +488,8 @@ static void *job_run(void *arg)
 	struct job *j = arg;
 	for (size_t i = (size_t)j->start; i < j->n && !j->why[0]; i += (size_t)j->stride) {
 		struct heap_chunk_buf *c = &j->c[i];
+		if (!c->data)
+			continue; /* a lean heap's references chunk: read later */
 		if (inflate_chunk(j->raw, c->ulen, c->data, c->len) < 0) {
 			JOB_FAIL("chunk %zu does not decompress", i);
 			break;
@@ -573,7 +576,8 @@ static int check_need(const char *file, const struct counts *k, long double need
 }
 
 /* Reads the rows of heap_chunk in order into img, with their data if
- * with_data (else data stays NULL and rowid says where it is), and checks
+ * with_data says so (bit 0: objects chunks, bit 1: references chunks; else
+ * data stays NULL and rowid says where it is), and checks
  * that they tile the objects and references of k. *maxulen gets the largest
  * raw size. 0, or -1 with err filled (img then holds what was read). */
 static int read_chunks(sqlite3 *db, const char *file, const struct counts *k, int with_data,
@@ -626,7 +630,7 @@ static int read_chunks(sqlite3 *db, const char *file, const struct counts *k, in
 		next[c.part] += c.count;
 		if (c.ulen > *maxulen)
 			*maxulen = c.ulen;
-		if (with_data) {
+		if (with_data & (c.part + 1)) {
 			if ((size_t)sqlite3_column_bytes(st, 10) != c.len)
 				goto damaged;
 			if (!(c.data = malloc(c.len ? c.len : 1))) {
@@ -714,7 +718,7 @@ int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *er
 		return -1;
 	set_counts(h, &k);
 	/* The chunks, in order; they must tile the objects and references. */
-	if (read_chunks(db, file, &k, 1, &img, &maxulen, err) < 0)
+	if (read_chunks(db, file, &k, 3, &img, &maxulen, err) < 0)
 		goto out;
 	/* Only now, with chunks that account for every object and reference,
 	 * the arrays those counts ask for. */
@@ -805,74 +809,129 @@ static int fetch_chunk(sqlite3_stmt *st, const struct heap_chunk_buf *c, unsigne
 	return rc;
 }
 
-/* Calls fn(arg, e, src, &r) for every reference, in order, decoding every
- * references chunk (one at a time, into raw) and checking it as heap_load
- * does. src needs h->off; fn returns 0 to go on. 0, or -1 with why. */
-typedef void ref_fn(void *arg, uint64_t e, uint32_t src, const struct ref *r);
-static int each_ref(const struct heap *h, const struct heap_image *img, sqlite3_stmt *st,
-                    unsigned char *raw, ref_fn *fn, void *arg, char *why, size_t wn)
-{
-	uint32_t src = 0;
-	for (size_t i = 0; i < img->n; i++) {
-		const struct heap_chunk_buf *c = &img->c[i];
-		if (c->part != 1)
-			continue;
-		if (fetch_chunk(st, c, raw, why, wn) < 0)
-			return -1;
-		struct cursor cur = {raw, raw + c->ulen, 0};
-		uint64_t prev = 0, miss = 0, wide = 0;
-		for (uint64_t e = c->first; e < c->first + c->count; e++) {
-			struct ref r;
-			int bad = ref_next(&cur, &prev, h->n, &r);
-			if (bad) {
-				ref_why(bad, e, &r, h->n, why, wn);
-				return -1;
-			}
-			if (cur.bad)
-				break;
-			miss += r.dst == HEAP_NONE;
-			wide += r.label >= HEAP_LABEL_WIDE;
-			while (h->off[src + 1] <= e)
-				src++;
-			fn(arg, e, src, &r);
-		}
-		if (cur.bad || cur.p != cur.end) {
-			snprintf(why, wn, "chunk %lld is malformed", (long long)c->rowid);
-			return -1;
-		}
-		if (miss != c->missing || wide != c->wide) {
-			snprintf(why, wn, "counts of a references chunk do not match");
-			return -1;
-		}
-	}
-	return 0;
-}
-
 struct rev_build {
 	struct heap *h;
 	int weak;       /* weak references count */
 	uint8_t *rweak; /* filling: bit per entry, NULL unless weak */
+	uint32_t src;   /* filling: the source of the last reference */
 };
 
-static void count_in(void *arg, uint64_t e, uint32_t src, const struct ref *r)
+/* Walks the inflated references chunk c (raw), checking it as heap_load
+ * does: counts the referrers the build keeps per target (in roff[t + 2]),
+ * or with fill files their sources (roff[t + 1] the next free entry of t;
+ * needs off). 0, or -1 with why. */
+static int rev_chunk(struct rev_build *b, const struct heap_chunk_buf *c, const unsigned char *raw,
+                     int fill, char *why, size_t wn)
 {
-	struct rev_build *b = arg;
-	(void)e;
-	(void)src;
-	if (r->dst != HEAP_NONE && (b->weak || r->kind != HEAP_REF_WEAK))
-		b->h->roff[(uint64_t)r->dst + 2]++;
+	struct heap *h = b->h;
+	struct cursor cur = {raw, raw + c->ulen, 0};
+	uint64_t prev = 0, miss = 0, wide = 0;
+	for (uint64_t e = c->first; e < c->first + c->count; e++) {
+		struct ref r;
+		int bad = ref_next(&cur, &prev, h->n, &r);
+		if (bad) {
+			ref_why(bad, e, &r, h->n, why, wn);
+			return -1;
+		}
+		if (cur.bad)
+			break;
+		wide += r.label >= HEAP_LABEL_WIDE;
+		if (r.dst == HEAP_NONE) {
+			miss++;
+			continue;
+		}
+		if (!b->weak && r.kind == HEAP_REF_WEAK)
+			continue;
+		if (!fill) {
+			h->roff[(uint64_t)r.dst + 2]++;
+			continue;
+		}
+		while (h->off[b->src + 1] <= e)
+			b->src++;
+		uint64_t k = h->roff[(uint64_t)r.dst + 1]++;
+		h->rsrc[k] = b->src;
+		if (r.kind == HEAP_REF_WEAK && b->rweak)
+			b->rweak[k >> 3] |= (uint8_t)(1u << (k & 7));
+	}
+	if (cur.bad || cur.p != cur.end) {
+		snprintf(why, wn, "chunk %lld is malformed", (long long)c->rowid);
+		return -1;
+	}
+	if (miss != c->missing || wide != c->wide) {
+		snprintf(why, wn, "counts of a references chunk do not match");
+		return -1;
+	}
+	return 0;
 }
 
-static void fill_in(void *arg, uint64_t e, uint32_t src, const struct ref *r)
+/* The references chunks read and inflated on a second thread, handed over
+ * in order through a ring (the filling pass decodes meanwhile). */
+struct prefetch {
+	struct batchring ring;
+	const struct heap_image *img;
+	sqlite3_stmt *st;
+	unsigned char *raw[BATCHRING_N];
+	size_t chunk[BATCHRING_N]; /* img index of the chunk in each slot */
+	int failed;                /* set before batchring_done() */
+	char why[200];
+};
+
+static void *prefetch_main(void *arg)
 {
-	struct rev_build *b = arg;
-	(void)e;
-	if (r->dst == HEAP_NONE || (!b->weak && r->kind == HEAP_REF_WEAK))
-		return;
-	uint64_t k = b->h->roff[(uint64_t)r->dst + 1]++;
-	b->h->rsrc[k] = src;
-	if (r->kind == HEAP_REF_WEAK && b->rweak)
-		b->rweak[k >> 3] |= (uint8_t)(1u << (k & 7));
+	struct prefetch *p = arg;
+	unsigned slot = 0;
+	for (size_t i = 0; i < p->img->n; i++) {
+		if (p->img->c[i].part != 1)
+			continue;
+		if (fetch_chunk(p->st, &p->img->c[i], p->raw[slot], p->why, sizeof p->why) < 0) {
+			p->failed = 1;
+			break;
+		}
+		p->chunk[slot] = i;
+		if (batchring_publish(&p->ring) < 0)
+			break;
+		slot = (slot + 1) % BATCHRING_N;
+	}
+	batchring_done(&p->ring);
+	return NULL;
+}
+
+/* The filling pass: the chunks inflated by a prefetching thread (or here,
+ * if no thread can start). 0, or -1 with why (-2 out of memory). */
+static int rev_fill(struct rev_build *b, const struct heap_image *img, sqlite3_stmt *st,
+                    unsigned char *raw, uint64_t maxulen, char *why, size_t wn)
+{
+	struct prefetch p;
+	pthread_t tid;
+	int rc = 0;
+	memset(&p, 0, sizeof p);
+	p.img = img;
+	p.st = st;
+	for (int i = 0; i < BATCHRING_N; i++)
+		if (!(p.raw[i] = malloc((size_t)maxulen)))
+			rc = -2;
+	batchring_init(&p.ring);
+	if (rc == 0 && pthread_create(&tid, NULL, prefetch_main, &p) == 0) {
+		int slot;
+		while (rc == 0 && (slot = batchring_take(&p.ring)) >= 0)
+			rc = rev_chunk(b, &img->c[p.chunk[slot]], p.raw[slot], 1, why, wn);
+		batchring_cancel(&p.ring);
+		pthread_join(tid, NULL);
+		if (rc == 0 && p.failed) {
+			snprintf(why, wn, "%s", p.why);
+			rc = -1;
+		}
+	} else if (rc == 0) {
+		for (size_t i = 0; i < img->n && rc == 0; i++)
+			if (img->c[i].part == 1)
+				rc = fetch_chunk(st, &img->c[i], raw, why, wn) < 0
+				             ? -1
+				             : rev_chunk(b, &img->c[i], raw, 1, why, wn);
+	}
+	batchring_destroy(&p.ring);
+	for (int i = 0; i < BATCHRING_N; i++)
+		free(p.raw[i]);
+	return rc;
 }
 
 void heap_refs_release(struct heap_refs *r)
@@ -892,8 +951,11 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 	struct counts k;
 	uint64_t maxulen, *ends = NULL;
 	int64_t cache = -2000;
-	int rc = -1;
+	int rc = -1, threaded = 0;
+	pthread_t tid;
 	char why[200] = "";
+	struct job j;
+	memset(&j, 0, sizeof j);
 	heap_release(h);
 	memset(refs, 0, sizeof *refs);
 	if (read_counts(db, file, &k, err) < 0)
@@ -911,7 +973,9 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 	if (one_int(db, "PRAGMA cache_size", &cache) < 0)
 		cache = -2000;
 	sqlite3_exec(db, "PRAGMA cache_size = -2048", NULL, NULL, NULL);
-	if (read_chunks(db, file, &k, 0, &refs->img, &maxulen, err) < 0)
+	/* the objects chunks' data now (a few bytes per object, freed as they
+	 * are decoded), the references chunks' when they are walked */
+	if (read_chunks(db, file, &k, 1, &refs->img, &maxulen, err) < 0)
 		goto out;
 	h->flags = malloc((size_t)k.n + 1);
 	h->off = malloc(((size_t)k.n + 1) * sizeof *h->off);
@@ -920,8 +984,9 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 		h->type = malloc(((size_t)k.n + 1) * sizeof *h->type);
 	refs->raw = malloc((size_t)maxulen);
 	ends = calloc(refs->img.n + 1, sizeof *ends);
+	j = (struct job){h, refs->img.c, refs->img.n, 1, 0, malloc((size_t)maxulen), ends, {0}, 0};
 	if (!h->flags || !h->off || !h->roff || ((parts & HEAP_LEAN_TYPE) && !h->type) ||
-	    !refs->raw || !ends) {
+	    !refs->raw || !ends || !j.raw) {
 		fail(err, 1, file, "out of memory reading the heap");
 		goto out;
 	}
@@ -930,20 +995,21 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 		fail(err, 2, file, "damaged database: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	/* The objects. */
-	struct job j = {h, refs->img.c, refs->img.n, 1, 0, refs->raw, ends, {0}, 0};
+	/* The objects on a second thread, while this one counts the referrers
+	 * of every target (which needs no offsets). */
+	threaded = pthread_create(&tid, NULL, job_run, &j) == 0;
+	struct rev_build b = {h, (parts & HEAP_LEAN_WEAK) != 0, NULL, 0};
 	for (size_t i = 0; i < refs->img.n && !why[0]; i++) {
 		const struct heap_chunk_buf *c = &refs->img.c[i];
-		if (c->part != 0)
-			continue;
-		if (fetch_chunk(refs->read, c, refs->raw, why, sizeof why) < 0)
-			break;
-		struct cursor cur = {refs->raw, refs->raw + c->ulen, 0};
-		if (decode_objects(&j, c, i, &cur) < 0)
-			snprintf(why, sizeof why, "%s", j.why);
-		else if (cur.bad || cur.p != cur.end)
-			snprintf(why, sizeof why, "chunk %lld is malformed", (long long)c->rowid);
+		if (c->part == 1 && fetch_chunk(refs->read, c, refs->raw, why, sizeof why) == 0)
+			rev_chunk(&b, c, refs->raw, 0, why, sizeof why);
 	}
+	if (threaded)
+		pthread_join(tid, NULL);
+	else
+		job_run(&j);
+	if (!why[0] && j.why[0])
+		snprintf(why, sizeof why, "%s", j.why);
 	if (!why[0] && ends_tile(&refs->img, ends, k.m) < 0)
 		snprintf(why, sizeof why, "chunks do not fit together");
 	if (why[0]) {
@@ -951,26 +1017,23 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 		goto out;
 	}
 	h->off[k.n] = k.m;
-	/* The referrers: counted, then (if asked) filled in a second pass over
-	 * the references, so no array of targets is ever held. */
-	struct rev_build b = {h, (parts & HEAP_LEAN_WEAK) != 0, NULL};
-	if (each_ref(h, &refs->img, refs->read, refs->raw, count_in, &b, why, sizeof why) < 0) {
-		fail(err, 2, file, "damaged database: heap %s", why);
-		goto out;
-	}
 	for (uint64_t v = 0; v < k.n; v++)
 		h->roff[v + 2] += h->roff[v + 1];
 	uint64_t in = h->roff[k.n + 1];
 	if (parts & HEAP_LEAN_REFERRERS) {
+		/* then the sources, in a second pass: no array of targets is held */
 		h->rsrc = malloc(((size_t)in + 1) * sizeof *h->rsrc);
 		if (b.weak)
 			b.rweak = h->rweak = calloc((size_t)in / 8 + 1, 1);
-		if (!h->rsrc || (b.weak && !h->rweak)) {
+		int got = -2;
+		if (h->rsrc && (!b.weak || h->rweak))
+			got = rev_fill(&b, &refs->img, refs->read, refs->raw, maxulen, why,
+			               sizeof why);
+		if (got == -2) {
 			fail(err, 1, file, "out of memory reading the heap");
 			goto out;
 		}
-		if (each_ref(h, &refs->img, refs->read, refs->raw, fill_in, &b, why, sizeof why) <
-		    0) {
+		if (got < 0) {
 			fail(err, 2, file, "damaged database: heap %s", why);
 			goto out;
 		}
@@ -983,6 +1046,7 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 	rc = 0;
 out:
 	free(ends);
+	free(j.raw);
 	char pragma[64];
 	snprintf(pragma, sizeof pragma, "PRAGMA cache_size = %lld", (long long)cache);
 	sqlite3_exec(db, pragma, NULL, NULL, NULL);
