@@ -13,7 +13,7 @@
 /* Version of the database layout the loader writes (meta load.version). A
  * database with another version is reloaded from its dump when the dump is
  * at hand, refused otherwise. Bump it when schema/schema.sql changes. */
-#define DB_LAYOUT_VERSION "7"
+#define DB_LAYOUT_VERSION "8"
 
 struct db_error {
 	int status;        /* exit status the CLI should use: 2 bad input, 1 runtime */

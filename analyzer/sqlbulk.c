@@ -167,6 +167,20 @@ void sqlrec_text(struct sqlrec *r, const char *p, uint32_t len)
 	r->nbody += len;
 }
 
+void sqlrec_trim(struct sqlrec *r, uint32_t first, uint32_t zero_default)
+{
+	/* serial type 0 is NULL, 8 the integer 0 (schema format 4); both are
+	 * one header byte, so the last byte is the last column's whole entry,
+	 * provided that column is not a text or blob (the caller's word) */
+	while (r->ncols > first) {
+		uint8_t t = r->hdr[r->nhdr - 1];
+		if (t != ((zero_default >> (r->ncols - 1)) & 1 ? 8 : 0))
+			break;
+		r->nhdr--;
+		r->ncols--;
+	}
+}
+
 /* The header size counts its own varint. */
 static uint32_t rec_header_size(const struct sqlrec *r)
 {

@@ -36,6 +36,12 @@ void sqlrec_int(struct sqlrec *r, int64_t v);
 /* A text over SQLREC_MAX_BODY - 8 * SQLREC_MAX_COLS bytes marks the record
  * too_big (sqlbulk_table_add refuses it). */
 void sqlrec_text(struct sqlrec *r, const char *p, uint32_t len);
+/* Leaves out the trailing columns, from column first on (0 is the first),
+ * that hold their default: the integer 0 for a column whose bit is set in
+ * zero_default, NULL for the others. SQLite reads a column a record does
+ * not have as the column's DEFAULT, which the schema must declare so; the
+ * columns from first on must be integers or NULL (not text or blobs). */
+void sqlrec_trim(struct sqlrec *r, uint32_t first, uint32_t zero_default);
 /* Writes the record (header size, serial types, body) to out, which has room
  * for sqlrec_size(r) bytes; returns that size. */
 uint32_t sqlrec_size(const struct sqlrec *r);

@@ -320,7 +320,12 @@ static struct batch *next_batch(struct feed *f)
 }
 
 /* One object_rows record (schema.sql): id is the rowid (NULL in the record),
- * the other columns as the view reads them back. */
+ * the other columns as the view reads them back, in the table's order;
+ * the trailing ones that hold their default are left out. */
+enum {
+	ROW_FIRST_OPTIONAL = 9, /* record columns from length (9) on may be left out */
+	ROW_ZERO_DEFAULT = (1u << 10) | (1u << 12), /* retained_in, extra_size: DEFAULT 0 */
+};
 static void row_record(const struct loader *L, const struct batch *bt, const struct row *w,
                        struct sqlrec *r)
 {
@@ -332,23 +337,29 @@ static void row_record(const struct loader *L, const struct batch *bt, const str
 	sqlrec_int(r, (int64_t)w->addr);
 	sqlrec_int(r, w->type);
 	sqlrec_int(r, (int64_t)w->size);
-	sqlrec_int(r, (int64_t)w->extra);
 	sqlrec_int(r, (int64_t)w->refcount);
-	if (w->flags & PYM_F_LENGTH)
-		sqlrec_int(r, (int64_t)w->length);
-	else
-		sqlrec_null(r);
 	sqlrec_int(r, (int64_t)(w->flags | ((fl & HEAP_REACHED) ? 0 : ROW_UNREACHABLE) |
 	                        ((fl & HEAP_ROOT) ? ROW_ROOT : 0)));
+	sqlrec_int(r, (int64_t)fingerprint_refs(L, w->fp, w->id));
+	if (d < h->n)
+		sqlrec_int(r, (int64_t)w->id - (int64_t)d);
+	else
+		sqlrec_null(r); /* a virtual root (schema.sql) */
 	if (w->flags & PYM_F_VALUE)
 		sqlrec_text(r, bt->text ? bt->text + w->value_off : "", w->value_len);
 	else
 		sqlrec_null(r);
+	if (w->flags & PYM_F_LENGTH)
+		sqlrec_int(r, (int64_t)w->length);
+	else
+		sqlrec_null(r);
+	/* exact in 64 bits two's complement, like the view's sum */
+	sqlrec_int(r, (int64_t)(L->dom.retained[w->id] - w->size - w->extra));
 	if (h->scc[w->id] == HEAP_NONE)
 		sqlrec_null(r);
 	else
 		sqlrec_int(r, h->scc[w->id]);
-	sqlrec_int(r, (int64_t)fingerprint_refs(L, w->fp, w->id));
+	sqlrec_int(r, (int64_t)w->extra);
 	if (w->flags & PYM_F_SERIAL)
 		sqlrec_int(r, (int64_t)w->serial);
 	else
@@ -357,12 +368,7 @@ static void row_record(const struct loader *L, const struct batch *bt, const str
 		sqlrec_int(r, w->site);
 	else
 		sqlrec_null(r);
-	if (d < h->n)
-		sqlrec_int(r, (int64_t)w->id - (int64_t)d);
-	else
-		sqlrec_null(r); /* a virtual root (schema.sql) */
-	/* exact in 64 bits two's complement, like the view's sum */
-	sqlrec_int(r, (int64_t)(L->dom.retained[w->id] - w->size - w->extra));
+	sqlrec_trim(r, ROW_FIRST_OPTIONAL, ROW_ZERO_DEFAULT);
 }
 
 struct index_ctx {

@@ -53,22 +53,25 @@ CREATE TABLE types (
 --               object is NOT reachable and 2^33 if it is a root
 --   idom_back   id - idom (NULL if idom is NULL)
 --   retained_in retained - size - extra_size (0 for a leaf of the tree)
+-- The columns most often NULL or 0 come last, the most often last: a row
+-- leaves out the trailing columns that hold their default (SQLite reads a
+-- column a record does not have as its DEFAULT), one byte each saved.
 CREATE TABLE object_rows (
     id          INTEGER PRIMARY KEY,
     address     INTEGER NOT NULL,
     type_id     INTEGER NOT NULL,
     size        INTEGER NOT NULL,
-    extra_size  INTEGER NOT NULL,
     refcount    INTEGER NOT NULL,
-    length      INTEGER,
     bits        INTEGER NOT NULL,
-    value       TEXT,
-    scc         INTEGER,
     fingerprint INTEGER NOT NULL,
-    serial      INTEGER,
-    site        INTEGER,
     idom_back   INTEGER,
-    retained_in INTEGER NOT NULL
+    value       TEXT,
+    length      INTEGER,
+    retained_in INTEGER NOT NULL DEFAULT 0,
+    scc         INTEGER,
+    extra_size  INTEGER NOT NULL DEFAULT 0,
+    serial      INTEGER,
+    site        INTEGER
 );
 
 -- One row per object, the loader's columns (a view of object_rows):

@@ -221,7 +221,7 @@ def test_database_of_layout6_is_rebuilt(ctx):
     version = c.execute("SELECT value FROM meta WHERE key = 'load.version'").fetchone()[0]
     tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     c.close()
-    assert version == "7" and "object_rows" in tables, (version, tables)
+    assert version == "8" and "object_rows" in tables, (version, tables)
     p = subprocess.run([ctx.analyzer, "top", os.path.join(ctx.tmp, "layout6.db")],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     assert p.returncode == 2 and not p.stdout, (p.returncode, p.stdout)

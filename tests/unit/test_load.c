@@ -1111,4 +1111,23 @@ Test(load, lean_heap_matches_full, .init = setup, .fini = teardown)
 	cr_assert_gt(q1("SELECT count(*) FROM heap_chunk WHERE part = 1"), 1,
 	             "one references chunk: the test would not cross chunks");
 	expect_lean_matches_full();
+	/* a chunk damaged after the lean heap was read: a clean refusal */
+	sqlite3_close(db);
+	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	struct heap h;
+	struct heap_refs refs;
+	heap_init(&h);
+	cr_assert_eq(heap_load_lean(db, dbpath, &h, HEAP_LEAN_REFERRERS, &refs, &err), 0, "%s",
+	             err.msg);
+	cr_assert_eq(sqlite3_exec(db,
+	                          "UPDATE heap_chunk SET data = zeroblob(length(data))"
+	                          " WHERE part = 1",
+	                          NULL, NULL, NULL),
+	             SQLITE_OK);
+	struct heap_ref r;
+	char why[200] = "";
+	cr_expect_eq(heap_refs_get(&refs, 0, &r, why, sizeof why), -1);
+	cr_expect(strstr(why, "does not decompress") != NULL, "%s", why);
+	heap_refs_release(&refs);
+	heap_release(&h);
 }

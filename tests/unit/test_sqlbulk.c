@@ -344,3 +344,77 @@ Test(sqlbulk, refuses_what_it_did_not_expect, .init = setup, .fini = teardown)
 	cr_assert_neq(sqlbulk_open(&b, path), 0);
 	cr_assert_str_eq(b.why, "not a database file of ours (owner or mode)");
 }
+
+/* Trailing columns that hold their default are left out of a record
+ * (sqlrec_trim) and SQLite reads them back as that default: NULL, or 0 for
+ * a column declared DEFAULT 0; a 0 in a NULL-default column, or a NULL in a
+ * 0-default one, stays in the record. */
+Test(sqlbulk, trailing_defaults_left_out, .init = setup, .fini = teardown)
+{
+	/* values of a (NULL default), b (DEFAULT 0), c (NULL default); 7 = NULL */
+	static const int v[][3] = {{7, 0, 7}, {0, 0, 7}, {7, 7, 7}, {1, 0, 0}, {7, 0, 5},
+	                           {0, 7, 0}, {2, 3, 7}, {7, 0, 0}, {0, 0, 0}};
+	enum { N = sizeof v / sizeof *v };
+	sqlite3 *db;
+	unlink(path);
+	umask(077);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	exec(db, "PRAGMA journal_mode = OFF; CREATE TABLE u(id INTEGER PRIMARY KEY, t TEXT,"
+	         " a INTEGER, b INTEGER DEFAULT 0, c INTEGER)");
+	uint32_t root = root_of(db, "u");
+	cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+	struct sqlbulk bk;
+	struct sqlrec r, full;
+	cr_assert_eq(sqlbulk_open(&bk, path), 0, "%s", bk.why);
+	cr_assert_eq(sqlbulk_table_begin(&bk, root), 0, "%s", bk.why);
+	uint32_t saved = 0;
+	for (int i = 0; i < N; i++) {
+		sqlrec_init(&r);
+		sqlrec_null(&r);
+		sqlrec_text(&r, "x", 1);
+		for (int c = 0; c < 3; c++)
+			if (v[i][c] == 7)
+				sqlrec_null(&r);
+			else
+				sqlrec_int(&r, v[i][c]);
+		full = r;
+		sqlrec_trim(&r, 2, 1u << 3);
+		saved += sqlrec_size(&full) - sqlrec_size(&r);
+		cr_assert_eq(sqlbulk_table_add(&bk, i, &r), 0, "%s", bk.why);
+	}
+	cr_assert_eq(sqlbulk_table_end(&bk), 0, "%s", bk.why);
+	cr_assert_eq(sqlbulk_close(&bk), 0, "%s", bk.why);
+	/* header bytes left out: rows 0 (3), 1 (2: c, b; not the 0 in a), 2 (1: c;
+	 * not the NULL in b), 6 (1: c); none of the others ends in its default */
+	cr_expect_eq(saved, 7);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	cr_assert_eq(
+	        sqlite3_prepare_v2(db, "SELECT id, t, a, b, c FROM u ORDER BY id", -1, &st, NULL),
+	        SQLITE_OK);
+	int i = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		cr_assert_lt(i, N);
+		cr_expect_eq(sqlite3_column_int(st, 0), i);
+		cr_expect_str_eq((const char *)sqlite3_column_text(st, 1), "x");
+		for (int c = 0; c < 3; c++) {
+			if (v[i][c] == 7)
+				cr_expect_eq(sqlite3_column_type(st, 2 + c), SQLITE_NULL,
+				             "row %d col %d", i, c);
+			else {
+				cr_expect_eq(sqlite3_column_type(st, 2 + c), SQLITE_INTEGER,
+				             "row %d col %d", i, c);
+				cr_expect_eq(sqlite3_column_int(st, 2 + c), v[i][c],
+				             "row %d col %d", i, c);
+			}
+		}
+		i++;
+	}
+	sqlite3_finalize(st);
+	cr_expect_eq(i, N);
+	cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+}
