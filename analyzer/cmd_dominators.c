@@ -166,24 +166,28 @@ out:
 	return rc;
 }
 
-/* The strong reference from the immediate dominator of v to v, or -1. */
-static int64_t direct_edge(const struct dom_tree *t, const struct heap *h, uint32_t v)
+/* The strong reference from the immediate dominator of v to v, -1 if
+ * none, -2 if the heap could not be read (printed). */
+static int64_t direct_edge(const struct dom_tree *t, struct heap_view *hv, uint32_t v)
 {
+	const struct heap *h = &hv->h;
 	uint32_t d = t->idom[v];
 	if (d >= h->n)
 		return -1;
-	for (uint64_t e = h->off[d]; e < h->off[d + 1]; e++)
-		if (h->dst[e] == v && h->kind[e] != HEAP_REF_WEAK)
+	for (uint64_t e = h->off[d]; e < h->off[d + 1]; e++) {
+		struct heap_ref r;
+		if (heap_view_edge(hv, e, &r) < 0)
+			return -2;
+		if (r.dst == v && r.kind != HEAP_REF_WEAK)
 			return (int64_t)e;
+	}
 	return -1;
 }
 
+/* The lean heap's referrers are the strong ones. */
 static uint64_t strong_referrers(const struct heap *h, uint32_t v)
 {
-	uint64_t n = 0;
-	for (uint64_t k = h->roff[v]; k < h->roff[v + 1]; k++)
-		n += h->kind[h->redge[k]] != HEAP_REF_WEAK;
-	return n;
+	return h->roff[v + 1] - h->roff[v];
 }
 
 int cmd_dominators(int argc, char **argv)
@@ -222,7 +226,7 @@ int cmd_dominators(int argc, char **argv)
 	struct dom_tree t;
 	struct gstack s = {0};
 	struct pathstep ps = {0}; /* json: prepared at the first row */
-	if ((rc = heap_view_open_input(&hv, file)))
+	if ((rc = heap_view_open_lean(&hv, file, HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS)))
 		return rc;
 	int bad = 0;
 	uint32_t id = heap_view_find(&hv, addr, &bad);
@@ -261,7 +265,13 @@ int cmd_dominators(int argc, char **argv)
 		uint64_t nref = 0;
 		int64_t e = -1;
 		if (!g.more && g.n == 1) {
-			e = g.depth ? direct_edge(&t, h, g.ids[0]) : -1;
+			e = g.depth ? direct_edge(&t, &hv, g.ids[0]) : -1;
+			if (e == -2) {
+				free(g.ids);
+				pathstep_release(&ps);
+				rc = CLI_BAD_INPUT; /* printed */
+				goto out;
+			}
 			if (e >= 0)
 				edge = heap_view_label(&hv, (uint64_t)e, &bad);
 			nref = strong_referrers(h, g.ids[0]);
@@ -284,7 +294,7 @@ int cmd_dominators(int argc, char **argv)
 			else
 				printf("; its immediate dominator is %s at 0x%llx",
 				       heap_view_type(&hv, t.idom[id]),
-				       (unsigned long long)h->addr[t.idom[id]]);
+				       (unsigned long long)heap_view_addr(&hv, t.idom[id], &bad));
 			putchar('\n');
 		} else if (fmt == OUT_TABLE) {
 			int ind = g.depth > 24 ? 24 : g.depth;
@@ -304,7 +314,7 @@ int cmd_dominators(int argc, char **argv)
 				     pathstep_edge(&ps, (uint64_t)e, lab, sizeof lab) < 0))
 					bad = 1;
 				printf("%s at 0x%llx", bad ? ty : o.name,
-				       (unsigned long long)h->addr[g.ids[0]]);
+				       (unsigned long long)heap_view_addr(&hv, g.ids[0], &bad));
 				if (lab[0])
 					printf(" %s", lab);
 				else if (edge)
@@ -354,7 +364,8 @@ int cmd_dominators(int argc, char **argv)
 				              : (unsigned long long)g.n,
 				       (unsigned long long)g.retained);
 				if (one)
-					printf("%llu", (unsigned long long)h->addr[g.ids[0]]);
+					printf("%llu", (unsigned long long)heap_view_addr(
+					                       &hv, g.ids[0], &bad));
 				putchar(',');
 				if (ecopy)
 					out_csv_field(stdout, ecopy, strlen(ecopy));

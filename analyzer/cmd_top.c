@@ -135,7 +135,7 @@ int cmd_top(int argc, char **argv)
 	struct dom_tree t;
 	struct heap_path p;
 	struct pathstep ps = {0}; /* json: prepared at the first path */
-	if ((rc = heap_view_open_input(&hv, file)))
+	if ((rc = heap_view_open_lean(&hv, file, HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS)))
 		return rc;
 	if ((rc = dom_view_load(hv.db, file, hv.h.n, &t))) {
 		heap_view_close(&hv);
@@ -206,10 +206,16 @@ int cmd_top(int argc, char **argv)
 				heap_path_release(&p);
 				goto oom;
 			}
+			if (start >= 0 && heap_path_edges(&hv, &p, start) < 0) {
+				heap_path_release(&p);
+				rc = CLI_BAD_INPUT; /* printed */
+				goto out;
+			}
 		}
+		uint64_t addr = heap_view_addr(&hv, v, &bad);
 		if (fmt == OUT_JSON) {
 			printf("%s\n{\"address\":%llu,\"type\":", i ? "," : "",
-			       (unsigned long long)h->addr[v]);
+			       (unsigned long long)addr);
 			sqlite3_stmt *q;
 			if (sqlite3_prepare_v2(hv.db, "SELECT json_quote(?1)", -1, &q, NULL) ==
 			            SQLITE_OK &&
@@ -246,7 +252,7 @@ int cmd_top(int argc, char **argv)
 		} else if (fmt == OUT_CSV) {
 			const char *value = heap_view_value(&hv, v, &bad);
 			char *vcopy = value ? strdup(value) : NULL;
-			printf("%llu,", (unsigned long long)h->addr[v]);
+			printf("%llu,", (unsigned long long)addr);
 			out_csv_field(stdout, ty, strlen(ty));
 			printf(",%llu,%llu,%.2f,", (unsigned long long)own,
 			       (unsigned long long)t.retained[v], share(t.retained[v], total));
@@ -283,7 +289,7 @@ int cmd_top(int argc, char **argv)
 			const char *value = heap_view_value(&hv, v, &bad);
 			if (value)
 				printf(" %.40s%s", value, strlen(value) > 40 ? "..." : "");
-			printf(" at 0x%llx", (unsigned long long)h->addr[v]);
+			printf(" at 0x%llx", (unsigned long long)addr);
 			const char *site = heap_view_alloc(&hv, v, &bad);
 			if (site)
 				printf(", allocated at %s", site);
