@@ -117,7 +117,7 @@ static int meta_is_table(sqlite3 *db)
 static void tune(sqlite3 *db)
 {
 	/* Queries of the commands read large parts of the file: map it. */
-	sqlite3_exec(db, "PRAGMA mmap_size = 0; PRAGMA cache_size = -65536;", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA mmap_size = 0; PRAGMA cache_size = -8192;", NULL, NULL, NULL);
 }
 
 /* Opens an existing database file and checks it is a complete pymple

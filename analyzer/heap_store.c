@@ -32,9 +32,13 @@
 #define OBJ_CHUNK         (1u << 18) /* objects per chunk: at most 26 bytes each raw */
 #define REF_CHUNK         (1u << 20) /* references per chunk: at most 26 bytes each raw */
 #define MAX_RAW_PER_ITEM  32u        /* bound on raw bytes per object or reference */
-/* The encoder writes references chunks of half the size the reader accepts:
- * its two threads each hold one chunk's raw bytes. */
-#define REF_CHUNK_WRITE (REF_CHUNK / 2)
+/* The encoder writes chunks of 65,536 objects or references, well under
+ * what the reader accepts: a command that decodes a reference on demand
+ * inflates one such chunk (about 0.3 MB raw), and the buffers of the
+ * threads that encode or read ahead stay small. Deflate's 32 KiB window
+ * makes larger chunks no smaller. */
+#define OBJ_CHUNK_WRITE (1u << 16)
+#define REF_CHUNK_WRITE (1u << 16)
 /* Bytes per object and per reference of an opened heap: its arrays (addr,
  * type, flags, scc, off; dst, kind, label) and the reverse CSR (roff; rsrc,
  * redge). */
@@ -173,7 +177,9 @@ struct enc_job {
 static void *enc_run(void *arg)
 {
 	struct enc_job *j = arg;
-	unsigned char *raw = malloc((size_t)REF_CHUNK_WRITE * MAX_RAW_PER_ITEM);
+	unsigned char *raw = malloc(
+	        (size_t)(OBJ_CHUNK_WRITE > REF_CHUNK_WRITE ? OBJ_CHUNK_WRITE : REF_CHUNK_WRITE) *
+	        MAX_RAW_PER_ITEM);
 	void *z = NULL;
 #ifdef PYM_LIBDEFLATE
 	z = libdeflate_alloc_compressor(HEAP_DEFLATE_LEVEL);
@@ -201,7 +207,7 @@ static void *enc_run(void *arg)
 
 int heap_image_encode(const struct heap *h, struct heap_image *img)
 {
-	size_t nobj = (size_t)((h->n + OBJ_CHUNK - 1) / OBJ_CHUNK);
+	size_t nobj = (size_t)((h->n + OBJ_CHUNK_WRITE - 1) / OBJ_CHUNK_WRITE);
 	size_t nref = (size_t)((h->m + REF_CHUNK_WRITE - 1) / REF_CHUNK_WRITE);
 	memset(img, 0, sizeof *img);
 	img->c = calloc(nobj + nref ? nobj + nref : 1, sizeof *img->c);
@@ -214,8 +220,8 @@ int heap_image_encode(const struct heap *h, struct heap_image *img)
 	for (size_t i = 0; i < nobj; i++) {
 		struct heap_chunk_buf *c = &img->c[i];
 		c->part = 0;
-		c->first = (uint64_t)i * OBJ_CHUNK;
-		c->count = c->first + OBJ_CHUNK < h->n ? OBJ_CHUNK : h->n - c->first;
+		c->first = (uint64_t)i * OBJ_CHUNK_WRITE;
+		c->count = c->first + OBJ_CHUNK_WRITE < h->n ? OBJ_CHUNK_WRITE : h->n - c->first;
 	}
 	uint64_t miss = 0, wide = 0;
 	for (size_t i = 0; i < nref; i++) {
@@ -1008,6 +1014,8 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 		pthread_join(tid, NULL);
 	else
 		job_run(&j);
+	free(j.raw);
+	j.raw = NULL;
 	if (!why[0] && j.why[0])
 		snprintf(why, sizeof why, "%s", j.why);
 	if (!why[0] && ends_tile(&refs->img, ends, k.m) < 0)

@@ -1073,7 +1073,7 @@ static void expect_lean_matches_full(void)
 
 Test(load, lean_heap_matches_full, .init = setup, .fini = teardown)
 {
-	enum { N = 250000 };
+	enum { N = 60000 };
 	int fd = open(dump, O_WRONLY | O_TRUNC, 0600);
 	struct pym_writer *w = pym_writer_open(fd, &pym_alloc_mmap, 1);
 	uint32_t s, a, t, u;
