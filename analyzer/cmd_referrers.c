@@ -117,6 +117,13 @@ static int referrers_of(struct heap_view *hv, uint32_t t, int weak, long long li
 		while (g < end && h->rsrc[g] == src)
 			g++;
 		size_t n = (size_t)(g - k);
+		if (n == 1 && hv->lean && limit > 0 && (long long)kids->n >= limit) {
+			/* one reference, past the limit: counted without decoding it
+			 * (a lean heap's referrers are the references shown) */
+			(*more)++;
+			k = g;
+			continue;
+		}
 		if (n > *ccap) {
 			struct cand *c = realloc(*cbuf, n * sizeof *c);
 			uint8_t *kp = realloc(*keep, n);
