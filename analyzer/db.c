@@ -127,7 +127,9 @@ static int open_db(const char *path, int readonly, sqlite3 **out, struct db_erro
 {
 	sqlite3 *db = NULL;
 	char v[128];
-	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	/* No mutex per call: a connection is only ever used by one thread at
+	 * a time (handed over at thread starts and joins). */
+	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
 	*out = NULL;
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
 		fail(err, 2, path, "cannot open the database: %s",

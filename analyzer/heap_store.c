@@ -820,6 +820,7 @@ struct rev_build {
 	int weak;       /* weak references count */
 	uint8_t *rweak; /* filling: bit per entry, NULL unless weak */
 	uint32_t src;   /* filling: the source of the last reference */
+	uint64_t in;    /* filling: the entries counted */
 };
 
 /* Walks the inflated references chunk c (raw), checking it as heap_load
@@ -855,6 +856,10 @@ static int rev_chunk(struct rev_build *b, const struct heap_chunk_buf *c, const 
 		while (h->off[b->src + 1] <= e)
 			b->src++;
 		uint64_t k = h->roff[(uint64_t)r.dst + 1]++;
+		if (k >= b->in) { /* the chunks changed since they were counted */
+			snprintf(why, wn, "references do not match their count");
+			return -1;
+		}
 		h->rsrc[k] = b->src;
 		if (r.kind == HEAP_REF_WEAK && b->rweak)
 			b->rweak[k >> 3] |= (uint8_t)(1u << (k & 7));
@@ -957,7 +962,7 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 	struct counts k;
 	uint64_t maxulen, *ends = NULL;
 	int64_t cache = -2000;
-	int rc = -1, threaded = 0;
+	int rc = -1, threaded = 0, began = 0;
 	pthread_t tid;
 	char why[200] = "";
 	struct job j;
@@ -979,6 +984,8 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 	if (one_int(db, "PRAGMA cache_size", &cache) < 0)
 		cache = -2000;
 	sqlite3_exec(db, "PRAGMA cache_size = -2048", NULL, NULL, NULL);
+	/* one read transaction: both passes see the same chunks */
+	began = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
 	/* the objects chunks' data now (a few bytes per object, freed as they
 	 * are decoded), the references chunks' when they are walked */
 	if (read_chunks(db, file, &k, 1, &refs->img, &maxulen, err) < 0)
@@ -1004,7 +1011,7 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 	/* The objects on a second thread, while this one counts the referrers
 	 * of every target (which needs no offsets). */
 	threaded = pthread_create(&tid, NULL, job_run, &j) == 0;
-	struct rev_build b = {h, (parts & HEAP_LEAN_WEAK) != 0, NULL, 0};
+	struct rev_build b = {h, (parts & HEAP_LEAN_WEAK) != 0, NULL, 0, 0};
 	for (size_t i = 0; i < refs->img.n && !why[0]; i++) {
 		const struct heap_chunk_buf *c = &refs->img.c[i];
 		if (c->part == 1 && fetch_chunk(refs->read, c, refs->raw, why, sizeof why) == 0)
@@ -1027,7 +1034,7 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 	h->off[k.n] = k.m;
 	for (uint64_t v = 0; v < k.n; v++)
 		h->roff[v + 2] += h->roff[v + 1];
-	uint64_t in = h->roff[k.n + 1];
+	uint64_t in = b.in = h->roff[k.n + 1];
 	if (parts & HEAP_LEAN_REFERRERS) {
 		/* then the sources, in a second pass: no array of targets is held */
 		h->rsrc = malloc(((size_t)in + 1) * sizeof *h->rsrc);
@@ -1055,6 +1062,8 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 out:
 	free(ends);
 	free(j.raw);
+	if (began)
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	char pragma[64];
 	snprintf(pragma, sizeof pragma, "PRAGMA cache_size = %lld", (long long)cache);
 	sqlite3_exec(db, pragma, NULL, NULL, NULL);

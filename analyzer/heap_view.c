@@ -48,6 +48,11 @@ static int open_view(struct heap_view *v, const char *path, int lean, unsigned p
 	v->lean = lean;
 	if ((rc = cli_open(path, 0, &v->db)))
 		return rc;
+	/* The commands look rows up one by one (a path of a million steps is
+	 * millions of lookups): keep the shared lock from the first read on,
+	 * instead of taking it, checking for a journal and dropping it again
+	 * around each statement. */
+	sqlite3_exec(v->db, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL, NULL);
 	memset(&err, 0, sizeof err);
 	if ((lean ? heap_load_lean(v->db, path, &v->h, parts, &v->refs, &err)
 	          : heap_load(v->db, path, &v->h, &err)) < 0) {

@@ -18,13 +18,16 @@ int pathstep_init(struct pathstep *ps, struct heap_view *hv)
 	memset(ps, 0, sizeof *ps);
 	ps->hv = hv;
 	sqlite3 *db = hv->db;
+	/* one read transaction for every lookup of the printing, not one each */
+	ps->began = sqlite3_get_autocommit(db) &&
+	            sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
 	sqlite3_stmt *mods = NULL;
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT o.value, o.refcount, o.flags,"
-	                       " (SELECT kind FROM names n WHERE n.address = o.address LIMIT 1),"
-	                       " (SELECT name FROM names n WHERE n.address = o.address LIMIT 1)"
-	                       " FROM object_data o WHERE o.id = ?1",
+	                       "SELECT o.value, o.refcount, o.flags, o.address FROM object_data o"
+	                       " WHERE o.id = ?1",
 	                       -1, &ps->obj, NULL) ||
+	    sqlite3_prepare_v2(db, "SELECT kind, name FROM names WHERE address = ?1 LIMIT 1", -1,
+	                       &ps->name, NULL) ||
 	    sqlite3_prepare_v2(db, "SELECT kind, name FROM root_data WHERE object = ?1 LIMIT 1", -1,
 	                       &ps->rootrec, NULL) ||
 	    sqlite3_prepare_v2(
@@ -56,21 +59,69 @@ int pathstep_init(struct pathstep *ps, struct heap_view *hv)
 		pathstep_release(ps);
 		return -1;
 	}
+	/* The few named addresses in memory: most steps need no lookup there. */
+	if (sqlite3_prepare_v2(db, "SELECT DISTINCT address FROM names ORDER BY address", -1, &mods,
+	                       NULL)) {
+		pathstep_release(ps);
+		return -1;
+	}
+	size_t cap = 0;
+	while ((rc = sqlite3_step(mods)) == SQLITE_ROW) {
+		if (ps->nnamed == cap) {
+			cap = cap ? 2 * cap : 256;
+			uint64_t *q = realloc(ps->named, cap * sizeof *q);
+			if (!q) {
+				sqlite3_finalize(mods);
+				pathstep_release(ps);
+				return -2;
+			}
+			ps->named = q;
+		}
+		ps->named[ps->nnamed++] = (uint64_t)sqlite3_column_int64(mods, 0);
+	}
+	sqlite3_finalize(mods);
+	if (rc != SQLITE_DONE) {
+		pathstep_release(ps);
+		return -1;
+	}
 	return 0;
+}
+
+/* 1 if the names table names address a (named is sorted as SQLite orders
+ * integers: signed). */
+static int is_named(const struct pathstep *ps, uint64_t a)
+{
+	size_t lo = 0, hi = ps->nnamed;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((int64_t)ps->named[mid] < (int64_t)a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ps->nnamed && ps->named[lo] == a;
 }
 
 void pathstep_release(struct pathstep *ps)
 {
 	sqlite3_finalize(ps->obj);
+	sqlite3_finalize(ps->name);
 	sqlite3_finalize(ps->rootrec);
 	sqlite3_finalize(ps->json);
 	free(ps->modules);
+	free(ps->named);
+	if (ps->began)
+		sqlite3_exec(ps->hv->db, "COMMIT", NULL, NULL, NULL);
 	memset(ps, 0, sizeof *ps);
 }
 
 static void copy(char *dst, size_t n, const unsigned char *s)
 {
-	snprintf(dst, n, "%s", s ? (const char *)s : "");
+	/* a copy cut to fit: one per printed step, no printf machinery */
+	size_t len = s ? strnlen((const char *)s, n - 1) : 0;
+	if (len)
+		memcpy(dst, s, len);
+	dst[len] = 0;
 }
 
 /* Steps st once: 1 row, 0 none, -1 error. */
@@ -80,24 +131,35 @@ static int step1(sqlite3_stmt *st)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* The object row: value, refcount, flags, name. -1 on error. */
+/* The object row: address, value, refcount, flags, name (one lookup, and
+ * one more for the few objects the names table names). -1 on error. */
 static int read_obj(struct pathstep *ps, uint32_t id, struct pathstep_obj *o, int64_t *refcount,
                     int64_t *flags, char *nm, size_t nmn, int *name_kind)
 {
 	sqlite3_bind_int64(ps->obj, 1, id);
 	int got = step1(ps->obj);
+	*name_kind = 0;
+	nm[0] = 0;
 	if (got > 0) {
 		int has_value = sqlite3_column_type(ps->obj, 0) != SQLITE_NULL;
 		copy(o->valbuf, sizeof o->valbuf, sqlite3_column_text(ps->obj, 0));
 		o->value = has_value ? o->valbuf : NULL;
 		*refcount = sqlite3_column_int64(ps->obj, 1);
 		*flags = sqlite3_column_int64(ps->obj, 2);
-		*name_kind = sqlite3_column_type(ps->obj, 4) == SQLITE_NULL
-		                     ? 0
-		                     : sqlite3_column_int(ps->obj, 3);
-		copy(nm, nmn, sqlite3_column_text(ps->obj, 4));
+		o->address = (uint64_t)sqlite3_column_int64(ps->obj, 3);
 	}
 	sqlite3_reset(ps->obj);
+	if (got > 0 && is_named(ps, o->address)) {
+		sqlite3_bind_int64(ps->name, 1, (sqlite3_int64)o->address);
+		got = step1(ps->name);
+		if (got > 0 && sqlite3_column_type(ps->name, 1) != SQLITE_NULL) {
+			*name_kind = sqlite3_column_int(ps->name, 0);
+			copy(nm, nmn, sqlite3_column_text(ps->name, 1));
+		}
+		sqlite3_reset(ps->name);
+		if (got == 0)
+			got = 1; /* the name went away: none */
+	}
 	return got > 0 ? 0 : -1;
 }
 
@@ -107,10 +169,6 @@ int pathstep_object(struct pathstep *ps, uint32_t id, int as_root, struct pathst
 	int64_t refcount = 0, flags = 0;
 	int name_kind = 0;
 	char nm[PATHSTEP_TEXT];
-	int bad = 0;
-	o->address = heap_view_addr(ps->hv, id, &bad);
-	if (bad)
-		return -1;
 	o->type = heap_view_type(ps->hv, id);
 	o->why[0] = 0;
 	if (read_obj(ps, id, o, &refcount, &flags, nm, sizeof nm, &name_kind) < 0)
@@ -118,7 +176,7 @@ int pathstep_object(struct pathstep *ps, uint32_t id, int as_root, struct pathst
 	struct pathfmt_obj f = {o->type, o->value, name_kind ? nm : NULL, name_kind};
 	char name[PATHSTEP_TEXT];
 	pathfmt_object(&f, name, sizeof name);
-	snprintf(o->name, sizeof o->name, "%s", name);
+	copy(o->name, sizeof o->name, (const unsigned char *)name);
 	if (!as_root || !strcmp(o->type, "<thread>"))
 		return 0;
 	/* A running frame (a <frame> record; before 3.11 the frame object a
@@ -203,7 +261,7 @@ int pathstep_edge(struct pathstep *ps, uint64_t e, char *buf, size_t n)
 		return -1;
 	if (r.kind != HEAP_REF_NONE) {
 		const char *l = heap_view_label(ps->hv, e, &bad);
-		snprintf(buf, n, "%s", l ? l : "");
+		copy(buf, n, (const unsigned char *)l);
 		return bad ? -1 : 0;
 	}
 	/* F_PAIRS: reference 2i is a key, 2i + 1 the value under it */

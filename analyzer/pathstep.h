@@ -19,8 +19,11 @@
 
 struct pathstep {
 	struct heap_view *hv;
-	sqlite3_stmt *obj, *rootrec, *json;
+	sqlite3_stmt *obj, *name, *rootrec, *json;
 	uint8_t *modules; /* bit per object: a sys.modules root (ROOT kind 1) */
+	uint64_t *named;  /* the addresses the names table names, sorted */
+	size_t nnamed;
+	int began; /* pathstep_init opened a read transaction (its lookups share it) */
 };
 
 /* One object, named. Valid until the next pathstep_object() into it. */
