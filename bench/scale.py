@@ -2,11 +2,12 @@
 15 GB of disk at 50M objects, and minutes): does a load grow linearly with
 the heap? Synthetic dumps of 1M, 10M and 50M objects (tests/tools/gendump:
 instances, strs, ints, lists, dicts, cycles, garbage, weak and dangling
-references), then for each: `check` (the decoding floor), `load`, and two
-graph commands on the loaded database (`top`, `path` to the last object
-written), each with wall time, CPU time and peak memory (ru_maxrss) per
-object. The last lines compare the largest size with the smallest: per-object
-time and memory must stay flat for the growth to be linear. It only reports.
+references), then for each: `check` (the decoding floor), `load`, and the
+graph commands on the loaded database (`top`, `path` and `referrers` to the
+last object written, `cycles`, `garbage`), each with wall time, CPU time and
+peak memory (ru_maxrss) per object. The last lines compare the largest size
+with the smallest: per-object time and memory must stay flat for the growth
+to be linear. It only reports.
 
 Usage: python3 bench/scale.py --build build [--sizes 1000000,10000000,50000000]
                               [--keep DIR] [--integrity]
@@ -77,8 +78,13 @@ def main():
                 row["integrity"] = con.execute("PRAGMA integrity_check").fetchone()[0]
             con.close()
             if last:
+                target = hex(last[0] & (2**64 - 1))
                 note("%d objects: path" % n)
-                row["path"] = run([analyze, "--db", db, "path", dump, hex(last[0] & (2**64 - 1))])[:3]
+                row["path"] = run([analyze, "--db", db, "path", dump, target])[:3]
+                note("%d objects: referrers, cycles, garbage" % n)
+                row["referrers"] = run([analyze, "--db", db, "referrers", dump, target])[:3]
+            row["cycles"] = run([analyze, "--db", db, "cycles", dump])[:3]
+            row["garbage"] = run([analyze, "--db", db, "garbage", dump])[:3]
             rows.append(row)
             if not a.keep:
                 os.unlink(db)
@@ -102,6 +108,17 @@ def main():
             "%6.2f %8.1f" % (path[0], path[2] / n) if path else "-"))
         if "integrity" in r:
             print("%12s integrity_check: %s" % ("", r["integrity"]))
+    print("\ngraph commands on the loaded database: seconds, peak bytes per object"
+          " (issue 7: <= 40 at 10M objects)")
+    cmds = ("path", "referrers", "cycles", "garbage")
+    print("%12s | %s" % ("objects", " | ".join("%-19s" % c for c in cmds)))
+    for r in rows:
+        n = r["objects"]
+        cells = []
+        for c in cmds:
+            v = r.get(c)
+            cells.append("%6.2f s %6.1f B/o" % (v[0], v[2] / n) if v else "%-19s" % "-")
+        print("%12d | %s" % (n, " | ".join(cells)))
     if len(rows) > 1:
         lo, hi = rows[0], rows[-1]
         t = (hi["load"][0] / hi["objects"]) / (lo["load"][0] / lo["objects"])
