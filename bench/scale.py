@@ -118,7 +118,11 @@ def main():
         for c in cmds:
             v = r.get(c)
             cells.append("%6.2f s %6.1f B/o" % (v[0], v[2] / n) if v else "%-19s" % "-")
-        print("%12d | %s" % (n, " | ".join(cells)))
+        verdict = ""
+        if n >= 10000000:
+            worst = max(r[c][2] / n for c in cmds if r.get(c))
+            verdict = "  %s (worst %.1f B/o)" % ("ok" if worst <= 40 else "MISSES", worst)
+        print("%12d | %s%s" % (n, " | ".join(cells), verdict))
     if len(rows) > 1:
         lo, hi = rows[0], rows[-1]
         t = (hi["load"][0] / hi["objects"]) / (lo["load"][0] / lo["objects"])
