@@ -184,10 +184,12 @@ static int64_t direct_edge(const struct dom_tree *t, struct heap_view *hv, uint3
 	return -1;
 }
 
-/* The lean heap's referrers are the strong ones. */
-static uint64_t strong_referrers(const struct heap *h, uint32_t v)
+static uint64_t strong_referrers(const struct heap_view *hv, uint32_t v)
 {
-	return h->roff[v + 1] - h->roff[v];
+	uint64_t n = 0;
+	for (uint64_t k = hv->h.roff[v]; k < hv->h.roff[v + 1]; k++)
+		n += !heap_view_rev_weak(hv, k);
+	return n;
 }
 
 int cmd_dominators(int argc, char **argv)
@@ -226,7 +228,8 @@ int cmd_dominators(int argc, char **argv)
 	struct dom_tree t;
 	struct gstack s = {0};
 	struct pathstep ps = {0}; /* json: prepared at the first row */
-	if ((rc = heap_view_open_lean(&hv, file, HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS)))
+	if ((rc = heap_view_open_lean(&hv, file,
+	                              HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS | HEAP_LEAN_WEAK)))
 		return rc;
 	int bad = 0;
 	uint32_t id = heap_view_find(&hv, addr, &bad);
@@ -274,7 +277,7 @@ int cmd_dominators(int argc, char **argv)
 			}
 			if (e >= 0)
 				edge = heap_view_label(&hv, (uint64_t)e, &bad);
-			nref = strong_referrers(h, g.ids[0]);
+			nref = strong_referrers(&hv, g.ids[0]);
 		}
 		if (fmt == OUT_TABLE && g.depth == 0) {
 			uint32_t kc;

@@ -118,9 +118,9 @@ static int referrers_of(struct heap_view *hv, uint32_t t, int weak, long long li
 			g++;
 		size_t n = (size_t)(g - k);
 		if (n == 1 && hv->lean && limit > 0 && (long long)kids->n >= limit) {
-			/* one reference, past the limit: counted without decoding it
-			 * (a lean heap's referrers are the references shown) */
-			(*more)++;
+			/* one reference, past the limit: counted without decoding it */
+			if (weak || !heap_view_rev_weak(hv, k))
+				(*more)++;
 			k = g;
 			continue;
 		}
@@ -224,9 +224,9 @@ int cmd_referrers(int argc, char **argv)
 	enum mode mode = dot ? M_DOT : fmt == OUT_CSV ? M_CSV : fmt == OUT_JSON ? M_JSON : M_TABLE;
 	const char *file = argv[optind];
 	struct heap_view hv;
+	/* weak referrers too: a running frame's thread refers to it weakly */
 	if ((rc = heap_view_open_lean(&hv, file,
-	                              HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS |
-	                                      (weak ? HEAP_LEAN_WEAK : 0))))
+	                              HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS | HEAP_LEAN_WEAK)))
 		return rc;
 	const struct heap *h = &hv.h;
 	sqlite3 *db = hv.db;

@@ -148,14 +148,22 @@ int heap_view_rev_edges(struct heap_view *v, uint32_t t, uint64_t k, size_t n, u
 		return 0;
 	}
 	/* The source's references into t that the referrers kept, in order:
-	 * the entries of one source are its references into t by position. */
+	 * the entries of one source are its references into t by position, so
+	 * entry k is the one after as many as precede it from that source. */
 	uint32_t s = h->rsrc[k];
+	uint64_t skip = 0;
+	while (k - skip > h->roff[t] && h->rsrc[k - skip - 1] == s)
+		skip++;
 	size_t got = 0;
 	for (uint64_t e = h->off[s]; e < h->off[s + 1] && got < n; e++) {
 		struct heap_ref r;
 		if (heap_view_edge(v, e, &r) < 0)
 			return -1;
-		if (r.dst == t && (v->refs.weak || r.kind != HEAP_REF_WEAK))
+		if (r.dst != t || (!v->refs.weak && r.kind == HEAP_REF_WEAK))
+			continue;
+		if (skip)
+			skip--;
+		else
 			edges[got++] = (uint32_t)e;
 	}
 	if (got == n)

@@ -52,9 +52,9 @@ uint64_t heap_view_addr(struct heap_view *v, uint32_t id, int *err);
  * changed or failed; cli_error says so). */
 int heap_view_edge(struct heap_view *v, uint64_t e, struct heap_ref *r);
 /* The references behind referrer entries k .. k + n - 1 of object t, which
- * all come from one source (rsrc[k]), k the first of that source's entries
- * for t: edges[i] gets entry k + i's. On a lean heap the source's references
- * are decoded (its first n into t). 0, or -1 as heap_view_edge. */
+ * all come from one source (rsrc[k]): edges[i] gets entry k + i's. On a
+ * lean heap the source's references are decoded. 0, or -1 as
+ * heap_view_edge. */
 int heap_view_rev_edges(struct heap_view *v, uint32_t t, uint64_t k, size_t n, uint32_t *edges);
 /* 1 if referrer entry k is a weak reference. */
 int heap_view_rev_weak(const struct heap_view *v, uint64_t k);
