@@ -11,6 +11,7 @@
 #include "db.h"
 #include "dumpfix.h"
 #include "heap_store.h"
+#include "heap_view.h"
 #include "load.h"
 #include "refs_table.h"
 
@@ -1111,6 +1112,28 @@ Test(load, lean_heap_matches_full, .init = setup, .fini = teardown)
 	cr_assert_gt(q1("SELECT count(*) FROM heap_chunk WHERE part = 1"), 1,
 	             "one references chunk: the test would not cross chunks");
 	expect_lean_matches_full();
+	/* the reference behind each referrer entry, as the commands read it
+	 * from a lean heap, is the whole heap's (sampled targets, every entry:
+	 * weak ones, repeated sources, entries past the first of a source) */
+	struct heap_view full, lean;
+	cr_assert_eq(heap_view_open(&full, dbpath), 0);
+	cr_assert_eq(heap_view_open_lean(&lean, dbpath,
+	                                 HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS | HEAP_LEAN_WEAK),
+	             0);
+	uint64_t checked = 0;
+	for (uint32_t v = 0; v < full.h.n; v += 37)
+		for (uint64_t k = full.h.roff[v]; k < full.h.roff[v + 1]; k++) {
+			uint32_t e;
+			cr_assert_eq(lean.h.rsrc[k], full.h.rsrc[k]);
+			cr_assert_eq(heap_view_rev_edges(&lean, v, k, 1, &e), 0);
+			cr_assert_eq(e, full.h.redge[k], "object %u entry %llu", v,
+			             (unsigned long long)k);
+			cr_assert_eq(heap_view_rev_weak(&lean, k), heap_view_rev_weak(&full, k));
+			checked++;
+		}
+	cr_expect_gt(checked, 3000);
+	heap_view_close(&lean);
+	heap_view_close(&full);
 	/* a chunk damaged after the lean heap was read: a clean refusal */
 	sqlite3_close(db);
 	cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
