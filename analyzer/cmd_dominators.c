@@ -228,8 +228,7 @@ int cmd_dominators(int argc, char **argv)
 	struct dom_tree t;
 	struct gstack s = {0};
 	struct pathstep ps = {0}; /* json: prepared at the first row */
-	if ((rc = heap_view_open_lean(&hv, file,
-	                              HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS | HEAP_LEAN_WEAK)))
+	if ((rc = heap_view_open_lean(&hv, file, HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS)))
 		return rc;
 	int bad = 0;
 	uint32_t id = heap_view_find(&hv, addr, &bad);

@@ -147,7 +147,7 @@ int cmd_garbage(int argc, char **argv)
 	}
 	const char *file = argv[optind];
 	struct heap_view hv;
-	if ((rc = heap_view_open_lean(&hv, file, HEAP_LEAN_WEAK))) /* flags, in-degrees */
+	if ((rc = heap_view_open_lean(&hv, file, 0))) /* flags, in-degrees */
 		return rc;
 	sqlite3 *db = hv.db;
 	sqlite3_stmt *st;

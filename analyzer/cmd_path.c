@@ -194,9 +194,7 @@ int cmd_path(int argc, char **argv)
 	}
 	const char *file = argv[optind];
 	struct heap_view hv;
-	/* weak referrers too: a running frame's thread refers to it weakly */
-	if ((rc = heap_view_open_lean(&hv, file,
-	                              HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS | HEAP_LEAN_WEAK)))
+	if ((rc = heap_view_open_lean(&hv, file, HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS)))
 		return rc;
 	sqlite3 *db = hv.db;
 	long long printed = 0;

@@ -224,9 +224,7 @@ int cmd_referrers(int argc, char **argv)
 	enum mode mode = dot ? M_DOT : fmt == OUT_CSV ? M_CSV : fmt == OUT_JSON ? M_JSON : M_TABLE;
 	const char *file = argv[optind];
 	struct heap_view hv;
-	/* weak referrers too: a running frame's thread refers to it weakly */
-	if ((rc = heap_view_open_lean(&hv, file,
-	                              HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS | HEAP_LEAN_WEAK)))
+	if ((rc = heap_view_open_lean(&hv, file, HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS)))
 		return rc;
 	const struct heap *h = &hv.h;
 	sqlite3 *db = hv.db;

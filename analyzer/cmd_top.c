@@ -135,8 +135,7 @@ int cmd_top(int argc, char **argv)
 	struct dom_tree t;
 	struct heap_path p;
 	struct pathstep ps = {0}; /* json: prepared at the first path */
-	if ((rc = heap_view_open_lean(&hv, file,
-	                              HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS | HEAP_LEAN_WEAK)))
+	if ((rc = heap_view_open_lean(&hv, file, HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS)))
 		return rc;
 	if ((rc = dom_view_load(hv.db, file, hv.h.n, &t))) {
 		heap_view_close(&hv);

@@ -62,8 +62,8 @@ struct heap {
 	uint64_t *roff;
 	uint32_t *rsrc, *redge;
 	/* A lean heap (heap_store.h: heap_load_lean) has no redge and no
-	 * forward arrays but off; its referrers may leave weak references out,
-	 * and when they keep them, bit k of rweak marks entry k weak. */
+	 * forward arrays but off; bit k of rweak marks its referrer entry k
+	 * weak. */
 	uint8_t *rweak;
 };
 

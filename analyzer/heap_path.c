@@ -57,7 +57,7 @@ long heap_path_find(const struct heap *h, const uint8_t *module_type, struct hea
 		for (uint64_t k = h->roff[v]; k < h->roff[v + 1]; k++) {
 			uint32_t s = h->rsrc[k], e = h->redge ? h->redge[k] : (uint32_t)k;
 			int is_weak = h->redge ? h->kind[e] == HEAP_REF_WEAK
-			                       : h->rweak && ((h->rweak[k >> 3] >> (k & 7)) & 1);
+			                       : (h->rweak[k >> 3] >> (k & 7)) & 1;
 			if ((!weak && is_weak) || (b->seen[s >> 3] & (1u << (s & 7))))
 				continue;
 			if (add(b, s, (int64_t)head, e) < 0)

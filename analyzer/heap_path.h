@@ -28,8 +28,7 @@ void heap_path_release(struct heap_path *p);
 int heap_path_is_start(const struct heap *h, const uint8_t *module_type, uint32_t v);
 
 /* Finds the nearest start above target (target itself if it is one), in
- * (referrer id, position) order, following weak references only if weak
- * (a lean heap must then keep them: HEAP_LEAN_WEAK).
+ * (referrer id, position) order, following weak references only if weak.
  * p must be zero-filled; release it after. Returns the queue index of the
  * start (its chain of next[] leads to the target, entry 0), -1 if no start
  * holds the target, -3 out of memory. */

@@ -817,8 +817,7 @@ static int fetch_chunk(sqlite3_stmt *st, const struct heap_chunk_buf *c, unsigne
 
 struct rev_build {
 	struct heap *h;
-	int weak;       /* weak references count */
-	uint8_t *rweak; /* filling: bit per entry, NULL unless weak */
+	uint8_t *rweak; /* filling: bit per entry, set for a weak reference */
 	uint32_t src;   /* filling: the source of the last reference */
 	uint64_t in;    /* filling: the entries counted */
 };
@@ -847,8 +846,6 @@ static int rev_chunk(struct rev_build *b, const struct heap_chunk_buf *c, const 
 			miss++;
 			continue;
 		}
-		if (!b->weak && r.kind == HEAP_REF_WEAK)
-			continue;
 		if (!fill) {
 			h->roff[(uint64_t)r.dst + 2]++;
 			continue;
@@ -861,7 +858,7 @@ static int rev_chunk(struct rev_build *b, const struct heap_chunk_buf *c, const 
 			return -1;
 		}
 		h->rsrc[k] = b->src;
-		if (r.kind == HEAP_REF_WEAK && b->rweak)
+		if (r.kind == HEAP_REF_WEAK)
 			b->rweak[k >> 3] |= (uint8_t)(1u << (k & 7));
 	}
 	if (cur.bad || cur.p != cur.end) {
@@ -1011,7 +1008,7 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 	/* The objects on a second thread, while this one counts the referrers
 	 * of every target (which needs no offsets). */
 	threaded = pthread_create(&tid, NULL, job_run, &j) == 0;
-	struct rev_build b = {h, (parts & HEAP_LEAN_WEAK) != 0, NULL, 0, 0};
+	struct rev_build b = {h, NULL, 0, 0};
 	for (size_t i = 0; i < refs->img.n && !why[0]; i++) {
 		const struct heap_chunk_buf *c = &refs->img.c[i];
 		if (c->part == 1 && fetch_chunk(refs->read, c, refs->raw, why, sizeof why) == 0)
@@ -1038,10 +1035,9 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 	if (parts & HEAP_LEAN_REFERRERS) {
 		/* then the sources, in a second pass: no array of targets is held */
 		h->rsrc = malloc(((size_t)in + 1) * sizeof *h->rsrc);
-		if (b.weak)
-			b.rweak = h->rweak = calloc((size_t)in / 8 + 1, 1);
+		b.rweak = h->rweak = calloc((size_t)in / 8 + 1, 1);
 		int got = -2;
-		if (h->rsrc && (!b.weak || h->rweak))
+		if (h->rsrc && h->rweak)
 			got = rev_fill(&b, &refs->img, refs->read, refs->raw, maxulen, why,
 			               sizeof why);
 		if (got == -2) {
@@ -1057,7 +1053,6 @@ int heap_load_lean(sqlite3 *db, const char *file, struct heap *h, unsigned parts
 		memmove(h->roff, h->roff + 1, ((size_t)k.n + 1) * sizeof *h->roff);
 	}
 	refs->cur = SIZE_MAX;
-	refs->weak = b.weak;
 	rc = 0;
 out:
 	free(ends);

@@ -49,15 +49,15 @@ int heap_image_write(sqlite3 *db, const struct heap *h, const struct heap_image 
  * 2 for a damaged or inconsistent database, 1 for memory/SQLite failures. */
 int heap_load(sqlite3 *db, const char *file, struct heap *h, struct db_error *err);
 
-/* A lean heap for the commands that walk referrers (path, referrers,
- * garbage): flags, off and the referrers, nothing per reference forward;
+/* A lean heap for the commands that walk referrers (path, referrers, top,
+ * dominators, garbage): flags, off and the referrers, weak ones marked
+ * (rweak), nothing per reference forward;
  * the references themselves are decoded from their chunk when asked
  * (heap_refs_get), one chunk at a time. What heap_load_lean reads besides
  * flags, off and roff: */
 enum {
 	HEAP_LEAN_TYPE = 1u << 0,      /* type */
-	HEAP_LEAN_REFERRERS = 1u << 1, /* rsrc (else roff alone: in-degrees) */
-	HEAP_LEAN_WEAK = 1u << 2,      /* referrers through weak references too (rweak) */
+	HEAP_LEAN_REFERRERS = 1u << 1, /* rsrc and rweak (else roff alone: in-degrees) */
 };
 
 /* One reference, decoded on demand. */
@@ -78,12 +78,11 @@ struct heap_refs {
 	uint64_t *label;
 	size_t cap;
 	uint32_t nobj;
-	int weak; /* the lean heap's referrers include weak references */
 };
 
 /* Reads the lean heap of a complete database: flags, off and the reverse
- * offsets roff (every in-dump reference counted; weak ones only with
- * HEAP_LEAN_WEAK), the sources rsrc with HEAP_LEAN_REFERRERS (sorted by
+ * offsets roff (every in-dump reference counted, weak ones too), the
+ * sources rsrc and the weak bits rweak with HEAP_LEAN_REFERRERS (sorted by
  * source and position, as heap_reverse() sorts them) and type with
  * HEAP_LEAN_TYPE. Each references chunk is decoded and checked (once, or
  * twice for rsrc) and dropped: no forward array is ever held. refs is

@@ -16,21 +16,14 @@ unsigned cmd_needs = CMD_NEEDS_DB | CMD_NEEDS_HEAP;
 
 static int open_view(struct heap_view *v, const char *path, int lean, unsigned parts);
 
-int heap_view_open_input(struct heap_view *v, const char *path)
+int heap_view_open_lean(struct heap_view *v, const char *path, unsigned parts)
 {
 	if (cmd_needs & CMD_NEEDS_HEAP)
-		return heap_view_open(v, path);
-	memset(v, 0, sizeof *v);
+		return open_view(v, path, 1, parts);
+	memset(v, 0, sizeof *v); /* the database alone (main.c's table) */
 	heap_init(&v->h);
 	v->file = path;
 	return cli_open(path, 0, &v->db);
-}
-
-int heap_view_open_lean(struct heap_view *v, const char *path, unsigned parts)
-{
-	if (!(cmd_needs & CMD_NEEDS_HEAP))
-		return heap_view_open_input(v, path);
-	return open_view(v, path, 1, parts);
 }
 
 int heap_view_open(struct heap_view *v, const char *path)
@@ -159,7 +152,7 @@ int heap_view_rev_edges(struct heap_view *v, uint32_t t, uint64_t k, size_t n, u
 		struct heap_ref r;
 		if (heap_view_edge(v, e, &r) < 0)
 			return -1;
-		if (r.dst != t || (!v->refs.weak && r.kind == HEAP_REF_WEAK))
+		if (r.dst != t)
 			continue;
 		if (skip)
 			skip--;
@@ -177,7 +170,7 @@ int heap_view_rev_weak(const struct heap_view *v, uint64_t k)
 	const struct heap *h = &v->h;
 	if (!v->lean)
 		return h->kind[h->redge[k]] == HEAP_REF_WEAK;
-	return h->rweak ? (h->rweak[k >> 3] >> (k & 7)) & 1 : 0;
+	return (h->rweak[k >> 3] >> (k & 7)) & 1;
 }
 
 const char *heap_view_type(const struct heap_view *v, uint32_t id)

@@ -38,11 +38,10 @@ struct heap_view {
  * the exit status. */
 int heap_view_open(struct heap_view *v, const char *path);
 /* The graph commands' prologue: what main.c's table says the running
- * command needs (cmd_needs): the database, and the heap if CMD_NEEDS_HEAP. */
-int heap_view_open_input(struct heap_view *v, const char *path);
-/* The same with a lean heap (heap_store.h: HEAP_LEAN_*): what path,
- * referrers and garbage need, a fraction of the memory. The accessors below
- * read what it leaves out from the database. */
+ * command needs (cmd_needs): the database, and if CMD_NEEDS_HEAP a lean
+ * heap (heap_store.h: HEAP_LEAN_*), what path, referrers, top, dominators
+ * and garbage need at a fraction of the whole heap's memory. The accessors
+ * below read what it leaves out from the database. */
 int heap_view_open_lean(struct heap_view *v, const char *path, unsigned parts);
 void heap_view_close(struct heap_view *v);
 

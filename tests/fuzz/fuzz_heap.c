@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the lean heap of path, referrers and garbage: the same input */
 	struct heap_refs refs;
 	memset(&err, 0, sizeof err);
-	if (heap_load_lean(db, "fuzz.db", &h, HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS | HEAP_LEAN_WEAK,
-	                   &refs, &err) == 0) {
+	if (heap_load_lean(db, "fuzz.db", &h, HEAP_LEAN_TYPE | HEAP_LEAN_REFERRERS, &refs, &err) ==
+	    0) {
 		char why[200];
 		for (uint32_t v = 0; v < h.n; v++)
 			for (uint64_t k = h.roff[v]; k < h.roff[v + 1]; k++)
